@@ -1,0 +1,3 @@
+import pure from "@nightshift/eslint-config/pure";
+
+export default pure;

@@ -1,0 +1,55 @@
+// Seeded randomness. Every draw in core comes from an Rng passed in by the caller, so a run
+// replays exactly from its seed.
+import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
+import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
+
+export interface Rng {
+  /** Uniform in [0, 1). */
+  next(): number;
+  /** Uniform integer in [min, max] (both included). */
+  int(min: number, max: number): number;
+  /** Normal draw (Box–Muller). */
+  normal(mean: number, sd: number): number;
+  /** true with probability p. */
+  chance(p: number): boolean;
+  /** One element of a non-empty list, chosen with the given weights (all ≥ 0, some > 0). */
+  weighted<T>(items: readonly T[], weights: readonly number[]): T;
+  /** An independent stream derived from this one, for a named sub-purpose. */
+  fork(): Rng;
+}
+
+export function createRng(seed: number): Rng {
+  const gen = xoroshiro128plus(seed | 0);
+  return wrap(gen);
+}
+
+function wrap(gen: ReturnType<typeof xoroshiro128plus>): Rng {
+  const rng: Rng = {
+    next: () => uniformFloat64(gen),
+    int: (min, max) => min + Math.floor(uniformFloat64(gen) * (max - min + 1)),
+    normal: (mean, sd) => {
+      // 1 - u keeps the argument of log in (0, 1].
+      const u = 1 - uniformFloat64(gen);
+      const v = uniformFloat64(gen);
+      return mean + sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    },
+    chance: (p) => uniformFloat64(gen) < p,
+    weighted: (items, weights) => {
+      let total = 0;
+      for (const w of weights) total += w;
+      let x = uniformFloat64(gen) * total;
+      for (let i = 0; i < items.length; i++) {
+        x -= weights[i] ?? 0;
+        if (x < 0) return items[i] as (typeof items)[number];
+      }
+      return items[items.length - 1] as (typeof items)[number];
+    },
+    fork: () => {
+      // A jump advances the parent by 2^64 draws; the child keeps the pre-jump state.
+      const child = gen.clone() as typeof gen;
+      gen.jump();
+      return wrap(child);
+    },
+  };
+  return rng;
+}
