@@ -14,6 +14,8 @@ export interface Rng {
   chance(p: number): boolean;
   /** One element of a non-empty list, chosen with the given weights (all ≥ 0, some > 0). */
   weighted<T>(items: readonly T[], weights: readonly number[]): T;
+  /** Poisson draw with mean lambda (Knuth below 30, a rounded normal above). */
+  poisson(lambda: number): number;
   /** An independent stream derived from this one, for a named sub-purpose. */
   fork(): Rng;
 }
@@ -43,6 +45,18 @@ function wrap(gen: ReturnType<typeof xoroshiro128plus>): Rng {
         if (x < 0) return items[i] as (typeof items)[number];
       }
       return items[items.length - 1] as (typeof items)[number];
+    },
+    poisson: (lambda) => {
+      if (!(lambda > 0)) return 0;
+      if (lambda > 30) return Math.max(0, Math.round(rng.normal(lambda, Math.sqrt(lambda))));
+      const limit = Math.exp(-lambda);
+      let k = 0;
+      let p = uniformFloat64(gen);
+      while (p > limit) {
+        k++;
+        p *= uniformFloat64(gen);
+      }
+      return k;
     },
     fork: () => {
       // A jump advances the parent by 2^64 draws; the child keeps the pre-jump state.

@@ -105,6 +105,10 @@ export interface WorkItem {
   model: ModelSpec;
   /** Number of inferences in the item. */
   inferences: number;
+  /** A divisible item may be bound in part: a car takes a run of as many inferences as fit. */
+  divisible: boolean;
+  /** The most inferences of a divisible item one car takes at once; unlimited when absent. */
+  maxRunInferences?: number;
   /** Higher runs first within a tenant, and is preempted last. */
   priority: number;
   deadlineS: number;

@@ -78,18 +78,176 @@ export const arbVehicle = (overrides: Partial<Vehicle> = {}): fc.Arbitrary<Vehic
       ...overrides,
     }));
 
+/** A share on a 1/1000 grid: fc.double over [0, 1] draws mostly tiny values. */
+const arbGridShare = fc.integer({ min: 0, max: 1000 }).map((x) => x / 1000);
+
 export const arbTenant: fc.Arbitrary<Tenant> = fc.record({
   id: fc.string({ minLength: 1, maxLength: 6 }),
   name: fc.constant("tenant"),
-  quotaShare: fc.double({ min: 0, max: 1, noNaN: true }),
-  weight: fc.double({ min: 0.1, max: 10, noNaN: true }),
-  borrowingLimitShare: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
-  lendingLimitShare: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
+  quotaShare: arbGridShare,
+  weight: fc.integer({ min: 1, max: 100 }).map((x) => x / 10),
+  borrowingLimitShare: fc.option(arbGridShare, { nil: null }),
+  lendingLimitShare: fc.option(arbGridShare, { nil: null }),
   paused: fc.constant(false),
 });
 
 // ---- energy arbitraries (energy helper) ----
 
+/** A battery anywhere from empty to full. */
+export const arbBattery: fc.Arbitrary<Vehicle["battery"]> = fc.record({
+  capacityKWh: fc.double({ min: 40, max: 110, noNaN: true }),
+  socPct: fc.double({ min: 0, max: 100, noNaN: true }),
+  chargeEfficiency: fc.double({ min: 0.85, max: 0.95, noNaN: true }),
+});
+
+/** Charger wall power (none, home AC, DC fast) and a compute draw from idle to ~2 kW. */
+export const arbFlows: fc.Arbitrary<{ chargerKW: number; drawW: number }> = fc.record({
+  chargerKW: fc.oneof(fc.constantFrom(0, 3.7, 7.4, 11, 50), fc.double({ min: 0, max: 150, noNaN: true })),
+  drawW: fc.oneof(fc.constantFrom(0, 72, 1000), fc.double({ min: 0, max: 2000, noNaN: true })),
+});
+
+/** A tariff on a quarter-hour grid in 1..8 contiguous rates, possibly wrapping midnight. */
+export const arbQuarterHourTariff: fc.Arbitrary<TariffRate[]> = fc
+  .tuple(
+    fc.uniqueArray(fc.integer({ min: 1, max: 95 }), { minLength: 0, maxLength: 7 }),
+    fc.integer({ min: 0, max: 95 }),
+    fc.array(fc.double({ min: 0, max: 0.8, noNaN: true }), { minLength: 8, maxLength: 8 }),
+  )
+  .map(([cuts, shift, prices]) => {
+    const bounds = [0, ...cuts.sort((a, b) => a - b), 96];
+    return bounds.slice(0, -1).map((start, i) => ({
+      start: ((start + shift) % 96) / 4,
+      end: (((bounds[i + 1] as number) + shift) % 96) / 4,
+      priceUsdPerKWh: prices[i] as number,
+    }));
+  });
+
+/** arbRegion, or one with a quarter-hour tariff and a fractional UTC offset (+5:30, +5:45, -3:30). */
+export const arbAnyRegion: fc.Arbitrary<Region> = fc.oneof(
+  arbRegion,
+  fc.record({
+    id: fc.constantFrom("r-south", "r-asia"),
+    name: fc.constant("region"),
+    utcOffsetH: fc.constantFrom(-3.5, 0, 5.5, 5.75, 9.5, 12.75),
+    tariff: arbQuarterHourTariff,
+    carbonGPerKWh: fc.array(fc.double({ min: 0, max: 900, noNaN: true }), {
+      minLength: 24,
+      maxLength: 24,
+    }),
+  }),
+);
+
+/** A piece of work: start on a minute grid within two days, 0 s to 12 h, up to 10^7 TeraOp. */
+export const arbWork: fc.Arbitrary<{ startS: number; durationS: number; teraOps: number }> =
+  fc.record({
+    startS: fc.integer({ min: 0, max: 2 * 24 * 60 }).map((m) => m * 60),
+    durationS: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 12 * 3600 })),
+    teraOps: fc.double({ min: 0, max: 1e7, noNaN: true }),
+  });
+
 // ---- verification arbitraries (verification helper) ----
 
+/** A numeric tolerance from tight (1e-6) to loose (1e-2), absolute and relative. */
+export const arbTolerance: fc.Arbitrary<{ abs: number; rel: number }> = fc.record({
+  abs: fc.double({ min: 1e-6, max: 1e-2, noNaN: true }),
+  rel: fc.double({ min: 0, max: 1e-2, noNaN: true }),
+});
+
+/** A finite model output (logits-sized values). */
+export const arbOutput = (minLength = 0, maxLength = 16): fc.Arbitrary<number[]> =>
+  fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength, maxLength });
+
+/** A reputation record, quarantined or not, trusted or not under the default threshold (10). */
+export const arbReputation: fc.Arbitrary<Vehicle["reputation"]> = fc.record({
+  validResults: fc.nat(200),
+  invalidResults: fc.nat(10),
+  consecutiveValid: fc.nat(30),
+  quarantined: fc.boolean(),
+});
+
 // ---- tenant arbitraries (tenants helper) ----
+
+// fc.double draws uniformly over the doubles' bit patterns, so most draws in [0, 1] are tiny
+// (1e-200): shares and slots here mix in even grids, which exercise real contention.
+
+/** A share of the fleet 0..1: mostly on a 1/1000 grid, sometimes 0, 1 or any double. */
+export const arbShare: fc.Arbitrary<number> = fc.oneof(
+  { arbitrary: fc.integer({ min: 0, max: 1000 }).map((x) => x / 1000), weight: 4 },
+  { arbitrary: fc.constantFrom(0, 1), weight: 1 },
+  { arbitrary: fc.double({ min: 0, max: 1, noNaN: true }), weight: 1 },
+);
+
+/**
+ * Tenants with distinct ids (arbTenant's), one in five paused, shares redrawn with arbShare.
+ * Half the time the quota shares are scaled to sum to `fill` < 1, leaving a pool no quota
+ * covers; otherwise they are as drawn, their sum often above 1.
+ */
+export const arbTenants = (maxLength = 6): fc.Arbitrary<Tenant[]> =>
+  fc
+    .tuple(
+      fc.uniqueArray(
+        fc.record({
+          base: arbTenant,
+          quotaShare: arbShare,
+          weight: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.double({ min: 0.1, max: 10, noNaN: true })),
+          borrowingLimitShare: fc.option(arbShare, { nil: null }),
+          lendingLimitShare: fc.option(arbShare, { nil: null }),
+          paused: fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
+        }),
+        { maxLength, selector: (r) => r.base.id },
+      ),
+      fc.oneof(fc.constant(null), fc.double({ min: 0.2, max: 0.99, noNaN: true })),
+    )
+    .map(([rows, fill]) => {
+      const sum = rows.reduce((s, r) => s + r.quotaShare, 0);
+      const factor = fill === null ? 1 : fill / Math.max(1, sum);
+      return rows.map(({ base, ...r }) => ({ ...base, ...r, quotaShare: r.quotaShare * factor }));
+    });
+
+/** Fleet capacity in slots: zero, whole or fractional. */
+export const arbCapacity: fc.Arbitrary<number> = fc.oneof(
+  { arbitrary: fc.constant(0), weight: 1 },
+  { arbitrary: fc.integer({ min: 1, max: 200 }), weight: 4 },
+  { arbitrary: fc.integer({ min: 1, max: 4000 }).map((x) => x / 8), weight: 3 },
+  { arbitrary: fc.double({ min: 0, max: 1000, noNaN: true }), weight: 1 },
+);
+
+/** Tenants, a capacity and each tenant's demand (slots; zero, partial or more than the fleet). */
+export const arbTenantScenario = (
+  maxTenants = 6,
+): fc.Arbitrary<{ tenants: Tenant[]; capacity: number; demand: Map<string, number> }> =>
+  fc.tuple(arbTenants(maxTenants), arbCapacity).chain(([tenants, capacity]) =>
+    fc
+      .array(
+        fc.oneof(
+          { arbitrary: fc.constant(0), weight: 1 },
+          { arbitrary: arbShare.map((x) => x * capacity), weight: 3 },
+          { arbitrary: fc.integer({ min: 0, max: Math.ceil(capacity) + 1 }), weight: 1 },
+          { arbitrary: fc.constant(capacity * 10 + 1), weight: 2 },
+        ),
+        { minLength: tenants.length, maxLength: tenants.length },
+      )
+      .map((ds) => ({ tenants, capacity, demand: new Map(tenants.map((t, i) => [t.id, ds[i] ?? 0])) })),
+  );
+
+/**
+ * Running work as groups at a few priorities, each sized as a `fraction` (0..1.5) of a figure
+ * the test picks per tenant (e.g. its entitlement, rounded to whole slots), so that tenants land
+ * below, at and above what they are owed.
+ */
+export const arbRunning = (
+  tenantIds: readonly string[],
+): fc.Arbitrary<{ tenantId: string; priority: number; fraction: number }[]> =>
+  tenantIds.length === 0
+    ? fc.constant([])
+    : fc.array(
+        fc.record({
+          tenantId: fc.constantFrom(...tenantIds),
+          priority: fc.integer({ min: 0, max: 3 }),
+          fraction: fc.oneof(
+            fc.integer({ min: 0, max: 12 }).map((x) => x / 8),
+            fc.double({ min: 0, max: 1.5, noNaN: true }),
+          ),
+        }),
+        { maxLength: 12 },
+      );

@@ -1,0 +1,172 @@
+// Filters: who may run this work. Each filter is a small named function that answers null when the
+// car passes, or the reason it does not. Car filters need only the car; work filters need the
+// work too. `planRun` turns the same limits into the longest run a car can take.
+import { localHour } from "../tariff";
+import type { AllowedHours, Vehicle, WorkItem } from "../types";
+import { regionOf, type ScheduleContext } from "./config";
+
+export type Reason =
+  | "driving"
+  | "opted-out"
+  | "outside-allowed-hours"
+  | "quarantined"
+  | "low-energy"
+  | "departs-too-soon"
+  | "hardware-too-small"
+  | "replica-conflict";
+
+export type CarFilter = (v: Vehicle, ctx: ScheduleContext) => Reason | null;
+export type WorkFilter = (v: Vehicle, w: WorkItem, ctx: ScheduleContext) => Reason | null;
+
+export const parked: CarFilter = (v) => (v.state === "driving" ? "driving" : null);
+
+export const notQuarantined: CarFilter = (v) => (v.reputation.quarantined ? "quarantined" : null);
+
+export const optedInNow: CarFilter = (v, ctx) => {
+  if (!v.policy.optedIn) return "opted-out";
+  const hour = localHour(regionOf(ctx, v.regionId), ctx.nowS);
+  return insideHours(v.policy.allowedHours, hour) ? null : "outside-allowed-hours";
+};
+
+/** The car can give at least the shortest worthwhile run without breaking its owner's limits. */
+export const hasEnergy: CarFilter = (v, ctx) =>
+  energyLimitedRunS(v, ctx) >= ctx.config.minRunS ? null : "low-energy";
+
+/** The car will not leave before the shortest worthwhile run is done, with margin. */
+export const staysLongEnough: CarFilter = (v, ctx) =>
+  departureLimitedRunS(v, ctx) >= ctx.config.minRunS ? null : "departs-too-soon";
+
+export const hardwareFits: WorkFilter = (v, w) =>
+  w.model.memoryGB <= v.hardware.memoryGB ? null : "hardware-too-small";
+
+/** Replicas of one piece of work go to distinct cars of distinct owners. */
+export const distinctReplica: WorkFilter = (v, w) =>
+  w.excludeVehicleIds.includes(v.id) || w.excludeOwnerIds.includes(v.ownerId)
+    ? "replica-conflict"
+    : null;
+
+/** Energy and departure for this work: a divisible item needs one inference, a whole item all. */
+export const fitsBeforeDeparture: WorkFilter = (v, w, ctx) => {
+  const need = w.divisible ? 1 : w.inferences;
+  if (maxRunS(v, ctx) < need * inferenceS(v, w, ctx)) {
+    return energyLimitedRunS(v, ctx) <= departureLimitedRunS(v, ctx)
+      ? "low-energy"
+      : "departs-too-soon";
+  }
+  return null;
+};
+
+export const CAR_FILTERS: readonly CarFilter[] = [
+  parked,
+  notQuarantined,
+  optedInNow,
+  staysLongEnough,
+  hasEnergy,
+];
+export const WORK_FILTERS: readonly WorkFilter[] = [
+  hardwareFits,
+  distinctReplica,
+  fitsBeforeDeparture,
+];
+
+/** The first reason the car cannot take any work now, or null when it is eligible. */
+export function carRejection(v: Vehicle, ctx: ScheduleContext): Reason | null {
+  for (const filter of CAR_FILTERS) {
+    const reason = filter(v, ctx);
+    if (reason !== null) return reason;
+  }
+  return null;
+}
+
+export function workRejection(v: Vehicle, w: WorkItem, ctx: ScheduleContext): Reason | null {
+  for (const filter of WORK_FILTERS) {
+    const reason = filter(v, w, ctx);
+    if (reason !== null) return reason;
+  }
+  return null;
+}
+
+// ---- the limits behind the filters ----
+
+/** Seconds one inference of this work takes on this car. */
+export function inferenceS(v: Vehicle, w: WorkItem, ctx: ScheduleContext): number {
+  return w.model.teraOpsPerInference / (v.hardware.peakTops * ctx.config.sustainedTopsShare);
+}
+
+/** How many inferences of this work the car should take now (0 when it cannot take the work). */
+export function planRun(v: Vehicle, w: WorkItem, ctx: ScheduleContext): number {
+  const perS = inferenceS(v, w, ctx);
+  const fit = Math.floor(maxRunS(v, ctx) / perS);
+  if (!w.divisible) return fit >= w.inferences ? w.inferences : 0;
+  return Math.min(w.inferences, fit, w.maxRunInferences ?? Infinity);
+}
+
+/** The longest run the car may start now: every limit at once, capped by the config. */
+export function maxRunS(v: Vehicle, ctx: ScheduleContext): number {
+  return Math.min(
+    ctx.config.maxRunS,
+    departureLimitedRunS(v, ctx),
+    energyLimitedRunS(v, ctx),
+    hoursLimitedRunS(v, ctx),
+  );
+}
+
+/** Until the predicted departure, less the safety margin and the prediction's spread. */
+export function departureLimitedRunS(v: Vehicle, ctx: ScheduleContext): number {
+  if (v.predictedDepartureS === null) return Infinity;
+  const margin = ctx.config.safetyMarginS + ctx.config.departureZ * v.departureUncertaintyS;
+  return Math.max(0, v.predictedDepartureS - ctx.nowS - margin);
+}
+
+/** Until the end of the owner's allowed hours. */
+export function hoursLimitedRunS(v: Vehicle, ctx: ScheduleContext): number {
+  const hours = v.policy.allowedHours;
+  if (isAllDay(hours)) return Infinity;
+  const hour = localHour(regionOf(ctx, v.regionId), ctx.nowS);
+  if (!insideHours(hours, hour)) return 0;
+  return ((((hours.endHour - hour) % 24) + 24) % 24) * 3600;
+}
+
+/**
+ * How long the car can compute before it would break either owner limit: the charge never falls
+ * below the reserve, and at the predicted departure it still has the minimum charge, counting what
+ * its charger adds until then. The charger feeds the computer first; a full battery stops charging,
+ * which this ignores, so the bound errs on the safe side.
+ */
+export function energyLimitedRunS(v: Vehicle, ctx: ScheduleContext): number {
+  const drawKW = v.hardware.inferencePowerW / 1000;
+  if (drawKW <= 0) return Infinity;
+  const capacity = v.battery.capacityKWh;
+  const socKWh = (v.battery.socPct / 100) * capacity;
+  const reserveKWh = (v.policy.reservePct / 100) * capacity;
+  const departureKWh = (v.policy.minDepartureChargePct / 100) * capacity;
+  const chargeKW = v.pluggedIn ? v.chargerKW * v.battery.chargeEfficiency : 0;
+
+  // The reserve holds at every moment; only a net drain can break it. Figures in hours.
+  const netDrainKW = drawKW - chargeKW;
+  const byReserveH = netDrainKW > 0 ? (socKWh - reserveKWh) / netDrainKW : Infinity;
+
+  // At departure: soc + charge·T − draw·d ≥ minimum. With no predicted departure the minimum
+  // holds throughout, as if the car could leave at any moment.
+  let byDepartureH: number;
+  if (v.predictedDepartureS === null) {
+    byDepartureH = netDrainKW > 0 ? (socKWh - departureKWh) / netDrainKW : Infinity;
+  } else {
+    const untilS = Math.max(0, v.predictedDepartureS - ctx.nowS);
+    const arrivingKWh = socKWh + (chargeKW * untilS) / 3600;
+    byDepartureH = (arrivingKWh - departureKWh) / drawKW;
+  }
+  return Math.max(0, Math.min(byReserveH, byDepartureH) * 3600);
+}
+
+export function insideHours(hours: AllowedHours, hour: number): boolean {
+  const { startHour, endHour } = hours;
+  if (isAllDay(hours)) return true;
+  return startHour < endHour
+    ? hour >= startHour && hour < endHour
+    : hour >= startHour || hour < endHour;
+}
+
+function isAllDay({ startHour, endHour }: AllowedHours): boolean {
+  return startHour === endHour || (startHour === 0 && endHour === 24);
+}

@@ -1,0 +1,970 @@
+// The fleet simulator: N cars with daily patterns in several grid zones, a workload from several
+// tenants, and the same scheduler, energy model and verification rules as the server. Event
+// driven and seeded: the same options give the same result, byte for byte.
+//
+// A car runs a "run": consecutive inferences of one job, bound by the scheduler in one decision
+// and simulated as one event. Cars ask for work when they park and when a run ends (late
+// binding); every tick the queue is also placed onto idle cars in one batch, and borrowed work is
+// reclaimed for tenants below their guarantee.
+import FlatQueue from "flatqueue";
+import { workCost, type CostConfig, type WorkCost } from "../energy";
+import { hardwareById, REFERENCE_GPU } from "../hardware";
+import { createRng, type Rng } from "../random";
+import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig, type ScheduleContext } from "../schedule/config";
+import { decide, type TenantState } from "../schedule/decide";
+import { carRejection, inferenceS } from "../schedule/filters";
+import { place } from "../schedule/place";
+import { WorkQueue } from "../schedule/queue";
+import { carbonAt, priceAt } from "../tariff";
+import { entitlements, reclaim, type RunningGroup } from "../tenants";
+import type {
+  HardwareProfile,
+  ModelSpec,
+  OwnerPolicy,
+  Region,
+  Tenant,
+  Vehicle,
+  WorkItem,
+} from "../types";
+import {
+  afterResult,
+  decideQuorum,
+  DEFAULT_VERIFICATION,
+  replicasFor,
+  TOLERANCE_CROSS_BACKEND,
+  validatedReplicas,
+  type ReplicaResult,
+  type VerificationConfig,
+} from "../verify";
+import { DAY_S, HOUR_S, initialStay, nextTrip, PATTERNS, type Pattern, type Place, stayAt } from "./mobility";
+import { DEFAULT_SCENARIO, type Scenario } from "./scenario";
+
+export interface SimOptions {
+  vehicles: number;
+  hours: number;
+  seed: number;
+  scenario?: Scenario;
+  schedule?: Partial<Omit<ScheduleConfig, "cost" | "weights">>;
+  verification?: Partial<VerificationConfig>;
+  /** Called after each tick with the share of simulated time done (0..1). */
+  onProgress?: (doneShare: number) => void;
+}
+
+export interface TenantSummary {
+  id: string;
+  quotaShare: number;
+  /** Share of all demanded compute that this tenant asked for. */
+  demandShare: number;
+  /** Share of all validated compute that went to this tenant. */
+  deliveredShare: number;
+  /** Jobs finished by their deadline, of those whose deadline fell inside the run; null if none. */
+  deadlineAttainment: number | null;
+  jobs: { arrived: number; completed: number };
+  /** Time-averaged share of the fleet's running work that was this tenant's. */
+  usageShare: number;
+  /** Time-averaged min(1, usage ÷ guaranteed) over samples where it was guaranteed ≥ 1 car. */
+  quotaAttainment: number | null;
+}
+
+export interface SimSummary {
+  vehicles: number;
+  hours: number;
+  seed: number;
+  scenario: string;
+  parkedShare: number;
+  pluggedShare: number;
+  eligibleShare: number;
+  tasksCompleted: number;
+  tasksLostToDepartures: number;
+  tasksPreempted: number;
+  runs: number;
+  energyKWh: number;
+  gridEnergyKWh: number;
+  batteryEnergyKWh: number;
+  costUsd: number;
+  carbonKg: number;
+  ownerPayoutUsd: number;
+  costUsdPerKWh: number | null;
+  costUsdPerMillionTasks: number | null;
+  availableKW: { peak: number; mean: number; min: number };
+  availableTops: { peak: number; mean: number; min: number };
+  referenceDatacenterMW: number;
+  referenceDatacenter: string;
+  /** Available compute ÷ the reference datacenter's (its GPUs × the H100's dense INT8 TOPS). */
+  datacenterEquivalents: { peak: number; mean: number };
+  /** Available power ÷ the reference datacenter's power. */
+  datacenterPowerEquivalents: { peak: number; mean: number };
+  h100Equivalents: { peak: number; mean: number };
+  /** Min over departures of (charge − owner reserve), percentage points. */
+  minReserveMarginPct: number;
+  /** Departures below the owner's departure minimum, of cars that computed during that stay. */
+  departuresBelowOwnerMinimum: number;
+  departures: number;
+  verification: {
+    validatedGroups: number;
+    replicaTasks: number;
+    /** Extra executions for verification ÷ validated tasks. */
+    overheadShare: number;
+    wrongResultsAccepted: number;
+    failedGroups: number;
+    cheaters: number;
+    cheatersQuarantined: number;
+    honestQuarantined: number;
+  };
+  tenants: TenantSummary[];
+}
+
+export interface SimSample {
+  t: number;
+  parked: number;
+  plugged: number;
+  eligible: number;
+  availableKW: number;
+  runningTasks: number;
+  priceUsdPerKWh: number;
+  carbonGPerKWh: number;
+  queued: number;
+}
+
+export interface SimResult {
+  summary: SimSummary;
+  series: SimSample[];
+}
+
+// ---- internal state ----
+
+const enum Honesty {
+  Honest,
+  /** Returns a perturbed output half the time. */
+  Cheater,
+  /** Returns the same wrong output as every other colluder. */
+  Colluder,
+}
+
+const CHEAT_PROBABILITY = 0.5;
+const COLLUDED_OUTPUT = [0.5];
+const TRUE_OUTPUT = 1;
+/** Share of the run cap a primary run may fill on the fleet's median car, so replicas fit too. */
+const REPLICA_FRIENDLY_RUN_SHARE = 0.5;
+
+interface Job {
+  id: string;
+  tenantId: string;
+  model: ModelSpec;
+  priority: number;
+  arrivalS: number;
+  deadlineS: number;
+  replication: number | "auto";
+  total: number;
+  validated: number;
+  /** The job's waiting inferences; null while none wait. */
+  primary: WorkItem | null;
+  items: number;
+  completedS: number | null;
+  maxRunInferences: number;
+}
+
+interface Group {
+  id: string;
+  job: Job;
+  inferences: number;
+  required: number;
+  results: ReplicaResult[];
+  costs: Map<string, { car: SimCar; cost: WorkCost }>;
+  inFlight: number;
+  replicas: number;
+}
+
+interface Run {
+  job: Job;
+  group: Group | null;
+  item: WorkItem;
+  inferences: number;
+  startS: number;
+  endS: number;
+  perInferenceS: number;
+}
+
+interface SimCar extends Vehicle {
+  index: number;
+  pattern: Pattern;
+  place: Place | "driving";
+  offsetS: number;
+  homeChargerKW: number;
+  lastS: number;
+  /** Actual time of the next departure or arrival. */
+  nextMoveS: number;
+  trip: { to: Place; km: number };
+  run: Run | null;
+  honesty: Honesty;
+  computedThisStay: boolean;
+  idleSlot: number;
+}
+
+export function simulate(options: SimOptions): SimResult {
+  return new Simulation(options).run();
+}
+
+class Simulation {
+  private readonly scenario: Scenario;
+  private readonly rng: Rng;
+  private readonly mobilityRng: Rng;
+  private readonly verifyRng: Rng;
+  private readonly ctx: ScheduleContext & { nowS: number };
+  private readonly vcfg: VerificationConfig;
+  private readonly cost: CostConfig;
+  private readonly regions: Region[];
+  private readonly tenants: Tenant[];
+  private readonly models: Map<string, ModelSpec>;
+  private readonly cars: SimCar[] = [];
+  private readonly events = new FlatQueue<number>();
+  private readonly queue: WorkQueue;
+  private readonly usage = new Map<string, number>();
+  private readonly runningByTenant = new Map<string, Set<SimCar>>();
+  private readonly idle: SimCar[] = [];
+  private readonly endS: number;
+  private state: TenantState;
+  private capacity = 0;
+  private meanSustainedTops = 0;
+  private medianSustainedTops = 0;
+  private seq = 0;
+  private jobs: Job[] = [];
+
+  // figures
+  private readonly series: SimSample[] = [];
+  private readonly totals = {
+    tasksCompleted: 0,
+    tasksLost: 0,
+    tasksPreempted: 0,
+    runs: 0,
+    energyKWh: 0,
+    gridKWh: 0,
+    batteryKWh: 0,
+    costUsd: 0,
+    carbonG: 0,
+    payoutUsd: 0,
+    minReserveMarginPct: Infinity,
+    belowMinimum: 0,
+    departures: 0,
+    validatedGroups: 0,
+    replicaTasks: 0,
+    wrongAccepted: 0,
+    failedGroups: 0,
+  };
+  private readonly availKW: number[] = [];
+  private readonly availTops: number[] = [];
+  private readonly demandTeraOps = new Map<string, number>();
+  private readonly deliveredTeraOps = new Map<string, number>();
+  private readonly usageSum = new Map<string, number>();
+  private readonly quotaSum = new Map<string, { sum: number; n: number }>();
+  private runningSum = 0;
+
+  constructor(private readonly options: SimOptions) {
+    const { vehicles, hours, seed } = options;
+    if (!Number.isInteger(vehicles) || vehicles < 0) throw new RangeError(`vehicles must be an integer ≥ 0, got ${vehicles}`);
+    if (!(hours > 0) || !Number.isFinite(hours)) throw new RangeError(`hours must be a number > 0, got ${hours}`);
+    if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+    this.scenario = options.scenario ?? DEFAULT_SCENARIO;
+    const root = createRng(seed);
+    this.mobilityRng = root.fork();
+    this.verifyRng = root.fork();
+    this.rng = root;
+    this.endS = hours * HOUR_S;
+    this.cost = { ...DEFAULT_SCHEDULE_CONFIG.cost, ...this.scenario.cost };
+    this.vcfg = { ...DEFAULT_VERIFICATION, ...options.verification };
+    this.regions = this.scenario.regions.map(({ fleetShare: _share, ...region }) => region);
+    this.ctx = {
+      nowS: 0,
+      regions: new Map(this.regions.map((r) => [r.id, r])),
+      config: { ...DEFAULT_SCHEDULE_CONFIG, ...options.schedule, cost: this.cost },
+    };
+    this.tenants = this.scenario.tenants.map((t) => ({ ...t, paused: false }));
+    this.models = new Map(this.scenario.models.map((m) => [m.id, m]));
+    for (const t of this.tenants) {
+      this.usage.set(t.id, 0);
+      this.runningByTenant.set(t.id, new Set());
+    }
+    this.queue = new WorkQueue((item) => this.slotsOf(item));
+    this.state = { tenants: this.tenants, usage: this.usage, entitlements: new Map() };
+    this.createFleet();
+  }
+
+  run(): SimResult {
+    const { tickS, sampleS } = this.scenario;
+    let nextTick = 0;
+    let nextSample = 0;
+    for (;;) {
+      const nextEvent = this.events.length > 0 ? (this.events.peekValue() as number) : Infinity;
+      const t = Math.min(nextEvent, nextTick, nextSample);
+      if (t >= this.endS) break;
+      this.ctx.nowS = t;
+      if (nextSample === t) {
+        this.sample(t);
+        nextSample += sampleS;
+      } else if (nextTick === t) {
+        this.tick(t);
+        nextTick += tickS;
+        this.options.onProgress?.(Math.min(1, nextTick / this.endS));
+      } else {
+        const id = this.events.pop() as number;
+        const car = this.cars[id >> 1] as SimCar;
+        if ((id & 1) === 0) this.move(car, t);
+        else if (car.run !== null && car.run.endS === t) this.endRun(car, t, car.run.inferences, "done");
+      }
+    }
+    return this.result();
+  }
+
+  // ---- fleet ----
+
+  private createFleet(): void {
+    const s = this.scenario;
+    const rng = this.mobilityRng;
+    const regionShares = s.regions.map((r) => r.fleetShare);
+    const hardware = s.hardwareMix.map((h) => hardwareById(h.hardwareId));
+    const hardwareShares = s.hardwareMix.map((h) => h.share);
+    const patternShares = PATTERNS.map((p) => s.mobility[p]);
+    const hoursShares = s.participation.allowedHours.map((h) => h.share);
+    const policies = new Map<string, OwnerPolicy>();
+    const sustained: number[] = [];
+    const regionIndex = s.regions.map((_, i) => i);
+
+    for (let i = 0; i < this.options.vehicles; i++) {
+      const region = this.regions[rng.weighted(regionIndex, regionShares)] as Region;
+      const hw = rng.weighted(hardware, hardwareShares) as HardwareProfile;
+      const pattern = rng.weighted(PATTERNS, patternShares);
+      const p = s.participation;
+      const hours = rng.weighted(p.allowedHours, hoursShares);
+      // Owners choose reserves in 5-point steps, so policies are shared between cars.
+      const reservePct = step5(uniform(rng, p.reservePct));
+      const minDepartureChargePct = Math.max(reservePct, step5(uniform(rng, p.minDepartureChargePct)));
+      const optedIn = rng.chance(p.optInShare);
+      const key = `${optedIn}/${hours.startHour}/${hours.endHour}/${reservePct}/${minDepartureChargePct}`;
+      let policy = policies.get(key);
+      if (!policy) {
+        policy = {
+          optedIn,
+          allowedHours: { startHour: hours.startHour, endHour: hours.endHour },
+          minDepartureChargePct,
+          reservePct,
+        };
+        policies.set(key, policy);
+      }
+      const offsetS = region.utcOffsetH * HOUR_S;
+      const stay = initialStay(pattern, 0, offsetS, rng);
+      const honesty = rng.chance(s.verification.colluderShare)
+        ? Honesty.Colluder
+        : rng.chance(s.verification.cheaterShare)
+          ? Honesty.Cheater
+          : Honesty.Honest;
+      const car: SimCar = {
+        id: `car-${i}`,
+        // One owner in ten has two cars.
+        ownerId: `owner-${i % 10 === 9 ? i - 1 : i}`,
+        regionId: region.id,
+        hardware: hw,
+        state: "parked",
+        pluggedIn: false,
+        chargerKW: 0,
+        battery: {
+          capacityKWh: Math.round(uniform(rng, s.mobility.batteryKWh)),
+          socPct: 40 + rng.next() * 50,
+          chargeEfficiency: s.mobility.chargeEfficiency,
+        },
+        policy,
+        predictedDepartureS: stay.plannedDepartureS,
+        departureUncertaintyS: s.mobility.departureSpreadS,
+        reputation: { validResults: 0, invalidResults: 0, consecutiveValid: 0, quarantined: false },
+        index: i,
+        pattern,
+        place: stay.place,
+        offsetS,
+        homeChargerKW: rng.chance(p.homeChargerShare) ? uniform(rng, p.homeChargerKW) : 0,
+        lastS: 0,
+        nextMoveS: 0,
+        trip: { to: "home", km: 0 },
+        run: null,
+        honesty,
+        computedThisStay: false,
+        idleSlot: -1,
+      };
+      this.plugOnArrival(car, rng);
+      this.scheduleDeparture(car, 0, stay.plannedDepartureS, rng);
+      this.cars.push(car);
+      this.addIdle(car);
+      sustained.push(hw.peakTops * this.ctx.config.sustainedTopsShare);
+    }
+    sustained.sort((a, b) => a - b);
+    const fallback = 500 * this.ctx.config.sustainedTopsShare;
+    this.meanSustainedTops = sustained.length ? sustained.reduce((a, b) => a + b, 0) / sustained.length : fallback;
+    this.medianSustainedTops = sustained.length ? (sustained[sustained.length >> 1] as number) : fallback;
+  }
+
+  private plugOnArrival(car: SimCar, rng: Rng): void {
+    const p = this.scenario.participation;
+    let chargerKW = 0;
+    if (car.place === "home" && car.homeChargerKW > 0) {
+      const low = car.battery.socPct < 50;
+      if (low || rng.chance(p.homePlugInProbability)) chargerKW = car.homeChargerKW;
+    } else if (car.place === "work" && rng.chance(p.workChargerProbability)) {
+      chargerKW = p.workChargerKW;
+    }
+    car.pluggedIn = chargerKW > 0;
+    car.chargerKW = chargerKW;
+    car.state = car.pluggedIn && car.battery.socPct < 100 ? "charging" : "parked";
+  }
+
+  /** The car predicts `plannedS`; it actually leaves around then, or at an unplanned moment. */
+  private scheduleDeparture(car: SimCar, nowS: number, plannedS: number, rng: Rng): void {
+    const m = this.scenario.mobility;
+    car.predictedDepartureS = plannedS;
+    let actual = plannedS + rng.normal(0, m.departureSpreadS);
+    if (rng.chance(m.unplannedDepartureProbability)) actual = nowS + rng.next() * (plannedS - nowS);
+    car.nextMoveS = Math.max(nowS + 120, actual);
+    this.events.push(car.index << 1, car.nextMoveS);
+  }
+
+  // ---- mobility ----
+
+  private move(car: SimCar, t: number): void {
+    const rng = this.mobilityRng;
+    if (car.place !== "driving") {
+      this.advance(car, t);
+      if (car.run) this.interrupt(car, t, "departure");
+      this.recordDeparture(car);
+      this.removeIdle(car);
+      const trip = nextTrip(car.pattern, car.place, t, car.offsetS, rng);
+      car.place = "driving";
+      car.state = "driving";
+      car.pluggedIn = false;
+      car.chargerKW = 0;
+      car.predictedDepartureS = null;
+      car.trip = { to: trip.to, km: trip.km };
+      car.nextMoveS = t + trip.durationS;
+      this.events.push(car.index << 1, car.nextMoveS);
+      return;
+    }
+    // Arrival: the trip's energy comes off the battery. An owner who would arrive below their
+    // reserve stops at a public charger on the way; that energy is not Nightshift's.
+    const b = car.battery;
+    const usedPct = ((car.trip.km * this.scenario.mobility.drivingKWhPerKm) / b.capacityKWh) * 100;
+    b.socPct = Math.max(b.socPct - usedPct, car.policy.reservePct + 10);
+    car.lastS = t;
+    car.place = car.trip.to;
+    car.computedThisStay = false;
+    this.plugOnArrival(car, rng);
+    const stay = stayAt(car.pattern, car.place, t, car.offsetS, rng);
+    this.scheduleDeparture(car, t, stay.plannedDepartureS, rng);
+    this.addIdle(car);
+    this.offerWork(car, t);
+  }
+
+  private recordDeparture(car: SimCar): void {
+    const soc = car.battery.socPct;
+    this.totals.departures++;
+    this.totals.minReserveMarginPct = Math.min(this.totals.minReserveMarginPct, soc - car.policy.reservePct);
+    if (car.computedThisStay && soc < car.policy.minDepartureChargePct - 1e-6) this.totals.belowMinimum++;
+  }
+
+  /** Brings the battery up to time t under the flows of the moment. */
+  private advance(car: SimCar, t: number): void {
+    const dtS = t - car.lastS;
+    car.lastS = t;
+    if (car.place === "driving" || dtS <= 0) return;
+    const b = car.battery;
+    const drawKW = car.run ? car.hardware.inferencePowerW / 1000 : 0;
+    const chargeKW = car.pluggedIn ? car.chargerKW * b.chargeEfficiency : 0;
+    const netKW = chargeKW - drawKW;
+    if (netKW === 0) return;
+    b.socPct = Math.min(100, b.socPct + ((netKW * dtS) / 3600 / b.capacityKWh) * 100);
+    if (car.pluggedIn) car.state = b.socPct < 100 ? "charging" : "parked";
+  }
+
+  // ---- work ----
+
+  private tick(t: number): void {
+    this.arrivals(t);
+    this.refreshEntitlements();
+    if (this.queue.size > 0 && this.idle.length > 0) {
+      for (const p of place(this.queue, this.idle.slice(), this.state, this.ctx, this.rng)) {
+        this.startRun(p.vehicle, p.item, p.inferences, t);
+      }
+    }
+    this.reclaimForGuarantees(t);
+  }
+
+  private arrivals(t: number): void {
+    const s = this.scenario;
+    const totalShare = s.workload.streams.reduce((a, w) => a + w.demandShare, 0);
+    const hourUtc = Math.floor((t % DAY_S) / HOUR_S);
+    for (const stream of s.workload.streams) {
+      const profileMean = stream.hourlyProfile.reduce((a, b) => a + b, 0) / 24;
+      if (profileMean <= 0) continue;
+      const shape = (stream.hourlyProfile[hourUtc] as number) / profileMean;
+      // Car-hours of work this stream asks for per hour, spread over its jobs. Small fleets get
+      // smaller jobs so that every stream still sends work each hour.
+      const carHoursPerHour = (s.workload.intensity * this.cars.length * stream.demandShare) / totalShare;
+      const jobCarHours = Math.min(stream.jobCarHours, Math.max(0.25, carHoursPerHour / 2));
+      const jobs = this.rng.poisson(((carHoursPerHour * shape) / jobCarHours) * (s.tickS / HOUR_S));
+      const model = this.models.get(stream.modelId) as ModelSpec;
+      for (let j = 0; j < jobs; j++) {
+        const size = jobCarHours * (0.5 + this.rng.next());
+        const total = Math.max(1, Math.round((size * HOUR_S * this.meanSustainedTops) / model.teraOpsPerInference));
+        this.addJob(t, stream.tenantId, model, stream.priority, t + stream.deadlineH * HOUR_S, stream.replication, total);
+      }
+    }
+  }
+
+  private addJob(
+    t: number,
+    tenantId: string,
+    model: ModelSpec,
+    priority: number,
+    deadlineS: number,
+    replication: number | "auto",
+    total: number,
+  ): void {
+    const job: Job = {
+      id: `job-${this.jobs.length}`,
+      tenantId,
+      model,
+      priority,
+      arrivalS: t,
+      deadlineS,
+      replication,
+      total,
+      validated: 0,
+      primary: null,
+      items: 0,
+      completedS: null,
+      maxRunInferences: Math.max(
+        1,
+        Math.floor((this.ctx.config.maxRunS * REPLICA_FRIENDLY_RUN_SHARE * this.medianSustainedTops) / model.teraOpsPerInference),
+      ),
+    };
+    this.jobs.push(job);
+    this.jobById.set(job.id, job);
+    this.demandTeraOps.set(tenantId, (this.demandTeraOps.get(tenantId) ?? 0) + total * model.teraOpsPerInference);
+    this.giveBack(job, total);
+  }
+
+  /** Returns inferences to a job's waiting work. */
+  private giveBack(job: Job, inferences: number): void {
+    if (inferences <= 0) return;
+    if (job.primary) {
+      this.queue.grow(job.primary, inferences);
+      return;
+    }
+    job.primary = {
+      id: `${job.id}/p${job.items++}`,
+      jobId: job.id,
+      tenantId: job.tenantId,
+      model: job.model,
+      inferences,
+      divisible: true,
+      priority: job.priority,
+      deadlineS: job.deadlineS,
+      dataRegionId: null,
+      excludeVehicleIds: [],
+      excludeOwnerIds: [],
+      maxRunInferences: job.maxRunInferences,
+    };
+    this.queue.push(job.primary);
+  }
+
+  /** Cars a queued item could keep busy at once. */
+  private slotsOf(item: WorkItem): number {
+    if (!item.divisible) return 1;
+    const carS = (item.inferences * item.model.teraOpsPerInference) / this.meanSustainedTops;
+    return Math.max(1, Math.ceil(carS / this.ctx.config.maxRunS));
+  }
+
+  private refreshEntitlements(): void {
+    const demand = new Map<string, number>();
+    for (const t of this.tenants) demand.set(t.id, (this.usage.get(t.id) ?? 0) + this.queue.demand(t.id));
+    this.state = {
+      tenants: this.tenants,
+      usage: this.usage,
+      entitlements: entitlements(this.capacity, this.tenants, demand),
+    };
+  }
+
+  /** A car that just parked or finished a run asks for work (late binding). */
+  private offerWork(car: SimCar, t: number): void {
+    if (this.queue.size === 0) return;
+    const d = decide(car, this.queue, this.state, this.ctx);
+    if (d.item !== null) this.startRun(car, d.item, d.inferences, t);
+  }
+
+  /** Starts a run the scheduler has bound (and so taken from the queue). */
+  private startRun(car: SimCar, item: WorkItem, inferences: number, t: number): void {
+    const job = this.jobOf(item);
+    if (job.primary === item && !this.queue.holds(item)) job.primary = null;
+    this.advance(car, t);
+    const perInferenceS = inferenceS(car, item, this.ctx);
+    const group = item.divisible ? null : (this.groupOf.get(item.id) ?? null);
+    car.run = { job, group, item, inferences, startS: t, endS: t + inferences * perInferenceS, perInferenceS };
+    car.computedThisStay = true;
+    this.removeIdle(car);
+    this.usage.set(job.tenantId, (this.usage.get(job.tenantId) ?? 0) + 1);
+    this.runningByTenant.get(job.tenantId)?.add(car);
+    this.events.push((car.index << 1) | 1, car.run.endS);
+    this.totals.runs++;
+  }
+
+  private readonly groupOf = new Map<string, Group>();
+  private readonly jobById = new Map<string, Job>();
+
+  private jobOf(item: WorkItem): Job {
+    const job = this.jobById.get(item.jobId);
+    if (!job) throw new Error(`unknown job ${item.jobId}`);
+    return job;
+  }
+
+  /** A run stops early: the car drives off, or the work is preempted. */
+  private interrupt(car: SimCar, t: number, why: "departure" | "preempted"): void {
+    const run = car.run as Run;
+    const done = Math.min(run.inferences, Math.floor((t - run.startS) / run.perInferenceS + 1e-9));
+    if (why === "departure") this.totals.tasksLost++;
+    else this.totals.tasksPreempted++;
+    this.endRun(car, t, done, why);
+  }
+
+  private endRun(car: SimCar, t: number, done: number, why: "done" | "departure" | "preempted"): void {
+    this.advance(car, t);
+    const run = car.run as Run;
+    car.run = null;
+    this.usage.set(run.job.tenantId, (this.usage.get(run.job.tenantId) ?? 1) - 1);
+    this.runningByTenant.get(run.job.tenantId)?.delete(car);
+
+    const cost = workCost(
+      car,
+      this.ctx.regions.get(car.regionId) as Region,
+      { startS: run.startS, durationS: t - run.startS, teraOps: done * run.job.model.teraOpsPerInference },
+      this.cost,
+    );
+    this.account(cost);
+
+    if (run.group === null) {
+      // A primary run: what it finished goes to verification, the rest back to the job.
+      this.giveBack(run.job, run.inferences - done);
+      if (done > 0) {
+        const required = replicasFor(run.job.replication, car.reputation, this.vcfg, this.verifyRng);
+        const group: Group = {
+          id: `${run.item.id}/g${this.seq++}`,
+          job: run.job,
+          inferences: done,
+          required,
+          results: [],
+          costs: new Map(),
+          inFlight: 0,
+          replicas: 0,
+        };
+        this.addResult(group, car, cost);
+        this.evaluate(group);
+      }
+    } else {
+      const group = run.group;
+      group.inFlight--;
+      if (why === "done") {
+        this.addResult(group, car, cost);
+        this.evaluate(group);
+      } else {
+        // A replica is all or nothing: ask another car.
+        this.totals.replicaTasks += done;
+        this.pushReplica(group);
+      }
+    }
+    if (why !== "departure") {
+      this.addIdle(car);
+      if (why === "done") this.offerWork(car, t);
+    }
+  }
+
+  private account(cost: WorkCost): void {
+    const s = this.totals;
+    s.energyKWh += cost.energyKWh;
+    s.gridKWh += cost.gridEnergyKWh;
+    s.batteryKWh += cost.batteryEnergyKWh;
+    s.costUsd += cost.costUsd;
+    s.carbonG += cost.carbonG;
+  }
+
+  private addResult(group: Group, car: SimCar, cost: WorkCost): void {
+    const replicaId = `${group.id}/${group.results.length}`;
+    let output: number[];
+    if (car.honesty === Honesty.Colluder) output = COLLUDED_OUTPUT;
+    else if (car.honesty === Honesty.Cheater && this.verifyRng.chance(CHEAT_PROBABILITY))
+      output = [TRUE_OUTPUT + 0.05 + this.verifyRng.next()];
+    else output = [TRUE_OUTPUT + (this.verifyRng.next() - 0.5) * 1e-5];
+    group.results.push({ replicaId, vehicleId: car.id, ownerId: car.ownerId, output });
+    group.costs.set(replicaId, { car, cost });
+  }
+
+  private evaluate(group: Group): void {
+    const outcome = decideQuorum(group.results, group.required, TOLERANCE_CROSS_BACKEND, this.vcfg);
+    if (outcome.status === "pending") {
+      for (let i = group.inFlight; i < outcome.moreReplicas; i++) this.pushReplica(group);
+      return;
+    }
+    const executed = group.results.length * group.inferences;
+    if (outcome.status === "failed") {
+      // No quorum: nobody is paid, nobody is judged, and the work runs again.
+      this.totals.failedGroups++;
+      this.totals.replicaTasks += executed;
+      this.giveBack(group.job, group.inferences);
+      return;
+    }
+    const paid = new Set(validatedReplicas(outcome));
+    for (const [replicaId, { car, cost }] of group.costs) {
+      const valid = paid.has(replicaId);
+      if (valid) this.totals.payoutUsd += cost.ownerPayoutUsd;
+      if (outcome.support > 1) car.reputation = afterResult(car.reputation, valid, this.vcfg);
+    }
+    const canonical = group.results.find((r) => r.replicaId === outcome.canonicalReplicaId);
+    if (canonical && Math.abs((canonical.output[0] as number) - TRUE_OUTPUT) > 1e-3) this.totals.wrongAccepted++;
+    this.totals.validatedGroups++;
+    this.totals.replicaTasks += executed - group.inferences;
+    this.totals.tasksCompleted += group.inferences;
+    const job = group.job;
+    job.validated += group.inferences;
+    this.deliveredTeraOps.set(
+      job.tenantId,
+      (this.deliveredTeraOps.get(job.tenantId) ?? 0) + group.inferences * job.model.teraOpsPerInference,
+    );
+    if (job.validated >= job.total && job.completedS === null) job.completedS = this.ctx.nowS;
+    for (const id of group.costs.keys()) this.groupOf.delete(id);
+  }
+
+  private pushReplica(group: Group): void {
+    const item: WorkItem = {
+      id: `${group.id}/r${group.replicas++}`,
+      jobId: group.job.id,
+      tenantId: group.job.tenantId,
+      model: group.job.model,
+      inferences: group.inferences,
+      divisible: false,
+      // Verification finishes what is already half paid for before new work starts.
+      priority: group.job.priority + 1,
+      deadlineS: group.job.deadlineS,
+      dataRegionId: null,
+      excludeVehicleIds: group.results.map((r) => r.vehicleId),
+      excludeOwnerIds: group.results.map((r) => r.ownerId),
+    };
+    group.inFlight++;
+    this.groupOf.set(item.id, group);
+    this.queue.push(item);
+  }
+
+  /** Takes borrowed work back for tenants below their guarantee when no car is free for them. */
+  private reclaimForGuarantees(t: number): void {
+    const ent = this.state.entitlements;
+    let needy = false;
+    for (const tenant of this.tenants) {
+      const e = ent.get(tenant.id);
+      if (e && this.queue.hasWork(tenant.id) && (this.usage.get(tenant.id) ?? 0) + 1 <= e.guaranteed) needy = true;
+    }
+    if (!needy) return;
+    const running: RunningGroup[] = [];
+    for (const [tenantId, cars] of this.runningByTenant) {
+      const byPriority = new Map<number, number>();
+      for (const car of cars) {
+        const p = (car.run as Run).item.priority;
+        byPriority.set(p, (byPriority.get(p) ?? 0) + 1);
+      }
+      for (const [priority, count] of byPriority) running.push({ tenantId, priority, count });
+    }
+    const freed: SimCar[] = [];
+    for (const victim of reclaim(this.tenants, running, ent)) {
+      // The most recently started runs lose the least work.
+      const cars = [...(this.runningByTenant.get(victim.tenantId) ?? [])]
+        .filter((c) => (c.run as Run).item.priority === victim.priority)
+        .sort((a, b) => (b.run as Run).startS - (a.run as Run).startS || a.index - b.index)
+        .slice(0, victim.count);
+      for (const car of cars) {
+        this.interrupt(car, t, "preempted");
+        freed.push(car);
+      }
+    }
+    for (const car of freed) if (car.run === null) this.offerWork(car, t);
+  }
+
+  // ---- idle pool ----
+
+  private addIdle(car: SimCar): void {
+    if (car.idleSlot >= 0 || car.run !== null || car.place === "driving") return;
+    car.idleSlot = this.idle.length;
+    this.idle.push(car);
+  }
+
+  private removeIdle(car: SimCar): void {
+    if (car.idleSlot < 0) return;
+    const last = this.idle.pop() as SimCar;
+    if (last !== car) {
+      this.idle[car.idleSlot] = last;
+      last.idleSlot = car.idleSlot;
+    }
+    car.idleSlot = -1;
+  }
+
+  // ---- figures ----
+
+  private sample(t: number): void {
+    let parked = 0;
+    let plugged = 0;
+    let eligible = 0;
+    let availableW = 0;
+    let availableTops = 0;
+    let running = 0;
+    const carsByRegion = new Map<string, number>();
+    for (const car of this.cars) {
+      this.advance(car, t);
+      if (car.place === "driving") continue;
+      parked++;
+      if (car.pluggedIn) plugged++;
+      if (car.run) running++;
+      carsByRegion.set(car.regionId, (carsByRegion.get(car.regionId) ?? 0) + 1);
+      if (car.run || carRejection(car, this.ctx) === null) {
+        eligible++;
+        availableW += car.hardware.inferencePowerW;
+        availableTops += car.hardware.peakTops;
+      }
+    }
+    let price = 0;
+    let carbon = 0;
+    const n = Math.max(1, parked);
+    for (const region of this.regions) {
+      const share = (carsByRegion.get(region.id) ?? 0) / n;
+      price += share * priceAt(region, t);
+      carbon += share * carbonAt(region, t);
+    }
+    this.capacity = eligible;
+    this.availKW.push(availableW / 1000);
+    this.availTops.push(availableTops);
+    this.runningSum += running;
+    for (const tenant of this.tenants) {
+      const u = this.usage.get(tenant.id) ?? 0;
+      this.usageSum.set(tenant.id, (this.usageSum.get(tenant.id) ?? 0) + u);
+      const g = this.state.entitlements.get(tenant.id)?.guaranteed ?? 0;
+      if (g >= 1) {
+        const q = this.quotaSum.get(tenant.id) ?? { sum: 0, n: 0 };
+        q.sum += Math.min(1, u / g);
+        q.n++;
+        this.quotaSum.set(tenant.id, q);
+      }
+    }
+    this.series.push({
+      t,
+      parked,
+      plugged,
+      eligible,
+      availableKW: round(availableW / 1000, 3),
+      runningTasks: running,
+      priceUsdPerKWh: round(price, 5),
+      carbonGPerKWh: round(carbon, 2),
+      queued: this.queue.size,
+    });
+  }
+
+  private result(): SimResult {
+    const s = this.totals;
+    const n = this.cars.length;
+    const samples = this.series.length;
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+    const dc = this.scenario.referenceDatacenter;
+    const dcTops = dc.gpus * REFERENCE_GPU.peakTops;
+    const kwPeak = Math.max(0, ...this.availKW);
+    const topsPeak = Math.max(0, ...this.availTops);
+    const share = (key: "parked" | "plugged" | "eligible") =>
+      n && samples ? this.series.reduce((a, x) => a + x[key], 0) / (samples * n) : 0;
+    const totalDemand = [...this.demandTeraOps.values()].reduce((a, b) => a + b, 0);
+    const totalDelivered = [...this.deliveredTeraOps.values()].reduce((a, b) => a + b, 0);
+    const totalUsage = [...this.usageSum.values()].reduce((a, b) => a + b, 0);
+    const cheaters = this.cars.filter((c) => c.honesty !== Honesty.Honest);
+    const summary: SimSummary = {
+      vehicles: n,
+      hours: this.options.hours,
+      seed: this.options.seed,
+      scenario: this.scenario.name,
+      parkedShare: round(share("parked"), 4),
+      pluggedShare: round(share("plugged"), 4),
+      eligibleShare: round(share("eligible"), 4),
+      tasksCompleted: s.tasksCompleted,
+      tasksLostToDepartures: s.tasksLost,
+      tasksPreempted: s.tasksPreempted,
+      runs: s.runs,
+      energyKWh: round(s.energyKWh, 3),
+      gridEnergyKWh: round(s.gridKWh, 3),
+      batteryEnergyKWh: round(s.batteryKWh, 3),
+      costUsd: round(s.costUsd, 2),
+      carbonKg: round(s.carbonG / 1000, 3),
+      ownerPayoutUsd: round(s.payoutUsd, 2),
+      costUsdPerKWh: s.energyKWh > 0 ? round(s.costUsd / s.energyKWh, 4) : null,
+      costUsdPerMillionTasks: s.tasksCompleted > 0 ? round((s.costUsd / s.tasksCompleted) * 1e6, 4) : null,
+      availableKW: {
+        peak: round(kwPeak, 3),
+        mean: round(mean(this.availKW), 3),
+        min: round(this.availKW.length ? Math.min(...this.availKW) : 0, 3),
+      },
+      availableTops: {
+        peak: round(topsPeak, 1),
+        mean: round(mean(this.availTops), 1),
+        min: round(this.availTops.length ? Math.min(...this.availTops) : 0, 1),
+      },
+      referenceDatacenterMW: dc.powerMW,
+      referenceDatacenter: dc.name,
+      datacenterEquivalents: { peak: round(topsPeak / dcTops, 6), mean: round(mean(this.availTops) / dcTops, 6) },
+      datacenterPowerEquivalents: {
+        peak: round(kwPeak / (dc.powerMW * 1000), 6),
+        mean: round(mean(this.availKW) / (dc.powerMW * 1000), 6),
+      },
+      h100Equivalents: {
+        peak: round(topsPeak / REFERENCE_GPU.peakTops, 2),
+        mean: round(mean(this.availTops) / REFERENCE_GPU.peakTops, 2),
+      },
+      minReserveMarginPct: Number.isFinite(s.minReserveMarginPct) ? round(s.minReserveMarginPct, 3) : 0,
+      departuresBelowOwnerMinimum: s.belowMinimum,
+      departures: s.departures,
+      verification: {
+        validatedGroups: s.validatedGroups,
+        replicaTasks: s.replicaTasks,
+        overheadShare: s.tasksCompleted > 0 ? round(s.replicaTasks / s.tasksCompleted, 4) : 0,
+        wrongResultsAccepted: s.wrongAccepted,
+        failedGroups: s.failedGroups,
+        cheaters: cheaters.length,
+        cheatersQuarantined: cheaters.filter((c) => c.reputation.quarantined).length,
+        honestQuarantined: this.cars.filter((c) => c.honesty === Honesty.Honest && c.reputation.quarantined).length,
+      },
+      tenants: this.tenants.map((t) => {
+        const jobs = this.jobs.filter((j) => j.tenantId === t.id);
+        const judged = jobs.filter((j) => j.deadlineS <= this.endS || j.completedS !== null);
+        const met = judged.filter((j) => j.completedS !== null && j.completedS <= j.deadlineS);
+        const q = this.quotaSum.get(t.id);
+        return {
+          id: t.id,
+          quotaShare: t.quotaShare,
+          demandShare: totalDemand > 0 ? round((this.demandTeraOps.get(t.id) ?? 0) / totalDemand, 4) : 0,
+          deliveredShare: totalDelivered > 0 ? round((this.deliveredTeraOps.get(t.id) ?? 0) / totalDelivered, 4) : 0,
+          deadlineAttainment: judged.length ? round(met.length / judged.length, 4) : null,
+          jobs: { arrived: jobs.length, completed: jobs.filter((j) => j.completedS !== null).length },
+          usageShare: totalUsage > 0 ? round((this.usageSum.get(t.id) ?? 0) / totalUsage, 4) : 0,
+          quotaAttainment: q && q.n > 0 ? round(q.sum / q.n, 4) : null,
+        };
+      }),
+    };
+    return { summary, series: this.series };
+  }
+}
+
+function uniform(rng: Rng, range: { min: number; max: number }): number {
+  return range.min + rng.next() * (range.max - range.min);
+}
+
+function step5(x: number): number {
+  return Math.round(x / 5) * 5;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,371 @@
+// Time-of-use tariffs and grid carbon intensity of a region, as piecewise-constant functions of
+// local time, and exact queries over them: the value at an instant, the time-weighted mean over an
+// interval, and the cheapest (or cleanest) window of a given length.
+//
+// A region is compiled once into two day profiles (price, carbon): sorted piece starts in local
+// seconds since midnight, the value of each piece and the prefix integral. Compiled profiles are
+// cached by region object identity, so a region must not be mutated after first use.
+import type { Region, TariffRate } from "./types";
+
+const HOUR_S = 3600;
+const DAY_S = 86_400;
+
+export class TariffError extends Error {
+  override name = "TariffError";
+}
+
+export type WindowBy = "price" | "carbon";
+
+// ---- validation ----
+
+/** "06:00", "06:30", or "06:07:12" for a (possibly fractional) hour of the day. */
+function formatHour(hour: number): string {
+  const totalS = Math.round(hour * HOUR_S);
+  const h = Math.floor(totalS / HOUR_S);
+  const m = Math.floor((totalS % HOUR_S) / 60);
+  const s = totalS % 60;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return s === 0 ? `${pad(h)}:${pad(m)}` : `${pad(h)}:${pad(m)}:${pad(s)}`;
+}
+
+interface Segment {
+  /** Local hours [start, end) within one day, end > start. */
+  start: number;
+  end: number;
+  rate: number;
+}
+
+/** Split rates into non-wrapping segments of [0, 24); `end ≤ start` wraps across midnight. */
+function toSegments(rates: readonly TariffRate[]): Segment[] {
+  const segments: Segment[] = [];
+  rates.forEach((r, rate) => {
+    if (r.end > r.start) {
+      segments.push({ start: r.start, end: r.end, rate });
+    } else {
+      segments.push({ start: r.start, end: 24, rate });
+      if (r.end > 0) segments.push({ start: 0, end: r.end, rate });
+    }
+  });
+  return segments.sort((x, y) => x.start - y.start || x.end - y.end);
+}
+
+/**
+ * Throws a TariffError unless the rates cover all 24 local hours exactly once with finite prices
+ * ≥ 0. Hours may be fractional (06:30 = 6.5); start in [0, 24), end in [0, 24].
+ */
+export function validateTariff(rates: readonly TariffRate[]): void {
+  if (rates.length === 0) throw new TariffError("tariff has no rates");
+  rates.forEach((r, i) => {
+    if (!Number.isFinite(r.start) || r.start < 0 || r.start >= 24) {
+      throw new TariffError(`start must be an hour in [0, 24), got ${r.start} (rates[${i}])`);
+    }
+    if (!Number.isFinite(r.end) || r.end < 0 || r.end > 24) {
+      throw new TariffError(`end must be an hour in [0, 24], got ${r.end} (rates[${i}])`);
+    }
+    if (!Number.isFinite(r.priceUsdPerKWh) || r.priceUsdPerKWh < 0) {
+      throw new TariffError(
+        `priceUsdPerKWh must be a finite number ≥ 0, got ${r.priceUsdPerKWh} (rates[${i}])`,
+      );
+    }
+  });
+
+  const gaps: Array<[number, number]> = [];
+  const overlaps: string[] = [];
+  let cursor = 0;
+  let cursorRate = -1;
+  for (const seg of toSegments(rates)) {
+    if (seg.start > cursor) {
+      gaps.push([cursor, seg.start]);
+    } else if (seg.start < cursor) {
+      overlaps.push(
+        `rates overlap at ${formatHour(seg.start)} (rates[${cursorRate}] and rates[${seg.rate}], ` +
+          `until ${formatHour(Math.min(cursor, seg.end))})`,
+      );
+    }
+    if (seg.end > cursor) {
+      cursor = seg.end;
+      cursorRate = seg.rate;
+    }
+  }
+  if (cursor < 24) gaps.push([cursor, 24]);
+  // A gap that runs through midnight is reported as one gap.
+  const first = gaps[0];
+  const last = gaps[gaps.length - 1];
+  if (gaps.length > 1 && first !== undefined && last !== undefined && first[0] === 0 && last[1] === 24) {
+    gaps.shift();
+    last[1] = first[1];
+  }
+  const problems = [
+    ...gaps.map(([from, to]) => `tariff has a gap from ${formatHour(from)} to ${formatHour(to)}`),
+    ...overlaps,
+  ];
+  if (problems.length > 0) throw new TariffError(problems.join("; "));
+}
+
+/** Throws a TariffError unless there are 24 hourly intensities, each a finite number ≥ 0. */
+export function validateCarbon(hourly: readonly number[]): void {
+  if (hourly.length !== 24) {
+    throw new TariffError(`carbonGPerKWh must have 24 hourly values, got ${hourly.length}`);
+  }
+  hourly.forEach((v, h) => {
+    if (!Number.isFinite(v) || v < 0) {
+      throw new TariffError(`carbonGPerKWh must be a finite number ≥ 0, got ${v} (hour ${h})`);
+    }
+  });
+}
+
+/** Validates everything a region's energy queries rely on. */
+export function validateRegion(region: Region): void {
+  if (!Number.isFinite(region.utcOffsetH) || Math.abs(region.utcOffsetH) > 14) {
+    throw new TariffError(
+      `utcOffsetH must be a finite number in [-14, 14], got ${region.utcOffsetH} (${region.id})`,
+    );
+  }
+  try {
+    validateTariff(region.tariff);
+    validateCarbon(region.carbonGPerKWh);
+  } catch (err) {
+    if (err instanceof TariffError) throw new TariffError(`region ${region.id}: ${err.message}`);
+    throw err;
+  }
+}
+
+// ---- compiled day profiles ----
+
+/** A piecewise-constant function of local seconds since midnight, over one day. */
+export interface DayProfile {
+  /** Piece starts, ascending, starts[0] = 0; adjacent pieces differ in value. */
+  readonly startsS: Float64Array;
+  readonly values: Float64Array;
+  /** Integral from midnight to startsS[i], value × s. */
+  readonly prefix: Float64Array;
+  /** Integral over the whole day, value × s. */
+  readonly dayIntegral: number;
+}
+
+export interface CompiledRegion {
+  readonly region: Region;
+  /** Local time = UTC time + offsetS. */
+  readonly offsetS: number;
+  readonly price: DayProfile;
+  readonly carbon: DayProfile;
+}
+
+function buildProfile(pieces: ReadonlyArray<{ startS: number; value: number }>): DayProfile {
+  const merged: Array<{ startS: number; value: number }> = [];
+  for (const p of pieces) {
+    const prev = merged[merged.length - 1];
+    if (prev !== undefined && prev.value === p.value) continue;
+    merged.push(p);
+  }
+  const n = merged.length;
+  const startsS = new Float64Array(n);
+  const values = new Float64Array(n);
+  const prefix = new Float64Array(n);
+  let acc = 0;
+  merged.forEach((p, i) => {
+    startsS[i] = p.startS;
+    values[i] = p.value;
+    prefix[i] = acc;
+    const endS = merged[i + 1]?.startS ?? DAY_S;
+    acc += p.value * (endS - p.startS);
+  });
+  return { startsS, values, prefix, dayIntegral: acc };
+}
+
+const compiled = new WeakMap<Region, CompiledRegion>();
+
+/** Validates and compiles a region for fast queries; cached by object identity. */
+export function compileRegion(region: Region): CompiledRegion {
+  const hit = compiled.get(region);
+  if (hit !== undefined) return hit;
+  validateRegion(region);
+  const price = buildProfile(
+    toSegments(region.tariff).map((seg) => ({
+      startS: seg.start * HOUR_S,
+      value: (region.tariff[seg.rate] as TariffRate).priceUsdPerKWh,
+    })),
+  );
+  const carbon = buildProfile(
+    region.carbonGPerKWh.map((value, h) => ({ startS: h * HOUR_S, value })),
+  );
+  const result: CompiledRegion = { region, offsetS: region.utcOffsetH * HOUR_S, price, carbon };
+  compiled.set(region, result);
+  return result;
+}
+
+/** Index of the piece holding local second-of-day `r` (0 ≤ r < DAY_S). */
+function pieceAt(p: DayProfile, r: number): number {
+  let lo = 0;
+  let hi = p.startsS.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((p.startsS[mid] as number) <= r) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Local time `u` (s) → [day index, second of that day in [0, DAY_S)]. */
+function splitDay(u: number): [number, number] {
+  let day = Math.floor(u / DAY_S);
+  let r = u - day * DAY_S;
+  if (r >= DAY_S) {
+    r -= DAY_S;
+    day += 1;
+  } else if (r < 0) {
+    r += DAY_S;
+    day -= 1;
+  }
+  return [day, r];
+}
+
+/**
+ * ∫ over seconds-of-day [r1, r2] (0 ≤ r1 ≤ r2 ≤ DAY_S). The partial pieces at either end are
+ * multiplied out directly, so a short interval keeps its relative precision.
+ */
+function integralInDay(p: DayProfile, r1: number, r2: number): number {
+  const n = p.startsS.length;
+  const i1 = pieceAt(p, r1);
+  // r2 = DAY_S is the end of the last piece, represented as piece n of length 0.
+  const i2 = r2 >= DAY_S ? n : pieceAt(p, r2);
+  const v1 = p.values[i1] as number;
+  if (i1 === i2) return v1 * (r2 - r1);
+  const startOf = (i: number) => (i < n ? (p.startsS[i] as number) : DAY_S);
+  const prefixAt = (i: number) => (i < n ? (p.prefix[i] as number) : p.dayIntegral);
+  const head = v1 * (startOf(i1 + 1) - r1);
+  const whole = prefixAt(i2) - prefixAt(i1 + 1);
+  const tail = i2 < n ? (p.values[i2] as number) * (r2 - startOf(i2)) : 0;
+  return head + whole + tail;
+}
+
+/** ∫ over local times [u1, u2], u1 ≤ u2; whole days are counted apart so large times lose no precision. */
+function integral(p: DayProfile, u1: number, u2: number): number {
+  const [d1, r1] = splitDay(u1);
+  const [d2, r2] = splitDay(u2);
+  if (d1 === d2) return integralInDay(p, r1, r2);
+  return (
+    integralInDay(p, r1, DAY_S) + (d2 - d1 - 1) * p.dayIntegral + integralInDay(p, 0, r2)
+  );
+}
+
+function valueAt(p: DayProfile, u: number): number {
+  return p.values[pieceAt(p, splitDay(u)[1])] as number;
+}
+
+/** Mean over [fromS, toS] (UTC seconds); the value at fromS when the interval is empty. */
+function meanCompiled(c: CompiledRegion, p: DayProfile, fromS: number, toS: number): number {
+  if (toS === fromS) return valueAt(p, fromS + c.offsetS);
+  return integral(p, fromS + c.offsetS, toS + c.offsetS) / (toS - fromS);
+}
+
+function profileOf(c: CompiledRegion, by: WindowBy): DayProfile {
+  return by === "price" ? c.price : c.carbon;
+}
+
+// ---- queries ----
+
+/** Local hour of the day in [0, 24), fractional. */
+export function localHour(region: Region, nowS: number): number {
+  const h = (((nowS / HOUR_S + region.utcOffsetH) % 24) + 24) % 24;
+  return h >= 24 ? 0 : h;
+}
+
+export function priceAt(region: Region, nowS: number): number {
+  const c = compileRegion(region);
+  return valueAt(c.price, nowS + c.offsetS);
+}
+
+export function carbonAt(region: Region, nowS: number): number {
+  const c = compileRegion(region);
+  return valueAt(c.carbon, nowS + c.offsetS);
+}
+
+function assertFinite(what: string, v: number): void {
+  if (!Number.isFinite(v)) throw new RangeError(`${what} must be a finite number, got ${v}`);
+}
+
+/**
+ * Exact time-weighted mean of the price (USD/kWh) or carbon intensity (g/kWh) over [fromS, toS],
+ * any length; the instantaneous value when fromS = toS.
+ */
+export function meanOver(region: Region, fromS: number, toS: number, by: WindowBy): number {
+  assertFinite("fromS", fromS);
+  assertFinite("toS", toS);
+  if (toS < fromS) throw new RangeError(`meanOver needs fromS ≤ toS, got ${fromS} > ${toS}`);
+  const c = compileRegion(region);
+  return meanCompiled(c, profileOf(c, by), fromS, toS);
+}
+
+export interface WindowQuery {
+  fromS: number;
+  deadlineS: number;
+  durationS: number;
+  by: WindowBy;
+}
+
+export interface TimeWindow {
+  startS: number;
+  endS: number;
+  meanPriceUsdPerKWh: number;
+  meanCarbonGPerKWh: number;
+}
+
+/**
+ * The window of exactly `durationS` with start ≥ fromS and end ≤ deadlineS that minimises the mean
+ * price (or carbon); ties go to the earliest; null when it does not fit.
+ *
+ * Exact: the window mean is piecewise linear in its start, with kinks where the start or the end
+ * crosses a piece boundary, so the minimum lies at such a start or at an end of the allowed range.
+ * The profile repeats daily, so one day of starts covers every phase: at most 2 × pieces + 2
+ * candidates, whatever the range.
+ */
+/** Means closer than this count as equal: far below any meaningful price or intensity. */
+function tieTolerance(mean: number): number {
+  return 1e-12 * Math.abs(mean) + 1e-15;
+}
+
+export function bestWindow(region: Region, q: WindowQuery): TimeWindow | null {
+  assertFinite("fromS", q.fromS);
+  assertFinite("deadlineS", q.deadlineS);
+  assertFinite("durationS", q.durationS);
+  if (q.durationS < 0) throw new RangeError(`durationS must be ≥ 0, got ${q.durationS}`);
+  const lastStart = q.deadlineS - q.durationS;
+  if (lastStart < q.fromS) return null;
+
+  const c = compileRegion(region);
+  const p = profileOf(c, q.by);
+  const a = q.fromS;
+  const b = Math.min(lastStart, a + DAY_S);
+  const rStart = splitDay(a + c.offsetS)[1];
+  const rEnd = splitDay(a + q.durationS + c.offsetS)[1];
+
+  const candidates: number[] = [a, b];
+  for (const x of p.startsS) {
+    // Starts where the window's start, or its end, meets piece boundary x.
+    const viaStart = a + (((x - rStart) % DAY_S) + DAY_S) % DAY_S;
+    const viaEnd = a + (((x - rEnd) % DAY_S) + DAY_S) % DAY_S;
+    if (viaStart <= b) candidates.push(viaStart);
+    if (viaEnd <= b) candidates.push(viaEnd);
+  }
+  candidates.sort((x, y) => x - y);
+
+  let bestS = a;
+  let bestMean = meanCompiled(c, p, a, a + q.durationS);
+  for (const s of candidates) {
+    const mean = meanCompiled(c, p, s, s + q.durationS);
+    // A tolerance so that rounding does not break "ties go to the earliest".
+    if (mean < bestMean - tieTolerance(bestMean)) {
+      bestMean = mean;
+      bestS = s;
+    }
+  }
+  // min(): start + duration may round one ulp past the deadline.
+  const endS = Math.min(bestS + q.durationS, q.deadlineS);
+  return {
+    startS: bestS,
+    endS,
+    meanPriceUsdPerKWh: meanCompiled(c, c.price, bestS, endS),
+    meanCarbonGPerKWh: meanCompiled(c, c.carbon, bestS, endS),
+  };
+}

@@ -1,0 +1,342 @@
+// Verification of results computed by cars: numeric agreement, quorum over replicas, canaries
+// and reputation (adaptive replication).
+//
+// The policy is BOINC's adaptive replication
+// (https://github.com/BOINC/boinc/wiki/AdaptiveReplication): a host's run of consecutive valid
+// results decides whether it is trusted; a job sent to a trusted host is not replicated except
+// for a random spot check; one invalid result zeroes the run, so trust is slow to earn and quick
+// to lose. Results from the same car or the same owner count once toward a quorum, the rule BOINC
+// calls "one result per user per workunit".
+import type { Rng } from "./random";
+import type { Reputation } from "./types";
+
+/** Two values agree when |a − b| ≤ abs + rel · max(|a|, |b|). */
+export interface Tolerance {
+  abs: number;
+  rel: number;
+}
+
+/**
+ * For comparing cars on different backends (WebGPU against WASM/CPU). onnxruntime's own web tests
+ * compare WebGPU outputs at 1e-3 absolute (see the product brief); the relative part is our
+ * allowance for large logits, where the last bits of a float32 are worth more than 1e-3.
+ */
+export const TOLERANCE_CROSS_BACKEND: Tolerance = { abs: 1e-3, rel: 1e-3 };
+
+/** For cars that all ran the same CPU/WASM build: onnxruntime's web tests use 1e-4 absolute. */
+export const TOLERANCE_CPU: Tolerance = { abs: 1e-4, rel: 1e-4 };
+
+/**
+ * Whether two outputs agree element by element. Lengths must match (two empty outputs agree).
+ * NaN agrees with nothing, not even NaN; an infinity agrees only with the same infinity; two
+ * finite values so far apart that their difference overflows do not agree.
+ */
+export function outputsAgree(a: ArrayLike<number>, b: ArrayLike<number>, tol: Tolerance): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  const { abs, rel } = tol;
+  for (let i = 0; i < n; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    if (x === y) continue; // the common case; also equal infinities
+    const diff = Math.abs(x - y);
+    // diff is NaN when either is NaN and Infinity when one is infinite: neither may pass, even
+    // though `Infinity <= abs + rel * Infinity` would.
+    if (!(diff < Infinity)) return false;
+    if (diff > abs + rel * Math.max(Math.abs(x), Math.abs(y))) return false;
+  }
+  return true;
+}
+
+export interface VerificationConfig {
+  /** Independent agreeing results (distinct cars and owners) that make replicated work valid. */
+  quorum: number;
+  /** Most results ever collected for one task before it fails. */
+  maxReplicas: number;
+  /** Share of tasks issued as canaries (known answer), 0..1. */
+  canaryRate: number;
+  /** Consecutive valid results after which a car is trusted and runs work unreplicated. */
+  trustAfterConsecutiveValid: number;
+  /** Probability that a trusted car's task is replicated anyway, 0..1. */
+  trustedSpotCheckRate: number;
+  /** Invalid results that quarantine a car while it has fewer than minResultsForShare results. */
+  quarantineAfterInvalid: number;
+  /** Share of invalid results (0..1) above which a car with enough history is quarantined. */
+  quarantineInvalidShare: number;
+  /** Results a car needs before its invalid share, rather than its invalid count, judges it. */
+  minResultsForShare: number;
+}
+
+export const DEFAULT_VERIFICATION: VerificationConfig = {
+  // BOINC's adaptive replication replicates an untrusted host's job to 2 (app.target_nresults=2)
+  // and accepts 2 agreeing results.
+  quorum: 2,
+  // Two agreeing out of at most four: one bad result costs one extra replica, two cost two.
+  // Beyond that the work itself (or cross-backend determinism) is suspect, BOINC's
+  // "too many success results without consensus".
+  maxReplicas: 4,
+  // A canary is a task no tenant pays for; 2% keeps it, plus spot checks, inside the 5–10% of
+  // compute BOINC targets for verification overhead under adaptive replication.
+  canaryRate: 0.02,
+  // BOINC: a host with fewer than 10 consecutive valid results is not trusted.
+  trustAfterConsecutiveValid: 10,
+  // BOINC replicates a trusted host's job with probability 1/CV, which is 0.1 at the threshold
+  // and falls towards 0. We hold it at 0.1: a car trusted for a long time is still checked.
+  trustedSpotCheckRate: 0.1,
+  // A new car returning 3 invalid results in its first 20 is broken or cheating.
+  quarantineAfterInvalid: 3,
+  // Past 20 results, more than 1 in 10 invalid quarantines. An honest car's false-invalid rate
+  // (numeric drift past tolerance) is far below this.
+  quarantineInvalidShare: 0.1,
+  minResultsForShare: 20,
+};
+
+export interface ReplicaResult {
+  replicaId: string;
+  vehicleId: string;
+  ownerId: string;
+  output: ArrayLike<number>;
+}
+
+export type QuorumOutcome =
+  | {
+      status: "valid";
+      /** The replica whose output is the answer: the first of the winning group. */
+      canonicalReplicaId: string;
+      /** Replicas whose output agrees with the canonical one (canonical included), in order. */
+      agreeing: string[];
+      /** Every other replica: its result is invalid. */
+      disagreeing: string[];
+      /**
+       * Independent results in the winning group (distinct cars and owners). 1 means nobody
+       * checked the answer (a trusted car ran alone): pay it, but do not count it toward the car's
+       * reputation.
+       */
+      support: number;
+    }
+  | {
+      status: "pending";
+      /** Further results needed at least, those already in flight included; ≥ 1. */
+      moreReplicas: number;
+    }
+  | {
+      status: "failed";
+      /** Every replica: no group reached quorum, so none of them is validated. */
+      disagreeing: string[];
+    };
+
+/**
+ * Agreeing independent results needed for a task issued to `requiredReplicas` cars: one for an
+ * unreplicated task, else the configured quorum or a strict majority of the replicas asked for,
+ * whichever is larger, never more than maxReplicas.
+ */
+export function quorumFor(requiredReplicas: number, cfg: VerificationConfig): number {
+  const required = clampReplicas(requiredReplicas, cfg);
+  if (required <= 1) return 1;
+  return Math.min(cfg.maxReplicas, Math.max(cfg.quorum, Math.floor(required / 2) + 1));
+}
+
+/**
+ * Decide a task from the results in so far. Results are grouped by agreement with each group's
+ * first result (its representative), in arrival order. A group's support is the largest number
+ * of its results on pairwise distinct cars and owners, so an owner's several cars (or one car
+ * reporting twice) count once: no owner makes a quorum alone. The group with the most support
+ * wins, ties to the group formed first; it is valid once its support reaches quorumFor().
+ *
+ * Otherwise the task is pending, asking for as many more results as would let the best group
+ * reach quorum and bring the total to requiredReplicas, or failed when even maxReplicas results
+ * in all could not reach quorum. A repeated replicaId is ignored after its first result.
+ *
+ * Once valid, stop issuing replicas: a later batch could form a larger group and change the answer.
+ */
+export function decideQuorum(
+  results: readonly ReplicaResult[],
+  requiredReplicas: number,
+  tol: Tolerance,
+  cfg: VerificationConfig,
+): QuorumOutcome {
+  const unique = dedupeById(results);
+  const required = clampReplicas(requiredReplicas, cfg);
+  const needed = quorumFor(required, cfg);
+
+  const groups: ReplicaResult[][] = [];
+  for (const r of unique) {
+    const home = groups.find((g) => outputsAgree((g[0] as ReplicaResult).output, r.output, tol));
+    if (home) home.push(r);
+    else groups.push([r]);
+  }
+
+  let best: ReplicaResult[] | undefined;
+  let bestSupport = 0;
+  for (const g of groups) {
+    const s = independentSupport(g);
+    if (s > bestSupport) {
+      best = g;
+      bestSupport = s;
+    }
+  }
+
+  if (best && bestSupport >= needed) {
+    const agreeing = new Set(best.map((r) => r.replicaId));
+    return {
+      status: "valid",
+      canonicalReplicaId: (best[0] as ReplicaResult).replicaId,
+      agreeing: best.map((r) => r.replicaId),
+      disagreeing: unique.filter((r) => !agreeing.has(r.replicaId)).map((r) => r.replicaId),
+      support: bestSupport,
+    };
+  }
+
+  const budget = cfg.maxReplicas - unique.length;
+  const toQuorum = needed - bestSupport;
+  if (toQuorum > budget) {
+    return { status: "failed", disagreeing: unique.map((r) => r.replicaId) };
+  }
+  return {
+    status: "pending",
+    moreReplicas: Math.min(budget, Math.max(toQuorum, required - unique.length)),
+  };
+}
+
+/** Replica ids that get paid: the agreeing replicas of a valid outcome, nobody otherwise. */
+export function validatedReplicas(outcome: QuorumOutcome): string[] {
+  return outcome.status === "valid" ? [...outcome.agreeing] : [];
+}
+
+/** All cars distinct and all owners distinct: the placement rule for replicas of one task. */
+export function distinctPlacement(
+  replicas: readonly { vehicleId: string; ownerId: string }[],
+): boolean {
+  const vehicles = new Set(replicas.map((r) => r.vehicleId));
+  const owners = new Set(replicas.map((r) => r.ownerId));
+  return vehicles.size === replicas.length && owners.size === replicas.length;
+}
+
+export function isTrusted(rep: Reputation, cfg: VerificationConfig): boolean {
+  return !rep.quarantined && rep.consecutiveValid >= cfg.trustAfterConsecutiveValid;
+}
+
+/**
+ * How many cars a task goes to, decided when its first car claims it (late binding): that car's
+ * reputation decides. A number is the tenant's explicit choice, clamped to 1..maxReplicas.
+ * "auto": a trusted car runs it alone, except for a spot check with probability
+ * trustedSpotCheckRate; any other car gets max(quorum, 2) replicas. Draws from rng only for a
+ * trusted car on "auto".
+ */
+export function replicasFor(
+  requested: number | "auto",
+  reputation: Reputation,
+  cfg: VerificationConfig,
+  rng: Rng,
+): number {
+  if (requested !== "auto") return clampReplicas(requested, cfg);
+  const replicated = clampReplicas(Math.max(2, cfg.quorum), cfg);
+  if (!isTrusted(reputation, cfg)) return replicated;
+  return rng.chance(cfg.trustedSpotCheckRate) ? replicated : 1;
+}
+
+/**
+ * The reputation after one checked result (a replicated task's verdict or a canary). Do not call
+ * it for an unreplicated result (support 1): nobody checked it, and counting it would let a
+ * trusted car keep its trust by itself.
+ *
+ * Quarantine is judged only on an invalid result: by count while the car has fewer than
+ * minResultsForShare results, by share after, so a long-lived honest car is not quarantined by
+ * a handful of rare disagreements. Only releaseQuarantine() lifts it.
+ */
+export function afterResult(rep: Reputation, valid: boolean, cfg: VerificationConfig): Reputation {
+  if (valid) {
+    return {
+      ...rep,
+      validResults: rep.validResults + 1,
+      consecutiveValid: rep.consecutiveValid + 1,
+    };
+  }
+  const invalidResults = rep.invalidResults + 1;
+  const total = rep.validResults + invalidResults;
+  const tooMany =
+    total < cfg.minResultsForShare
+      ? invalidResults >= cfg.quarantineAfterInvalid
+      : invalidResults / total > cfg.quarantineInvalidShare;
+  return {
+    ...rep,
+    invalidResults,
+    consecutiveValid: 0,
+    quarantined: rep.quarantined || tooMany,
+  };
+}
+
+/**
+ * An operator's release from quarantine. Trust starts over (consecutiveValid 0) and the invalid
+ * count restarts at 0 so the car is not re-quarantined by its next disagreement; the valid
+ * history is kept. Keep the full record of verdicts in the ledger, not here.
+ */
+export function releaseQuarantine(rep: Reputation): Reputation {
+  return { ...rep, quarantined: false, invalidResults: 0, consecutiveValid: 0 };
+}
+
+/** Whether the next task issued should be a canary with a known answer. */
+export function shouldIssueCanary(rng: Rng, cfg: VerificationConfig): boolean {
+  return rng.chance(cfg.canaryRate);
+}
+
+/**
+ * A canary passes when its output agrees with the known answer. A failed canary is an invalid
+ * result: pass it to afterResult. A canary must look like ordinary work (same models, plausible
+ * inputs), or a cheater answers canaries honestly and nothing else.
+ */
+export function checkCanary(
+  output: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+): boolean {
+  return outputsAgree(output, expected, tol);
+}
+
+function clampReplicas(n: number, cfg: VerificationConfig): number {
+  if (Number.isNaN(n)) throw new RangeError("replica count is NaN");
+  return Math.max(1, Math.min(cfg.maxReplicas, Math.floor(n)));
+}
+
+function dedupeById(results: readonly ReplicaResult[]): ReplicaResult[] {
+  const seen = new Set<string>();
+  const out: ReplicaResult[] = [];
+  for (const r of results) {
+    if (seen.has(r.replicaId)) continue;
+    seen.add(r.replicaId);
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * The largest number of results in a group on pairwise distinct cars and owners: a maximum
+ * matching between cars and owners (Kuhn's augmenting paths; a group holds at most maxReplicas
+ * results). With consistent data (each car has one owner) this is the number of distinct owners.
+ */
+function independentSupport(group: readonly ReplicaResult[]): number {
+  const carsByOwner = new Map<string, Set<string>>();
+  for (const r of group) {
+    const cars = carsByOwner.get(r.ownerId) ?? new Set<string>();
+    cars.add(r.vehicleId);
+    carsByOwner.set(r.ownerId, cars);
+  }
+  const ownerOfCar = new Map<string, string>();
+  const augment = (owner: string, visited: Set<string>): boolean => {
+    for (const car of carsByOwner.get(owner) ?? []) {
+      if (visited.has(car)) continue;
+      visited.add(car);
+      const holder = ownerOfCar.get(car);
+      if (holder === undefined || augment(holder, visited)) {
+        ownerOfCar.set(car, owner);
+        return true;
+      }
+    }
+    return false;
+  };
+  let matched = 0;
+  for (const owner of carsByOwner.keys()) {
+    if (augment(owner, new Set())) matched++;
+  }
+  return matched;
+}
