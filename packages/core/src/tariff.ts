@@ -141,6 +141,8 @@ export interface DayProfile {
   readonly prefix: Float64Array;
   /** Integral over the whole day, value × s. */
   readonly dayIntegral: number;
+  /** Piece holding the start of each local hour: a lookup starts there instead of searching. */
+  readonly hourPiece: Int32Array;
 }
 
 export interface CompiledRegion {
@@ -170,7 +172,13 @@ function buildProfile(pieces: ReadonlyArray<{ startS: number; value: number }>):
     const endS = merged[i + 1]?.startS ?? DAY_S;
     acc += p.value * (endS - p.startS);
   });
-  return { startsS, values, prefix, dayIntegral: acc };
+  const hourPiece = new Int32Array(24);
+  let piece = 0;
+  for (let h = 0; h < 24; h++) {
+    while (piece + 1 < n && (startsS[piece + 1] as number) <= h * HOUR_S) piece++;
+    hourPiece[h] = piece;
+  }
+  return { startsS, values, prefix, dayIntegral: acc, hourPiece };
 }
 
 const compiled = new WeakMap<Region, CompiledRegion>();
@@ -196,28 +204,22 @@ export function compileRegion(region: Region): CompiledRegion {
 
 /** Index of the piece holding local second-of-day `r` (0 ≤ r < DAY_S). */
 function pieceAt(p: DayProfile, r: number): number {
-  let lo = 0;
-  let hi = p.startsS.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if ((p.startsS[mid] as number) <= r) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
+  let i = p.hourPiece[Math.min(23, Math.floor(r / HOUR_S))] as number;
+  const n = p.startsS.length;
+  while (i + 1 < n && (p.startsS[i + 1] as number) <= r) i++;
+  return i;
 }
 
-/** Local time `u` (s) → [day index, second of that day in [0, DAY_S)]. */
-function splitDay(u: number): [number, number] {
-  let day = Math.floor(u / DAY_S);
-  let r = u - day * DAY_S;
-  if (r >= DAY_S) {
-    r -= DAY_S;
-    day += 1;
-  } else if (r < 0) {
-    r += DAY_S;
-    day -= 1;
-  }
-  return [day, r];
+/** Day index of local time `u` (s). */
+function dayOf(u: number): number {
+  const day = Math.floor(u / DAY_S);
+  const r = u - day * DAY_S;
+  return r >= DAY_S ? day + 1 : r < 0 ? day - 1 : day;
+}
+
+/** Second of the day of local time `u`, in [0, DAY_S), given its day index. */
+function secondOfDay(u: number, day: number): number {
+  return Math.min(Math.max(u - day * DAY_S, 0), DAY_S - Number.EPSILON * DAY_S);
 }
 
 /**
@@ -227,22 +229,25 @@ function splitDay(u: number): [number, number] {
 function integralInDay(p: DayProfile, r1: number, r2: number): number {
   const n = p.startsS.length;
   const i1 = pieceAt(p, r1);
-  // r2 = DAY_S is the end of the last piece, represented as piece n of length 0.
   const i2 = r2 >= DAY_S ? n : pieceAt(p, r2);
   const v1 = p.values[i1] as number;
   if (i1 === i2) return v1 * (r2 - r1);
-  const startOf = (i: number) => (i < n ? (p.startsS[i] as number) : DAY_S);
-  const prefixAt = (i: number) => (i < n ? (p.prefix[i] as number) : p.dayIntegral);
-  const head = v1 * (startOf(i1 + 1) - r1);
-  const whole = prefixAt(i2) - prefixAt(i1 + 1);
-  const tail = i2 < n ? (p.values[i2] as number) * (r2 - startOf(i2)) : 0;
+  // Piece n stands for the end of the day: its start is DAY_S and its prefix the day's integral.
+  const nextStart = i1 + 1 < n ? (p.startsS[i1 + 1] as number) : DAY_S;
+  const nextPrefix = i1 + 1 < n ? (p.prefix[i1 + 1] as number) : p.dayIntegral;
+  const head = v1 * (nextStart - r1);
+  const prefixEnd = i2 < n ? (p.prefix[i2] as number) : p.dayIntegral;
+  const whole = prefixEnd - nextPrefix;
+  const tail = i2 < n ? (p.values[i2] as number) * (r2 - (p.startsS[i2] as number)) : 0;
   return head + whole + tail;
 }
 
 /** ∫ over local times [u1, u2], u1 ≤ u2; whole days are counted apart so large times lose no precision. */
 function integral(p: DayProfile, u1: number, u2: number): number {
-  const [d1, r1] = splitDay(u1);
-  const [d2, r2] = splitDay(u2);
+  const d1 = dayOf(u1);
+  const d2 = dayOf(u2);
+  const r1 = secondOfDay(u1, d1);
+  const r2 = secondOfDay(u2, d2);
   if (d1 === d2) return integralInDay(p, r1, r2);
   return (
     integralInDay(p, r1, DAY_S) + (d2 - d1 - 1) * p.dayIntegral + integralInDay(p, 0, r2)
@@ -250,7 +255,7 @@ function integral(p: DayProfile, u1: number, u2: number): number {
 }
 
 function valueAt(p: DayProfile, u: number): number {
-  return p.values[pieceAt(p, splitDay(u)[1])] as number;
+  return p.values[pieceAt(p, secondOfDay(u, dayOf(u)))] as number;
 }
 
 /** Mean over [fromS, toS] (UTC seconds); the value at fromS when the interval is empty. */
@@ -311,6 +316,11 @@ export interface TimeWindow {
   meanCarbonGPerKWh: number;
 }
 
+/** Means closer than this count as equal: far below any meaningful price or intensity. */
+function tieTolerance(mean: number): number {
+  return 1e-12 * Math.abs(mean) + 1e-15;
+}
+
 /**
  * The window of exactly `durationS` with start ≥ fromS and end ≤ deadlineS that minimises the mean
  * price (or carbon); ties go to the earliest; null when it does not fit.
@@ -320,11 +330,6 @@ export interface TimeWindow {
  * The profile repeats daily, so one day of starts covers every phase: at most 2 × pieces + 2
  * candidates, whatever the range.
  */
-/** Means closer than this count as equal: far below any meaningful price or intensity. */
-function tieTolerance(mean: number): number {
-  return 1e-12 * Math.abs(mean) + 1e-15;
-}
-
 export function bestWindow(region: Region, q: WindowQuery): TimeWindow | null {
   assertFinite("fromS", q.fromS);
   assertFinite("deadlineS", q.deadlineS);
@@ -337,18 +342,23 @@ export function bestWindow(region: Region, q: WindowQuery): TimeWindow | null {
   const p = profileOf(c, q.by);
   const a = q.fromS;
   const b = Math.min(lastStart, a + DAY_S);
-  const rStart = splitDay(a + c.offsetS)[1];
-  const rEnd = splitDay(a + q.durationS + c.offsetS)[1];
+  const uStart = a + c.offsetS;
+  const uEnd = uStart + q.durationS;
+  const rStart = secondOfDay(uStart, dayOf(uStart));
+  const rEnd = secondOfDay(uEnd, dayOf(uEnd));
 
-  const candidates: number[] = [a, b];
+  const all = new Float64Array(2 * p.startsS.length + 2);
+  let n = 0;
+  all[n++] = a;
+  all[n++] = b;
   for (const x of p.startsS) {
     // Starts where the window's start, or its end, meets piece boundary x.
-    const viaStart = a + (((x - rStart) % DAY_S) + DAY_S) % DAY_S;
-    const viaEnd = a + (((x - rEnd) % DAY_S) + DAY_S) % DAY_S;
-    if (viaStart <= b) candidates.push(viaStart);
-    if (viaEnd <= b) candidates.push(viaEnd);
+    const viaStart = a + ((((x - rStart) % DAY_S) + DAY_S) % DAY_S);
+    const viaEnd = a + ((((x - rEnd) % DAY_S) + DAY_S) % DAY_S);
+    if (viaStart <= b) all[n++] = viaStart;
+    if (viaEnd <= b) all[n++] = viaEnd;
   }
-  candidates.sort((x, y) => x - y);
+  const candidates = all.subarray(0, n).sort();
 
   let bestS = a;
   let bestMean = meanCompiled(c, p, a, a + q.durationS);

@@ -3,7 +3,7 @@
 // `fc.assert(prop, { seed, path })`.
 import fc from "fast-check";
 import { HARDWARE } from "../src/hardware";
-import type { Region, Tenant, TariffRate, Vehicle } from "../src/types";
+import type { ModelSpec, Region, Tenant, TariffRate, Vehicle, WorkItem } from "../src/types";
 
 export const DAY_S = 86_400;
 
@@ -251,3 +251,98 @@ export const arbRunning = (
         }),
         { maxLength: 12 },
       );
+
+// ---- scheduler arbitraries (scheduler helper) ----
+
+export const REGION_IDS = ["r-west", "r-east", "r-north"] as const;
+export const OWNER_IDS = ["o1", "o2", "o3", "o4", "o5", "o6"] as const;
+
+/** One region for each id that arbVehicle draws, so that every car finds its region. */
+export const arbRegionSet: fc.Arbitrary<Region[]> = fc
+  .tuple(arbRegion, arbRegion, arbRegion)
+  .map((rs) => rs.map((r, i) => ({ ...r, id: REGION_IDS[i] as string })));
+
+/** A moment within the two days arbVehicle's departures span; often on a whole hour. */
+export const arbNowS: fc.Arbitrary<number> = fc.oneof(
+  fc.integer({ min: 0, max: 2 * DAY_S }),
+  fc.integer({ min: 0, max: 47 }).map((h) => h * 3600),
+);
+
+/**
+ * A model from tiny to larger than any car's memory, with an inference taking from about a
+ * millisecond to longer than the longest run on the cars of `HARDWARE` (43–750 sustained TOPS).
+ */
+export const arbModel: fc.Arbitrary<ModelSpec> = fc.record({
+  id: fc.constantFrom("ocr-det", "ocr-rec", "llm-7b"),
+  memoryGB: fc.oneof(
+    fc.constantFrom(0.5, 8, 16, 32, 64, 144, 200),
+    fc.double({ min: 0.01, max: 200, noNaN: true }),
+  ),
+  teraOpsPerInference: fc.oneof(
+    fc.double({ min: 0.01, max: 10, noNaN: true }),
+    fc.double({ min: 10, max: 1e5, noNaN: true }),
+    fc.double({ min: 1e5, max: 4e6, noNaN: true }),
+  ),
+});
+
+/** A work item; fields in `overrides` replace the drawn ones. */
+export const arbWorkItem = (overrides: Partial<WorkItem> = {}): fc.Arbitrary<WorkItem> =>
+  fc
+    .record({
+      id: fc.integer({ min: 0, max: 1e6 }).map((n) => `w${n}`),
+      jobId: fc.constantFrom("j1", "j2", "j3"),
+      tenantId: fc.constantFrom("t1", "t2", "t3"),
+      model: arbModel,
+      inferences: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 1, max: 1e6 })),
+      divisible: fc.boolean(),
+      maxRunInferences: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
+      priority: fc.integer({ min: 0, max: 3 }),
+      deadlineS: fc.integer({ min: 0, max: 3 * DAY_S }),
+      dataRegionId: fc.constantFrom(null, ...REGION_IDS),
+      excludeVehicleIds: fc.array(fc.uuid(), { maxLength: 2 }),
+      excludeOwnerIds: fc.subarray([...OWNER_IDS], { maxLength: 3 }),
+    })
+    .map((w) => ({ ...w, ...overrides }));
+
+/**
+ * A car for scheduler properties: half the time any car (arbVehicle), half the time one that leans
+ * towards eligible (parked or charging, opted in, not quarantined, hours often all day), its charge
+ * often exactly at or just above its reserve or departure minimum, so that the energy limits bind.
+ */
+export const arbSchedVehicle: fc.Arbitrary<Vehicle> = fc.oneof(
+  arbVehicle(),
+  fc
+    .record({
+      v: arbVehicle(),
+      state: fc.constantFrom("parked", "charging") as fc.Arbitrary<Vehicle["state"]>,
+      hours: fc.option(fc.constantFrom({ startHour: 0, endHour: 24 }, { startHour: 9, endHour: 9 }), {
+        nil: null,
+      }),
+      soc: fc.oneof(
+        fc.constant(null),
+        fc.record({
+          at: fc.constantFrom("reserve", "departure"),
+          plusPct: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 5, noNaN: true })),
+        }),
+      ),
+    })
+    .map(({ v, state, hours, soc }) => {
+      const policy = { ...v.policy, optedIn: true, allowedHours: hours ?? v.policy.allowedHours };
+      const basePct = soc?.at === "reserve" ? policy.reservePct : policy.minDepartureChargePct;
+      const socPct = soc === null ? v.battery.socPct : Math.min(100, basePct + soc.plusPct);
+      return {
+        ...v,
+        state,
+        pluggedIn: state === "charging" ? true : v.pluggedIn,
+        policy,
+        battery: { ...v.battery, socPct },
+        reputation: { ...v.reputation, quarantined: false },
+      };
+    }),
+);
+
+/** A fleet of `arbSchedVehicle`s with ids "v0", "v1", … so that work can name them. */
+export const arbFleet = (maxCars = 24): fc.Arbitrary<Vehicle[]> =>
+  fc
+    .array(arbSchedVehicle, { maxLength: maxCars })
+    .map((cars) => cars.map((v, i) => ({ ...v, id: `v${i}` })));

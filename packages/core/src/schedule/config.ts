@@ -40,7 +40,8 @@ export const DEFAULT_SCHEDULE_CONFIG: ScheduleConfig = {
   maxRunS: 2 * 3600,
   minRunS: 60,
   maxScan: 64,
-  probesPerItem: 8,
+  // Sparrow probes d = 2 workers per task; a few more buy better scores for little.
+  probesPerItem: 4,
   weights: { cost: 0.3, carbon: 0.15, finish: 0.3, reputation: 0.15, locality: 0.1 },
   costCeilingUsdPerKWh: 0.6,
   carbonCeilingGPerKWh: 800,

@@ -95,6 +95,13 @@ export function inferenceS(v: Vehicle, w: WorkItem, ctx: ScheduleContext): numbe
 
 /** How many inferences of this work the car should take now (0 when it cannot take the work). */
 export function planRun(v: Vehicle, w: WorkItem, ctx: ScheduleContext): number {
+  // The filters gate every run, so that no caller can plan work onto a car that one rejects.
+  if (carRejection(v, ctx) !== null || workRejection(v, w, ctx) !== null) return 0;
+  return fitRun(v, w, ctx);
+}
+
+/** planRun for a car and work that already passed every filter: the run's length alone. */
+export function fitRun(v: Vehicle, w: WorkItem, ctx: ScheduleContext): number {
   const perS = inferenceS(v, w, ctx);
   const fit = Math.floor(maxRunS(v, ctx) / perS);
   if (!w.divisible) return fit >= w.inferences ? w.inferences : 0;

@@ -2,10 +2,18 @@
 // not the whole queue. Within a priority, items keep their arrival order.
 import type { WorkItem } from "../types";
 
+/** One push of an item: an id that leaves and comes back gets a new entry at the back. */
+interface Entry {
+  item: WorkItem;
+  live: boolean;
+}
+
 interface Lane {
   priority: number;
-  items: WorkItem[];
+  items: Entry[];
   head: number;
+  /** Entries past the head that have left the queue: skipped, and swept out in bulk. */
+  dead: number;
 }
 
 interface TenantLanes {
@@ -17,8 +25,8 @@ interface TenantLanes {
 
 export class WorkQueue {
   private readonly tenants = new Map<string, TenantLanes>();
-  /** Ids of the items waiting now. */
-  private readonly live = new Set<string>();
+  /** The entries of the items waiting now, by id. */
+  private readonly live = new Map<string, Entry>();
   private count = 0;
 
   /**
@@ -31,17 +39,18 @@ export class WorkQueue {
   }
 
   push(item: WorkItem): void {
+    if (this.live.has(item.id)) throw new Error(`item ${item.id} is already queued`);
     let tenant = this.tenants.get(item.tenantId);
     if (!tenant) this.tenants.set(item.tenantId, (tenant = { lanes: [], items: 0, demand: 0 }));
     let lane = tenant.lanes.find((l) => l.priority === item.priority);
     if (!lane) {
-      lane = { priority: item.priority, items: [], head: 0 };
+      lane = { priority: item.priority, items: [], head: 0, dead: 0 };
       tenant.lanes.push(lane);
       tenant.lanes.sort((a, b) => b.priority - a.priority);
     }
-    if (this.live.has(item.id)) throw new Error(`item ${item.id} is already queued`);
-    this.live.add(item.id);
-    lane.items.push(item);
+    const entry = { item, live: true };
+    this.live.set(item.id, entry);
+    lane.items.push(entry);
     tenant.items++;
     tenant.demand += this.slotsOf(item);
     this.count++;
@@ -71,8 +80,8 @@ export class WorkQueue {
     if (!tenant) return;
     for (const lane of tenant.lanes) {
       for (let i = lane.head; i < lane.items.length; i++) {
-        const item = lane.items[i] as WorkItem;
-        if (this.live.has(item.id)) yield item;
+        const entry = lane.items[i] as Entry;
+        if (entry.live) yield entry.item;
       }
     }
   }
@@ -84,13 +93,15 @@ export class WorkQueue {
   consume(item: WorkItem, inferences: number): void {
     if (inferences <= 0) return;
     const tenant = this.tenants.get(item.tenantId);
-    if (!tenant || !this.live.has(item.id)) throw new Error(`item ${item.id} is not queued`);
+    const entry = this.live.get(item.id);
+    if (!tenant || !entry) throw new Error(`item ${item.id} is not queued`);
     const before = this.slotsOf(item);
     if (item.divisible && inferences < item.inferences) {
       item.inferences -= inferences;
       tenant.demand += this.slotsOf(item) - before;
       return;
     }
+    entry.live = false;
     this.live.delete(item.id);
     tenant.items--;
     tenant.demand -= before;
@@ -115,19 +126,29 @@ export class WorkQueue {
 
   /** Drops an item that is no longer wanted (a cancelled job). */
   remove(item: WorkItem): void {
-    this.consume(item, item.inferences);
+    // Infinity takes it whole even when no inferences are left (consume ignores a take of 0).
+    this.consume(item, Infinity);
   }
 
+  /**
+   * Keeps a lane's scan short: the head skips entries that left, and when entries that left
+   * behind live ones (items taken out of order) outnumber the live ones, they are swept out at
+   * once, so iteration stays proportional to what waits (amortised O(1) per removal).
+   */
   private compact(tenant: TenantLanes, priority: number): void {
     const lane = tenant.lanes.find((l) => l.priority === priority);
     if (!lane) return;
-    while (lane.head < lane.items.length) {
-      const head = lane.items[lane.head] as WorkItem;
-      if (this.live.has(head.id)) break;
+    lane.dead++;
+    while (lane.head < lane.items.length && !(lane.items[lane.head] as Entry).live) {
       lane.head++;
+      lane.dead--;
     }
-    // Reclaim the array once most of it has been consumed.
-    if (lane.head > 1024 && lane.head * 2 > lane.items.length) {
+    const waiting = lane.items.length - lane.head - lane.dead;
+    if (lane.dead > 64 && lane.dead > waiting) {
+      lane.items = lane.items.slice(lane.head).filter((e) => e.live);
+      lane.head = 0;
+      lane.dead = 0;
+    } else if (lane.head > 1024 && lane.head * 2 > lane.items.length) {
       lane.items = lane.items.slice(lane.head);
       lane.head = 0;
     }

@@ -1,9 +1,9 @@
 // Scores: who should run this work. Each score is a small named function in [0, 1], higher is
 // better; `totalScore` is their weighted sum. Scores rank cars that already passed every filter.
 import { bestWindow, carbonAt, priceAt } from "../tariff";
-import type { Region, Vehicle, WorkItem } from "../types";
+import type { Vehicle, WorkItem } from "../types";
 import { regionOf, type ScheduleContext } from "./config";
-import { inferenceS, planRun } from "./filters";
+import { fitRun, inferenceS } from "./filters";
 
 export type Score = (v: Vehicle, w: WorkItem, ctx: ScheduleContext) => number;
 
@@ -21,7 +21,7 @@ export const carbonScore: Score = (v, _w, ctx) => {
 /** Probability that the car is still parked when the run ends, under a normal departure error. */
 export const finishScore: Score = (v, w, ctx) => {
   if (v.predictedDepartureS === null) return 1;
-  const runS = planRun(v, w, ctx) * inferenceS(v, w, ctx);
+  const runS = fitRun(v, w, ctx) * inferenceS(v, w, ctx);
   const slackS = v.predictedDepartureS - (ctx.nowS + runS);
   if (v.departureUncertaintyS <= 0) return slackS >= 0 ? 1 : 0;
   return normalCdf(slackS / v.departureUncertaintyS);
@@ -55,7 +55,7 @@ export function marginalPriceUsdPerKWh(v: Vehicle, ctx: ScheduleContext): number
     : prices.rechargePriceUsdPerKWh + ctx.config.cost.batteryWearUsdPerKWh;
 }
 
-// ---- per-region figures at ctx.nowS, computed once per context ----
+// ---- per-region figures at ctx.nowS ----
 
 interface RegionNow {
   priceUsdPerKWh: number;
@@ -67,28 +67,42 @@ interface RegionNow {
 
 const RECHARGE_WINDOW_S = 2 * 3600;
 const RECHARGE_HORIZON_S = 24 * 3600;
-const regionCache = new WeakMap<ScheduleContext, Map<string, RegionNow>>();
+/**
+ * The recharge window moves slowly with time, so it is cached per region for a few minutes;
+ * the price and carbon of the moment are read live. The simulator moves one context through
+ * time, so the cache follows ctx.nowS rather than the context alone.
+ */
+const RECHARGE_CACHE_S = 300;
+const regionCache = new WeakMap<
+  ScheduleContext,
+  Map<string, { bucket: number; price: number; carbon: number }>
+>();
 
 function regionNow(ctx: ScheduleContext, regionId: string): RegionNow {
+  const region = regionOf(ctx, regionId);
   let byRegion = regionCache.get(ctx);
   if (!byRegion) regionCache.set(ctx, (byRegion = new Map()));
-  let figures = byRegion.get(regionId);
-  if (!figures) byRegion.set(regionId, (figures = computeRegionNow(regionOf(ctx, regionId), ctx.nowS)));
-  return figures;
-}
-
-function computeRegionNow(region: Region, nowS: number): RegionNow {
-  const window = bestWindow(region, {
-    fromS: nowS,
-    deadlineS: nowS + RECHARGE_HORIZON_S,
-    durationS: RECHARGE_WINDOW_S,
-    by: "price",
-  });
+  const bucket = Math.floor(ctx.nowS / RECHARGE_CACHE_S);
+  let recharge = byRegion.get(regionId);
+  if (recharge?.bucket !== bucket) {
+    const window = bestWindow(region, {
+      fromS: ctx.nowS,
+      deadlineS: ctx.nowS + RECHARGE_HORIZON_S,
+      durationS: RECHARGE_WINDOW_S,
+      by: "price",
+    });
+    recharge = {
+      bucket,
+      price: window?.meanPriceUsdPerKWh ?? priceAt(region, ctx.nowS),
+      carbon: window?.meanCarbonGPerKWh ?? carbonAt(region, ctx.nowS),
+    };
+    byRegion.set(regionId, recharge);
+  }
   return {
-    priceUsdPerKWh: priceAt(region, nowS),
-    carbonGPerKWh: carbonAt(region, nowS),
-    rechargePriceUsdPerKWh: window?.meanPriceUsdPerKWh ?? priceAt(region, nowS),
-    rechargeCarbonGPerKWh: window?.meanCarbonGPerKWh ?? carbonAt(region, nowS),
+    priceUsdPerKWh: priceAt(region, ctx.nowS),
+    carbonGPerKWh: carbonAt(region, ctx.nowS),
+    rechargePriceUsdPerKWh: recharge.price,
+    rechargeCarbonGPerKWh: recharge.carbon,
   };
 }
 

@@ -335,15 +335,18 @@ export const DEFAULT_SCENARIO: Scenario = ZScenario.parse({
       { startHour: 9, endHour: 17, share: 0.15 },
     ],
   },
-  // A task is one model run on one input batch, sized to take seconds to a minute on a car.
+  // A task is one model run on one input batch. Its work is given as effective TeraOps: the
+  // seconds it takes at a car's sustained rate × that rate. Small models are memory-bound and
+  // language models bandwidth-bound, so these are calibrated to the time a task takes on the
+  // 2019 generation (fsd-hw3, ~43 sustained TOPS), not to the models' nominal FLOPs.
   models: [
-    // PaddleOCR v4 detector at 640×640: ~4.5 GFLOPs a page ≈ 9e-3 TeraOps counting a MAC as two
-    // operations; a batch of 64 pages.
-    { id: "ocr-det", memoryGB: 0.5, teraOpsPerInference: 0.58 },
-    // ViT-B/16 image embeddings: ~17.6 GFLOPs an image (Dosovitskiy et al., 2020); 256 images.
-    { id: "vit-b16", memoryGB: 1, teraOpsPerInference: 9 },
-    // A 7B-parameter language model, 256 generated tokens at ~14 GFLOPs a token ≈ 3.6 TeraOps.
-    { id: "llm-7b-256tok", memoryGB: 8, teraOpsPerInference: 3.6 },
+    // PaddleOCR v4 text detection, a batch of 64 pages at 640×640: ~4 s on fsd-hw3 (assumed).
+    { id: "ocr-det", memoryGB: 0.5, teraOpsPerInference: 170 },
+    // ViT-B/16 image embeddings, a batch of 256 images: ~10 s on fsd-hw3 (assumed).
+    { id: "vit-b16", memoryGB: 1, teraOpsPerInference: 430 },
+    // A 7B-parameter language model in INT8 (~7 GB of weights plus cache, so not on 8 GB
+    // computers), one request of 256 tokens: ~10 s on a 2020s car computer (assumed).
+    { id: "llm-7b-256tok", memoryGB: 10, teraOpsPerInference: 430 },
   ],
   tenants: [
     { id: "acme-vision", name: "Acme Vision", quotaShare: 0.5, weight: 2, borrowingLimitShare: null, lendingLimitShare: null },

@@ -48,6 +48,8 @@ export interface SimOptions {
   verification?: Partial<VerificationConfig>;
   /** Called after each tick with the share of simulated time done (0..1). */
   onProgress?: (doneShare: number) => void;
+  /** Called as each run is bound, before it starts: for tests and tracing. */
+  onBind?: (bind: { car: Vehicle; item: WorkItem; inferences: number; ctx: ScheduleContext }) => void;
 }
 
 export interface TenantSummary {
@@ -108,6 +110,8 @@ export interface SimSummary {
     wrongResultsAccepted: number;
     failedGroups: number;
     cheaters: number;
+    /** Cheaters that returned at least one checked result. */
+    cheatersActive: number;
     cheatersQuarantined: number;
     honestQuarantined: number;
   };
@@ -145,7 +149,7 @@ const CHEAT_PROBABILITY = 0.5;
 const COLLUDED_OUTPUT = [0.5];
 const TRUE_OUTPUT = 1;
 /** Share of the run cap a primary run may fill on the fleet's median car, so replicas fit too. */
-const REPLICA_FRIENDLY_RUN_SHARE = 0.5;
+const REPLICA_FRIENDLY_RUN_SHARE = 1;
 
 interface Job {
   id: string;
@@ -221,6 +225,8 @@ class Simulation {
   private readonly queue: WorkQueue;
   private readonly usage = new Map<string, number>();
   private readonly runningByTenant = new Map<string, Set<SimCar>>();
+  /** Running runs by "tenant priority", for reclaim. */
+  private readonly runningByClass = new Map<string, number>();
   private readonly idle: SimCar[] = [];
   private readonly endS: number;
   private state: TenantState;
@@ -598,6 +604,7 @@ class Simulation {
 
   /** Starts a run the scheduler has bound (and so taken from the queue). */
   private startRun(car: SimCar, item: WorkItem, inferences: number, t: number): void {
+    this.options.onBind?.({ car, item, inferences, ctx: this.ctx });
     const job = this.jobOf(item);
     if (job.primary === item && !this.queue.holds(item)) job.primary = null;
     this.advance(car, t);
@@ -608,6 +615,7 @@ class Simulation {
     this.removeIdle(car);
     this.usage.set(job.tenantId, (this.usage.get(job.tenantId) ?? 0) + 1);
     this.runningByTenant.get(job.tenantId)?.add(car);
+    this.countClass(job.tenantId, item.priority, +1);
     this.events.push((car.index << 1) | 1, car.run.endS);
     this.totals.runs++;
   }
@@ -636,6 +644,7 @@ class Simulation {
     car.run = null;
     this.usage.set(run.job.tenantId, (this.usage.get(run.job.tenantId) ?? 1) - 1);
     this.runningByTenant.get(run.job.tenantId)?.delete(car);
+    this.countClass(run.job.tenantId, run.item.priority, -1);
 
     const cost = workCost(
       car,
@@ -766,13 +775,10 @@ class Simulation {
     }
     if (!needy) return;
     const running: RunningGroup[] = [];
-    for (const [tenantId, cars] of this.runningByTenant) {
-      const byPriority = new Map<number, number>();
-      for (const car of cars) {
-        const p = (car.run as Run).item.priority;
-        byPriority.set(p, (byPriority.get(p) ?? 0) + 1);
-      }
-      for (const [priority, count] of byPriority) running.push({ tenantId, priority, count });
+    for (const [key, count] of this.runningByClass) {
+      if (count <= 0) continue;
+      const [tenantId, priority] = splitClass(key);
+      running.push({ tenantId, priority, count });
     }
     const freed: SimCar[] = [];
     for (const victim of reclaim(this.tenants, running, ent)) {
@@ -787,6 +793,11 @@ class Simulation {
       }
     }
     for (const car of freed) if (car.run === null) this.offerWork(car, t);
+  }
+
+  private countClass(tenantId: string, priority: number, delta: number): void {
+    const key = `${tenantId}\u0000${priority}`;
+    this.runningByClass.set(key, (this.runningByClass.get(key) ?? 0) + delta);
   }
 
   // ---- idle pool ----
@@ -932,6 +943,7 @@ class Simulation {
         wrongResultsAccepted: s.wrongAccepted,
         failedGroups: s.failedGroups,
         cheaters: cheaters.length,
+        cheatersActive: cheaters.filter((c) => c.reputation.validResults + c.reputation.invalidResults > 0).length,
         cheatersQuarantined: cheaters.filter((c) => c.reputation.quarantined).length,
         honestQuarantined: this.cars.filter((c) => c.honesty === Honesty.Honest && c.reputation.quarantined).length,
       },
@@ -954,6 +966,11 @@ class Simulation {
     };
     return { summary, series: this.series };
   }
+}
+
+function splitClass(key: string): [string, number] {
+  const at = key.lastIndexOf("\u0000");
+  return [key.slice(0, at), Number(key.slice(at + 1))];
 }
 
 function uniform(rng: Rng, range: { min: number; max: number }): number {

@@ -1,0 +1,33 @@
+// Parsers for numeric flag values. Strict on purpose: "12abc", "" and "0x10" are errors, not
+// numbers, and the message names the flag so a mistake in a long command line is easy to find.
+import { UsageError } from "./usage-error";
+
+const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+export interface Range {
+  min: number;
+  max: number;
+}
+
+/** An integer in [min, max]. */
+export function parseIntegerFlag(flag: string, raw: string, { min, max }: Range): number {
+  const value = INTEGER.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(
+      `${flag} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+/** A number in (min, max]: the lower bound excluded (a duration of 0 means nothing). */
+export function parsePositiveFlag(flag: string, raw: string, max: number): number {
+  const value = DECIMAL.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isFinite(value) || value <= 0 || value > max) {
+    throw new UsageError(
+      `${flag} must be a number greater than 0 and at most ${max}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}

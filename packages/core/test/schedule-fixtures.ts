@@ -1,0 +1,103 @@
+// Hand-built cars, work, regions and contexts for the scheduler's example tests. Every figure is
+// chosen so that the expected answers can be worked out by hand: on `fsd-hw4` (500 TOPS × 0.3
+// sustained = 150 TOPS, 160 W), an inference of 150 TeraOp takes exactly 1 s.
+import { HARDWARE } from "../src/hardware";
+import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig, type ScheduleContext } from "../src/schedule/config";
+import type { TenantState } from "../src/schedule/decide";
+import { entitlements } from "../src/tenants";
+import type { HardwareProfile, Region, Tenant, Vehicle, WorkItem } from "../src/types";
+
+export const HOUR_S = 3600;
+export const HW4 = HARDWARE["fsd-hw4"] as HardwareProfile;
+
+/** UTC+0; cheap and clean 00:00–06:00, dear and dirty 17:00–21:00. */
+export const REGION: Region = {
+  id: "r-west",
+  name: "West",
+  utcOffsetH: 0,
+  tariff: [
+    { start: 0, end: 6, priceUsdPerKWh: 0.1 },
+    { start: 6, end: 17, priceUsdPerKWh: 0.25 },
+    { start: 17, end: 21, priceUsdPerKWh: 0.5 },
+    { start: 21, end: 24, priceUsdPerKWh: 0.25 },
+  ],
+  carbonGPerKWh: Array.from({ length: 24 }, (_, h) => (h < 6 ? 100 : h >= 17 && h < 21 ? 600 : 300)),
+};
+
+export function ctxAt(
+  nowS: number,
+  regions: readonly Region[] = [REGION],
+  config: ScheduleConfig = DEFAULT_SCHEDULE_CONFIG,
+): ScheduleContext {
+  return { nowS, regions: new Map(regions.map((r) => [r.id, r])), config };
+}
+
+/**
+ * A parked, opted-in HW4 car in r-west, allowed all day, 75 kWh at 80 % (60 kWh), reserve 20 %,
+ * 50 % wanted at departure, no departure predicted, not plugged in.
+ */
+export function car(over: Partial<Vehicle> = {}, policy: Partial<Vehicle["policy"]> = {}): Vehicle {
+  return {
+    id: "car-1",
+    ownerId: "owner-1",
+    regionId: "r-west",
+    hardware: HW4,
+    state: "parked",
+    pluggedIn: false,
+    chargerKW: 0,
+    battery: { capacityKWh: 75, socPct: 80, chargeEfficiency: 0.9 },
+    predictedDepartureS: null,
+    departureUncertaintyS: 0,
+    reputation: { validResults: 0, invalidResults: 0, consecutiveValid: 0, quarantined: false },
+    ...over,
+    policy: {
+      optedIn: true,
+      allowedHours: { startHour: 0, endHour: 24 },
+      minDepartureChargePct: 50,
+      reservePct: 20,
+      ...over.policy,
+      ...policy,
+    },
+  };
+}
+
+/** 10 inferences of 1 s each on HW4, an 8 GB model, divisible unless told otherwise. */
+export function work(over: Partial<WorkItem> = {}): WorkItem {
+  return {
+    id: "w1",
+    jobId: "job-1",
+    tenantId: "t1",
+    model: { id: "m", memoryGB: 8, teraOpsPerInference: 150 },
+    inferences: 10,
+    divisible: true,
+    priority: 0,
+    deadlineS: 10 * HOUR_S,
+    dataRegionId: null,
+    excludeVehicleIds: [],
+    excludeOwnerIds: [],
+    ...over,
+  };
+}
+
+export function tenant(id: string, over: Partial<Tenant> = {}): Tenant {
+  return {
+    id,
+    name: id,
+    quotaShare: 0,
+    weight: 1,
+    borrowingLimitShare: null,
+    lendingLimitShare: null,
+    paused: false,
+    ...over,
+  };
+}
+
+/** Tenant state with no usage and entitlements for `capacity` slots and the given demand. */
+export function tenantState(
+  tenants: readonly Tenant[],
+  capacity: number,
+  demand: ReadonlyMap<string, number>,
+  usage: ReadonlyMap<string, number> = new Map(),
+): TenantState {
+  return { tenants, usage, entitlements: entitlements(capacity, tenants, demand) };
+}
