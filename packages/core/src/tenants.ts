@@ -205,7 +205,11 @@ function compareIds(a: Tenant, b: Tenant): number {
 /**
  * The tenant that should get the next free slot, or null when none should.
  *
- * Among unpaused tenants with work and usage < entitled: the smallest usage / entitled (ties:
+ * First, among unpaused tenants with work that hold fewer than the whole slots their guarantee
+ * promises (⌊guaranteed⌋): the smallest usage / ⌊guaranteed⌋. Without this step a borrower
+ * entitled to 0.75 of a slot (usage 0, so 0 %) would win a whole slot before a tenant guaranteed
+ * 5 that holds 4 (80 %), and under contention the guaranteed tenant would end below its quota.
+ * Then, among tenants with work and usage < entitled: the smallest usage / entitled (ties:
  * larger weight, then smaller id). When none is below its entitlement (entitlements lag the
  * fleet), the smallest usage / weight among those with work and usage below their ceiling
  * (quota + borrowing limit). A tenant absent from `ent` is skipped: it has no entitlement until
@@ -219,6 +223,8 @@ export function nextTenant(
   ent: Map<string, Entitlement>,
   hasWork: (tenantId: string) => boolean,
 ): string | null {
+  let owed: Tenant | null = null;
+  let owedScore = Infinity;
   let best: Tenant | null = null;
   let bestScore = Infinity;
   let spare: Tenant | null = null;
@@ -229,14 +235,22 @@ export function nextTenant(
     const e = ent.get(t.id);
     if (e === undefined) continue;
     const u = usage.get(t.id) ?? 0;
-    if (u < e.entitled) {
+    const whole = Math.floor(e.guaranteed + SLOT_EPSILON);
+    if (u < whole) {
+      const score = u / whole;
+      if (owed === null || score < owedScore || (score === owedScore && before(t, owed))) {
+        if (!hasWork(t.id)) continue;
+        owed = t;
+        owedScore = score;
+      }
+    } else if (owed === null && u < e.entitled) {
       const score = u / e.entitled;
       if (best === null || score < bestScore || (score === bestScore && before(t, best))) {
         if (!hasWork(t.id)) continue;
         best = t;
         bestScore = score;
       }
-    } else if (best === null && u < (e.ceiling ?? Infinity)) {
+    } else if (owed === null && best === null && u < (e.ceiling ?? Infinity)) {
       const score = u / effectiveWeight(t);
       if (spare === null || score < spareScore || (score === spareScore && before(t, spare))) {
         if (!hasWork(t.id)) continue;
@@ -245,7 +259,7 @@ export function nextTenant(
       }
     }
   }
-  return best !== null ? best.id : spare !== null ? spare.id : null;
+  return (owed ?? best ?? spare)?.id ?? null;
 }
 
 /** Tie-break: larger weight first, then smaller id. */

@@ -244,6 +244,34 @@ describe("place: properties", () => {
     expect(placed).toBeGreaterThan(100);
   });
 
+  it("decide binds only work that passes every filter, and takes it from the queue", () => {
+    let bound = 0;
+    fc.assert(
+      fc.property(arbScene, fc.nat(23), ({ regions, cars, items, nowS, quotas }, k) => {
+        const v = cars[k % Math.max(1, cars.length)];
+        if (v === undefined) return;
+        const c = ctxAt(nowS, regions);
+        const before = new Map(items.map((w) => [w.id, { ...w }]));
+        const q = queueOf(items);
+        const d = decide(v, q, stateFor(tenantsOf(quotas), q, cars.length), c);
+        if (d.item === null) {
+          expect(q.size).toBe(items.length);
+          return;
+        }
+        bound++;
+        const w = before.get(d.item.id) as WorkItem;
+        expect(carRejection(v, c)).toBeNull();
+        expect(workRejection(v, w, c)).toBeNull();
+        expect(d.inferences).toBeGreaterThan(0);
+        expect(d.inferences).toBeLessThanOrEqual(w.inferences);
+        if (d.inferences === w.inferences) expect(q.holds(d.item)).toBe(false);
+        else expect(d.item.inferences).toBe(w.inferences - d.inferences);
+      }),
+      { numRuns: 300 },
+    );
+    expect(bound).toBeGreaterThan(10);
+  });
+
   it("places the same way from the same seed", () => {
     fc.assert(
       fc.property(arbScene, ({ regions, cars, items, nowS, quotas, seed }) => {

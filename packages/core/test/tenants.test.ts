@@ -290,6 +290,11 @@ describe("nextTenant", () => {
     const live = tenants.filter((t) => !t.paused && ent.has(t.id) && hasWork(t.id));
     const u = (t: Tenant) => usage.get(t.id) ?? 0;
     const tie = (a: Tenant, b: Tenant) => b.weight - a.weight || (a.id < b.id ? -1 : 1);
+    const whole = (t: Tenant) => Math.floor(get(ent, t.id).guaranteed + 1e-9);
+    const owed = live
+      .filter((t) => u(t) < whole(t))
+      .sort((a, b) => u(a) / whole(a) - u(b) / whole(b) || tie(a, b));
+    if (owed[0]) return owed[0].id;
     const under = live
       .filter((t) => u(t) < get(ent, t.id).entitled)
       .sort((a, b) => u(a) / get(ent, a.id).entitled - u(b) / get(ent, b.id).entitled || tie(a, b));
@@ -327,6 +332,20 @@ describe("nextTenant", () => {
 
   const two = [tenant("a", { quotaShare: 0.5, weight: 1 }), tenant("b", { quotaShare: 0.5, weight: 2 })];
   const ent = entitlements(10, two, new Map([["a", 10], ["b", 10]]));
+
+  it("serves a tenant short of its whole guaranteed slots before a fractional borrower", () => {
+    // 8 slots: "g" is guaranteed 5; three tenants without quota share the other 3 unevenly.
+    const ts = [
+      tenant("g", { quotaShare: 5 / 8, weight: 1 }),
+      tenant("x", { quotaShare: 0, weight: 1 }),
+      tenant("y", { quotaShare: 0, weight: 1 }),
+      tenant("z", { quotaShare: 0, weight: 2 }),
+    ];
+    const e = entitlements(8, ts, new Map(ts.map((t) => [t.id, 8])));
+    expect(e.get("g")?.guaranteed).toBeCloseTo(5);
+    expect(nextTenant(ts, new Map([["g", 4]]), e, () => true)).toBe("g");
+    expect(nextTenant(ts, new Map([["g", 5]]), e, () => true)).not.toBe("g");
+  });
 
   it("picks the tenant furthest below its entitlement, ties to the larger weight", () => {
     expect(nextTenant(two, new Map([["a", 1], ["b", 3]]), ent, () => true)).toBe("a");

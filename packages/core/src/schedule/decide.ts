@@ -1,6 +1,6 @@
 // Late binding: a car asks for work and gets the best it can run now, taken from the queue. The same filters and scores
 // as batch placement; the tenant is chosen by fair share first, then the item within the tenant.
-import { type Entitlement, nextTenant, SLOT_EPSILON } from "../tenants";
+import { type Entitlement, nextTenant } from "../tenants";
 import type { Tenant, Vehicle, WorkItem } from "../types";
 import type { ScheduleContext } from "./config";
 import { carRejection, fitRun, type Reason, workRejection } from "./filters";
@@ -19,39 +19,6 @@ export type Decision =
   | { item: WorkItem; inferences: number; score: number }
   | { item: null; reason: Reason | "no-work" };
 
-/**
- * The tenant the next free car goes to: first one still short of the whole cars its guarantee
- * promises (⌊guaranteed⌋), then fair share (`nextTenant`). Fair share alone hands a whole car to a
- * borrower entitled to 0.75 of one (usage 0 = 0 %) before a tenant guaranteed 5 that runs 4
- * (80 %), so under contention a tenant ended below its quota. Shared by `decide` and `place`.
- */
-export function chooseTenant(
-  state: TenantState,
-  usage: ReadonlyMap<string, number>,
-  open: (tenantId: string) => boolean,
-): string | null {
-  return (
-    nextTenant(state.tenants, usage, wholeGuarantees(state.entitlements), open) ??
-    nextTenant(state.tenants, usage, state.entitlements, open)
-  );
-}
-
-/** Entitlement maps are made afresh by `entitlements`, never changed: derive once per map. */
-const wholeGuaranteeCache = new WeakMap<Map<string, Entitlement>, Map<string, Entitlement>>();
-
-/** Each tenant entitled to ⌊guaranteed⌋ cars and nothing beyond (ceiling 0). */
-function wholeGuarantees(ent: Map<string, Entitlement>): Map<string, Entitlement> {
-  let whole = wholeGuaranteeCache.get(ent);
-  if (!whole) {
-    whole = new Map();
-    for (const [id, e] of ent) {
-      whole.set(id, { ...e, entitled: Math.floor(e.guaranteed + SLOT_EPSILON), borrowed: 0, ceiling: 0 });
-    }
-    wholeGuaranteeCache.set(ent, whole);
-  }
-  return whole;
-}
-
 /** Passing items of one tenant compared by score before binding the best. */
 const CANDIDATES_PER_DECISION = 4;
 
@@ -69,7 +36,7 @@ export function decide(
   const tried: string[] = [];
   const open = (id: string) => queue.hasWork(id) && !tried.includes(id);
   for (;;) {
-    const tenantId = chooseTenant(tenants, tenants.usage, open);
+    const tenantId = nextTenant(tenants.tenants, tenants.usage, tenants.entitlements, open);
     if (tenantId === null) return { item: null, reason: lastReason };
     tried.push(tenantId);
 

@@ -5,7 +5,8 @@
 import type { Rng } from "../random";
 import type { Vehicle, WorkItem } from "../types";
 import type { ScheduleContext } from "./config";
-import { chooseTenant, type TenantState } from "./decide";
+import { nextTenant } from "../tenants";
+import type { TenantState } from "./decide";
 import { carRejection, fitRun, workRejection } from "./filters";
 import type { WorkQueue } from "./queue";
 import { totalScore } from "./scores";
@@ -38,7 +39,7 @@ export function place<V extends Vehicle>(
   const open = (id: string) => queue.hasWork(id) && !stuckTenants.has(id);
 
   while (free.length > 0) {
-    const tenantId = chooseTenant(tenants, usage, open);
+    const tenantId = nextTenant(tenants.tenants, usage, tenants.entitlements, open);
     if (tenantId === null) break;
     const item = firstOpenItem(queue, tenantId, setAside, ctx.config.maxScan);
     if (!item) {

@@ -258,7 +258,7 @@ const solarCurve = (night: number, noon: number, evening: number): number[] =>
   });
 
 export const DEFAULT_SCENARIO: Scenario = ZScenario.parse({
-  name: "default: three grid zones, two tenants, a mixed fleet",
+  name: "default: three grid zones, three tenants, a mixed fleet",
   regions: [
     {
       // Time-of-use shape of a California residential EV rate (off-peak overnight, peak 16–21h);
