@@ -175,7 +175,7 @@ function benchSim(vehicles: number, hours: number): Figure[] {
   const script = fileURLToPath(new URL("./sim-child.ts", import.meta.url));
   const out = execFileSync(
     process.execPath,
-    ["--max-old-space-size=6144", "--import", "tsx", script, String(vehicles), String(hours)],
+    ["--import", "tsx", script, String(vehicles), String(hours)],
     { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 },
   );
   const r = JSON.parse(out) as { seconds: number; peakMB: number; runs: number; tasks: number };

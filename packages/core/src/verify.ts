@@ -245,13 +245,7 @@ export function replicasFor(
  * a handful of rare disagreements. Only releaseQuarantine() lifts it.
  */
 export function afterResult(rep: Reputation, valid: boolean, cfg: VerificationConfig): Reputation {
-  if (valid) {
-    return {
-      ...rep,
-      validResults: rep.validResults + 1,
-      consecutiveValid: rep.consecutiveValid + 1,
-    };
-  }
+  if (valid) return afterValidResults(rep, 1);
   const invalidResults = rep.invalidResults + 1;
   const total = rep.validResults + invalidResults;
   const tooMany =
@@ -263,6 +257,18 @@ export function afterResult(rep: Reputation, valid: boolean, cfg: VerificationCo
     invalidResults,
     consecutiveValid: 0,
     quarantined: rep.quarantined || tooMany,
+  };
+}
+
+/**
+ * The reputation after `count` checked results in a row that were all valid (a replicated batch
+ * of tasks that agreed): the same as `count` calls of afterResult(rep, true, cfg).
+ */
+export function afterValidResults(rep: Reputation, count: number): Reputation {
+  return {
+    ...rep,
+    validResults: rep.validResults + count,
+    consecutiveValid: rep.consecutiveValid + count,
   };
 }
 

@@ -7,6 +7,7 @@ import {
   TOLERANCE_CPU,
   TOLERANCE_CROSS_BACKEND,
   afterResult,
+  afterValidResults,
   checkCanary,
   decideQuorum,
   distinctPlacement,
@@ -603,6 +604,18 @@ describe("decideQuorum properties", () => {
           expect(outcome.disagreeing).not.toContain(id);
         }
         expect(paid.length + outcome.disagreeing.length).toBe(results.length);
+      }),
+    );
+  });
+});
+
+describe("afterValidResults", () => {
+  it("equals that many valid results one by one (property)", () => {
+    fc.assert(
+      fc.property(arbReputation, fc.integer({ min: 0, max: 50 }), (rep, n) => {
+        let oneByOne = rep;
+        for (let i = 0; i < n; i++) oneByOne = afterResult(oneByOne, true, DEFAULT_VERIFICATION);
+        expect(afterValidResults(rep, n)).toEqual(oneByOne);
       }),
     );
   });

@@ -69,21 +69,23 @@ export const WORK_FILTERS: readonly WorkFilter[] = [
   fitsBeforeDeparture,
 ];
 
-/** The first reason the car cannot take any work now, or null when it is eligible. */
+/**
+ * The first reason the car cannot take any work now, or null when it is eligible. The same
+ * filters as CAR_FILTERS, called directly: this runs for every car at every sample.
+ */
 export function carRejection(v: Vehicle, ctx: ScheduleContext): Reason | null {
-  for (const filter of CAR_FILTERS) {
-    const reason = filter(v, ctx);
-    if (reason !== null) return reason;
-  }
-  return null;
+  return (
+    parked(v, ctx) ??
+    notQuarantined(v, ctx) ??
+    optedInNow(v, ctx) ??
+    staysLongEnough(v, ctx) ??
+    hasEnergy(v, ctx)
+  );
 }
 
+/** The first reason the car cannot take this work, or null; WORK_FILTERS, called directly. */
 export function workRejection(v: Vehicle, w: WorkItem, ctx: ScheduleContext): Reason | null {
-  for (const filter of WORK_FILTERS) {
-    const reason = filter(v, w, ctx);
-    if (reason !== null) return reason;
-  }
-  return null;
+  return hardwareFits(v, w, ctx) ?? distinctReplica(v, w, ctx) ?? fitsBeforeDeparture(v, w, ctx);
 }
 
 // ---- the limits behind the filters ----

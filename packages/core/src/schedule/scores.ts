@@ -73,37 +73,37 @@ const RECHARGE_HORIZON_S = 24 * 3600;
  * time, so the cache follows ctx.nowS rather than the context alone.
  */
 const RECHARGE_CACHE_S = 300;
-const regionCache = new WeakMap<
-  ScheduleContext,
-  Map<string, { bucket: number; price: number; carbon: number }>
->();
+const regionCache = new WeakMap<ScheduleContext, Map<string, RegionNow & { nowS: number; bucket: number }>>();
 
 function regionNow(ctx: ScheduleContext, regionId: string): RegionNow {
-  const region = regionOf(ctx, regionId);
   let byRegion = regionCache.get(ctx);
   if (!byRegion) regionCache.set(ctx, (byRegion = new Map()));
+  let figures = byRegion.get(regionId);
+  if (figures?.nowS === ctx.nowS) return figures;
+  const region = regionOf(ctx, regionId);
   const bucket = Math.floor(ctx.nowS / RECHARGE_CACHE_S);
-  let recharge = byRegion.get(regionId);
-  if (recharge?.bucket !== bucket) {
+  if (figures?.bucket !== bucket) {
     const window = bestWindow(region, {
       fromS: ctx.nowS,
       deadlineS: ctx.nowS + RECHARGE_HORIZON_S,
       durationS: RECHARGE_WINDOW_S,
       by: "price",
     });
-    recharge = {
+    figures = {
+      nowS: Number.NaN,
       bucket,
-      price: window?.meanPriceUsdPerKWh ?? priceAt(region, ctx.nowS),
-      carbon: window?.meanCarbonGPerKWh ?? carbonAt(region, ctx.nowS),
+      priceUsdPerKWh: 0,
+      carbonGPerKWh: 0,
+      rechargePriceUsdPerKWh: window?.meanPriceUsdPerKWh ?? priceAt(region, ctx.nowS),
+      rechargeCarbonGPerKWh: window?.meanCarbonGPerKWh ?? carbonAt(region, ctx.nowS),
     };
-    byRegion.set(regionId, recharge);
+    byRegion.set(regionId, figures);
   }
-  return {
-    priceUsdPerKWh: priceAt(region, ctx.nowS),
-    carbonGPerKWh: carbonAt(region, ctx.nowS),
-    rechargePriceUsdPerKWh: recharge.price,
-    rechargeCarbonGPerKWh: recharge.carbon,
-  };
+  figures = figures as RegionNow & { nowS: number; bucket: number };
+  figures.nowS = ctx.nowS;
+  figures.priceUsdPerKWh = priceAt(region, ctx.nowS);
+  figures.carbonGPerKWh = carbonAt(region, ctx.nowS);
+  return figures;
 }
 
 function clamp01(x: number): number {

@@ -22,12 +22,14 @@ import type {
   ModelSpec,
   OwnerPolicy,
   Region,
+  Reputation,
   Tenant,
   Vehicle,
   WorkItem,
 } from "../types";
 import {
   afterResult,
+  afterValidResults,
   decideQuorum,
   DEFAULT_VERIFICATION,
   replicasFor,
@@ -139,13 +141,14 @@ export interface SimResult {
 
 const enum Honesty {
   Honest,
-  /** Returns a perturbed output half the time. */
+  /** Returns a perturbed output for a share of its tasks. */
   Cheater,
   /** Returns the same wrong output as every other colluder. */
   Colluder,
 }
 
-const CHEAT_PROBABILITY = 0.5;
+/** Share of a cheater's tasks it fakes; a run is wrong when any of its tasks is. */
+const CHEAT_PROBABILITY = 0.05;
 const COLLUDED_OUTPUT = [0.5];
 const TRUE_OUTPUT = 1;
 /** Share of the run cap a primary run may fill on the fleet's median car, so replicas fit too. */
@@ -174,9 +177,17 @@ interface Group {
   inferences: number;
   required: number;
   results: ReplicaResult[];
-  costs: Map<string, { car: SimCar; cost: WorkCost }>;
+  /** The car and cost behind each result, by result index. */
+  cars: SimCar[];
+  costs: WorkCost[];
   inFlight: number;
   replicas: number;
+  /** Cars and owners that ran or run this work; every replica item shares these lists. */
+  vehicles: string[];
+  owners: string[];
+  /** Replica items still waiting in the queue. */
+  queued: WorkItem[];
+  decided: boolean;
 }
 
 interface Run {
@@ -191,6 +202,7 @@ interface Run {
 
 interface SimCar extends Vehicle {
   index: number;
+  regionIndex: number;
   pattern: Pattern;
   place: Place | "driving";
   offsetS: number;
@@ -336,7 +348,8 @@ class Simulation {
     const regionIndex = s.regions.map((_, i) => i);
 
     for (let i = 0; i < this.options.vehicles; i++) {
-      const region = this.regions[rng.weighted(regionIndex, regionShares)] as Region;
+      const regionAt = rng.weighted(regionIndex, regionShares);
+      const region = this.regions[regionAt] as Region;
       const hw = rng.weighted(hardware, hardwareShares) as HardwareProfile;
       const pattern = rng.weighted(PATTERNS, patternShares);
       const p = s.participation;
@@ -382,6 +395,7 @@ class Simulation {
         departureUncertaintyS: s.mobility.departureSpreadS,
         reputation: { validResults: 0, invalidResults: 0, consecutiveValid: 0, quarantined: false },
         index: i,
+        regionIndex: regionAt,
         pattern,
         place: stay.place,
         offsetS,
@@ -610,6 +624,12 @@ class Simulation {
     this.advance(car, t);
     const perInferenceS = inferenceS(car, item, this.ctx);
     const group = item.divisible ? null : (this.groupOf.get(item.id) ?? null);
+    if (group) {
+      this.groupOf.delete(item.id);
+      group.queued.splice(group.queued.indexOf(item), 1);
+      group.vehicles.push(car.id);
+      group.owners.push(car.ownerId);
+    }
     car.run = { job, group, item, inferences, startS: t, endS: t + inferences * perInferenceS, perInferenceS };
     car.computedThisStay = true;
     this.removeIdle(car);
@@ -665,9 +685,14 @@ class Simulation {
           inferences: done,
           required,
           results: [],
-          costs: new Map(),
+          cars: [],
+          costs: [],
           inFlight: 0,
           replicas: 0,
+          vehicles: [car.id],
+          owners: [car.ownerId],
+          queued: [],
+          decided: false,
         };
         this.addResult(group, car, cost);
         this.evaluate(group);
@@ -679,9 +704,9 @@ class Simulation {
         this.addResult(group, car, cost);
         this.evaluate(group);
       } else {
-        // A replica is all or nothing: ask another car.
+        // A replica is all or nothing: ask another car, unless a quorum formed meanwhile.
         this.totals.replicaTasks += done;
-        this.pushReplica(group);
+        if (!group.decided) this.pushReplica(group);
       }
     }
     if (why !== "departure") {
@@ -700,23 +725,39 @@ class Simulation {
   }
 
   private addResult(group: Group, car: SimCar, cost: WorkCost): void {
-    const replicaId = `${group.id}/${group.results.length}`;
+    // Replica ids only need to be unique within their group.
+    const replicaId = String(group.results.length);
     let output: number[];
     if (car.honesty === Honesty.Colluder) output = COLLUDED_OUTPUT;
-    else if (car.honesty === Honesty.Cheater && this.verifyRng.chance(CHEAT_PROBABILITY))
+    else if (
+      car.honesty === Honesty.Cheater &&
+      this.verifyRng.chance(1 - (1 - CHEAT_PROBABILITY) ** group.inferences)
+    )
       output = [TRUE_OUTPUT + 0.05 + this.verifyRng.next()];
     else output = [TRUE_OUTPUT + (this.verifyRng.next() - 0.5) * 1e-5];
     group.results.push({ replicaId, vehicleId: car.id, ownerId: car.ownerId, output });
-    group.costs.set(replicaId, { car, cost });
+    group.cars.push(car);
+    group.costs.push(cost);
   }
 
   private evaluate(group: Group): void {
+    if (group.decided) {
+      // A replica that was still running when the quorum formed: verification overhead.
+      this.totals.replicaTasks += group.inferences;
+      return;
+    }
     const outcome = decideQuorum(group.results, group.required, TOLERANCE_CROSS_BACKEND, this.vcfg);
     if (outcome.status === "pending") {
       for (let i = group.inFlight; i < outcome.moreReplicas; i++) this.pushReplica(group);
       return;
     }
     const executed = group.results.length * group.inferences;
+    group.decided = true;
+    for (const item of group.queued) {
+      this.queue.remove(item);
+      this.groupOf.delete(item.id);
+    }
+    group.queued = [];
     if (outcome.status === "failed") {
       // No quorum: nobody is paid, nobody is judged, and the work runs again.
       this.totals.failedGroups++;
@@ -725,10 +766,12 @@ class Simulation {
       return;
     }
     const paid = new Set(validatedReplicas(outcome));
-    for (const [replicaId, { car, cost }] of group.costs) {
-      const valid = paid.has(replicaId);
+    for (let i = 0; i < group.results.length; i++) {
+      const car = group.cars[i] as SimCar;
+      const cost = group.costs[i] as WorkCost;
+      const valid = paid.has(String(i));
       if (valid) this.totals.payoutUsd += cost.ownerPayoutUsd;
-      if (outcome.support > 1) car.reputation = afterResult(car.reputation, valid, this.vcfg);
+      if (outcome.support > 1) car.reputation = this.judge(car.reputation, valid, group.inferences);
     }
     const canonical = group.results.find((r) => r.replicaId === outcome.canonicalReplicaId);
     if (canonical && Math.abs((canonical.output[0] as number) - TRUE_OUTPUT) > 1e-3) this.totals.wrongAccepted++;
@@ -742,7 +785,11 @@ class Simulation {
       (this.deliveredTeraOps.get(job.tenantId) ?? 0) + group.inferences * job.model.teraOpsPerInference,
     );
     if (job.validated >= job.total && job.completedS === null) job.completedS = this.ctx.nowS;
-    for (const id of group.costs.keys()) this.groupOf.delete(id);
+  }
+
+  /** A checked run is that many checked tasks: all valid, or (one disagreement) one invalid. */
+  private judge(rep: Reputation, valid: boolean, tasks: number): Reputation {
+    return valid ? afterValidResults(rep, tasks) : afterResult(rep, false, this.vcfg);
   }
 
   private pushReplica(group: Group): void {
@@ -757,10 +804,11 @@ class Simulation {
       priority: group.job.priority + 1,
       deadlineS: group.job.deadlineS,
       dataRegionId: null,
-      excludeVehicleIds: group.results.map((r) => r.vehicleId),
-      excludeOwnerIds: group.results.map((r) => r.ownerId),
+      excludeVehicleIds: group.vehicles,
+      excludeOwnerIds: group.owners,
     };
     group.inFlight++;
+    group.queued.push(item);
     this.groupOf.set(item.id, group);
     this.queue.push(item);
   }
@@ -827,14 +875,14 @@ class Simulation {
     let availableW = 0;
     let availableTops = 0;
     let running = 0;
-    const carsByRegion = new Map<string, number>();
+    const carsByRegion = new Float64Array(this.regions.length);
     for (const car of this.cars) {
       this.advance(car, t);
       if (car.place === "driving") continue;
       parked++;
       if (car.pluggedIn) plugged++;
       if (car.run) running++;
-      carsByRegion.set(car.regionId, (carsByRegion.get(car.regionId) ?? 0) + 1);
+      carsByRegion[car.regionIndex] = (carsByRegion[car.regionIndex] as number) + 1;
       if (car.run || carRejection(car, this.ctx) === null) {
         eligible++;
         availableW += car.hardware.inferencePowerW;
@@ -844,8 +892,8 @@ class Simulation {
     let price = 0;
     let carbon = 0;
     const n = Math.max(1, parked);
-    for (const region of this.regions) {
-      const share = (carsByRegion.get(region.id) ?? 0) / n;
+    for (const [i, region] of this.regions.entries()) {
+      const share = (carsByRegion[i] as number) / n;
       price += share * priceAt(region, t);
       carbon += share * carbonAt(region, t);
     }
