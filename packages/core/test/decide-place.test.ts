@@ -8,7 +8,7 @@ import { place } from "../src/schedule/place";
 import { WorkQueue } from "../src/schedule/queue";
 import type { Tenant, Vehicle, WorkItem } from "../src/types";
 import { arbFleet, arbNowS, arbRegionSet, arbWorkItem } from "./arbitraries";
-import { car, ctxAt, HOUR_S, tenant, tenantState, work } from "./schedule-fixtures";
+import { car, ctxAt, HOUR_S, tenant, tenantState, work } from "./fixtures";
 
 // fast-check prints the seed and path of any failure; replay with fc.assert(prop, { seed, path }).
 

@@ -20,7 +20,7 @@ import {
 } from "../src/schedule/filters";
 import type { Region, Vehicle } from "../src/types";
 import { arbNowS, arbRegionSet, arbSchedVehicle, arbWorkItem } from "./arbitraries";
-import { car, ctxAt, HOUR_S, REGION, work } from "./schedule-fixtures";
+import { car, ctxAt, HOUR_S, REGION, work } from "./fixtures";
 
 // fast-check prints the seed and path of any failure; replay with fc.assert(prop, { seed, path }).
 

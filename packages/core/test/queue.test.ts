@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { WorkQueue } from "../src/schedule/queue";
 import type { WorkItem } from "../src/types";
-import { work } from "./schedule-fixtures";
+import { work } from "./fixtures";
 
 // fast-check prints the seed and path of any failure; replay with fc.assert(prop, { seed, path }).
 

@@ -13,21 +13,18 @@ import {
 } from "../src/tariff";
 import type { Region, TariffRate } from "../src/types";
 import { DAY_S, arbAnyRegion, arbQuarterHourTariff, arbTariff } from "./arbitraries";
+import { THREE_RATE_TARIFF } from "./fixtures";
 
 const H = 3600;
 
 const flatCarbon = (g: number): number[] => Array.from({ length: 24 }, () => g);
 
-/** Off-peak 00–06 at 0.10, day 06–22 at 0.30, evening 22–24 at 0.20; UTC. */
+/** THREE_RATE_TARIFF in UTC. */
 const home: Region = {
   id: "home",
   name: "home",
   utcOffsetH: 0,
-  tariff: [
-    { start: 22, end: 0, priceUsdPerKWh: 0.2 },
-    { start: 0, end: 6, priceUsdPerKWh: 0.1 },
-    { start: 6, end: 22, priceUsdPerKWh: 0.3 },
-  ],
+  tariff: THREE_RATE_TARIFF,
   // Cleanest at 13:00 (solar), dirtiest at 19:00.
   carbonGPerKWh: Array.from({ length: 24 }, (_, h) => (h === 13 ? 50 : h === 19 ? 600 : 300)),
 };

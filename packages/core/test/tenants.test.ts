@@ -9,19 +9,9 @@ import {
 } from "../src/tenants";
 import type { Tenant } from "../src/types";
 import { arbRunning, arbTenantScenario } from "./arbitraries";
+import { tenant } from "./fixtures";
 
 // fast-check prints the seed and path of any failure; replay with fc.assert(prop, { seed, path }).
-
-const tenant = (id: string, over: Partial<Tenant> = {}): Tenant => ({
-  id,
-  name: id,
-  quotaShare: 0,
-  weight: 1,
-  borrowingLimitShare: null,
-  lendingLimitShare: null,
-  paused: false,
-  ...over,
-});
 
 const eps = (capacity: number): number => 1e-7 * Math.max(1, capacity);
 const get = (m: Map<string, Entitlement>, id: string): Entitlement => {

@@ -1,13 +1,20 @@
-// Hand-built cars, work, regions and contexts for the scheduler's example tests. Every figure is
+// Hand-built cars, tenants, work, regions and contexts for example tests. Every figure is
 // chosen so that the expected answers can be worked out by hand: on `fsd-hw4` (500 TOPS × 0.3
 // sustained = 150 TOPS, 160 W), an inference of 150 TeraOp takes exactly 1 s.
 import { HARDWARE } from "../src/hardware";
 import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig, type ScheduleContext } from "../src/schedule/config";
 import type { TenantState } from "../src/schedule/decide";
 import { entitlements } from "../src/tenants";
-import type { HardwareProfile, Region, Tenant, Vehicle, WorkItem } from "../src/types";
+import type { HardwareProfile, Region, TariffRate, Tenant, Vehicle, WorkItem } from "../src/types";
 
 export const HOUR_S = 3600;
+
+/** Off-peak 00–06 at 0.10, day 06–22 at 0.30, evening 22–24 at 0.20 (local time). */
+export const THREE_RATE_TARIFF: TariffRate[] = [
+  { start: 22, end: 0, priceUsdPerKWh: 0.2 },
+  { start: 0, end: 6, priceUsdPerKWh: 0.1 },
+  { start: 6, end: 22, priceUsdPerKWh: 0.3 },
+];
 export const HW4 = HARDWARE["fsd-hw4"] as HardwareProfile;
 
 /** UTC+0; cheap and clean 00:00–06:00, dear and dirty 17:00–21:00. */
