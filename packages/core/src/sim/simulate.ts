@@ -179,7 +179,9 @@ interface Group {
   results: ReplicaResult[];
   /** The car and cost behind each result, by result index. */
   cars: SimCar[];
-  costs: WorkCost[];
+  /** What each result's owner is owed if it validates (a number, not the cost record: groups
+   * can wait hours for a replica, and a million cars keep many of them alive). */
+  payoutsUsd: number[];
   inFlight: number;
   replicas: number;
   /** Cars and owners that ran or run this work; every replica item shares these lists. */
@@ -210,7 +212,8 @@ interface SimCar extends Vehicle {
   lastS: number;
   /** Actual time of the next departure or arrival. */
   nextMoveS: number;
-  trip: { to: Place; km: number };
+  tripTo: Place;
+  tripKm: number;
   run: Run | null;
   honesty: Honesty;
   computedThisStay: boolean;
@@ -402,7 +405,8 @@ class Simulation {
         homeChargerKW: rng.chance(p.homeChargerShare) ? uniform(rng, p.homeChargerKW) : 0,
         lastS: 0,
         nextMoveS: 0,
-        trip: { to: "home", km: 0 },
+        tripTo: "home",
+        tripKm: 0,
         run: null,
         honesty,
         computedThisStay: false,
@@ -459,7 +463,8 @@ class Simulation {
       car.pluggedIn = false;
       car.chargerKW = 0;
       car.predictedDepartureS = null;
-      car.trip = { to: trip.to, km: trip.km };
+      car.tripTo = trip.to;
+      car.tripKm = trip.km;
       car.nextMoveS = t + trip.durationS;
       this.events.push(car.index << 1, car.nextMoveS);
       return;
@@ -467,10 +472,10 @@ class Simulation {
     // Arrival: the trip's energy comes off the battery. An owner who would arrive below their
     // reserve stops at a public charger on the way; that energy is not Nightshift's.
     const b = car.battery;
-    const usedPct = ((car.trip.km * this.scenario.mobility.drivingKWhPerKm) / b.capacityKWh) * 100;
+    const usedPct = ((car.tripKm * this.scenario.mobility.drivingKWhPerKm) / b.capacityKWh) * 100;
     b.socPct = Math.max(b.socPct - usedPct, car.policy.reservePct + 10);
     car.lastS = t;
-    car.place = car.trip.to;
+    car.place = car.tripTo;
     car.computedThisStay = false;
     this.plugOnArrival(car, rng);
     const stay = stayAt(car.pattern, car.place, t, car.offsetS, rng);
@@ -686,7 +691,7 @@ class Simulation {
           required,
           results: [],
           cars: [],
-          costs: [],
+          payoutsUsd: [],
           inFlight: 0,
           replicas: 0,
           vehicles: [car.id],
@@ -737,7 +742,7 @@ class Simulation {
     else output = [TRUE_OUTPUT + (this.verifyRng.next() - 0.5) * 1e-5];
     group.results.push({ replicaId, vehicleId: car.id, ownerId: car.ownerId, output });
     group.cars.push(car);
-    group.costs.push(cost);
+    group.payoutsUsd.push(cost.ownerPayoutUsd);
   }
 
   private evaluate(group: Group): void {
@@ -768,10 +773,11 @@ class Simulation {
     const paid = new Set(validatedReplicas(outcome));
     for (let i = 0; i < group.results.length; i++) {
       const car = group.cars[i] as SimCar;
-      const cost = group.costs[i] as WorkCost;
       const valid = paid.has(String(i));
-      if (valid) this.totals.payoutUsd += cost.ownerPayoutUsd;
-      if (outcome.support > 1) car.reputation = this.judge(car.reputation, valid, group.inferences);
+      if (valid) this.totals.payoutUsd += group.payoutsUsd[i] as number;
+      // Updated in place: the car record is long-lived, so replacing its reputation would leave
+      // old-generation garbage behind on every verdict.
+      if (outcome.support > 1) Object.assign(car.reputation, this.judge(car.reputation, valid, group.inferences));
     }
     const canonical = group.results.find((r) => r.replicaId === outcome.canonicalReplicaId);
     if (canonical && Math.abs((canonical.output[0] as number) - TRUE_OUTPUT) > 1e-3) this.totals.wrongAccepted++;
