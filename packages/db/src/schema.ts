@@ -1,0 +1,344 @@
+// Every table of Nightshift, in one place. Column names are snake_case in PostgreSQL and
+// camelCase here (drizzle's `casing: "snake_case"`); units live in the names as in core.
+//
+// The work path: a job has tasks; each task needs one or more replicas, each a `work_units` row
+// that cars claim (SELECT … FOR UPDATE SKIP LOCKED). Every claim is a `leases` row (every attempt
+// kept); a submitted lease has one `results` row; a task's verdict is one `verifications` row;
+// each submitted lease has one `ledger_entries` row, paid only when its result validates.
+import type { DriveState, OwnerPolicy, TariffRate } from "@nightshift/core/types";
+import type { Tolerance } from "@nightshift/core/verify";
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
+const at = () => timestamp({ withTimezone: true });
+
+// ---- people and credentials ----
+
+export const operators = pgTable("operators", {
+  id: uuid().primaryKey().defaultRandom(),
+  email: text().notNull().unique(),
+  name: text().notNull(),
+  /** scrypt, with its salt and parameters in the string. */
+  passwordHash: text().notNull(),
+  createdAt: createdAt(),
+});
+
+export const operatorSessions = pgTable("operator_sessions", {
+  /** sha256 of the session token; the token itself is only ever with the operator. */
+  tokenHash: text().primaryKey(),
+  operatorId: uuid()
+    .notNull()
+    .references(() => operators.id, { onDelete: "cascade" }),
+  createdAt: createdAt(),
+  expiresAt: at().notNull(),
+});
+
+export const tenants = pgTable("tenants", {
+  id: text().primaryKey(),
+  name: text().notNull(),
+  quotaShare: doublePrecision().notNull().default(0),
+  weight: doublePrecision().notNull().default(1),
+  borrowingLimitShare: doublePrecision(),
+  lendingLimitShare: doublePrecision(),
+  paused: boolean().notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: createdAt(),
+});
+
+export const tenantKeys = pgTable(
+  "tenant_keys",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** sha256 of the key (keys are long random strings, so a fast hash is enough). */
+    keyHash: text().notNull().unique(),
+    /** The first characters of the key, to tell keys apart in lists. */
+    prefix: text().notNull(),
+    createdAt: createdAt(),
+    revokedAt: at(),
+  },
+  (t) => [index().on(t.tenantId)],
+);
+
+export const owners = pgTable("owners", {
+  id: uuid().primaryKey().defaultRandom(),
+  name: text().notNull(),
+  createdAt: createdAt(),
+});
+
+export const enrollmentCodes = pgTable("enrollment_codes", {
+  codeHash: text().primaryKey(),
+  /** The car joins this owner (a new owner when null) in this region. */
+  ownerId: uuid().references(() => owners.id),
+  regionId: text().references(() => regions.id),
+  createdBy: uuid().references(() => operators.id),
+  usesLeft: integer().notNull().default(1),
+  expiresAt: at(),
+  createdAt: createdAt(),
+});
+
+// ---- the grid ----
+
+export const regions = pgTable("regions", {
+  id: text().primaryKey(),
+  name: text().notNull(),
+  utcOffsetH: doublePrecision().notNull(),
+  tariff: jsonb().$type<TariffRate[]>().notNull(),
+  /** 24 hourly values, gCO2/kWh, local time. */
+  carbonGPerKWh: jsonb().$type<number[]>().notNull(),
+  /** A drained region takes no new leases; its running leases finish. */
+  drained: boolean().notNull().default(false),
+  updatedAt: createdAt(),
+});
+
+// ---- cars ----
+
+export const cars = pgTable(
+  "cars",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ownerId: uuid()
+      .notNull()
+      .references(() => owners.id),
+    regionId: text()
+      .notNull()
+      .references(() => regions.id),
+    /** A key of core's HARDWARE. */
+    hardwareId: text().notNull(),
+    name: text().notNull(),
+    credentialHash: text().notNull().unique(),
+    state: text().$type<DriveState>().notNull().default("parked"),
+    socPct: doublePrecision().notNull(),
+    pluggedIn: boolean().notNull().default(false),
+    chargerKW: doublePrecision().notNull().default(0),
+    batteryKWh: doublePrecision().notNull(),
+    chargeEfficiency: doublePrecision().notNull().default(0.9),
+    predictedDepartureAt: at(),
+    departureUncertaintyS: integer().notNull().default(1200),
+    batteryTempC: doublePrecision(),
+    policy: jsonb().$type<OwnerPolicy>().notNull(),
+    validResults: integer().notNull().default(0),
+    invalidResults: integer().notNull().default(0),
+    consecutiveValid: integer().notNull().default(0),
+    quarantined: boolean().notNull().default(false),
+    lastHeartbeatAt: at(),
+    enrolledAt: createdAt(),
+    revokedAt: at(),
+  },
+  (t) => [index().on(t.regionId), index().on(t.ownerId), index().on(t.lastHeartbeatAt)],
+);
+
+// ---- models ----
+
+export const models = pgTable("models", {
+  /** e.g. "ppocr-cls"; the version is part of what a task pins. */
+  id: text().primaryKey(),
+  version: text().notNull(),
+  sha256: text().notNull(),
+  sizeBytes: integer().notNull(),
+  memoryGB: doublePrecision().notNull(),
+  teraOpsPerInference: doublePrecision().notNull(),
+  inputSpec: jsonb().notNull(),
+  outputSpec: jsonb().notNull(),
+  tolerance: jsonb().$type<Tolerance>().notNull(),
+  createdAt: createdAt(),
+});
+
+// ---- work ----
+
+export type JobStatus = "queued" | "running" | "completed" | "cancelled" | "failed";
+export type TaskStatus = "open" | "verifying" | "valid" | "failed" | "cancelled";
+export type WorkUnitStatus = "open" | "leased" | "done" | "cancelled";
+export type LeaseStatus = "active" | "submitted" | "expired" | "released" | "cancelled";
+
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    modelId: text()
+      .notNull()
+      .references(() => models.id),
+    priority: integer().notNull().default(0),
+    deadlineAt: at(),
+    /** Replicas per task; null means "auto" (core's adaptive replication). */
+    replication: integer(),
+    budgetUsd: doublePrecision(),
+    status: text().$type<JobStatus>().notNull().default("queued"),
+    taskCount: integer().notNull(),
+    tasksValidated: integer().notNull().default(0),
+    /** A tenant's retried submission with the same key returns the first job. */
+    idempotencyKey: text(),
+    submittedAt: createdAt(),
+    completedAt: at(),
+  },
+  (t) => [
+    index().on(t.tenantId, t.submittedAt),
+    uniqueIndex().on(t.tenantId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
+  ],
+);
+
+export const tasks = pgTable(
+  "tasks",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    jobId: uuid()
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    seq: integer().notNull(),
+    /** The model's input, inline (a tensor as { dims, data }) or a reference to a stored file. */
+    input: jsonb().notNull(),
+    status: text().$type<TaskStatus>().notNull().default("open"),
+    /** Decided when the first car claims it (adaptive replication), then fixed. */
+    replicasRequired: integer(),
+    canary: boolean().notNull().default(false),
+    expectedOutput: jsonb().$type<number[]>(),
+    createdAt: createdAt(),
+    validatedAt: at(),
+  },
+  (t) => [uniqueIndex().on(t.jobId, t.seq), index().on(t.status)],
+);
+
+export const workUnits = pgTable(
+  "work_units",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    taskId: uuid()
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    jobId: uuid().notNull(),
+    tenantId: text().notNull(),
+    priority: integer().notNull(),
+    replicaIndex: integer().notNull(),
+    status: text().$type<WorkUnitStatus>().notNull().default("open"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex().on(t.taskId, t.replicaIndex),
+    // The claim: open units of one tenant, highest priority, oldest first.
+    index("work_units_claim").on(t.tenantId, t.priority.desc(), t.id).where(sql`${t.status} = 'open'`),
+  ],
+);
+
+export const leases = pgTable(
+  "leases",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    workUnitId: bigint({ mode: "number" })
+      .notNull()
+      .references(() => workUnits.id, { onDelete: "cascade" }),
+    taskId: uuid().notNull(),
+    carId: uuid()
+      .notNull()
+      .references(() => cars.id),
+    ownerId: uuid().notNull(),
+    status: text().$type<LeaseStatus>().notNull().default("active"),
+    leasedAt: createdAt(),
+    expiresAt: at().notNull(),
+    renewedAt: at(),
+    endedAt: at(),
+    endReason: text(),
+  },
+  (t) => [
+    index().on(t.carId, t.status),
+    index().on(t.taskId),
+    index("leases_expiry").on(t.expiresAt).where(sql`${t.status} = 'active'`),
+  ],
+);
+
+export const results = pgTable(
+  "results",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    /** One result per lease: a retried submit finds it and changes nothing. */
+    leaseId: uuid()
+      .notNull()
+      .unique()
+      .references(() => leases.id),
+    taskId: uuid().notNull(),
+    carId: uuid().notNull(),
+    output: jsonb().$type<number[]>().notNull(),
+    outputSha256: text().notNull(),
+    durationMs: integer().notNull(),
+    /** "webgpu", "wasm" or "native". */
+    backend: text().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index().on(t.taskId)],
+);
+
+export const verifications = pgTable("verifications", {
+  taskId: uuid()
+    .primaryKey()
+    .references(() => tasks.id, { onDelete: "cascade" }),
+  status: text().$type<"valid" | "failed">().notNull(),
+  canonicalResultId: uuid(),
+  support: integer().notNull(),
+  agreeing: integer().notNull(),
+  disagreeing: integer().notNull(),
+  decidedAt: createdAt(),
+});
+
+export const ledgerEntries = pgTable(
+  "ledger_entries",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    /** One entry per submitted lease, whatever is retried. */
+    leaseId: uuid()
+      .notNull()
+      .unique()
+      .references(() => leases.id),
+    taskId: uuid().notNull(),
+    jobId: uuid().notNull(),
+    tenantId: text().notNull(),
+    carId: uuid().notNull(),
+    ownerId: uuid().notNull(),
+    regionId: text().notNull(),
+    energyKWh: doublePrecision().notNull(),
+    gridEnergyKWh: doublePrecision().notNull(),
+    batteryEnergyKWh: doublePrecision().notNull(),
+    costUsd: doublePrecision().notNull(),
+    carbonG: doublePrecision().notNull(),
+    /** What the owner is owed if the result validates. */
+    payoutOwedUsd: doublePrecision().notNull(),
+    /** Paid: payoutOwedUsd once validated, else 0. */
+    payoutUsd: doublePrecision().notNull().default(0),
+    validated: boolean().notNull().default(false),
+    createdAt: createdAt(),
+    validatedAt: at(),
+  },
+  (t) => [index().on(t.tenantId), index().on(t.ownerId), index().on(t.regionId), index().on(t.jobId)],
+);
+
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    at: createdAt(),
+    actorKind: text().$type<"operator" | "tenant" | "car" | "system">().notNull(),
+    actorId: text(),
+    action: text().notNull(),
+    subjectKind: text().notNull(),
+    subjectId: text().notNull(),
+    detail: jsonb().notNull().default({}),
+  },
+  (t) => [index().on(t.at)],
+);
