@@ -31,3 +31,28 @@ export function parsePositiveFlag(flag: string, raw: string, max: number): numbe
   }
   return value;
 }
+
+/** A number in [min, max], bounds included (a share, a weight). */
+export function parseNumberFlag(flag: string, raw: string, { min, max }: Range): number {
+  const value = DECIMAL.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new UsageError(
+      `${flag} must be a number between ${min} and ${max}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+/** An http(s) URL. */
+export function parseUrlFlag(flag: string, raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new UsageError(`${flag} must be an http:// or https:// URL, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}

@@ -1,26 +1,13 @@
-// The nightshift command line. Exit codes: 0 done, 2 a usage mistake (a flag, a scenario file),
-// 1 anything else.
-import { Command, CommanderError } from "commander";
-import { registerDemo } from "./commands/demo";
-import { registerScenario } from "./commands/scenario";
-import { registerSimulate } from "./commands/simulate";
+// The nightshift command line. Exit codes: 0 done, 2 a usage mistake (a flag, a scenario file,
+// a bad environment variable), 1 anything else (the server refused, could not be reached…).
+import { CommanderError } from "commander";
+import { ApiCallError } from "./api";
+import { createProgram } from "./program";
 import { UsageError } from "./usage-error";
 
-function createProgram(): Command {
-  const program = new Command("nightshift")
-    .description("Nightshift: a fleet of parked electric cars as one inference cloud.")
-    // Settings before the subcommands, which inherit them.
-    .exitOverride()
-    .showHelpAfterError("(add --help for usage)");
-  registerSimulate(program);
-  registerDemo(program);
-  registerScenario(program);
-  return program;
-}
-
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   try {
-    createProgram().parse(argv);
+    await createProgram().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander has already printed its message (or the help).
@@ -28,10 +15,13 @@ function main(argv: string[]): void {
     } else if (error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n`);
       process.exitCode = error.exitCode;
+    } else if (error instanceof ApiCallError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = 1;
     } else {
       throw error;
     }
   }
 }
 
-main(process.argv);
+await main(process.argv);

@@ -14,7 +14,7 @@ export interface CliRun {
 
 export function runCli(
   args: string[],
-  options: { cwd?: string; bin?: string } = {},
+  options: { cwd?: string; bin?: string; env?: Record<string, string | undefined> } = {},
 ): Promise<CliRun> {
   const file = options.bin ?? process.execPath;
   const argv = options.bin ? args : [BIN, ...args];
@@ -24,6 +24,7 @@ export function runCli(
       argv,
       {
         cwd: options.cwd ?? CLI_DIR,
+        env: { ...process.env, ...options.env },
         encoding: "utf8",
         maxBuffer: 64 * 1024 * 1024,
         timeout: 60_000,

@@ -185,6 +185,8 @@ export const jobs = pgTable(
     status: text().$type<JobStatus>().notNull().default("queued"),
     taskCount: integer().notNull(),
     tasksValidated: integer().notNull().default(0),
+    /** Tasks that no quorum could decide (after every allowed attempt). */
+    tasksFailed: integer().notNull().default(0),
     /** A tenant's retried submission with the same key returns the first job. */
     idempotencyKey: text(),
     submittedAt: createdAt(),
@@ -209,6 +211,8 @@ export const tasks = pgTable(
     status: text().$type<TaskStatus>().notNull().default("open"),
     /** Decided when the first car claims it (adaptive replication), then fixed. */
     replicasRequired: integer(),
+    /** Rounds of replicas: a round whose results reach no quorum is followed by a fresh one. */
+    attempt: integer().notNull().default(0),
     canary: boolean().notNull().default(false),
     expectedOutput: jsonb().$type<number[]>(),
     createdAt: createdAt(),
@@ -228,13 +232,22 @@ export const workUnits = pgTable(
     tenantId: text().notNull(),
     priority: integer().notNull(),
     replicaIndex: integer().notNull(),
+    /** The task's place in its tenant's queue (its first unit's id): replicas sort beside it. */
+    taskOrder: bigint({ mode: "number" }).notNull(),
+    /** The task's round of replicas this unit belongs to (tasks.attempt when it was made). */
+    attempt: integer().notNull().default(0),
     status: text().$type<WorkUnitStatus>().notNull().default("open"),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex().on(t.taskId, t.replicaIndex),
-    // The claim: open units of one tenant, highest priority, oldest first.
-    index("work_units_claim").on(t.tenantId, t.priority.desc(), t.id).where(sql`${t.status} = 'open'`),
+    // The claim: open units of one tenant, highest priority, oldest task first.
+    index("work_units_claim")
+      .on(t.tenantId, t.priority.desc(), t.taskOrder, t.id)
+      .where(sql`${t.status} = 'open'`),
+    // Usage: leased units per tenant.
+    index("work_units_leased").on(t.tenantId).where(sql`${t.status} = 'leased'`),
+    index().on(t.jobId),
   ],
 );
 
@@ -259,7 +272,10 @@ export const leases = pgTable(
   },
   (t) => [
     index().on(t.carId, t.status),
-    index().on(t.taskId),
+    // Replicas of a task run on distinct owners (so distinct cars), across instances and
+    // retries: a car or owner never holds two leases of one task, even one after the other.
+    uniqueIndex("leases_task_owner").on(t.taskId, t.ownerId),
+    index().on(t.workUnitId),
     index("leases_expiry").on(t.expiresAt).where(sql`${t.status} = 'active'`),
   ],
 );

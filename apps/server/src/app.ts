@@ -1,0 +1,150 @@
+// The HTTP surface: tRPC under /trpc, probes, metrics and model files, with CORS, one log line
+// per request and per-procedure metrics. Lifecycle (database, listening, shutdown) is start.ts's.
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { createContextFactory } from "@nightshift/api/context";
+import type { AppRouter } from "@nightshift/api/router";
+import { TRPCError } from "@trpc/server";
+import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
+import type { Logger } from "pino";
+import { applyCors } from "./cors";
+import type { ServerMetrics } from "./metrics";
+import type { ModelFiles } from "./model-files";
+
+const TRPC_PREFIX = "/trpc/";
+/** Probes and scrapes come every few seconds: logged at debug, not info. */
+const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+/** New leases stop first on shutdown, so no car starts work this instance will not see end. */
+const LEASING_PATHS = new Set(["node.lease"]);
+
+export interface Readiness {
+  ready: boolean;
+  /** Why not, for people: "shutting down", "database unreachable: …". */
+  reason?: string;
+}
+
+export interface AppOptions {
+  router: AppRouter;
+  createContext: ReturnType<typeof createContextFactory>;
+  metrics: ServerMetrics;
+  modelFiles: ModelFiles;
+  corsOrigins: ReadonlySet<string>;
+  log: Logger;
+  maxBodyBytes: number;
+  readiness: () => Promise<Readiness>;
+  isDraining: () => boolean;
+}
+
+interface CallRecord {
+  /**
+   * tRPC error codes by procedure path, from onError; a path absent here answered OK. An error
+   * of the whole request (a body that does not parse) is under "*".
+   */
+  errors: Map<string, string>;
+}
+
+function sendText(res: ServerResponse, status: number, body: string, type = "text/plain"): void {
+  res.writeHead(status, { "content-type": `${type}; charset=utf-8`, "cache-control": "no-store" });
+  res.end(body);
+}
+
+export function createApp(opts: AppOptions): RequestListener {
+  const { log, metrics } = opts;
+  const procedureTypes = new Map(
+    // tRPC keeps every procedure under its full dotted path here.
+    Object.entries(
+      opts.router._def.procedures as unknown as Record<string, { _def: { type: string } }>,
+    ).map(([path, procedure]) => [path, procedure._def.type]),
+  );
+  const calls = new WeakMap<IncomingMessage, CallRecord>();
+  const { router } = opts;
+
+  async function handleTrpc(req: IncomingMessage, res: ServerResponse, pathname: string) {
+    // A batch is "a.b,c.d"; a path the router does not know is "unknown" in metrics, so callers
+    // cannot grow the label set.
+    const paths = pathname
+      .slice(TRPC_PREFIX.length)
+      .split(",")
+      .map((p) => (procedureTypes.has(p) ? p : "unknown"));
+    const record: CallRecord = { errors: new Map() };
+    calls.set(req, record);
+    const startedAt = performance.now();
+    const subscription = paths.some((p) => procedureTypes.get(p) === "subscription");
+    res.once("close", () => {
+      // A subscription's "duration" is how long it stayed connected: not a latency.
+      const durationS = subscription ? null : (performance.now() - startedAt) / 1000;
+      for (const path of paths) {
+        const code = record.errors.get(path) ?? record.errors.get("*") ?? "OK";
+        metrics.observeCall(path, code, durationS);
+      }
+    });
+    await nodeHTTPRequestHandler({
+      router,
+      req,
+      res,
+      path: pathname.slice(TRPC_PREFIX.length),
+      maxBodySize: opts.maxBodyBytes,
+      createContext: ({ req: r, info }) => {
+        // Answered by tRPC as an error of every call in the request, in its usual shape.
+        if (opts.isDraining() && info.calls.some((c) => LEASING_PATHS.has(c.path))) {
+          throw new TRPCError({
+            code: "SERVICE_UNAVAILABLE",
+            message: "this server is shutting down: lease from another",
+          });
+        }
+        return opts.createContext({ headers: r.headers, ip: r.socket?.remoteAddress });
+      },
+      onError: ({ path, error, req: r }) => {
+        const label = path === undefined ? "*" : procedureTypes.has(path) ? path : "unknown";
+        calls.get(r as IncomingMessage)?.errors.set(label, error.code);
+        if (error.code === "INTERNAL_SERVER_ERROR") {
+          log.error({ err: error.cause ?? error, path: label }, "tRPC procedure failed");
+        }
+      },
+    });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, pathname: string) {
+    if (pathname.startsWith(TRPC_PREFIX)) return handleTrpc(req, res, pathname);
+    if (req.method !== "GET" && req.method !== "HEAD") return sendText(res, 404, "not found\n");
+    if (pathname === "/healthz") return sendText(res, 200, "ok\n");
+    if (pathname === "/readyz") {
+      const r = await opts.readiness();
+      return sendText(res, r.ready ? 200 : 503, r.ready ? "ready\n" : `not ready: ${r.reason}\n`);
+    }
+    if (pathname === "/metrics") {
+      const body = await metrics.registry.metrics();
+      res.writeHead(200, { "content-type": metrics.registry.contentType });
+      return res.end(body);
+    }
+    if (pathname.startsWith("/models/") && (await opts.modelFiles.handle(req, res, pathname))) {
+      return;
+    }
+    sendText(res, 404, "not found\n");
+  }
+
+  return (req, res) => {
+    const startedAt = performance.now();
+    // Only the path is logged: a query string may carry tRPC inputs, and headers carry
+    // credentials, so neither is.
+    const pathname = (req.url ?? "/").split("?", 1)[0] ?? "/";
+    res.once("close", () => {
+      const line = {
+        method: req.method,
+        path: pathname,
+        status: res.statusCode,
+        ms: Math.round((performance.now() - startedAt) * 10) / 10,
+        ...(res.writableFinished ? {} : { aborted: true }),
+      };
+      if (QUIET_PATHS.has(pathname)) log.debug(line, "request");
+      else log.info(line, "request");
+    });
+    // While draining, every answer closes its connection so clients reconnect elsewhere.
+    if (opts.isDraining()) res.setHeader("connection", "close");
+    if (applyCors(req, res, opts.corsOrigins)) return;
+    route(req, res, pathname).catch((error: unknown) => {
+      log.error({ err: error, path: pathname }, "request failed");
+      if (!res.headersSent) sendText(res, 500, "internal error\n");
+      else res.destroy();
+    });
+  };
+}

@@ -1,0 +1,84 @@
+// The server's environment: read once, validated, typed. Nothing else in the app reads
+// process.env; every name here is listed in turbo.json's globalEnv.
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+
+/** The repository's root: defaults for local state live under its `.nightshift/`. */
+export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+
+/** Next.js (console) and Vite (vehicle page) development servers. */
+const DEFAULT_CORS_ORIGINS = [
+  "http://localhost:3000",
+  "http://127.0.0.1:3000",
+  "http://localhost:5173",
+  "http://127.0.0.1:5173",
+];
+
+/** An unset variable and an empty one mean the same: the default. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+const ZOrigin = z
+  .url()
+  .refine((u) => !URL.canParse(u) || new URL(u).origin === u.replace(/\/$/, ""), {
+    message: "an origin is scheme://host[:port], with no path",
+  });
+
+export const ZServerEnv = z.object({
+  /** PostgreSQL to use; unset: an embedded PostgreSQL in NIGHTSHIFT_DATA_DIR. */
+  DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL")),
+  NIGHTSHIFT_HOST: optional(z.string().min(1)).default("127.0.0.1"),
+  NIGHTSHIFT_PORT: optional(z.coerce.number().int().min(0).max(65_535)).default(8787),
+  NIGHTSHIFT_DATA_DIR: optional(z.string().min(1)),
+  /** Model files served at /models/:id, as `<id>.onnx`. */
+  NIGHTSHIFT_MODELS_DIR: optional(z.string().min(1)),
+  /** Comma-separated origins allowed to call the API from a browser (console, vehicle page). */
+  NIGHTSHIFT_CORS_ORIGINS: optional(z.string())
+    .transform((s) =>
+      s === undefined
+        ? DEFAULT_CORS_ORIGINS
+        : s
+            .split(",")
+            .map((o) => o.trim())
+            .filter(Boolean),
+    )
+    .pipe(z.array(ZOrigin)),
+  /**
+   * How long /readyz answers 503 before the listener closes on shutdown, so a load balancer
+   * stops sending new work first (Kubernetes' endpoints take seconds to notice).
+   */
+  NIGHTSHIFT_DRAIN_DELAY_MS: optional(z.coerce.number().int().min(0).max(120_000)).default(0),
+  /** The longest wait for in-flight requests on shutdown before their connections are cut. */
+  NIGHTSHIFT_DRAIN_TIMEOUT_MS: optional(z.coerce.number().int().min(0).max(600_000)).default(
+    10_000,
+  ),
+  /** Seconds between sweeps of expired leases. */
+  NIGHTSHIFT_SWEEP_INTERVAL_S: optional(z.coerce.number().positive().max(3600)).default(2),
+  LOG_LEVEL: optional(
+    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+  ).default("info"),
+});
+
+export type ServerEnv = z.infer<typeof ZServerEnv>;
+
+/** Names each bad variable: `NIGHTSHIFT_PORT: Too big: expected number to be <=65535`. */
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+export function parseServerEnv(source: Record<string, string | undefined>): ServerEnv {
+  const parsed = ZServerEnv.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new EnvError(`invalid environment: ${lines.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+let cached: ServerEnv | undefined;
+
+/** The process's environment, parsed on first use. */
+export function serverEnv(): ServerEnv {
+  cached ??= parseServerEnv(process.env);
+  return cached;
+}

@@ -1,0 +1,224 @@
+// Starts one server instance: PostgreSQL (embedded or DATABASE_URL), migrations, optional demo
+// data, HTTP, the lease sweeper; and stops it gracefully. Several instances may share one
+// database: nothing here holds state that another instance needs.
+import { type ServerResponse, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { type ApiConfig, apiConfig } from "@nightshift/api/config";
+import { type ApiDeps, createContextFactory } from "@nightshift/api/context";
+import { appRouter } from "@nightshift/api/router";
+import { seedDemo } from "@nightshift/api/seed";
+import { sweepExpired } from "@nightshift/api/sweeper";
+import { type Logger, pino } from "pino";
+import { type Readiness, createApp } from "./app";
+import { openDatabase } from "./database";
+import { REPO_ROOT, serverEnv } from "./env";
+import { readFleetGauges } from "./fleet-gauges";
+import { startSweeper } from "./lease-sweeper";
+import { createMetrics } from "./metrics";
+import { createModelFiles } from "./model-files";
+
+export type DemoSeed = Awaited<ReturnType<typeof seedDemo>>;
+
+export interface StartServerOptions {
+  /** 0 picks a free port. Default NIGHTSHIFT_PORT, else 8787. */
+  port?: number;
+  /** Default NIGHTSHIFT_HOST, else 127.0.0.1. */
+  host?: string;
+  /** The embedded PostgreSQL's folder. Default NIGHTSHIFT_DATA_DIR, else `<repo>/.nightshift/data`. */
+  dataDir?: string;
+  /** Default DATABASE_URL; unset: an embedded PostgreSQL in dataDir. */
+  databaseUrl?: string;
+  /** Default NIGHTSHIFT_MODELS_DIR, else `<repo>/.nightshift/models`. */
+  modelsDir?: string;
+  corsOrigins?: string[];
+  /** Insert the demo regions, tenants, operator and enrollment code (idempotent). Default true. */
+  seed?: boolean;
+  log?: Logger;
+  config?: Partial<ApiConfig>;
+  drainDelayMs?: number;
+  drainTimeoutMs?: number;
+  sweepIntervalMs?: number;
+}
+
+export interface RunningServer {
+  /** `http://host:port`, the base of /trpc, /healthz, … */
+  url: string;
+  port: number;
+  /** The PostgreSQL this instance uses, password included: for other instances, not for logs. */
+  databaseUrl: string;
+  /** What seeding created this time (credentials are only ever returned on creation). */
+  demo: DemoSeed | null;
+  /** Graceful: not ready, no new leases, in-flight calls finish (bounded), then the database. */
+  stop(): Promise<void>;
+}
+
+/** Never log these, whatever object they turn up in. */
+const REDACT = [
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "req.headers.authorization",
+  "password",
+  "*.password",
+  "credential",
+  "*.credential",
+  "token",
+  "*.token",
+  "key",
+  "*.key",
+  "databaseUrl",
+];
+
+export function createLogger(level: string, destination = 1): Logger {
+  return pino(
+    { level, redact: { paths: REDACT, censor: "[redacted]" } },
+    pino.destination({ dest: destination, sync: true }),
+  );
+}
+
+/** A wait that does not by itself keep the process alive. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
+  const env = serverEnv();
+  const log = opts.log ?? createLogger(env.LOG_LEVEL);
+  const host = opts.host ?? env.NIGHTSHIFT_HOST;
+  const config = apiConfig(opts.config);
+  const drainDelayMs = opts.drainDelayMs ?? env.NIGHTSHIFT_DRAIN_DELAY_MS;
+  const drainTimeoutMs = opts.drainTimeoutMs ?? env.NIGHTSHIFT_DRAIN_TIMEOUT_MS;
+
+  const database = await openDatabase({
+    databaseUrl: opts.databaseUrl ?? env.DATABASE_URL,
+    dataDir: opts.dataDir ?? env.NIGHTSHIFT_DATA_DIR ?? join(REPO_ROOT, ".nightshift", "data"),
+    log,
+  });
+  const { db, pool } = database;
+
+  let demo: DemoSeed | null = null;
+  let draining = false;
+  try {
+    if (opts.seed ?? true) demo = await seedDemo(db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  const deps: ApiDeps = { db, now: () => new Date(), config };
+  const metrics = createMetrics({
+    readFleetGauges: () => readFleetGauges(db),
+    onScrapeError: (error) => log.warn({ err: error }, "metrics could not read the database"),
+  });
+
+  async function readiness(): Promise<Readiness> {
+    if (draining) return { ready: false, reason: "shutting down" };
+    try {
+      // Migrations ran before the listener opened; what remains to check is the connection.
+      await withTimeout(pool.query("select 1"), 2000);
+      return { ready: true };
+    } catch (error) {
+      return { ready: false, reason: `database unreachable: ${(error as Error).message}` };
+    }
+  }
+
+  const app = createApp({
+    router: appRouter,
+    createContext: createContextFactory(deps),
+    metrics,
+    modelFiles: createModelFiles(
+      opts.modelsDir ?? env.NIGHTSHIFT_MODELS_DIR ?? join(REPO_ROOT, ".nightshift", "models"),
+    ),
+    corsOrigins: new Set(opts.corsOrigins ?? env.NIGHTSHIFT_CORS_ORIGINS),
+    log,
+    maxBodyBytes: config.maxBodyBytes,
+    readiness,
+    isDraining: () => draining,
+  });
+
+  const server = createServer(app);
+  const open = new Set<ServerResponse>();
+  let allDone: (() => void) | undefined;
+  server.on("request", (_req, res) => {
+    open.add(res);
+    res.once("close", () => {
+      open.delete(res);
+      if (open.size === 0) allDone?.();
+    });
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(opts.port ?? env.NIGHTSHIFT_PORT, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${urlHost(host)}:${port}`;
+
+  const sweeper = startSweeper({
+    sweep: () => sweepExpired(deps),
+    intervalMs: opts.sweepIntervalMs ?? env.NIGHTSHIFT_SWEEP_INTERVAL_S * 1000,
+    log,
+  });
+  log.info(
+    { port, host, embeddedDatabase: database.embedded, seeded: demo !== null },
+    "server listening",
+  );
+
+  let stopping: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    const startedAt = performance.now();
+    draining = true;
+    log.info({ drainDelayMs, inFlight: open.size }, "draining: not ready, no new leases");
+    await sweeper.stop();
+    if (drainDelayMs > 0) await sleep(drainDelayMs);
+
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // Event streams never end on their own; their clients reconnect to another instance.
+    for (const res of open) {
+      if (String(res.getHeader("content-type") ?? "").startsWith("text/event-stream")) {
+        res.destroy();
+      }
+    }
+    if (open.size > 0) {
+      const finished = new Promise<void>((resolve) => (allDone = resolve));
+      const timedOut = await Promise.race([
+        finished.then(() => false),
+        sleep(drainTimeoutMs).then(() => true),
+      ]);
+      if (timedOut) log.warn({ inFlight: open.size }, "drain timed out: cutting connections");
+    }
+    server.closeAllConnections();
+    await closed;
+    await database.close();
+    log.info({ ms: Math.round(performance.now() - startedAt) }, "server stopped");
+  }
+
+  return {
+    url,
+    port,
+    databaseUrl: database.url,
+    demo,
+    stop: () => (stopping ??= shutdown()),
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,92 @@
+// For tests: `nightshift serve` in a child process, as an operator would run it, with what it
+// printed on stdout (the URL, the database URL, the demo credentials) parsed.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { chmodSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { REPO_ROOT } from "./env";
+
+export const CLI_BIN = join(REPO_ROOT, "apps", "cli", "bin", "nightshift.js");
+
+export interface ServeProcess {
+  child: ChildProcess;
+  url: string;
+  /** Set when started with --print-database-url. */
+  databaseUrl?: string;
+  /** Every stdout line before `listening on …`. */
+  banner: string[];
+  stderr(): string;
+  /** Resolves with the exit code (or the signal's name) when the process ends. */
+  exited: Promise<number | string>;
+  /** SIGTERM, then the exit; SIGKILL if it takes longer than `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<number | string>;
+}
+
+/**
+ * A fresh folder for test data. Mode 0755: as root the embedded PostgreSQL runs as the user
+ * `postgres`, which must be able to walk into it.
+ */
+export function tempDir(prefix = "nightshift-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+export async function spawnServe(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; startTimeoutMs?: number } = {},
+): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI_BIN, "serve", ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: "info", ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = once(child, "exit").then(([code, signal]) => (code ?? signal) as number | string);
+
+  const banner: string[] = [];
+  let databaseUrl: string | undefined;
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`serve did not start in time; stderr:\n${stderr}`));
+    }, opts.startTimeoutMs ?? 60_000);
+    lines.on("line", (line) => {
+      const listening = /^listening on (\S+)$/.exec(line);
+      if (listening) {
+        clearTimeout(timer);
+        resolve(listening[1]!);
+        return;
+      }
+      const db = /^database-url (\S+)$/.exec(line);
+      if (db) databaseUrl = db[1];
+      banner.push(line);
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited (${code}) before listening; stderr:\n${stderr}`));
+    });
+  });
+
+  return {
+    child,
+    url,
+    databaseUrl,
+    banner,
+    stderr: () => stderr,
+    exited,
+    async stop(timeoutMs = 15_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

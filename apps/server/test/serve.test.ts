@@ -1,0 +1,281 @@
+// The real server, started as an operator would (`nightshift serve` in a child process), over
+// real HTTP, on a real PostgreSQL: probes, metrics, the typed client, CORS, model files, a second
+// instance on the same database, graceful shutdown and a restart on the same data folder.
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createNightshiftClient } from "@nightshift/client/client";
+import { apiErrorCode } from "@nightshift/client/errors";
+import { type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const tmp = tempDir();
+const dataDir = join(tmp, "db");
+const modelsDir = join(tmp, "models");
+const MODEL_BYTES = randomBytes(4096);
+const MODEL_SHA = createHash("sha256").update(MODEL_BYTES).digest("hex");
+const ALLOWED_ORIGIN = "http://console.test:3000";
+
+let first: ServeProcess;
+/** The second instance, on the first's database. */
+let second: ServeProcess | undefined;
+let demo: { email: string; password: string; tenantKeys: Map<string, string> };
+
+function parseDemo(banner: string[]) {
+  const operator = banner.find((l) => l.startsWith("demo operator "))?.split(" ");
+  const tenantKeys = new Map(
+    banner
+      .filter((l) => l.startsWith("demo tenant-key "))
+      .map((l) => l.split(" "))
+      .map(([, , id, key]) => [id!, key!]),
+  );
+  return { email: operator?.[2] ?? "", password: operator?.[3] ?? "", tenantKeys };
+}
+
+/** Metric lines (no comments) as "name{labels}" → value. */
+async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return new Map(
+    text
+      .split("\n")
+      .filter((l) => l && !l.startsWith("#"))
+      .map((l) => {
+        const at = l.lastIndexOf(" ");
+        return [l.slice(0, at), Number(l.slice(at + 1))];
+      }),
+  );
+}
+
+const tinyInputs = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ x: { dims: [1, 4], data: [i, 1, 2, 3] } }));
+
+beforeAll(async () => {
+  mkdirSync(modelsDir);
+  writeFileSync(join(modelsDir, "tiny.onnx"), MODEL_BYTES);
+  first = await spawnServe(["--port", "0", "--data", dataDir, "--print-database-url"], {
+    env: {
+      NIGHTSHIFT_CORS_ORIGINS: ALLOWED_ORIGIN,
+      NIGHTSHIFT_MODELS_DIR: modelsDir,
+      // Long enough to watch /readyz answer 503 while the server drains.
+      NIGHTSHIFT_DRAIN_DELAY_MS: "1500",
+    },
+  });
+  demo = parseDemo(first.banner);
+});
+
+afterAll(async () => {
+  await second?.stop();
+  await first?.stop();
+});
+
+describe("one instance", () => {
+  it("prints its URL, the database URL and the demo credentials it created", () => {
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(first.databaseUrl).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/nightshift$/);
+    expect(demo.email).toBe("operator@nightshift.local");
+    expect(demo.password.length).toBeGreaterThanOrEqual(12);
+    expect([...demo.tenantKeys.keys()].length).toBeGreaterThan(0);
+    for (const key of demo.tenantKeys.values()) expect(key).toMatch(/^nsk_/);
+    expect(first.banner).toContain("demo enrollment-code DEMO-NIGHTSHIFT");
+  });
+
+  it("answers /healthz and /readyz", async () => {
+    const health = await fetch(`${first.url}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${first.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.text()).toBe("ready\n");
+    expect((await fetch(`${first.url}/nothing-here`)).status).toBe(404);
+  });
+
+  it("serves the typed API through @nightshift/client: operator sign-in, tenants, jobs", async () => {
+    const anonymous = createNightshiftClient({ url: first.url });
+    const session = await anonymous.operator.auth.signIn.mutate({
+      email: demo.email,
+      password: demo.password,
+    });
+    expect(session.token).toMatch(/^nso_/);
+    const operator = createNightshiftClient({ url: first.url, credential: session.token });
+    const tenants = await operator.operator.tenants.list.query();
+    expect(tenants.map((t) => t.id).sort()).toEqual([...demo.tenantKeys.keys()].sort());
+
+    const [tenantId, key] = [...demo.tenantKeys][0]!;
+    const tenant = createNightshiftClient({ url: `${first.url}/`, credential: key });
+    expect(await tenant.whoami.query()).toEqual({ kind: "tenant", id: tenantId });
+    const job = await tenant.tenant.jobs.submit.mutate({
+      modelId: "tiny-matmul",
+      inputs: tinyInputs(3),
+      replication: 1,
+    });
+    expect(job.taskCount).toBe(3);
+    const status = await tenant.tenant.jobs.get.query({ jobId: job.jobId });
+    expect(status).toMatchObject({ id: job.jobId, tenantId, status: "queued", taskCount: 3 });
+
+    // The credential goes where it should: a tenant key is no operator session.
+    const refused = await tenant.operator.tenants.list.query().catch((e: unknown) => e);
+    expect(apiErrorCode(refused)).toBe("FORBIDDEN");
+  });
+
+  it("exposes Prometheus metrics: process defaults, tRPC calls and database gauges", async () => {
+    const [, key] = [...demo.tenantKeys][0]!;
+    const client = createNightshiftClient({ url: first.url, credential: key });
+    await client.whoami.query();
+    const bad = await client.tenant.jobs.get.query({ jobId: "nope" }).catch((e: unknown) => e);
+    expect(apiErrorCode(bad)).toBe("BAD_REQUEST");
+
+    const metrics = await scrape(first.url);
+    expect(metrics.get("process_cpu_seconds_total")).toBeGreaterThan(0);
+    expect(metrics.has("nodejs_eventloop_lag_seconds")).toBe(true);
+    expect(metrics.get('nightshift_trpc_calls_total{path="whoami",code="OK"}')).toBeGreaterThan(0);
+    expect(
+      metrics.get('nightshift_trpc_calls_total{path="tenant.jobs.get",code="BAD_REQUEST"}'),
+    ).toBe(1);
+    expect(
+      metrics.get('nightshift_trpc_duration_seconds_count{path="whoami",outcome="ok"}'),
+    ).toBeGreaterThan(0);
+    expect(
+      metrics.has('nightshift_trpc_duration_seconds_bucket{le="0.005",path="whoami",outcome="ok"}'),
+    ).toBe(true);
+    expect(metrics.get("nightshift_db_up")).toBe(1);
+    // The job of the previous test: 3 tasks × 1 replica waiting for a car.
+    expect(metrics.get("nightshift_queue_depth")).toBe(3);
+    expect(metrics.get("nightshift_active_leases")).toBe(0);
+    expect(metrics.get('nightshift_cars{state="parked"}')).toBe(0);
+  });
+
+  it("never logs credentials", () => {
+    const log = first.stderr();
+    expect(log).toContain('"path":"/trpc/operator.auth.signIn"');
+    expect(log).not.toContain(demo.password);
+    for (const key of demo.tenantKeys.values()) expect(log).not.toContain(key);
+    expect(log).not.toMatch(/nso_|Bearer/);
+  });
+
+  it("answers CORS preflights from allowed origins only", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${first.url}/trpc/tenant.jobs.submit`, {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization, content-type",
+        },
+      });
+    const allowed = await preflight(ALLOWED_ORIGIN);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
+    expect(allowed.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(allowed.headers.get("access-control-allow-headers")).toContain("authorization");
+
+    const other = await preflight("http://evil.test");
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+
+    const get = await fetch(`${first.url}/trpc/whoami`, { headers: { origin: ALLOWED_ORIGIN } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
+  });
+
+  it("serves model files with their sha256, immutable when asked for by sha256", async () => {
+    const plain = await fetch(`${first.url}/models/tiny`);
+    expect(plain.status).toBe(200);
+    expect(Buffer.from(await plain.arrayBuffer()).equals(MODEL_BYTES)).toBe(true);
+    expect(plain.headers.get("x-content-sha256")).toBe(MODEL_SHA);
+    expect(plain.headers.get("etag")).toBe(`"${MODEL_SHA}"`);
+    expect(plain.headers.get("cache-control")).not.toContain("immutable");
+
+    const pinned = await fetch(`${first.url}/models/tiny/${MODEL_SHA}`);
+    expect(pinned.status).toBe(200);
+    expect(pinned.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    await pinned.arrayBuffer();
+
+    const revalidated = await fetch(`${first.url}/models/tiny`, {
+      headers: { "if-none-match": `"${MODEL_SHA}"` },
+    });
+    expect(revalidated.status).toBe(304);
+    expect((await fetch(`${first.url}/models/tiny/${"0".repeat(64)}`)).status).toBe(404);
+    expect((await fetch(`${first.url}/models/missing`)).status).toBe(404);
+    expect((await fetch(`${first.url}/models/..%2f..%2fetc%2fpasswd`)).status).toBe(404);
+  });
+});
+
+describe("two instances on one database", () => {
+  it("both serve, and see each other's writes", async () => {
+    second = await spawnServe(["--port", "0", "--database-url", first.databaseUrl!]);
+    // Already seeded by the first: no credentials are made (or printed) again.
+    expect(second.banner.filter((l) => l.startsWith("demo "))).toEqual([]);
+    expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
+
+    const [, key] = [...demo.tenantKeys][0]!;
+    const onFirst = createNightshiftClient({ url: first.url, credential: key });
+    const onSecond = createNightshiftClient({ url: second.url, credential: key });
+    const job = await onFirst.tenant.jobs.submit.mutate({
+      modelId: "tiny-matmul",
+      inputs: tinyInputs(2),
+      replication: 1,
+    });
+    expect(await onSecond.tenant.jobs.get.query({ jobId: job.jobId })).toMatchObject({
+      id: job.jobId,
+      taskCount: 2,
+    });
+    // Gauges come from the shared database: both instances report the same queue.
+    const [a, b] = await Promise.all([scrape(first.url), scrape(second.url)]);
+    expect(a.get("nightshift_queue_depth")).toBe(3 + 2);
+    expect(b.get("nightshift_queue_depth")).toBe(3 + 2);
+  });
+});
+
+describe("shutdown and restart", () => {
+  it("on SIGTERM: /readyz 503 and no new leases while draining, then exit 0", async () => {
+    const car = await createNightshiftClient({ url: first.url }).node.enroll.mutate({
+      code: "DEMO-NIGHTSHIFT",
+    });
+    const carClient = createNightshiftClient({ url: first.url, credential: car.credential });
+
+    const signalledAt = performance.now();
+    first.child.kill("SIGTERM");
+    let ready = await fetch(`${first.url}/readyz`);
+    for (let i = 0; ready.status === 200 && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      ready = await fetch(`${first.url}/readyz`);
+    }
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toContain("shutting down");
+    // Still alive, still answering calls other than leasing.
+    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    expect(await carClient.whoami.query()).toEqual({ kind: "car", id: car.carId });
+    const lease = await carClient.node.lease.mutate({ max: 1 }).catch((e: unknown) => e);
+    expect(apiErrorCode(lease)).toBe("SERVICE_UNAVAILABLE");
+    const metrics = await scrape(first.url);
+    expect(
+      metrics.get('nightshift_trpc_calls_total{path="node.lease",code="SERVICE_UNAVAILABLE"}'),
+    ).toBe(1);
+
+    expect(await first.exited).toBe(0);
+    expect(performance.now() - signalledAt).toBeLessThan(8000);
+    expect(first.stderr()).toContain("server stopped");
+
+    // The second instance has lost its database (the first's embedded one): alive, not ready.
+    expect((await fetch(`${second!.url}/healthz`)).status).toBe(200);
+    const orphan = await fetch(`${second!.url}/readyz`);
+    expect(orphan.status).toBe(503);
+    expect(await orphan.text()).toContain("database unreachable");
+    expect((await scrape(second!.url)).get("nightshift_db_up")).toBe(0);
+    expect(await second!.stop()).toBe(0);
+  });
+
+  it("keeps its data across a restart on the same --data folder", async () => {
+    const again = await spawnServe(["--port", "0", "--data", dataDir]);
+    try {
+      expect(again.banner.filter((l) => l.startsWith("demo "))).toEqual([]);
+      const [tenantId, key] = [...demo.tenantKeys][0]!;
+      const tenant = createNightshiftClient({ url: again.url, credential: key });
+      expect(await tenant.whoami.query()).toEqual({ kind: "tenant", id: tenantId });
+      const jobs = await tenant.tenant.jobs.list.query({});
+      expect(jobs.items.map((j) => j.taskCount).sort()).toEqual([2, 3]);
+      const metrics = await scrape(again.url);
+      expect(metrics.get('nightshift_cars{state="parked"}')).toBe(1);
+    } finally {
+      expect(await again.stop()).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,96 @@
+// What the API enforces and how the server schedules. Every limit a caller can run into is here,
+// with its unit in the name; apps/server may override any of it.
+import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig } from "@nightshift/core/schedule/config";
+import { DEFAULT_VERIFICATION, type VerificationConfig } from "@nightshift/core/verify";
+
+/** A token bucket: `burst` calls at once, refilled at `perSecond`. */
+export interface RateLimit {
+  burst: number;
+  perSecond: number;
+}
+
+export interface ApiConfig {
+  /** A lease lasts this long unless renewed (renew, or any heartbeat while parked). */
+  leaseTtlS: number;
+  /** A car silent for longer loses its leases to the sweeper and counts as offline. */
+  heartbeatTimeoutS: number;
+  /**
+   * Most bytes of inline input one job may carry, measured as the JSON of all its inputs
+   * (1 MiB). Larger inputs belong in stored files (not yet supported).
+   */
+  maxInlineInputBytes: number;
+  /** Most tasks (inputs) in one job. */
+  maxTasksPerJob: number;
+  /** Most tasks one lease call hands out. */
+  maxLeasePerCall: number;
+  /** Most numbers in one submitted output (1 Mi values ≈ 4 MiB as float32, ~20 MiB as JSON). */
+  maxOutputValues: number;
+  /**
+   * The largest HTTP body the server should accept, bytes: a full job of inline input or a
+   * full output plus JSON overhead. apps/server passes it to the adapter's `maxBodySize`.
+   */
+  maxBodyBytes: number;
+  /** How long the fleet capacity and tenant shares behind a lease decision are reused, s. */
+  capacityCacheS: number;
+  /**
+   * How long one instance reuses a resolved credential, s: saves a lookup per call. A key
+   * revoked or a session ended on another instance still works there for up to this long.
+   */
+  authCacheS: number;
+  /** How long an operator's session lasts, s. */
+  sessionTtlS: number;
+  /** Attempts (rounds of replicas) a task gets before it fails for good. */
+  maxTaskAttempts: number;
+  /**
+   * Per credential, per server instance (an in-memory token bucket: N instances allow up to N
+   * times this). Anonymous calls share a bucket per client IP.
+   */
+  rateLimits: {
+    car: RateLimit;
+    tenant: RateLimit;
+    operator: RateLimit;
+    anonymous: RateLimit;
+    signIn: RateLimit;
+  };
+  schedule: ScheduleConfig;
+  verification: VerificationConfig;
+}
+
+const MIB = 1024 * 1024;
+
+export const DEFAULT_API_CONFIG: ApiConfig = {
+  leaseTtlS: 120,
+  heartbeatTimeoutS: 90,
+  maxInlineInputBytes: 1 * MIB,
+  maxTasksPerJob: 10_000,
+  maxLeasePerCall: 32,
+  maxOutputValues: 1024 * 1024,
+  maxBodyBytes: 24 * MIB,
+  capacityCacheS: 2,
+  authCacheS: 5,
+  sessionTtlS: 12 * 3600,
+  maxTaskAttempts: 2,
+  rateLimits: {
+    // A car heartbeats every few seconds and leases and submits up to 32 tasks at a time (each
+    // task of a batched HTTP request is a call): room for a fast car on small tasks.
+    car: { burst: 200, perSecond: 100 },
+    tenant: { burst: 100, perSecond: 50 },
+    operator: { burst: 200, perSecond: 100 },
+    // Enrollment (and whoami): a host of headless agents enrolls its whole simulated fleet.
+    anonymous: { burst: 200, perSecond: 50 },
+    // Sign-in attempts per client IP, on top of the anonymous bucket: slow enough to make
+    // guessing passwords impractical.
+    signIn: { burst: 10, perSecond: 0.5 },
+  },
+  schedule: DEFAULT_SCHEDULE_CONFIG,
+  verification: DEFAULT_VERIFICATION,
+};
+
+/** DEFAULT_API_CONFIG with some fields replaced (rate limits merge per kind). */
+export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
+  return {
+    ...DEFAULT_API_CONFIG,
+    ...overrides,
+    rateLimits: { ...DEFAULT_API_CONFIG.rateLimits, ...overrides.rateLimits },
+  };
+}

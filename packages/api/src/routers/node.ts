@@ -1,0 +1,56 @@
+// Cars: enroll, heartbeat, lease, renew, submit, release.
+import { enroll, ZEnrollInput, ZEnrollOutput } from "../services/enroll";
+import {
+  carSelf,
+  heartbeat,
+  setPolicy,
+  ZCarSelf,
+  ZHeartbeatInput,
+  ZHeartbeatOutput,
+  ZSetPolicyInput,
+} from "../services/heartbeat";
+import {
+  lease,
+  release,
+  renew,
+  ZLeaseInput,
+  ZLeaseOutput,
+  ZReleaseOutput,
+  ZRenewInput,
+  ZRenewOutput,
+} from "../services/lease";
+import { submit, ZSubmitInput, ZSubmitOutput } from "../services/submit";
+import { carProcedure, publicProcedure, router } from "../trpc";
+
+export const nodeRouter = router({
+  enroll: publicProcedure
+    .input(ZEnrollInput)
+    .output(ZEnrollOutput)
+    .mutation(({ ctx, input }) => enroll(ctx.deps, input)),
+  heartbeat: carProcedure
+    .input(ZHeartbeatInput)
+    .output(ZHeartbeatOutput)
+    .mutation(({ ctx, input }) => heartbeat(ctx.deps, ctx.caller.carId, input)),
+  lease: carProcedure
+    .input(ZLeaseInput)
+    .output(ZLeaseOutput)
+    .mutation(({ ctx, input }) => lease(ctx.deps, ctx.state, ctx.caller.carId, input)),
+  renew: carProcedure
+    .input(ZRenewInput)
+    .output(ZRenewOutput)
+    .mutation(({ ctx, input }) => renew(ctx.deps, ctx.caller.carId, input)),
+  submit: carProcedure
+    .input(ZSubmitInput)
+    .output(ZSubmitOutput)
+    .mutation(({ ctx, input }) => submit(ctx.deps, ctx.state, ctx.caller.carId, input)),
+  /** The car as its owner sees it: limits, reputation, earnings. */
+  me: carProcedure.output(ZCarSelf).query(({ ctx }) => carSelf(ctx.deps, ctx.caller.carId)),
+  /** The owner's limits: opt-in, allowed hours, reserve and departure charge. */
+  setPolicy: carProcedure
+    .input(ZSetPolicyInput)
+    .output(ZCarSelf)
+    .mutation(({ ctx, input }) => setPolicy(ctx.deps, ctx.caller.carId, input)),
+  release: carProcedure
+    .output(ZReleaseOutput)
+    .mutation(({ ctx }) => release(ctx.deps, ctx.caller.carId)),
+});

@@ -1,0 +1,223 @@
+// Operators: sign in, watch and steer the fleet. Every mutation writes an audit event.
+import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
+import { listAudit, ZAuditListInput, ZAuditListOutput } from "../services/audit";
+import { signIn, signOut, ZSignInInput, ZSignInOutput } from "../services/auth";
+import { createEnrollmentCode, ZCreateCodeInput, ZCreateCodeOutput } from "../services/enroll";
+import {
+  fleetSummary,
+  getCar,
+  listCars,
+  setQuarantine,
+  ZCarDetail,
+  ZCarRef,
+  ZFleetSummary,
+  ZListCarsInput,
+  ZListCarsOutput,
+  ZQuarantineInput,
+  ZQuarantineOutput,
+} from "../services/fleet";
+import {
+  cancelJob,
+  getJob,
+  jobResults,
+  listJobs,
+  ZCancelOutput,
+  ZJob,
+  ZJobRef,
+  ZJobResultsInput,
+  ZJobResultsOutput,
+  ZListJobsInput,
+  ZListJobsOutput,
+} from "../services/jobs";
+import { ledgerSummary, ZLedgerSummaryInput, ZLedgerSummaryOutput } from "../services/ledger";
+import {
+  listRegions,
+  setDrained,
+  updateRegion,
+  ZRegionRef,
+  ZRegionView,
+  ZUpdateRegionInput,
+} from "../services/regions";
+import {
+  createKey,
+  createTenant,
+  listKeys,
+  listTenants,
+  revokeKey,
+  updateTenant,
+  ZCreateTenantInput,
+  ZCreateTenantOutput,
+  ZKeysOutput,
+  ZNewKey,
+  ZRevokeKeyInput,
+  ZTenant,
+  ZTenantRef,
+  ZUpdateTenantInput,
+} from "../services/tenants";
+import { limitSignIns, operatorProcedure, publicProcedure, router } from "../trpc";
+
+const ZWatchInput = z
+  .object({ intervalMs: z.number().int().min(250).max(60_000).default(1000) })
+  .strict();
+
+/** Sleeps, or returns false when the subscriber went away. */
+async function tick(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const operatorRouter = router({
+  auth: router({
+    signIn: publicProcedure
+      .use(limitSignIns)
+      .input(ZSignInInput)
+      .output(ZSignInOutput)
+      .mutation(({ ctx, input }) => signIn(ctx.deps, input)),
+    signOut: operatorProcedure
+      .output(z.object({ signedOut: z.boolean() }))
+      .mutation(async ({ ctx }) => {
+        await signOut(ctx.deps, ctx.caller.operatorId, ctx.caller.sessionHash);
+        ctx.state.forgetCallers();
+        return { signedOut: true };
+      }),
+  }),
+  fleet: router({
+    summary: operatorProcedure
+      .output(ZFleetSummary)
+      .query(({ ctx }) => fleetSummary(ctx.deps, ctx.state)),
+    /** The fleet summary every `intervalMs`, over SSE, until the subscriber leaves. */
+    watch: operatorProcedure.input(ZWatchInput).subscription(async function* ({
+      ctx,
+      input,
+      signal,
+    }) {
+      do {
+        yield await fleetSummary(ctx.deps, ctx.state);
+      } while (await tick(input.intervalMs, signal));
+    }),
+  }),
+  cars: router({
+    list: operatorProcedure
+      .input(ZListCarsInput)
+      .output(ZListCarsOutput)
+      .query(({ ctx, input }) => listCars(ctx.deps, input)),
+    get: operatorProcedure
+      .input(ZCarRef)
+      .output(ZCarDetail)
+      .query(({ ctx, input }) => getCar(ctx.deps, ctx.state, input.carId)),
+    quarantine: operatorProcedure
+      .input(ZQuarantineInput)
+      .output(ZQuarantineOutput)
+      .mutation(({ ctx, input }) => setQuarantine(ctx.deps, ctx.caller.operatorId, input, true)),
+    release: operatorProcedure
+      .input(ZQuarantineInput)
+      .output(ZQuarantineOutput)
+      .mutation(({ ctx, input }) => setQuarantine(ctx.deps, ctx.caller.operatorId, input, false)),
+  }),
+  enrollmentCodes: router({
+    create: operatorProcedure
+      .input(ZCreateCodeInput)
+      .output(ZCreateCodeOutput)
+      .mutation(({ ctx, input }) => createEnrollmentCode(ctx.deps, ctx.caller.operatorId, input)),
+  }),
+  jobs: router({
+    list: operatorProcedure
+      .input(ZListJobsInput)
+      .output(ZListJobsOutput)
+      .query(({ ctx, input }) => listJobs(ctx.deps, null, input)),
+    get: operatorProcedure
+      .input(ZJobRef)
+      .output(ZJob)
+      .query(({ ctx, input }) => getJob(ctx.deps, null, input.jobId)),
+    results: operatorProcedure
+      .input(ZJobResultsInput)
+      .output(ZJobResultsOutput)
+      .query(({ ctx, input }) => jobResults(ctx.deps, null, input)),
+    cancel: operatorProcedure
+      .input(ZJobRef)
+      .output(ZCancelOutput)
+      .mutation(({ ctx, input }) =>
+        cancelJob(ctx.deps, { kind: "operator", operatorId: ctx.caller.operatorId }, input.jobId),
+      ),
+    /** A job's progress on every change (polled each `intervalMs`), until it finishes. */
+    watch: operatorProcedure
+      .input(ZJobRef.extend(ZWatchInput.shape))
+      .subscription(async function* ({ ctx, input, signal }) {
+        let last = "";
+        do {
+          const job = await getJob(ctx.deps, null, input.jobId);
+          const key = `${job.status}/${job.tasksValidated}/${job.tasksFailed}`;
+          if (key !== last) yield job;
+          last = key;
+          if (job.status !== "queued" && job.status !== "running") return;
+        } while (await tick(input.intervalMs, signal));
+      }),
+  }),
+  tenants: router({
+    list: operatorProcedure.output(z.array(ZTenant)).query(({ ctx }) => listTenants(ctx.deps.db)),
+    create: operatorProcedure
+      .input(ZCreateTenantInput)
+      .output(ZCreateTenantOutput)
+      .mutation(({ ctx, input }) =>
+        createTenant(ctx.deps, ctx.state, ctx.caller.operatorId, input),
+      ),
+    update: operatorProcedure
+      .input(ZUpdateTenantInput)
+      .output(ZTenant)
+      .mutation(({ ctx, input }) =>
+        updateTenant(ctx.deps, ctx.state, ctx.caller.operatorId, input),
+      ),
+    keys: operatorProcedure
+      .input(ZTenantRef)
+      .output(ZKeysOutput)
+      .query(({ ctx, input }) => listKeys(ctx.deps, input.tenantId)),
+    createKey: operatorProcedure
+      .input(ZTenantRef)
+      .output(ZNewKey)
+      .mutation(({ ctx, input }) => createKey(ctx.deps, ctx.caller.operatorId, input.tenantId)),
+    revokeKey: operatorProcedure
+      .input(ZRevokeKeyInput)
+      .output(z.object({ revoked: z.boolean() }))
+      .mutation(({ ctx, input }) =>
+        revokeKey(ctx.deps, ctx.state, ctx.caller.operatorId, input.keyId),
+      ),
+  }),
+  regions: router({
+    list: operatorProcedure.output(z.array(ZRegionView)).query(({ ctx }) => listRegions(ctx.deps)),
+    update: operatorProcedure
+      .input(ZUpdateRegionInput)
+      .output(ZRegionView)
+      .mutation(({ ctx, input }) =>
+        updateRegion(ctx.deps, ctx.state, ctx.caller.operatorId, input),
+      ),
+    drain: operatorProcedure
+      .input(ZRegionRef)
+      .output(ZRegionView)
+      .mutation(({ ctx, input }) =>
+        setDrained(ctx.deps, ctx.state, ctx.caller.operatorId, input.id, true),
+      ),
+    undrain: operatorProcedure
+      .input(ZRegionRef)
+      .output(ZRegionView)
+      .mutation(({ ctx, input }) =>
+        setDrained(ctx.deps, ctx.state, ctx.caller.operatorId, input.id, false),
+      ),
+  }),
+  ledger: router({
+    summary: operatorProcedure
+      .input(ZLedgerSummaryInput)
+      .output(ZLedgerSummaryOutput)
+      .query(({ ctx, input }) => ledgerSummary(ctx.deps, input)),
+  }),
+  audit: router({
+    list: operatorProcedure
+      .input(ZAuditListInput)
+      .output(ZAuditListOutput)
+      .query(({ ctx, input }) => listAudit(ctx.deps, input)),
+  }),
+});

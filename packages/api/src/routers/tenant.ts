@@ -1,0 +1,45 @@
+// Tenants: their own jobs only.
+import {
+  cancelJob,
+  getJob,
+  jobResults,
+  listJobs,
+  submitJob,
+  ZCancelOutput,
+  ZJob,
+  ZJobRef,
+  ZJobResultsInput,
+  ZJobResultsOutput,
+  ZListJobsInput,
+  ZListJobsOutput,
+  ZSubmitJobInput,
+  ZSubmitJobOutput,
+} from "../services/jobs";
+import { router, tenantProcedure } from "../trpc";
+
+export const tenantRouter = router({
+  jobs: router({
+    submit: tenantProcedure
+      .input(ZSubmitJobInput)
+      .output(ZSubmitJobOutput)
+      .mutation(({ ctx, input }) => submitJob(ctx.deps, ctx.state, ctx.caller.tenantId, input)),
+    get: tenantProcedure
+      .input(ZJobRef)
+      .output(ZJob)
+      .query(({ ctx, input }) => getJob(ctx.deps, ctx.caller.tenantId, input.jobId)),
+    list: tenantProcedure
+      .input(ZListJobsInput)
+      .output(ZListJobsOutput)
+      .query(({ ctx, input }) => listJobs(ctx.deps, ctx.caller.tenantId, input)),
+    results: tenantProcedure
+      .input(ZJobResultsInput)
+      .output(ZJobResultsOutput)
+      .query(({ ctx, input }) => jobResults(ctx.deps, ctx.caller.tenantId, input)),
+    cancel: tenantProcedure
+      .input(ZJobRef)
+      .output(ZCancelOutput)
+      .mutation(({ ctx, input }) =>
+        cancelJob(ctx.deps, { kind: "tenant", tenantId: ctx.caller.tenantId }, input.jobId),
+      ),
+  }),
+});

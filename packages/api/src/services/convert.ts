@@ -1,0 +1,74 @@
+// Rows to core's types: the one place where stored columns become what core decides with.
+import { HARDWARE } from "@nightshift/core/hardware";
+import type { ModelSpec, Region, Reputation, Tenant, Vehicle } from "@nightshift/core/types";
+import type { cars, models, regions, tenants } from "@nightshift/db/schema";
+
+export type CarRow = typeof cars.$inferSelect;
+export type RegionRow = typeof regions.$inferSelect;
+export type ModelRow = typeof models.$inferSelect;
+export type TenantRow = typeof tenants.$inferSelect;
+
+/** Seconds since the Unix epoch: core's `nowS` in the server. */
+export function toS(at: Date): number {
+  return at.getTime() / 1000;
+}
+
+export function reputationOf(
+  car: Pick<CarRow, "validResults" | "invalidResults" | "consecutiveValid" | "quarantined">,
+): Reputation {
+  return {
+    validResults: car.validResults,
+    invalidResults: car.invalidResults,
+    consecutiveValid: car.consecutiveValid,
+    quarantined: car.quarantined,
+  };
+}
+
+export function toVehicle(car: CarRow): Vehicle {
+  const hardware = HARDWARE[car.hardwareId];
+  if (!hardware) throw new Error(`car ${car.id} has unknown hardware "${car.hardwareId}"`);
+  return {
+    id: car.id,
+    ownerId: car.ownerId,
+    regionId: car.regionId,
+    hardware,
+    state: car.state,
+    pluggedIn: car.pluggedIn,
+    chargerKW: car.chargerKW,
+    battery: {
+      capacityKWh: car.batteryKWh,
+      socPct: car.socPct,
+      chargeEfficiency: car.chargeEfficiency,
+    },
+    policy: car.policy,
+    predictedDepartureS: car.predictedDepartureAt ? toS(car.predictedDepartureAt) : null,
+    departureUncertaintyS: car.departureUncertaintyS,
+    reputation: reputationOf(car),
+  };
+}
+
+export function toRegion(row: RegionRow): Region {
+  return {
+    id: row.id,
+    name: row.name,
+    utcOffsetH: row.utcOffsetH,
+    tariff: row.tariff,
+    carbonGPerKWh: row.carbonGPerKWh,
+  };
+}
+
+export function toModelSpec(row: ModelRow): ModelSpec {
+  return { id: row.id, memoryGB: row.memoryGB, teraOpsPerInference: row.teraOpsPerInference };
+}
+
+export function toTenant(row: TenantRow): Tenant {
+  return {
+    id: row.id,
+    name: row.name,
+    quotaShare: row.quotaShare,
+    weight: row.weight,
+    borrowingLimitShare: row.borrowingLimitShare,
+    lendingLimitShare: row.lendingLimitShare,
+    paused: row.paused,
+  };
+}

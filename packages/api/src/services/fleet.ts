@@ -1,0 +1,301 @@
+// The operator's view of the fleet: a summary, cars (filter, sort, page), a car's detail, and
+// quarantine.
+import { HARDWARE } from "@nightshift/core/hardware";
+import { carRejection } from "@nightshift/core/schedule/filters";
+import { releaseQuarantine } from "@nightshift/core/verify";
+import { cars, leases, ledgerEntries } from "@nightshift/db/schema";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { ApiDeps } from "../context";
+import { badRequest, notFound } from "../errors";
+import { decodeCursor, encodeCursor, ZCursor, ZLimit, ZSlug, ZUuid } from "../schemas";
+import { type ApiState, monotonicMs } from "../state";
+import { audit } from "./audit";
+import { type CarRow, reputationOf, toVehicle } from "./convert";
+import { inTx, rows } from "./db";
+import { isEligible, onlineCars, scheduleContext } from "./eligibility";
+import { endLeases } from "./leases";
+
+export const ZFleetSummary = z.object({
+  at: z.string(),
+  cars: z.object({
+    total: z.number().int(),
+    online: z.number().int(),
+    /** Online cars by their last reported state. */
+    byState: z.object({
+      driving: z.number().int(),
+      parked: z.number().int(),
+      charging: z.number().int(),
+    }),
+    quarantined: z.number().int(),
+  }),
+  /** Online cars that core's filters let take work now. */
+  eligible: z.number().int(),
+  /** Inference power and peak compute of the eligible cars. */
+  availableKW: z.number(),
+  availableTops: z.number(),
+  /** Work units waiting for a car. */
+  queueDepth: z.number().int(),
+  activeLeases: z.number().int(),
+  jobs: z.object({ queued: z.number().int(), running: z.number().int() }),
+});
+export type FleetSummary = z.infer<typeof ZFleetSummary>;
+
+export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<FleetSummary> {
+  const now = deps.now();
+  const since = new Date(now.getTime() - deps.config.heartbeatTimeoutS * 1000);
+  const regionRows = await state.regions.get(monotonicMs());
+  const [byState, online, [counts]] = await Promise.all([
+    rows<{
+      state: "driving" | "parked" | "charging";
+      total: number;
+      online: number;
+      quarantined: number;
+    }>(
+      deps.db,
+      sql`SELECT state, count(*)::int AS total,
+                 count(*) FILTER (WHERE last_heartbeat_at > ${since})::int AS online,
+                 count(*) FILTER (WHERE quarantined)::int AS quarantined
+            FROM cars WHERE revoked_at IS NULL GROUP BY state`,
+    ),
+    onlineCars(deps.db, now, deps.config),
+    rows<{ queue: number; leases: number; queued: number; running: number }>(
+      deps.db,
+      sql`SELECT (SELECT count(*) FROM work_units WHERE status = 'open')::int AS queue,
+                 (SELECT count(*) FROM leases WHERE status = 'active')::int AS leases,
+                 (SELECT count(*) FROM jobs WHERE status = 'queued')::int AS queued,
+                 (SELECT count(*) FROM jobs WHERE status = 'running')::int AS running`,
+    ),
+  ]);
+  const ctx = scheduleContext(now, regionRows, deps.config);
+  const eligible = online.filter((c) => isEligible(c, now, regionRows, ctx, deps.config));
+  const states = { driving: 0, parked: 0, charging: 0 };
+  let total = 0;
+  let onlineCount = 0;
+  let quarantined = 0;
+  for (const s of byState) {
+    states[s.state] = s.online;
+    total += s.total;
+    onlineCount += s.online;
+    quarantined += s.quarantined;
+  }
+  return {
+    at: now.toISOString(),
+    cars: { total, online: onlineCount, byState: states, quarantined },
+    eligible: eligible.length,
+    availableKW: eligible.reduce(
+      (kw, c) => kw + (HARDWARE[c.hardwareId]?.inferencePowerW ?? 0) / 1000,
+      0,
+    ),
+    availableTops: eligible.reduce((tops, c) => tops + (HARDWARE[c.hardwareId]?.peakTops ?? 0), 0),
+    queueDepth: counts?.queue ?? 0,
+    activeLeases: counts?.leases ?? 0,
+    jobs: { queued: counts?.queued ?? 0, running: counts?.running ?? 0 },
+  };
+}
+
+// ---- cars ----
+
+export const ZCar = z.object({
+  id: ZUuid,
+  name: z.string(),
+  ownerId: ZUuid,
+  regionId: z.string(),
+  hardwareId: z.string(),
+  state: z.enum(["driving", "parked", "charging"]),
+  socPct: z.number(),
+  pluggedIn: z.boolean(),
+  chargerKW: z.number(),
+  batteryKWh: z.number(),
+  online: z.boolean(),
+  quarantined: z.boolean(),
+  validResults: z.number().int(),
+  invalidResults: z.number().int(),
+  consecutiveValid: z.number().int(),
+  lastHeartbeatAt: z.string().nullable(),
+  predictedDepartureAt: z.string().nullable(),
+  enrolledAt: z.string(),
+  activeLeases: z.number().int(),
+});
+export type Car = z.infer<typeof ZCar>;
+
+function toCar(c: CarRow, activeLeases: number, now: Date, timeoutS: number): Car {
+  return {
+    id: c.id,
+    name: c.name,
+    ownerId: c.ownerId,
+    regionId: c.regionId,
+    hardwareId: c.hardwareId,
+    state: c.state,
+    socPct: c.socPct,
+    pluggedIn: c.pluggedIn,
+    chargerKW: c.chargerKW,
+    batteryKWh: c.batteryKWh,
+    online:
+      c.lastHeartbeatAt !== null && now.getTime() - c.lastHeartbeatAt.getTime() <= timeoutS * 1000,
+    quarantined: c.quarantined,
+    validResults: c.validResults,
+    invalidResults: c.invalidResults,
+    consecutiveValid: c.consecutiveValid,
+    lastHeartbeatAt: c.lastHeartbeatAt?.toISOString() ?? null,
+    predictedDepartureAt: c.predictedDepartureAt?.toISOString() ?? null,
+    enrolledAt: c.enrolledAt.toISOString(),
+    activeLeases,
+  };
+}
+
+const SORTS = {
+  enrolledAt: { expr: sql`cars.enrolled_at`, type: sql`timestamptz` },
+  lastHeartbeatAt: {
+    expr: sql`coalesce(cars.last_heartbeat_at, 'epoch'::timestamptz)`,
+    type: sql`timestamptz`,
+  },
+  socPct: { expr: sql`cars.soc_pct`, type: sql`double precision` },
+  name: { expr: sql`cars.name`, type: sql`text` },
+} as const;
+
+export const ZListCarsInput = z
+  .object({
+    regionId: ZSlug.optional(),
+    state: z.enum(["driving", "parked", "charging"]).optional(),
+    quarantined: z.boolean().optional(),
+    sort: z.enum(["enrolledAt", "lastHeartbeatAt", "socPct", "name"]).default("enrolledAt"),
+    order: z.enum(["asc", "desc"]).default("asc"),
+    cursor: ZCursor.optional(),
+    limit: ZLimit,
+  })
+  .strict();
+export const ZListCarsOutput = z.object({
+  items: z.array(ZCar),
+  nextCursor: z.string().nullable(),
+});
+
+export async function listCars(
+  deps: ApiDeps,
+  input: z.infer<typeof ZListCarsInput>,
+): Promise<z.infer<typeof ZListCarsOutput>> {
+  const now = deps.now();
+  const sort = SORTS[input.sort];
+  const conditions: SQL[] = [isNull(cars.revokedAt) as SQL];
+  if (input.regionId) conditions.push(eq(cars.regionId, input.regionId) as SQL);
+  if (input.state) conditions.push(eq(cars.state, input.state) as SQL);
+  if (input.quarantined !== undefined)
+    conditions.push(eq(cars.quarantined, input.quarantined) as SQL);
+  if (input.cursor) {
+    const c = decodeCursor(input.cursor);
+    if (
+      !c ||
+      typeof c[0] !== "string" ||
+      typeof c[1] !== "string" ||
+      !ZUuid.safeParse(c[1]).success
+    ) {
+      throw badRequest("cursor", "not a cursor from this list");
+    }
+    const op = input.order === "asc" ? sql`>` : sql`<`;
+    conditions.push(sql`(${sort.expr}, cars.id) ${op} (${c[0]}::${sort.type}, ${c[1]}::uuid)`);
+  }
+  const dir = input.order === "asc" ? sql`ASC` : sql`DESC`;
+  const page = await deps.db
+    .select({
+      car: cars,
+      sortKey: sql<string>`${sort.expr}::text`,
+      active: sql<number>`(SELECT count(*)::int FROM leases l WHERE l.car_id = cars.id AND l.status = 'active')`,
+    })
+    .from(cars)
+    .where(and(...conditions))
+    .orderBy(sql`${sort.expr} ${dir}`, sql`cars.id ${dir}`)
+    .limit(input.limit + 1);
+  const items = page.slice(0, input.limit);
+  const last = items[items.length - 1];
+  return {
+    items: items.map((r) => toCar(r.car, r.active, now, deps.config.heartbeatTimeoutS)),
+    nextCursor: page.length > input.limit && last ? encodeCursor(last.sortKey, last.car.id) : null,
+  };
+}
+
+export const ZCarRef = z.object({ carId: ZUuid }).strict();
+export const ZCarDetail = ZCar.extend({
+  /** Why core would give the car no work now; null when it could take work. */
+  rejection: z.string().nullable(),
+  leases: z.array(z.object({ leaseId: ZUuid, taskId: ZUuid, expiresAt: z.string() })),
+  ledger: z.object({
+    entries: z.number().int(),
+    energyKWh: z.number(),
+    costUsd: z.number(),
+    payoutUsd: z.number(),
+    payoutOwedUsd: z.number(),
+  }),
+});
+
+export async function getCar(
+  deps: ApiDeps,
+  state: ApiState,
+  carId: string,
+): Promise<z.infer<typeof ZCarDetail>> {
+  const now = deps.now();
+  const [car] = await deps.db.select().from(cars).where(eq(cars.id, carId));
+  if (!car) throw notFound("carId", carId);
+  const [active, [ledger]] = await Promise.all([
+    deps.db
+      .select({ leaseId: leases.id, taskId: leases.taskId, expiresAt: leases.expiresAt })
+      .from(leases)
+      .where(and(eq(leases.carId, carId), eq(leases.status, "active"))),
+    deps.db
+      .select({
+        entries: sql<number>`count(*)::int`,
+        energyKWh: sql<number>`coalesce(sum(${ledgerEntries.energyKWh}), 0)::float8`,
+        costUsd: sql<number>`coalesce(sum(${ledgerEntries.costUsd}), 0)::float8`,
+        payoutUsd: sql<number>`coalesce(sum(${ledgerEntries.payoutUsd}), 0)::float8`,
+        payoutOwedUsd: sql<number>`coalesce(sum(${ledgerEntries.payoutOwedUsd}), 0)::float8`,
+      })
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.carId, carId)),
+  ]);
+  const regionRows = await state.regions.get(monotonicMs());
+  const ctx = scheduleContext(now, regionRows, deps.config);
+  return {
+    ...toCar(car, active.length, now, deps.config.heartbeatTimeoutS),
+    rejection: regionRows.has(car.regionId) ? carRejection(toVehicle(car), ctx) : "unknown-region",
+    leases: active.map((l) => ({ ...l, expiresAt: l.expiresAt.toISOString() })),
+    ledger: ledger ?? { entries: 0, energyKWh: 0, costUsd: 0, payoutUsd: 0, payoutOwedUsd: 0 },
+  };
+}
+
+export const ZQuarantineInput = z
+  .object({ carId: ZUuid, reason: z.string().max(500).optional() })
+  .strict();
+export const ZQuarantineOutput = z.object({
+  quarantined: z.boolean(),
+  leasesEnded: z.number().int(),
+});
+
+/** Quarantines a car (its leases end at once) or releases it (core's releaseQuarantine). */
+export async function setQuarantine(
+  deps: ApiDeps,
+  operatorId: string,
+  input: z.infer<typeof ZQuarantineInput>,
+  quarantined: boolean,
+): Promise<z.infer<typeof ZQuarantineOutput>> {
+  const now = deps.now();
+  return inTx(deps.db, async (tx) => {
+    // Leases before the car row, the lock order of heartbeat and submit.
+    const ended = quarantined
+      ? await endLeases(tx, sql`leases.car_id = ${input.carId}`, "cancelled", "quarantined", now)
+      : [];
+    const [car] = await tx.select().from(cars).where(eq(cars.id, input.carId)).for("update");
+    if (!car) throw notFound("carId", input.carId);
+    const next = quarantined
+      ? { ...reputationOf(car), quarantined: true }
+      : releaseQuarantine(reputationOf(car));
+    await tx.update(cars).set(next).where(eq(cars.id, car.id));
+    await audit(tx, now, {
+      actorKind: "operator",
+      actorId: operatorId,
+      action: quarantined ? "cars.quarantine" : "cars.release",
+      subjectKind: "car",
+      subjectId: car.id,
+      detail: { reason: input.reason ?? null, leasesEnded: ended.length },
+    });
+    return { quarantined, leasesEnded: ended.length };
+  });
+}

@@ -1,0 +1,366 @@
+// Late binding: a car asks for work and gets what it can run now. Core decides everything: the
+// car filters, which tenant's turn it is (fair share with quotas), which work fits the car's
+// energy, departure and memory, and how many replicas a task needs. The database decides only
+// who gets which row, with `SELECT … FOR UPDATE SKIP LOCKED`.
+import { randomInt } from "node:crypto";
+import { createRng } from "@nightshift/core/random";
+import {
+  carRejection,
+  fitRun,
+  inferenceS,
+  maxRunS,
+  workRejection,
+} from "@nightshift/core/schedule/filters";
+import type { ScheduleContext } from "@nightshift/core/schedule/config";
+import { nextTenant } from "@nightshift/core/tenants";
+import type { Vehicle, WorkItem } from "@nightshift/core/types";
+import { replicasFor } from "@nightshift/core/verify";
+import { cars, leases, workUnits } from "@nightshift/db/schema";
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { ApiDeps } from "../context";
+import { notFound } from "../errors";
+import { ZUuid } from "../schemas";
+import { type ApiState, monotonicMs } from "../state";
+import { type ModelRow, toModelSpec, toVehicle } from "./convert";
+import { type Tx, inTx, rows, textArray, uuidArray } from "./db";
+import { scheduleContext } from "./eligibility";
+import { MAX_BATTERY_TEMP_C } from "./heartbeat";
+import { endLeases } from "./leases";
+
+export const ZLeaseInput = z.object({ max: z.number().int().min(1).max(32).default(1) }).strict();
+export type LeaseInput = z.infer<typeof ZLeaseInput>;
+
+export const ZLeasedTask = z.object({
+  leaseId: ZUuid,
+  taskId: ZUuid,
+  jobId: ZUuid,
+  modelId: z.string(),
+  modelSha256: z.string(),
+  /** The model's input feeds, as the tenant submitted them: { name: { dims, data } }. */
+  input: z.unknown(),
+  expiresAt: z.string(),
+});
+export type LeasedTask = z.infer<typeof ZLeasedTask>;
+
+export const ZLeaseOutput = z.object({
+  tasks: z.array(ZLeasedTask),
+  /** Why no (or fewer) tasks came: a core filter's reason, or "no-work". */
+  reason: z.string().nullable(),
+});
+export type LeaseOutput = z.infer<typeof ZLeaseOutput>;
+
+/** A model as core's schedulable unit: one inference, the smallest run. */
+function workItemOf(model: ModelRow): WorkItem {
+  return {
+    id: model.id,
+    jobId: "",
+    tenantId: "",
+    model: toModelSpec(model),
+    inferences: 1,
+    divisible: false,
+    priority: 0,
+    deadlineS: Infinity,
+    dataRegionId: null,
+    // Replica conflicts are excluded in SQL, per task.
+    excludeVehicleIds: [],
+    excludeOwnerIds: [],
+  };
+}
+
+interface Candidate {
+  id: string;
+  task_id: string;
+  job_id: string;
+  tenant_id: string;
+  priority: number;
+  task_order: string;
+  attempt: number;
+  model_id: string;
+  replication: number | null;
+  replicas_required: number | null;
+  input: unknown;
+}
+
+interface Claimed extends Candidate {
+  leaseId: string;
+  expiresAt: Date;
+}
+
+export async function lease(
+  deps: ApiDeps,
+  state: ApiState,
+  carId: string,
+  input: LeaseInput,
+): Promise<LeaseOutput> {
+  const now = deps.now();
+  const config = deps.config;
+  const [car] = await deps.db.select().from(cars).where(eq(cars.id, carId));
+  if (!car) throw notFound("car", carId);
+  const heartbeatAgeS = car.lastHeartbeatAt
+    ? (now.getTime() - car.lastHeartbeatAt.getTime()) / 1000
+    : Infinity;
+  if (heartbeatAgeS > config.heartbeatTimeoutS) return { tasks: [], reason: "no-heartbeat" };
+  if ((car.batteryTempC ?? -Infinity) > MAX_BATTERY_TEMP_C)
+    return { tasks: [], reason: "battery-hot" };
+
+  const regionRows = await state.regions.get(monotonicMs());
+  if (regionRows.get(car.regionId)?.drained !== false)
+    return { tasks: [], reason: "region-drained" };
+  const ctx = scheduleContext(now, regionRows, config);
+  const vehicle = toVehicle(car);
+  const carReason = carRejection(vehicle, ctx);
+  if (carReason !== null) return { tasks: [], reason: carReason };
+
+  // Work filters per model: memory, and a single inference before departure and energy limits.
+  const modelRows = await state.models.get(monotonicMs());
+  const runnable = new Map<string, { model: ModelRow; inferenceS: number }>();
+  let lastReason: string = "no-work";
+  for (const model of modelRows.values()) {
+    const item = workItemOf(model);
+    const reason = workRejection(vehicle, item, ctx);
+    if (reason === null && fitRun(vehicle, item, ctx) > 0) {
+      runnable.set(model.id, { model, inferenceS: inferenceS(vehicle, item, ctx) });
+    } else {
+      lastReason = reason ?? "low-energy";
+    }
+  }
+  if (runnable.size === 0) return { tasks: [], reason: lastReason };
+
+  const shares = await state.shares.get(monotonicMs());
+  const want = Math.min(input.max, config.maxLeasePerCall);
+  // The tasks taken must all fit the car's longest run (energy, departure, allowed hours).
+  const budget = { runS: maxRunS(vehicle, ctx) };
+  // Core counts usage in cars. This car is the slot being given out, so the tenants it already
+  // works for do not count it while their turn is decided.
+  const held = new Set(
+    (
+      await rows<{ tenant_id: string }>(
+        deps.db,
+        sql`SELECT DISTINCT wu.tenant_id FROM leases l JOIN work_units wu ON wu.id = l.work_unit_id
+             WHERE l.car_id = ${carId} AND l.status = 'active'`,
+      )
+    ).map((r) => r.tenant_id),
+  );
+  const usage = new Map(shares.usage);
+  for (const t of held) usage.set(t, Math.max(0, (usage.get(t) ?? 0) - 1));
+
+  const claimed = await inTx(deps.db, async (tx) => {
+    const out: Claimed[] = [];
+    const tried = new Set<string>();
+    const turns = new Map(usage);
+    while (out.length < want) {
+      // Every tenant not yet tried counts as having work: the shares behind the choice are
+      // seconds old, and a claim that finds nothing costs one index probe.
+      const tenantId = nextTenant(shares.tenants, turns, shares.entitlements, (t) => !tried.has(t));
+      if (tenantId === null) break;
+      const got = await claim(tx, deps, {
+        vehicle,
+        tenantId,
+        count: want - out.length,
+        runnable,
+        budget,
+        now,
+        ctx,
+      });
+      out.push(...got);
+      tried.add(tenantId);
+      if (got.length > 0) turns.set(tenantId, (turns.get(tenantId) ?? 0) + 1);
+    }
+    return out;
+  });
+
+  // This instance's view of usage follows the cars it gives work to until the next load.
+  const live = state.shares.peek();
+  if (live) {
+    for (const t of new Set(claimed.map((c) => c.tenant_id))) {
+      if (!held.has(t)) live.usage.set(t, (live.usage.get(t) ?? 0) + 1);
+    }
+  }
+  return {
+    tasks: claimed.map((c) => ({
+      leaseId: c.leaseId,
+      taskId: c.task_id,
+      jobId: c.job_id,
+      modelId: c.model_id,
+      modelSha256: (runnable.get(c.model_id) as { model: ModelRow }).model.sha256,
+      input: c.input,
+      expiresAt: c.expiresAt.toISOString(),
+    })),
+    reason: claimed.length < want ? (claimed.length === 0 ? lastReason : "no-work") : null,
+  };
+}
+
+interface ClaimArgs {
+  vehicle: Vehicle;
+  tenantId: string;
+  count: number;
+  runnable: Map<string, { model: ModelRow; inferenceS: number }>;
+  budget: { runS: number };
+  now: Date;
+  ctx: ScheduleContext;
+}
+
+/**
+ * Claims up to `count` open units of one tenant for the car, in one transaction:
+ *
+ * 1. `SELECT … FOR UPDATE OF wu SKIP LOCKED`: the tenant's open units in queue order (priority,
+ *    then task), of models the car can run, of tasks this car's owner never leased. Rows another
+ *    transaction holds are skipped, not waited for; a row claimed and committed since this
+ *    statement began is re-checked (status is no longer 'open') and dropped.
+ * 2. One unit per task, while the run budget lasts.
+ * 3. `INSERT INTO leases … ON CONFLICT (task_id, owner_id) DO NOTHING`: the unique index is the
+ *    guarantee that replicas land on distinct owners (and cars) even when two cars of one owner
+ *    race for two replicas of one task on two instances; rows go in task order so that two such
+ *    inserts wait on each other in one order and cannot deadlock.
+ * 4. The units that got a lease become 'leased'; a task's first claim fixes its replica count
+ *    (core's replicasFor, from this car's reputation) and adds the extra replicas' units.
+ */
+async function claim(tx: Tx, deps: ApiDeps, a: ClaimArgs): Promise<Claimed[]> {
+  const models = [...a.runnable.keys()];
+  const candidates = await rows<Candidate>(
+    tx,
+    sql`SELECT wu.id, wu.task_id, wu.job_id, wu.tenant_id, wu.priority, wu.task_order, wu.attempt,
+               j.model_id, j.replication, t.replicas_required, t.input
+          FROM work_units wu
+          JOIN jobs j ON j.id = wu.job_id
+          JOIN tasks t ON t.id = wu.task_id
+         WHERE wu.tenant_id = ${a.tenantId} AND wu.status = 'open'
+           AND j.model_id = ANY(${textArray(models)})
+           AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = wu.task_id AND l.owner_id = ${a.vehicle.ownerId})
+         ORDER BY wu.priority DESC NULLS LAST, wu.task_order, wu.id
+         LIMIT ${a.count * 2}
+           FOR UPDATE OF wu SKIP LOCKED`,
+  );
+  const chosen: Candidate[] = [];
+  const tasksSeen = new Set<string>();
+  for (const c of candidates) {
+    if (chosen.length >= a.count) break;
+    if (tasksSeen.has(c.task_id)) continue;
+    const runS = (a.runnable.get(c.model_id) as { inferenceS: number }).inferenceS;
+    if (runS > a.budget.runS) continue;
+    tasksSeen.add(c.task_id);
+    a.budget.runS -= runS;
+    chosen.push(c);
+  }
+  if (chosen.length === 0) return [];
+  chosen.sort((x, y) => (x.task_id < y.task_id ? -1 : x.task_id > y.task_id ? 1 : 0));
+
+  const expiresAt = new Date(a.now.getTime() + deps.config.leaseTtlS * 1000);
+  const values = sql.join(
+    chosen.map(
+      (c) =>
+        sql`(${c.id}::bigint, ${c.task_id}::uuid, ${a.vehicle.id}::uuid, ${a.vehicle.ownerId}::uuid, ${a.now}::timestamptz, ${expiresAt}::timestamptz)`,
+    ),
+    sql`, `,
+  );
+  // The leases, and the units that got one marked 'leased', in one statement.
+  const inserted = await rows<{ id: string; work_unit_id: number }>(
+    tx,
+    sql`WITH l AS (
+          INSERT INTO leases (work_unit_id, task_id, car_id, owner_id, leased_at, expires_at)
+          VALUES ${values}
+          ON CONFLICT (task_id, owner_id) DO NOTHING
+          RETURNING id, work_unit_id
+        ), u AS (
+          UPDATE work_units SET status = 'leased' FROM l WHERE work_units.id = l.work_unit_id
+        )
+        SELECT id, work_unit_id FROM l`,
+  );
+  if (inserted.length === 0) return [];
+  const leaseOf = new Map(inserted.map((l) => [Number(l.work_unit_id), l.id]));
+  const won = chosen.filter((c) => leaseOf.has(Number(c.id)));
+
+  // First claims: the replica count is decided now, by the car that claims first (one
+  // statement for the batch). Only replica 0 exists before, and this transaction holds it.
+  const rng = createRng(randomInt(2 ** 31));
+  const first = won
+    .filter((c) => c.replicas_required === null)
+    .map((c) => ({
+      c,
+      n: replicasFor(c.replication ?? "auto", a.vehicle.reputation, deps.config.verification, rng),
+    }));
+  if (first.length > 0) {
+    const values = sql.join(
+      first.map(({ c, n }) => sql`(${c.task_id}::uuid, ${n}::int)`),
+      sql`, `,
+    );
+    const fixed = await rows<{ id: string }>(
+      tx,
+      sql`UPDATE tasks SET replicas_required = v.n FROM (VALUES ${values}) AS v(id, n)
+           WHERE tasks.id = v.id AND tasks.replicas_required IS NULL RETURNING tasks.id`,
+    );
+    const isFixed = new Set(fixed.map((f) => f.id));
+    const extra: (typeof workUnits.$inferInsert)[] = [];
+    for (const { c, n } of first) {
+      if (!isFixed.has(c.task_id)) continue;
+      for (let r = 1; r < n; r++) {
+        extra.push({
+          taskId: c.task_id,
+          jobId: c.job_id,
+          tenantId: c.tenant_id,
+          priority: c.priority,
+          replicaIndex: r,
+          taskOrder: Number(c.task_order),
+          attempt: c.attempt,
+        });
+      }
+    }
+    if (extra.length > 0) await tx.insert(workUnits).values(extra);
+  }
+
+  // Queued jobs start running; a job row another transaction holds is left for submit to move.
+  const jobIds = [...new Set(won.map((c) => c.job_id))];
+  await tx.execute(
+    sql`UPDATE jobs SET status = 'running'
+         WHERE id IN (SELECT id FROM jobs WHERE id = ANY(${uuidArray(jobIds)}) AND status = 'queued'
+                        FOR UPDATE SKIP LOCKED)`,
+  );
+  return won.map((c) => ({ ...c, leaseId: leaseOf.get(Number(c.id)) as string, expiresAt }));
+}
+
+// ---- renew and release ----
+
+export const ZRenewInput = z.object({ leaseIds: z.array(ZUuid).min(1).max(64) }).strict();
+export type RenewInput = z.infer<typeof ZRenewInput>;
+
+export const ZRenewOutput = z.object({
+  renewed: z.array(z.object({ leaseId: ZUuid, expiresAt: z.string() })),
+  /** Leases that are not this car's active leases any more (expired, released, submitted). */
+  lost: z.array(ZUuid),
+});
+export type RenewOutput = z.infer<typeof ZRenewOutput>;
+
+export async function renew(deps: ApiDeps, carId: string, input: RenewInput): Promise<RenewOutput> {
+  const now = deps.now();
+  const expiresAt = new Date(now.getTime() + deps.config.leaseTtlS * 1000);
+  const ids = [...new Set(input.leaseIds)];
+  const renewed = await deps.db
+    .update(leases)
+    .set({ expiresAt, renewedAt: now })
+    .where(
+      and(
+        inArray(leases.id, ids),
+        eq(leases.carId, carId),
+        eq(leases.status, "active"),
+        gt(leases.expiresAt, now),
+      ),
+    )
+    .returning({ id: leases.id });
+  const ok = new Set(renewed.map((r) => r.id));
+  return {
+    renewed: renewed.map((r) => ({ leaseId: r.id, expiresAt: expiresAt.toISOString() })),
+    lost: ids.filter((id) => !ok.has(id)),
+  };
+}
+
+export const ZReleaseOutput = z.object({ released: z.number().int() });
+
+/** The car hands back every active lease at once (it starts driving, or shuts down). */
+export async function release(deps: ApiDeps, carId: string): Promise<{ released: number }> {
+  const now = deps.now();
+  const ended = await inTx(deps.db, (tx) =>
+    endLeases(tx, sql`leases.car_id = ${carId}`, "released", "released", now),
+  );
+  return { released: ended.length };
+}

@@ -1,0 +1,111 @@
+// Operators edit regions (tariffs and carbon validated by core) and drain them: a drained region
+// takes no new leases, its running leases finish.
+import { TariffError, validateCarbon, validateTariff } from "@nightshift/core/tariff";
+import { ZTariffRate } from "@nightshift/core/sim/scenario";
+import { regions } from "@nightshift/db/schema";
+import { asc, eq } from "drizzle-orm";
+import { z } from "zod";
+import type { ApiDeps } from "../context";
+import { badRequest, notFound } from "../errors";
+import { ZName, ZSlug } from "../schemas";
+import type { ApiState } from "../state";
+import { audit } from "./audit";
+import { inTx } from "./db";
+
+export const ZRegionView = z.object({
+  id: z.string(),
+  name: z.string(),
+  utcOffsetH: z.number(),
+  tariff: z.array(z.object({ start: z.number(), end: z.number(), priceUsdPerKWh: z.number() })),
+  carbonGPerKWh: z.array(z.number()),
+  drained: z.boolean(),
+  updatedAt: z.string(),
+});
+export type RegionView = z.infer<typeof ZRegionView>;
+
+type RegionRow = typeof regions.$inferSelect;
+const toView = (r: RegionRow): RegionView => ({ ...r, updatedAt: r.updatedAt.toISOString() });
+
+export async function listRegions(deps: ApiDeps): Promise<RegionView[]> {
+  return (await deps.db.select().from(regions).orderBy(asc(regions.id))).map(toView);
+}
+
+export const ZUpdateRegionInput = z
+  .object({
+    id: ZSlug,
+    name: ZName.optional(),
+    utcOffsetH: z.number().min(-12).max(14).optional(),
+    tariff: z.array(ZTariffRate).min(1).max(48).optional(),
+    carbonGPerKWh: z.array(z.number().min(0)).length(24).optional(),
+  })
+  .strict();
+
+export async function updateRegion(
+  deps: ApiDeps,
+  state: ApiState,
+  operatorId: string,
+  input: z.infer<typeof ZUpdateRegionInput>,
+): Promise<RegionView> {
+  const { id, ...patch } = input;
+  for (const [field, check] of [
+    ["tariff", () => patch.tariff && validateTariff(patch.tariff)],
+    ["carbonGPerKWh", () => patch.carbonGPerKWh && validateCarbon(patch.carbonGPerKWh)],
+  ] as const) {
+    try {
+      check();
+    } catch (error) {
+      if (error instanceof TariffError) throw badRequest(field, error.message);
+      throw error;
+    }
+  }
+  return changeRegion(deps, state, operatorId, id, patch, "regions.update");
+}
+
+export const ZRegionRef = z.object({ id: ZSlug }).strict();
+
+export async function setDrained(
+  deps: ApiDeps,
+  state: ApiState,
+  operatorId: string,
+  id: string,
+  drained: boolean,
+): Promise<RegionView> {
+  return changeRegion(
+    deps,
+    state,
+    operatorId,
+    id,
+    { drained },
+    drained ? "regions.drain" : "regions.undrain",
+  );
+}
+
+async function changeRegion(
+  deps: ApiDeps,
+  state: ApiState,
+  operatorId: string,
+  id: string,
+  patch: Partial<Omit<RegionRow, "id">>,
+  action: string,
+): Promise<RegionView> {
+  const now = deps.now();
+  const out = await inTx(deps.db, async (tx) => {
+    const [row] = await tx
+      .update(regions)
+      .set({ ...patch, updatedAt: now })
+      .where(eq(regions.id, id))
+      .returning();
+    if (!row) throw notFound("id", id);
+    await audit(tx, now, {
+      actorKind: "operator",
+      actorId: operatorId,
+      action,
+      subjectKind: "region",
+      subjectId: id,
+      detail: patch,
+    });
+    return toView(row);
+  });
+  state.invalidate();
+  return out;
+}

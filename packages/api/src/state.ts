@@ -1,0 +1,103 @@
+// What one server instance keeps in memory: short-lived caches of rarely changing rows and of
+// the fleet's capacity and tenant shares behind lease decisions, and the rate limiter. Every
+// instance keeps its own; the database stays the only source of truth.
+import { entitlements, type Entitlement } from "@nightshift/core/tenants";
+import type { Tenant } from "@nightshift/core/types";
+import { models, regions, tenants } from "@nightshift/db/schema";
+import { sql } from "drizzle-orm";
+import { Cached } from "./cache";
+import type { ApiDeps, Caller } from "./context";
+import { type ModelRow, type RegionRow, toTenant } from "./services/convert";
+import { rows } from "./services/db";
+import { isEligible, onlineCars, scheduleContext } from "./services/eligibility";
+import { RateLimiter } from "./rate-limit";
+
+/** Tenants, their shares of the fleet now, and their work: what a lease decision needs. */
+export interface ShareSnapshot {
+  tenants: Tenant[];
+  /** Cars eligible now (at least 1: the car asking is one). */
+  capacity: number;
+  entitlements: Map<string, Entitlement>;
+  /**
+   * Cars holding each tenant's leases (core counts capacity and usage in cars, whatever number
+   * of tasks a car runs); this instance adds the cars it gives work to between loads.
+   */
+  usage: Map<string, number>;
+}
+
+export interface ApiState {
+  limiter: RateLimiter;
+  /** Resolved credentials by token hash, with when the entry lapses (monotonic ms). */
+  callers: Map<string, { caller: Caller; untilMs: number }>;
+  regions: Cached<Map<string, RegionRow>>;
+  models: Cached<Map<string, ModelRow>>;
+  shares: Cached<ShareSnapshot>;
+  /** Drops every cached row after an operator changes tenants, regions or models. */
+  invalidate(): void;
+  /** Forgets resolved credentials (a key revoked, a session ended). */
+  forgetCallers(): void;
+}
+
+const states = new WeakMap<ApiDeps, ApiState>();
+
+export function stateOf(deps: ApiDeps): ApiState {
+  let state = states.get(deps);
+  if (!state) states.set(deps, (state = createState(deps)));
+  return state;
+}
+
+/** Real elapsed time for cache ages, whatever clock the deps carry. */
+export const monotonicMs = (): number => performance.now();
+
+function createState(deps: ApiDeps): ApiState {
+  const ttl = () => deps.config.capacityCacheS * 1000;
+  const regionCache = new Cached(ttl, async () => {
+    const list = await deps.db.select().from(regions);
+    return new Map(list.map((r) => [r.id, r]));
+  });
+  const modelCache = new Cached(ttl, async () => {
+    const list = await deps.db.select().from(models);
+    return new Map(list.map((m) => [m.id, m]));
+  });
+  const shareCache = new Cached(ttl, async () => {
+    const now = deps.now();
+    const regionRows = await regionCache.get(monotonicMs());
+    const [tenantRows, work, holding, online] = await Promise.all([
+      deps.db.select().from(tenants),
+      rows<{ tenant_id: string; units: number }>(
+        deps.db,
+        sql`SELECT tenant_id, count(*)::int AS units
+              FROM work_units WHERE status IN ('open', 'leased') GROUP BY tenant_id`,
+      ),
+      rows<{ tenant_id: string; cars: number }>(
+        deps.db,
+        sql`SELECT wu.tenant_id, count(DISTINCT l.car_id)::int AS cars
+              FROM leases l JOIN work_units wu ON wu.id = l.work_unit_id
+             WHERE l.status = 'active' GROUP BY wu.tenant_id`,
+      ),
+      onlineCars(deps.db, now, deps.config),
+    ]);
+    const ctx = scheduleContext(now, regionRows, deps.config);
+    const eligible = online.filter((c) => isEligible(c, now, regionRows, ctx, deps.config)).length;
+    // Demand: every waiting or running unit could occupy a car of its own.
+    const demand = new Map(work.map((w) => [w.tenant_id, w.units]));
+    const usage = new Map(holding.map((h) => [h.tenant_id, h.cars]));
+    const list = tenantRows.map(toTenant);
+    const capacity = Math.max(1, eligible);
+    return { tenants: list, capacity, entitlements: entitlements(capacity, list, demand), usage };
+  });
+  const callers = new Map<string, { caller: Caller; untilMs: number }>();
+  return {
+    limiter: new RateLimiter(),
+    callers,
+    forgetCallers: () => callers.clear(),
+    regions: regionCache,
+    models: modelCache,
+    shares: shareCache,
+    invalidate() {
+      regionCache.invalidate();
+      modelCache.invalidate();
+      shareCache.invalidate();
+    },
+  };
+}

@@ -1,0 +1,298 @@
+// Bad input is refused with the right code, an error that names the field, and no row changed.
+import { cars } from "@nightshift/db/schema";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  failure,
+  type Harness,
+  matmulInput,
+  PARKED,
+  setup,
+  type TestCar,
+  testDatabase,
+} from "./harness";
+
+const database = testDatabase();
+beforeAll(database.start);
+afterAll(database.stop);
+
+interface Ctx {
+  h: Harness;
+  car: TestCar;
+  leaseId: string;
+}
+
+/** JSON has no NaN or Infinity: a client's NaN arrives as null, and is refused as such. */
+const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Promise<unknown> }[] = [
+  {
+    name: "heartbeat socPct 101",
+    code: "BAD_REQUEST",
+    field: "socPct",
+    call: ({ car }) => car.client.node.heartbeat.mutate({ ...PARKED, socPct: 101 }),
+  },
+  {
+    name: "heartbeat socPct NaN",
+    code: "BAD_REQUEST",
+    field: "socPct",
+    call: ({ car }) => car.client.node.heartbeat.mutate({ ...PARKED, socPct: NaN }),
+  },
+  {
+    name: "heartbeat chargerKW negative",
+    code: "BAD_REQUEST",
+    field: "chargerKW",
+    call: ({ car }) => car.client.node.heartbeat.mutate({ ...PARKED, chargerKW: -1 }),
+  },
+  {
+    name: "heartbeat chargerKW Infinity",
+    code: "BAD_REQUEST",
+    field: "chargerKW",
+    call: ({ car }) => car.client.node.heartbeat.mutate({ ...PARKED, chargerKW: Infinity }),
+  },
+  {
+    name: "heartbeat unknown state",
+    code: "BAD_REQUEST",
+    field: "state",
+    call: ({ car }) => car.client.node.heartbeat.mutate({ ...PARKED, state: "flying" as "parked" }),
+  },
+  {
+    name: "heartbeat bad departure time",
+    code: "BAD_REQUEST",
+    field: "predictedDepartureAt",
+    call: ({ car }) =>
+      car.client.node.heartbeat.mutate({ ...PARKED, predictedDepartureAt: "tomorrow" }),
+  },
+  {
+    name: "lease max 0",
+    code: "BAD_REQUEST",
+    field: "max",
+    call: ({ car }) => car.client.node.lease.mutate({ max: 0 }),
+  },
+  {
+    name: "lease max 33",
+    code: "BAD_REQUEST",
+    field: "max",
+    call: ({ car }) => car.client.node.lease.mutate({ max: 33 }),
+  },
+  {
+    name: "submit oversized output",
+    code: "BAD_REQUEST",
+    field: "output",
+    call: ({ car, leaseId }) =>
+      car.client.node.submit.mutate({
+        leaseId,
+        output: new Array(1001).fill(0),
+        durationMs: 1,
+        backend: "wasm",
+      }),
+  },
+  {
+    name: "submit output of the wrong length for the model",
+    code: "BAD_REQUEST",
+    field: "output",
+    call: ({ car, leaseId }) =>
+      car.client.node.submit.mutate({ leaseId, output: [1, 2, 3], durationMs: 1, backend: "wasm" }),
+  },
+  {
+    name: "submit NaN in output",
+    code: "BAD_REQUEST",
+    field: "output[1]",
+    call: ({ car, leaseId }) =>
+      car.client.node.submit.mutate({
+        leaseId,
+        output: [1, NaN, 3, 4],
+        durationMs: 1,
+        backend: "wasm",
+      }),
+  },
+  {
+    name: "submit negative duration",
+    code: "BAD_REQUEST",
+    field: "durationMs",
+    call: ({ car, leaseId }) =>
+      car.client.node.submit.mutate({
+        leaseId,
+        output: [1, 2, 3, 4],
+        durationMs: -5,
+        backend: "wasm",
+      }),
+  },
+  {
+    name: "submit unknown lease",
+    code: "NOT_FOUND",
+    field: "leaseId",
+    call: ({ car }) =>
+      car.client.node.submit.mutate({
+        leaseId: "00000000-0000-4000-8000-000000000000",
+        output: [1, 2, 3, 4],
+        durationMs: 1,
+        backend: "wasm",
+      }),
+  },
+  {
+    name: "enroll unknown code",
+    code: "NOT_FOUND",
+    field: "code",
+    call: ({ h }) => h.anonymous.node.enroll.mutate({ code: "NOPE" }),
+  },
+  {
+    name: "enroll unknown region",
+    code: "NOT_FOUND",
+    field: "regionId",
+    call: ({ h }) => h.anonymous.node.enroll.mutate({ code: "DEMO-NIGHTSHIFT", regionId: "mars" }),
+  },
+  {
+    name: "enroll battery 0 kWh",
+    code: "BAD_REQUEST",
+    field: "batteryKWh",
+    call: ({ h }) => h.anonymous.node.enroll.mutate({ code: "DEMO-NIGHTSHIFT", batteryKWh: 0 }),
+  },
+  {
+    name: "job with unknown model",
+    code: "NOT_FOUND",
+    field: "modelId",
+    call: ({ h }) =>
+      h
+        .tenant()
+        .tenant.jobs.submit.mutate({ modelId: "gpt-9", inputs: [matmulInput([1, 2, 3, 4])] }),
+  },
+  {
+    name: "job priority -1",
+    code: "BAD_REQUEST",
+    field: "priority",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "tiny-matmul",
+        inputs: [matmulInput([1, 2, 3, 4])],
+        priority: -1,
+      }),
+  },
+  {
+    name: "job replication 6",
+    code: "BAD_REQUEST",
+    field: "replication",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "tiny-matmul",
+        inputs: [matmulInput([1, 2, 3, 4])],
+        replication: 6,
+      }),
+  },
+  {
+    name: "job without inputs",
+    code: "BAD_REQUEST",
+    field: "inputs",
+    call: ({ h }) => h.tenant().tenant.jobs.submit.mutate({ modelId: "tiny-matmul", inputs: [] }),
+  },
+  {
+    name: "job tensor with the wrong number of values",
+    code: "BAD_REQUEST",
+    field: "inputs[1].x.data",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "tiny-matmul",
+        inputs: [matmulInput([1, 2, 3, 4]), { x: { dims: [1, 4], data: [1, 2, 3] } }],
+      }),
+  },
+  {
+    name: "job tensor of the wrong shape for the model",
+    code: "BAD_REQUEST",
+    field: "inputs[0].x.dims",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "tiny-matmul",
+        inputs: [{ x: { dims: [2, 2], data: [1, 2, 3, 4] } }],
+      }),
+  },
+  {
+    name: "job over the inline input limit",
+    code: "BAD_REQUEST",
+    field: "inputs",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "tiny-matmul",
+        inputs: Array.from({ length: 200 }, () => matmulInput([1.5, 2.5, 3.5, 4.5])),
+      }),
+  },
+  {
+    name: "status of an unknown job",
+    code: "NOT_FOUND",
+    field: "jobId",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.get.query({ jobId: "00000000-0000-4000-8000-000000000000" }),
+  },
+  {
+    name: "results of a malformed job id",
+    code: "BAD_REQUEST",
+    field: "jobId",
+    call: ({ h }) => h.tenant().tenant.jobs.results.query({ jobId: "42" }),
+  },
+  {
+    name: "tenant quota above 1",
+    code: "BAD_REQUEST",
+    field: "quotaShare",
+    call: ({ h }) => h.operator.operator.tenants.update.mutate({ id: "mapworks", quotaShare: 1.5 }),
+  },
+  {
+    name: "update of an unknown tenant",
+    code: "NOT_FOUND",
+    field: "id",
+    call: ({ h }) => h.operator.operator.tenants.update.mutate({ id: "nobody", weight: 2 }),
+  },
+  {
+    name: "region tariff with a gap",
+    code: "BAD_REQUEST",
+    field: "tariff",
+    call: ({ h }) =>
+      h.operator.operator.regions.update.mutate({
+        id: "us-west",
+        tariff: [{ start: 0, end: 12, priceUsdPerKWh: 0.2 }],
+      }),
+  },
+  {
+    name: "quarantine of an unknown car",
+    code: "NOT_FOUND",
+    field: "carId",
+    call: ({ h }) =>
+      h.operator.operator.cars.quarantine.mutate({ carId: "00000000-0000-4000-8000-000000000000" }),
+  },
+  {
+    name: "a forged cursor",
+    code: "BAD_REQUEST",
+    field: "cursor",
+    call: ({ h }) => h.operator.operator.cars.list.query({ cursor: "bm90IGEgY3Vyc29y" }),
+  },
+];
+
+it(`refuses ${CASES.length} kinds of bad input, naming the field and writing nothing`, async () => {
+  const h = await setup(database.get(), { maxOutputValues: 1000, maxInlineInputBytes: 4096 });
+  const car = await h.enrollCar();
+  await h.tenant().tenant.jobs.submit.mutate({
+    modelId: "tiny-matmul",
+    inputs: [matmulInput([1, 2, 3, 4])],
+    replication: 1,
+  });
+  const leaseId = (await car.client.node.lease.mutate({})).tasks[0]!.leaseId;
+  const [carBefore] = await h.t.db.select().from(cars).where(eq(cars.id, car.carId));
+  const before = await h.counts();
+  for (const c of CASES) {
+    const got = await failure(c.call({ h, car, leaseId }));
+    expect({ case: c.name, code: got.code }).toEqual({ case: c.name, code: c.code });
+    expect(got.message, c.name).toContain(c.field);
+    if (c.code === "BAD_REQUEST" && got.issues)
+      expect(
+        got.issues.map((i) => i.path),
+        c.name,
+      ).toContain(c.field);
+  }
+  expect(await h.counts()).toEqual(before);
+  const [carAfter] = await h.t.db.select().from(cars).where(eq(cars.id, car.carId));
+  expect(carAfter).toEqual(carBefore);
+  // The lease survived every bad submit: a good one still goes through.
+  const ok = await car.client.node.submit.mutate({
+    leaseId,
+    output: [0, 0, 0, 0],
+    durationMs: 1,
+    backend: "wasm",
+  });
+  expect(ok.accepted).toBe(true);
+});

@@ -1,0 +1,315 @@
+// The work path end to end over HTTP: enroll → heartbeat → lease → submit → verify → ledger →
+// job result, and what happens when cars retry, drive off or go silent.
+import { jobs, leases, ledgerEntries, results, tasks } from "@nightshift/db/schema";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runTinyMatmul } from "../src/seed";
+import { sweepExpired } from "../src/sweeper";
+import { type Harness, matmulInput, setup, testDatabase } from "./harness";
+
+const database = testDatabase();
+beforeAll(database.start);
+afterAll(database.stop);
+
+async function submitJob(h: Harness, inputs: number[][], replication: number | "auto") {
+  return h.tenant().tenant.jobs.submit.mutate({
+    modelId: "tiny-matmul",
+    inputs: inputs.map(matmulInput),
+    replication,
+  });
+}
+
+function xOf(input: unknown): number[] {
+  return (input as { x: { data: number[] } }).x.data;
+}
+
+describe("the work path", () => {
+  it("validates agreeing replicas on two owners' cars, then pays them and completes the job", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    const b = await h.enrollCar();
+    expect(a.ownerId).not.toBe(b.ownerId);
+    const { jobId } = await submitJob(h, [[1, 2, 3, 4]], 2);
+
+    const leasedA = await a.client.node.lease.mutate({ max: 4 });
+    expect(leasedA.tasks).toHaveLength(1);
+    const taskA = leasedA.tasks[0]!;
+    expect(taskA.modelId).toBe("tiny-matmul");
+    expect(taskA.modelSha256).toMatch(/^[0-9a-f]{64}$/);
+    // The task's second replica exists now, but never for the car (or owner) holding the first.
+    expect((await a.client.node.lease.mutate({ max: 4 })).tasks).toEqual([]);
+
+    const output = runTinyMatmul(xOf(taskA.input));
+    h.clock.advance(2);
+    const first = await a.client.node.submit.mutate({
+      leaseId: taskA.leaseId,
+      output,
+      durationMs: 1500,
+      backend: "wasm",
+    });
+    expect(first).toMatchObject({ accepted: true, verdict: "pending", duplicate: false });
+    const [owed] = await h.t.db
+      .select()
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.leaseId, taskA.leaseId));
+    expect(owed).toMatchObject({ validated: false, payoutUsd: 0 });
+    expect(owed!.payoutOwedUsd).toBeGreaterThan(0);
+    expect(owed!.energyKWh).toBeGreaterThan(0);
+    expect((await h.tenant().tenant.jobs.get.query({ jobId })).status).toBe("running");
+
+    const leasedB = await b.client.node.lease.mutate({ max: 4 });
+    expect(leasedB.tasks.map((t) => t.taskId)).toEqual([taskA.taskId]);
+    const second = await b.client.node.submit.mutate({
+      leaseId: leasedB.tasks[0]!.leaseId,
+      output: output.map((v) => v + 1e-6), // within tolerance: another backend's last bits
+      durationMs: 1200,
+      backend: "webgpu",
+    });
+    expect(second).toMatchObject({ accepted: true, verdict: "valid" });
+
+    const ledger = await h.t.db
+      .select()
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.taskId, taskA.taskId));
+    expect(ledger).toHaveLength(2);
+    for (const entry of ledger) {
+      expect(entry.validated).toBe(true);
+      expect(entry.payoutUsd).toBe(entry.payoutOwedUsd);
+    }
+    const job = await h.tenant().tenant.jobs.get.query({ jobId });
+    expect(job).toMatchObject({ status: "completed", tasksValidated: 1, progress: 1 });
+    const page = await h.tenant().tenant.jobs.results.query({ jobId });
+    expect(page.items).toEqual([{ seq: 0, taskId: taskA.taskId, status: "valid", output }]);
+    expect(page.nextCursor).toBeNull();
+
+    const car = await h.operator.operator.cars.get.query({ carId: a.carId });
+    expect(car).toMatchObject({ validResults: 1, consecutiveValid: 1, activeLeases: 0 });
+    const byOwner = await h.operator.operator.ledger.summary.query({ by: "owner" });
+    expect(byOwner.rows.map((r) => r.key).sort()).toEqual([a.ownerId, b.ownerId].sort());
+    expect(byOwner.total.payoutUsd).toBeCloseTo(
+      ledger.reduce((s, e) => s + e.payoutUsd, 0),
+      12,
+    );
+  });
+
+  it("lets the owner set limits and see the car's earnings", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    await submitJob(h, [[1, 2, 3, 4]], 1);
+    const policy = {
+      optedIn: false,
+      allowedHours: { startHour: 0, endHour: 24 },
+      minDepartureChargePct: 50,
+      reservePct: 20,
+    };
+    expect((await a.client.node.setPolicy.mutate(policy)).policy).toEqual(policy);
+    expect(await a.client.node.lease.mutate({})).toMatchObject({ tasks: [], reason: "opted-out" });
+    await a.client.node.setPolicy.mutate({ ...policy, optedIn: true });
+    const [task] = (await a.client.node.lease.mutate({})).tasks;
+    h.clock.advance(1);
+    await a.client.node.submit.mutate({
+      leaseId: task!.leaseId,
+      output: runTinyMatmul(xOf(task!.input)),
+      durationMs: 900,
+      backend: "wasm",
+    });
+    const me = await a.client.node.me.query();
+    expect(me.earnings).toMatchObject({ results: 1, validated: 1 });
+    expect(me.earnings.payoutUsd).toBeGreaterThan(0);
+    expect(me.earnings.payoutUsd).toBe(me.earnings.payoutOwedUsd);
+  });
+
+  it("treats a retried submit as the same submit: one result, one ledger entry", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    await submitJob(h, [[1, 0, 0, 0]], 1);
+    const [task] = (await a.client.node.lease.mutate({ max: 1 })).tasks;
+    const call = {
+      leaseId: task!.leaseId,
+      output: runTinyMatmul(xOf(task!.input)),
+      durationMs: 10,
+      backend: "native" as const,
+    };
+    const answers = await Promise.all([
+      a.client.node.submit.mutate(call),
+      a.client.node.submit.mutate(call),
+    ]);
+    const again = await a.client.node.submit.mutate(call);
+    expect(answers.map((x) => x.duplicate).sort()).toEqual([false, true]);
+    for (const answer of [...answers, again])
+      expect(answer).toMatchObject({ accepted: true, verdict: "valid" });
+    expect(
+      await h.t.db.select().from(results).where(eq(results.leaseId, task!.leaseId)),
+    ).toHaveLength(1);
+    expect(
+      await h.t.db.select().from(ledgerEntries).where(eq(ledgerEntries.leaseId, task!.leaseId)),
+    ).toHaveLength(1);
+    const [job] = await h.t.db.select().from(jobs);
+    expect(job).toMatchObject({ tasksValidated: 1, status: "completed" });
+  });
+
+  it("settles disagreeing replicas with a third car and pays only the agreeing ones", async () => {
+    const h = await setup(database.get());
+    const [a, b, c] = [await h.enrollCar(), await h.enrollCar(), await h.enrollCar()];
+    await submitJob(h, [[1, 1, 1, 1]], 2);
+    const ta = (await a.client.node.lease.mutate({})).tasks[0]!;
+    const tb = (await b.client.node.lease.mutate({})).tasks[0]!;
+    const right = runTinyMatmul(xOf(ta.input));
+    const wrong = right.map((v) => v + 1);
+    expect(
+      (
+        await a.client.node.submit.mutate({
+          leaseId: ta.leaseId,
+          output: right,
+          durationMs: 5,
+          backend: "wasm",
+        })
+      ).verdict,
+    ).toBe("pending");
+    expect(
+      (
+        await b.client.node.submit.mutate({
+          leaseId: tb.leaseId,
+          output: wrong,
+          durationMs: 5,
+          backend: "wasm",
+        })
+      ).verdict,
+    ).toBe("pending");
+    // No quorum yet: the task asks for one more replica, which only the third owner may take.
+    const tc = (await c.client.node.lease.mutate({})).tasks[0]!;
+    expect(tc.taskId).toBe(ta.taskId);
+    expect(
+      (
+        await c.client.node.submit.mutate({
+          leaseId: tc.leaseId,
+          output: right,
+          durationMs: 5,
+          backend: "wasm",
+        })
+      ).verdict,
+    ).toBe("valid");
+    const paid = await h.t.db
+      .select()
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.taskId, ta.taskId));
+    expect(Object.fromEntries(paid.map((e) => [e.carId, e.validated]))).toEqual({
+      [a.carId]: true,
+      [b.carId]: false,
+      [c.carId]: true,
+    });
+    const cheat = await h.operator.operator.cars.get.query({ carId: b.carId });
+    expect(cheat).toMatchObject({ invalidResults: 1, consecutiveValid: 0 });
+    // A retried submit of the losing replica reports its verdict and still pays nothing.
+    expect(
+      await b.client.node.submit.mutate({
+        leaseId: tb.leaseId,
+        output: wrong,
+        durationMs: 5,
+        backend: "wasm",
+      }),
+    ).toMatchObject({
+      verdict: "invalid",
+      duplicate: true,
+    });
+  });
+
+  it("hands a departing car's leases back at once, and another car finishes the task", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    const b = await h.enrollCar();
+    const { jobId } = await submitJob(h, [[0, 1, 0, 1]], 1);
+    const task = (await a.client.node.lease.mutate({})).tasks[0]!;
+    const beat = await a.client.node.heartbeat.mutate({ ...PARKED_DRIVING });
+    expect(beat.released).toBe(1);
+    const [ended] = await h.t.db.select().from(leases).where(eq(leases.id, task.leaseId));
+    expect(ended).toMatchObject({ status: "released", endReason: "departed" });
+    // Driving: no more work for this car; its late result is refused and writes nothing.
+    expect(await a.client.node.lease.mutate({})).toMatchObject({ tasks: [], reason: "driving" });
+    const late = await a.client.node.submit.mutate({
+      leaseId: task.leaseId,
+      output: [0, 0, 0, 0],
+      durationMs: 5,
+      backend: "wasm",
+    });
+    expect(late).toMatchObject({ accepted: false, reason: "lease released" });
+    expect(await h.t.db.select().from(results)).toHaveLength(0);
+
+    const again = (await b.client.node.lease.mutate({})).tasks[0]!;
+    expect(again.taskId).toBe(task.taskId);
+    await b.client.node.submit.mutate({
+      leaseId: again.leaseId,
+      output: runTinyMatmul(xOf(again.input)),
+      durationMs: 5,
+      backend: "wasm",
+    });
+    expect((await h.tenant().tenant.jobs.get.query({ jobId })).status).toBe("completed");
+  });
+
+  it("sweeps an expired lease and leases the task again; the late submit is refused", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    await submitJob(h, [[2, 2, 2, 2]], 1);
+    const task = (await a.client.node.lease.mutate({})).tasks[0]!;
+    expect(await sweepExpired(h.api.deps)).toEqual({ expiredLeases: 0, silentCars: 0 });
+
+    h.clock.advance(h.api.deps.config.leaseTtlS + 1);
+    const b = await h.enrollCar(); // heartbeats now, after the jump
+    // Two sweepers at once (two instances): the lease ends once.
+    const sweeps = await Promise.all([sweepExpired(h.api.deps), sweepExpired(h.api.deps)]);
+    expect(sweeps.reduce((n, s) => n + s.expiredLeases, 0)).toBe(1);
+    const [expired] = await h.t.db.select().from(leases).where(eq(leases.id, task.leaseId));
+    expect(expired).toMatchObject({ status: "expired", endReason: "expired" });
+
+    const again = (await b.client.node.lease.mutate({})).tasks[0]!;
+    expect(again.taskId).toBe(task.taskId);
+    const late = await a.client.node.submit.mutate({
+      leaseId: task.leaseId,
+      output: runTinyMatmul(xOf(task.input)),
+      durationMs: 5,
+      backend: "wasm",
+    });
+    expect(late).toMatchObject({ accepted: false, reason: "lease expired" });
+    const done = await b.client.node.submit.mutate({
+      leaseId: again.leaseId,
+      output: runTinyMatmul(xOf(again.input)),
+      durationMs: 5,
+      backend: "wasm",
+    });
+    expect(done.verdict).toBe("valid");
+  });
+
+  it("takes the leases of a car that stopped heartbeating before they expire", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    await submitJob(
+      h,
+      [
+        [1, 2, 1, 2],
+        [3, 4, 3, 4],
+      ],
+      1,
+    );
+    expect((await a.client.node.lease.mutate({ max: 2 })).tasks).toHaveLength(2);
+    // Past the heartbeat timeout, still inside the lease's lifetime.
+    h.clock.advance(h.api.deps.config.heartbeatTimeoutS + 5);
+    expect(await sweepExpired(h.api.deps)).toEqual({ expiredLeases: 2, silentCars: 1 });
+    const ended = await h.t.db.select().from(leases);
+    expect(ended.map((l) => l.endReason)).toEqual(["silent", "silent"]);
+    const open = await h.t.db.select().from(tasks);
+    expect(open.map((t) => t.status)).toEqual(["open", "open"]);
+    // A silent car gets nothing until it heartbeats again.
+    expect(await a.client.node.lease.mutate({})).toMatchObject({
+      tasks: [],
+      reason: "no-heartbeat",
+    });
+  });
+});
+
+const PARKED_DRIVING = {
+  state: "driving",
+  socPct: 70,
+  pluggedIn: false,
+  chargerKW: 0,
+  predictedDepartureAt: null,
+} as const;

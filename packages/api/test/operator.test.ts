@@ -1,0 +1,254 @@
+// The operator's console over HTTP: the fleet, cars, controls (quarantine, drain, pause), tenants,
+// enrollment codes, the ledger and the audit trail.
+import { leases } from "@nightshift/db/schema";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createContextFactory } from "../src/context";
+import { appRouter } from "../src/router";
+import { runTinyMatmul } from "../src/seed";
+import { createCallerFactory } from "../src/trpc";
+import { failure, matmulInput, PARKED, setup, testDatabase } from "./harness";
+
+const database = testDatabase();
+beforeAll(database.start);
+afterAll(database.stop);
+
+const job = (inputs = 1, replication: number | "auto" = 1) => ({
+  modelId: "tiny-matmul",
+  inputs: Array.from({ length: inputs }, (_, i) => matmulInput([i, 1, 2, 3])),
+  replication,
+});
+
+describe("operator", () => {
+  it("summarises the fleet and pages, sorts and filters cars", async () => {
+    const h = await setup(database.get());
+    const cars = [];
+    for (const [i, regionId] of [
+      "us-west",
+      "us-west",
+      "eu-north",
+      "us-central",
+      "eu-north",
+    ].entries()) {
+      const car = await h.enrollCar({ regionId, heartbeat: false });
+      await car.client.node.heartbeat.mutate({
+        ...PARKED,
+        socPct: 50 + i * 10,
+        state: i === 4 ? "driving" : "parked",
+      });
+      cars.push(car);
+    }
+    await h.tenant().tenant.jobs.submit.mutate(job(3));
+    await cars[0]!.client.node.lease.mutate({ max: 1 });
+
+    const s = await h.operator.operator.fleet.summary.query();
+    expect(s.cars).toMatchObject({
+      total: 5,
+      online: 5,
+      byState: { driving: 1, parked: 4, charging: 0 },
+      quarantined: 0,
+    });
+    expect(s.eligible).toBe(4);
+    expect(s.availableKW).toBeGreaterThan(0);
+    expect(s).toMatchObject({ queueDepth: 2, activeLeases: 1, jobs: { queued: 0, running: 1 } });
+
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await h.operator.operator.cars.list.query({
+        sort: "socPct",
+        order: "desc",
+        limit: 2,
+        ...(cursor ? { cursor } : {}),
+      });
+      seen.push(...page.items.map((c) => c.socPct));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual([90, 80, 70, 60, 50]);
+    const north = await h.operator.operator.cars.list.query({
+      regionId: "eu-north",
+      state: "parked",
+    });
+    expect(north.items.map((c) => c.id)).toEqual([cars[2]!.carId]);
+    const detail = await h.operator.operator.cars.get.query({ carId: cars[0]!.carId });
+    expect(detail).toMatchObject({ activeLeases: 1, rejection: null, online: true });
+    expect(detail.leases).toHaveLength(1);
+  });
+
+  it("quarantines a car: its leases end, it is told to stop and gets no work until released", async () => {
+    const h = await setup(database.get());
+    const car = await h.enrollCar();
+    await h.tenant().tenant.jobs.submit.mutate(job(2));
+    const [t1] = (await car.client.node.lease.mutate({ max: 1 })).tasks;
+    expect(
+      await h.operator.operator.cars.quarantine.mutate({ carId: car.carId, reason: "test" }),
+    ).toEqual({ quarantined: true, leasesEnded: 1 });
+    const [ended] = await h.t.db.select().from(leases).where(eq(leases.id, t1!.leaseId));
+    expect(ended).toMatchObject({ status: "cancelled", endReason: "quarantined" });
+    expect((await car.park()).directives).toEqual(["stop"]);
+    expect(await car.client.node.lease.mutate({})).toMatchObject({
+      tasks: [],
+      reason: "quarantined",
+    });
+    await h.operator.operator.cars.release.mutate({ carId: car.carId });
+    expect((await car.park()).directives).toEqual([]);
+    expect((await car.client.node.lease.mutate({})).tasks).toHaveLength(1);
+  });
+
+  it("drains a region and pauses a tenant", async () => {
+    const h = await setup(database.get());
+    const car = await h.enrollCar({ regionId: "eu-north" });
+    await h.tenant("acme-vision").tenant.jobs.submit.mutate(job(1));
+    await h.operator.operator.regions.drain.mutate({ id: "eu-north" });
+    expect((await car.park()).directives).toEqual(["drain"]);
+    expect(await car.client.node.lease.mutate({})).toMatchObject({
+      tasks: [],
+      reason: "region-drained",
+    });
+    await h.operator.operator.regions.undrain.mutate({ id: "eu-north" });
+
+    await h.operator.operator.tenants.update.mutate({ id: "acme-vision", paused: true });
+    expect((await car.client.node.lease.mutate({})).tasks).toEqual([]);
+    await h.tenant("mapworks").tenant.jobs.submit.mutate(job(1));
+    const other = (await car.client.node.lease.mutate({ max: 4 })).tasks;
+    expect(other).toHaveLength(1);
+    await h.operator.operator.tenants.update.mutate({ id: "acme-vision", paused: false });
+    expect((await car.client.node.lease.mutate({})).tasks).toHaveLength(1);
+  });
+
+  it("edits tariffs validated by core", async () => {
+    const h = await setup(database.get());
+    const tariff = [
+      { start: 22, end: 6, priceUsdPerKWh: 0.1 },
+      { start: 6, end: 22, priceUsdPerKWh: 0.3 },
+    ];
+    const updated = await h.operator.operator.regions.update.mutate({ id: "eu-north", tariff });
+    expect(updated.tariff).toEqual(tariff);
+    const overlap = await failure(
+      h.operator.operator.regions.update.mutate({
+        id: "eu-north",
+        tariff: [...tariff, { start: 5, end: 7, priceUsdPerKWh: 1 }],
+      }),
+    );
+    expect(overlap).toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(/^tariff: rates overlap/),
+    });
+    expect(
+      (await h.operator.operator.regions.list.query()).find((r) => r.id === "eu-north")!.tariff,
+    ).toEqual(tariff);
+  });
+
+  it("creates a tenant whose key submits jobs; codes enroll cars to one owner, whose cars never share a task", async () => {
+    const h = await setup(database.get());
+    const { tenant, apiKey } = await h.operator.operator.tenants.create.mutate({
+      id: "newco",
+      name: "NewCo",
+      quotaShare: 0.1,
+    });
+    expect(tenant).toMatchObject({ id: "newco", keys: 1, paused: false });
+    expect(
+      (await failure(h.operator.operator.tenants.create.mutate({ id: "newco", name: "again" })))
+        .code,
+    ).toBe("CONFLICT");
+    const newco = h.api.client(apiKey.key);
+    await newco.tenant.jobs.submit.mutate(job(1, 2));
+
+    const { code, ownerId } = await h.operator.operator.enrollmentCodes.create.mutate({
+      ownerName: "Fleet Co",
+      uses: 2,
+      regionId: "us-west",
+    });
+    const a = await h.enrollCar({ code });
+    const b = await h.enrollCar({ code });
+    expect([a.ownerId, b.ownerId]).toEqual([ownerId, ownerId]);
+    expect((await failure(h.enrollCar({ code }))).code).toBe("NOT_FOUND"); // used up
+    expect((await a.client.node.lease.mutate({})).tasks).toHaveLength(1);
+    // The second replica exists, but one owner's cars count once: it waits for another owner.
+    expect((await b.client.node.lease.mutate({})).tasks).toEqual([]);
+    const c = await h.enrollCar();
+    expect((await c.client.node.lease.mutate({})).tasks).toHaveLength(1);
+  });
+
+  it("lets a tenant cancel a job: leases end, late results are refused, nothing is paid", async () => {
+    const h = await setup(database.get());
+    const car = await h.enrollCar();
+    const { jobId } = await h.tenant().tenant.jobs.submit.mutate(job(3));
+    const [t] = (await car.client.node.lease.mutate({})).tasks;
+    expect(await h.tenant().tenant.jobs.cancel.mutate({ jobId })).toEqual({ status: "cancelled" });
+    expect(await h.tenant().tenant.jobs.cancel.mutate({ jobId })).toEqual({ status: "cancelled" });
+    const late = await car.client.node.submit.mutate({
+      leaseId: t!.leaseId,
+      output: [0, 0, 0, 0],
+      durationMs: 1,
+      backend: "wasm",
+    });
+    expect(late).toMatchObject({ accepted: false, reason: "lease cancelled" });
+    expect((await car.client.node.lease.mutate({})).tasks).toEqual([]);
+    const listed = await h.operator.operator.jobs.list.query({ status: "cancelled" });
+    expect(listed.items.map((j) => j.id)).toEqual([jobId]);
+    // Cancelled once: one audit event, by the tenant.
+    const events = await h.operator.operator.audit.list.query({ action: "jobs.cancel" });
+    expect(events.items.map((e) => [e.actorKind, e.actorId, e.subjectId])).toEqual([
+      ["tenant", "acme-vision", jobId],
+    ]);
+  });
+
+  it("sums the ledger by region and tenant, and keeps an audit event for every mutation", async () => {
+    const h = await setup(database.get());
+    const car = await h.enrollCar({ regionId: "us-central" });
+    await h.tenant("mapworks").tenant.jobs.submit.mutate(job(2));
+    for (const t of (await car.client.node.lease.mutate({ max: 2 })).tasks) {
+      h.clock.advance(1);
+      await car.client.node.submit.mutate({
+        leaseId: t.leaseId,
+        output: runTinyMatmul((t.input as { x: { data: number[] } }).x.data),
+        durationMs: 800,
+        backend: "wasm",
+      });
+    }
+    const byRegion = await h.operator.operator.ledger.summary.query({ by: "region" });
+    expect(byRegion.rows.map((r) => [r.key, r.entries, r.validated])).toEqual([
+      ["us-central", 2, 2],
+    ]);
+    expect(byRegion.total.energyKWh).toBeGreaterThan(0);
+    expect(byRegion.total.payoutUsd).toBeCloseTo(byRegion.total.payoutOwedUsd, 15);
+    const byTenant = await h.operator.operator.ledger.summary.query({ by: "tenant" });
+    expect(byTenant.rows.map((r) => r.key)).toEqual(["mapworks"]);
+
+    await h.operator.operator.regions.drain.mutate({ id: "us-west" });
+    await h.operator.operator.tenants.update.mutate({ id: "lab-batch", paused: true });
+    await h.operator.operator.cars.quarantine.mutate({ carId: car.carId });
+    await h.operator.operator.tenants.createKey.mutate({ tenantId: "lab-batch" });
+    const events = (await h.operator.operator.audit.list.query({})).items.map(
+      (e) => `${e.action} ${e.subjectId}`,
+    );
+    expect(events.slice(0, 4)).toEqual([
+      "tenants.createKey lab-batch",
+      `cars.quarantine ${car.carId}`,
+      "tenants.pause lab-batch",
+      "regions.drain us-west",
+    ]);
+    // No secret in the trail.
+    const all = JSON.stringify(await h.operator.operator.audit.list.query({ limit: 500 }));
+    for (const key of Object.values(h.tenantKeys)) expect(all).not.toContain(key);
+    expect(all).not.toContain(car.credential);
+  });
+
+  it("streams the fleet summary until the subscriber leaves", async () => {
+    const h = await setup(database.get());
+    await h.enrollCar();
+    const ctx = await createContextFactory(h.api.deps)({
+      headers: { authorization: `Bearer ${h.operatorToken}` },
+    });
+    const stop = new AbortController();
+    const caller = createCallerFactory(appRouter)(ctx, { signal: stop.signal });
+    const stream = await caller.operator.fleet.watch({ intervalMs: 250 });
+    const got = [];
+    for await (const summary of stream) {
+      got.push(summary);
+      if (got.length === 2) stop.abort();
+    }
+    expect(got.map((s) => s.cars.online)).toEqual([1, 1]);
+  });
+});
