@@ -25,6 +25,7 @@ import {
   chmod,
   chown,
   mkdir,
+  mkdtemp,
   readFile,
   readlink,
   realpath,
@@ -35,6 +36,7 @@ import {
 } from "node:fs/promises";
 import { createRequire } from "node:module";
 import net, { type AddressInfo } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
@@ -90,8 +92,8 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
   const durable = opts.durable ?? true;
   const dataDir = path.resolve(opts.dataDir);
   const pgdata = pgDataDir(dataDir);
-  const bin = await binaries();
   const runAs = await postgresUser(log);
+  const bin = runAs ? await binariesReachableBy(runAs, log) : await binaries();
 
   const firstCreated = await mkdir(dataDir, { recursive: true });
   if (runAs) await letPostgresReach(dataDir, firstCreated, runAs);
@@ -167,6 +169,43 @@ function binaries(): Promise<Binaries> {
     return { initdb: mod.initdb, postgres: mod.postgres, build: `${pkg.name}@${pkg.version}` };
   })();
   return binariesPromise;
+}
+
+/**
+ * As root, PostgreSQL runs as `postgres`, which must be able to reach the binaries too. They sit
+ * in node_modules, inside the checkout, whose parents may be closed to others (a clone under a
+ * 0700 temporary folder, /root). Rather than open up folders we do not own, copy the build once
+ * into a shared folder of the system's temporary directory, keyed by the build.
+ */
+async function binariesReachableBy(who: RunAs, log: (line: string) => void): Promise<Binaries> {
+  const bin = await binaries();
+  const native = path.dirname(path.dirname(bin.initdb));
+  if (await reachable(bin.initdb, who)) return bin;
+  const shared = path.join(os.tmpdir(), "nightshift-postgres", bin.build.replace(/[^\w.@-]+/g, "_"));
+  const copy = path.join(shared, "native");
+  if (!(await exists(path.join(copy, ".complete")))) {
+    log(`running as root: copying the PostgreSQL build to ${shared} so that user 'postgres' can run it`);
+    await mkdir(shared, { recursive: true, mode: 0o755 });
+    await chmod(path.dirname(shared), 0o755);
+    await chmod(shared, 0o755);
+    const staging = await mkdtemp(path.join(shared, "staging-"));
+    await run("cp", ["-a", `${native}/.`, staging]);
+    await run("chmod", ["-R", "a+rX", staging]);
+    await writeFile(path.join(staging, ".complete"), bin.build);
+    await chmod(staging, 0o755);
+    // Another process may have won the race: keep its copy.
+    await rename(staging, copy).catch(async () => rm(staging, { recursive: true, force: true }));
+  }
+  const relocate = (file: string) => path.join(copy, path.relative(native, file));
+  return { ...bin, initdb: relocate(bin.initdb), postgres: relocate(bin.postgres) };
+}
+
+/** Whether `who` can walk to `file` through every folder above it. */
+async function reachable(file: string, who: RunAs): Promise<boolean> {
+  for (let dir = path.dirname(await realpath(file)); ; dir = path.dirname(dir)) {
+    if (!canTraverse(await stat(dir), who)) return false;
+    if (dir === path.dirname(dir)) return true;
+  }
 }
 
 // ---- root: run as the postgres user ----
