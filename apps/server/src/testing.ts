@@ -90,3 +90,19 @@ export async function spawnServe(
     },
   };
 }
+
+/** The demo credentials `serve` printed (`demo operator …`, `demo tenant-key …`), if it made them. */
+export function parseDemo(banner: readonly string[]): {
+  email: string;
+  password: string;
+  tenantKeys: Map<string, string>;
+} {
+  const operator = banner.find((l) => l.startsWith("demo operator "))?.split(" ");
+  const tenantKeys = new Map(
+    banner
+      .filter((l) => l.startsWith("demo tenant-key "))
+      .map((l) => l.split(" "))
+      .map(([, , id, key]) => [id!, key!]),
+  );
+  return { email: operator?.[2] ?? "", password: operator?.[3] ?? "", tenantKeys };
+}

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createNightshiftClient } from "@nightshift/client/client";
 import { apiErrorCode } from "@nightshift/client/errors";
-import { type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const tmp = tempDir();
@@ -20,17 +20,6 @@ let first: ServeProcess;
 /** The second instance, on the first's database. */
 let second: ServeProcess | undefined;
 let demo: { email: string; password: string; tenantKeys: Map<string, string> };
-
-function parseDemo(banner: string[]) {
-  const operator = banner.find((l) => l.startsWith("demo operator "))?.split(" ");
-  const tenantKeys = new Map(
-    banner
-      .filter((l) => l.startsWith("demo tenant-key "))
-      .map((l) => l.split(" "))
-      .map(([, , id, key]) => [id!, key!]),
-  );
-  return { email: operator?.[2] ?? "", password: operator?.[3] ?? "", tenantKeys };
-}
 
 /** Metric lines (no comments) as "name{labels}" → value. */
 async function scrape(url: string): Promise<Map<string, number>> {

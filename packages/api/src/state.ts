@@ -62,13 +62,8 @@ function createState(deps: ApiDeps): ApiState {
   const shareCache = new Cached(ttl, async () => {
     const now = deps.now();
     const regionRows = await regionCache.get(monotonicMs());
-    const [tenantRows, work, holding, online] = await Promise.all([
+    const [tenantRows, holding, online] = await Promise.all([
       deps.db.select().from(tenants),
-      rows<{ tenant_id: string; units: number }>(
-        deps.db,
-        sql`SELECT tenant_id, count(*)::int AS units
-              FROM work_units WHERE status IN ('open', 'leased') GROUP BY tenant_id`,
-      ),
       rows<{ tenant_id: string; cars: number }>(
         deps.db,
         sql`SELECT wu.tenant_id, count(DISTINCT l.car_id)::int AS cars
@@ -79,11 +74,23 @@ function createState(deps: ApiDeps): ApiState {
     ]);
     const ctx = scheduleContext(now, regionRows, deps.config);
     const eligible = online.filter((c) => isEligible(c, now, regionRows, ctx, deps.config)).length;
-    // Demand: every waiting or running unit could occupy a car of its own.
+    const capacity = Math.max(1, eligible);
+    // Demand: every waiting or running unit could occupy a car of its own. Entitlements read
+    // demand only up to the capacity (min(demand, quota) and water-filling a pool ≤ capacity),
+    // so open units are counted up to it: one bounded walk of the claim index per tenant, not
+    // a scan of every unit ever made. Leased units are at most the active leases.
+    const work = await rows<{ tenant_id: string; units: number }>(
+      deps.db,
+      sql`SELECT t.id AS tenant_id,
+                 (SELECT count(*) FROM (SELECT 1 FROM work_units w
+                                         WHERE w.tenant_id = t.id AND w.status = 'open'
+                                         LIMIT ${Math.ceil(capacity)}) o)::int
+               + (SELECT count(*) FROM work_units w WHERE w.tenant_id = t.id AND w.status = 'leased')::int AS units
+            FROM tenants t`,
+    );
     const demand = new Map(work.map((w) => [w.tenant_id, w.units]));
     const usage = new Map(holding.map((h) => [h.tenant_id, h.cars]));
     const list = tenantRows.map(toTenant);
-    const capacity = Math.max(1, eligible);
     return { tenants: list, capacity, entitlements: entitlements(capacity, list, demand), usage };
   });
   const callers = new Map<string, { caller: Caller; untilMs: number }>();

@@ -19,7 +19,14 @@ import {
   ZRenewInput,
   ZRenewOutput,
 } from "../services/lease";
-import { submit, ZSubmitInput, ZSubmitOutput } from "../services/submit";
+import {
+  submit,
+  submitMany,
+  ZSubmitInput,
+  ZSubmitManyInput,
+  ZSubmitManyOutput,
+  ZSubmitOutput,
+} from "../services/submit";
 import { carProcedure, publicProcedure, router } from "../trpc";
 
 export const nodeRouter = router({
@@ -43,6 +50,11 @@ export const nodeRouter = router({
     .input(ZSubmitInput)
     .output(ZSubmitOutput)
     .mutation(({ ctx, input }) => submit(ctx.deps, ctx.state, ctx.caller.carId, input)),
+  /** Several results in one call and one transaction: the answers come in the same order. */
+  submitMany: carProcedure
+    .input(ZSubmitManyInput)
+    .output(ZSubmitManyOutput)
+    .mutation(({ ctx, input }) => submitMany(ctx.deps, ctx.state, ctx.caller.carId, input)),
   /** The car as its owner sees it: limits, reputation, earnings. */
   me: carProcedure.output(ZCarSelf).query(({ ctx }) => carSelf(ctx.deps, ctx.caller.carId)),
   /** The owner's limits: opt-in, allowed hours, reserve and departure charge. */

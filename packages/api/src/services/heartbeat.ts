@@ -1,12 +1,12 @@
 // A car reports its state. Parked or charging, its leases are extended; driving, every active
 // lease is handed back at once so that its work goes elsewhere.
-import { cars, leases, regions } from "@nightshift/db/schema";
-import { and, eq, gt, sql } from "drizzle-orm";
+import { cars, regions } from "@nightshift/db/schema";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
 import { ZIsoDate, ZNonNegative, ZOwnerPolicy, ZPct } from "../schemas";
-import { inTx } from "./db";
+import { inTx, prepared, preparedRows } from "./db";
 import { endLeases } from "./leases";
 
 export const ZDirective = z.enum(["stop", "drain"]);
@@ -47,27 +47,65 @@ export const ZHeartbeatOutput = z.object({
 });
 export type HeartbeatOutput = z.infer<typeof ZHeartbeatOutput>;
 
+/**
+ * Parked or charging, in one statement (atomic without a transaction): the car's active leases
+ * extended, then its row updated (the InitPlan on `renewed` makes the leases go first: the same
+ * lock order as submit, lease then car), and its region read.
+ */
+const PARKED_HEARTBEAT = prepared(
+  "heartbeat_parked",
+  `WITH renewed AS (
+     UPDATE leases SET expires_at = $2::timestamptz, renewed_at = $3::timestamptz
+      WHERE car_id = $1::uuid AND status = 'active' AND expires_at > $3::timestamptz
+     RETURNING 1
+   ), c AS (
+     UPDATE cars SET state = $4::text, soc_pct = $5::float8, plugged_in = $6::boolean, charger_kw = $7::float8,
+                     predicted_departure_at = $8::timestamptz,
+                     departure_uncertainty_s = coalesce($9::int, cars.departure_uncertainty_s),
+                     battery_temp_c = $10::float8, last_heartbeat_at = $3::timestamptz
+      WHERE cars.id = $1::uuid AND (SELECT count(*) FROM renewed) >= 0
+     RETURNING quarantined, region_id
+   )
+   SELECT c.quarantined, r.drained, (SELECT count(*) FROM renewed)::int AS renewed
+     FROM c LEFT JOIN regions r ON r.id = c.region_id`,
+);
+
 export async function heartbeat(
   deps: ApiDeps,
   carId: string,
   input: HeartbeatInput,
 ): Promise<HeartbeatOutput> {
   const now = deps.now();
+  if (input.state !== "driving") {
+    const [row] = await preparedRows<{
+      quarantined: boolean;
+      drained: boolean | null;
+      renewed: number;
+    }>(deps.db, PARKED_HEARTBEAT, [
+      carId,
+      new Date(now.getTime() + deps.config.leaseTtlS * 1000),
+      now,
+      input.state,
+      input.socPct,
+      input.pluggedIn,
+      input.chargerKW,
+      input.predictedDepartureAt ? new Date(input.predictedDepartureAt) : null,
+      input.departureUncertaintyS ?? null,
+      input.batteryTempC ?? null,
+    ]);
+    if (!row) throw notFound("car", carId);
+    return {
+      directives: directivesOf(row.quarantined, row.drained === true, input),
+      serverTime: now.toISOString(),
+      renewed: row.renewed,
+      released: 0,
+    };
+  }
   return inTx(deps.db, async (tx) => {
     // Leases before the car row: the same lock order as submit (lease, then car).
-    let renewed = 0;
-    let released = 0;
-    if (input.state === "driving") {
-      released = (await endLeases(tx, sql`leases.car_id = ${carId}`, "released", "departed", now))
-        .length;
-    } else {
-      const extended = await tx
-        .update(leases)
-        .set({ expiresAt: new Date(now.getTime() + deps.config.leaseTtlS * 1000), renewedAt: now })
-        .where(and(eq(leases.carId, carId), eq(leases.status, "active"), gt(leases.expiresAt, now)))
-        .returning({ id: leases.id });
-      renewed = extended.length;
-    }
+    const released = (
+      await endLeases(tx, sql`leases.car_id = ${carId}`, "released", "departed", now)
+    ).length;
     const [car] = await tx
       .update(cars)
       .set({
@@ -91,12 +129,19 @@ export async function heartbeat(
       .select({ drained: regions.drained })
       .from(regions)
       .where(eq(regions.id, car.regionId));
-    const directives: Directive[] = [];
-    if (car.quarantined) directives.push("stop");
-    else if (region?.drained || (input.batteryTempC ?? -Infinity) > MAX_BATTERY_TEMP_C)
-      directives.push("drain");
-    return { directives, serverTime: now.toISOString(), renewed, released };
+    return {
+      directives: directivesOf(car.quarantined, region?.drained === true, input),
+      serverTime: now.toISOString(),
+      renewed: 0,
+      released,
+    };
   });
+}
+
+function directivesOf(quarantined: boolean, drained: boolean, input: HeartbeatInput): Directive[] {
+  if (quarantined) return ["stop"];
+  if (drained || (input.batteryTempC ?? -Infinity) > MAX_BATTERY_TEMP_C) return ["drain"];
+  return [];
 }
 
 // ---- the owner's side of a car: its limits and its earnings ----

@@ -15,15 +15,15 @@ import type { ScheduleContext } from "@nightshift/core/schedule/config";
 import { nextTenant } from "@nightshift/core/tenants";
 import type { Vehicle, WorkItem } from "@nightshift/core/types";
 import { replicasFor } from "@nightshift/core/verify";
-import { cars, leases, workUnits } from "@nightshift/db/schema";
+import { cars, leases } from "@nightshift/db/schema";
 import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
 import { ZUuid } from "../schemas";
 import { type ApiState, monotonicMs } from "../state";
-import { type ModelRow, toModelSpec, toVehicle } from "./convert";
-import { type Tx, inTx, rows, textArray, uuidArray } from "./db";
+import { type CarRow, type ModelRow, toModelSpec, toVehicle } from "./convert";
+import { inPipelinedTx, inTx, type PipelinedTx, prepared, preparedRows, selectList } from "./db";
 import { scheduleContext } from "./eligibility";
 import { MAX_BATTERY_TEMP_C } from "./heartbeat";
 import { endLeases } from "./leases";
@@ -49,6 +49,75 @@ export const ZLeaseOutput = z.object({
   reason: z.string().nullable(),
 });
 export type LeaseOutput = z.infer<typeof ZLeaseOutput>;
+
+/** The car, and the tenants whose units it holds now. */
+const CAR_AND_HELD = prepared(
+  "lease_car",
+  `SELECT ${selectList(cars, "c")},
+          coalesce((SELECT array_agg(DISTINCT wu.tenant_id)
+                      FROM leases l JOIN work_units wu ON wu.id = l.work_unit_id
+                     WHERE l.car_id = c.id AND l.status = 'active'), '{}') AS held
+     FROM cars c WHERE c.id = $1::uuid`,
+);
+
+/**
+ * A tenant's open units in queue order (the work_units_claim index), of models the car can run,
+ * of tasks this car's owner never leased (one probe of the unique index leases (task_id,
+ * owner_id) per unit: a correlated subquery, so that no plan scans the owner's whole history).
+ */
+const CLAIM_CANDIDATES = prepared(
+  "lease_candidates",
+  `SELECT wu.id, wu.task_id, wu.job_id, wu.tenant_id, wu.priority, wu.task_order, wu.attempt,
+          j.model_id, j.replication, t.replicas_required, t.input
+     FROM work_units wu
+     JOIN jobs j ON j.id = wu.job_id
+     JOIN tasks t ON t.id = wu.task_id
+    WHERE wu.tenant_id = $1::text AND wu.status = 'open'
+      AND j.model_id = ANY($2::text[])
+      AND (SELECT true FROM leases l WHERE l.task_id = wu.task_id AND l.owner_id = $3::uuid LIMIT 1) IS NULL
+    ORDER BY wu.priority DESC NULLS LAST, wu.task_order, wu.id
+    LIMIT $4::int
+      FOR UPDATE OF wu SKIP LOCKED`,
+);
+
+/**
+ * One statement: the leases (in task order), the units that got one marked 'leased', the
+ * replica counts of first claims with their extra units, and queued jobs started (a job row
+ * another transaction holds is left for submit to move). Every update finds its rows by
+ * primary key (the arrays), whatever the planner thinks of the JSON's size.
+ */
+const CLAIM_WRITE = prepared(
+  "lease_write",
+  `WITH c AS (
+     SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(
+       unit_id bigint, task_id uuid, job_id uuid, tenant_id text, priority int, task_order bigint,
+       attempt int, replicas int)
+   ), l AS (
+     INSERT INTO leases (work_unit_id, task_id, car_id, owner_id, leased_at, expires_at)
+     SELECT unit_id, task_id, $2::uuid, $3::uuid, $4::timestamptz, $5::timestamptz FROM c ORDER BY task_id
+     ON CONFLICT (task_id, owner_id) DO NOTHING
+     RETURNING id, work_unit_id, task_id
+   ), u AS (
+     UPDATE work_units SET status = 'leased'
+      WHERE work_units.id = ANY($6::bigint[]) AND work_units.id IN (SELECT work_unit_id FROM l)
+   ), f AS (
+     UPDATE tasks SET replicas_required = c.replicas FROM c
+      WHERE tasks.id = ANY($7::uuid[]) AND tasks.id = c.task_id AND tasks.replicas_required IS NULL
+        AND tasks.id IN (SELECT task_id FROM l)
+     RETURNING tasks.id
+   ), x AS (
+     INSERT INTO work_units (task_id, job_id, tenant_id, priority, replica_index, task_order, attempt)
+     SELECT c.task_id, c.job_id, c.tenant_id, c.priority, r, c.task_order, c.attempt
+       FROM f JOIN c ON c.task_id = f.id CROSS JOIN generate_series(1, c.replicas - 1) AS r
+   ), j AS (
+     UPDATE jobs SET status = 'running'
+      WHERE id IN (SELECT jobs.id FROM jobs
+                    WHERE jobs.id = ANY($8::uuid[]) AND jobs.status = 'queued'
+                      AND jobs.id IN (SELECT c.job_id FROM c JOIN l ON l.task_id = c.task_id)
+                      FOR UPDATE SKIP LOCKED)
+   )
+   SELECT id, work_unit_id FROM l`,
+);
 
 /** A model as core's schedulable unit: one inference, the smallest run. */
 function workItemOf(model: ModelRow): WorkItem {
@@ -95,8 +164,11 @@ export async function lease(
 ): Promise<LeaseOutput> {
   const now = deps.now();
   const config = deps.config;
-  const [car] = await deps.db.select().from(cars).where(eq(cars.id, carId));
-  if (!car) throw notFound("car", carId);
+  // The car, and the tenants it already works for (core counts usage in cars: this car is the
+  // slot being given out, so those tenants do not count it while their turn is decided).
+  const [found] = await preparedRows<CarRow & { held: string[] }>(deps.db, CAR_AND_HELD, [carId]);
+  if (!found) throw notFound("car", carId);
+  const car = found;
   const heartbeatAgeS = car.lastHeartbeatAt
     ? (now.getTime() - car.lastHeartbeatAt.getTime()) / 1000
     : Infinity;
@@ -131,21 +203,11 @@ export async function lease(
   const want = Math.min(input.max, config.maxLeasePerCall);
   // The tasks taken must all fit the car's longest run (energy, departure, allowed hours).
   const budget = { runS: maxRunS(vehicle, ctx) };
-  // Core counts usage in cars. This car is the slot being given out, so the tenants it already
-  // works for do not count it while their turn is decided.
-  const held = new Set(
-    (
-      await rows<{ tenant_id: string }>(
-        deps.db,
-        sql`SELECT DISTINCT wu.tenant_id FROM leases l JOIN work_units wu ON wu.id = l.work_unit_id
-             WHERE l.car_id = ${carId} AND l.status = 'active'`,
-      )
-    ).map((r) => r.tenant_id),
-  );
+  const held = new Set(found.held);
   const usage = new Map(shares.usage);
   for (const t of held) usage.set(t, Math.max(0, (usage.get(t) ?? 0) - 1));
 
-  const claimed = await inTx(deps.db, async (tx) => {
+  const claimed = await inPipelinedTx(deps.db, async (tx) => {
     const out: Claimed[] = [];
     const tried = new Set<string>();
     const turns = new Map(usage);
@@ -216,22 +278,14 @@ interface ClaimArgs {
  * 4. The units that got a lease become 'leased'; a task's first claim fixes its replica count
  *    (core's replicasFor, from this car's reputation) and adds the extra replicas' units.
  */
-async function claim(tx: Tx, deps: ApiDeps, a: ClaimArgs): Promise<Claimed[]> {
+async function claim(tx: PipelinedTx, deps: ApiDeps, a: ClaimArgs): Promise<Claimed[]> {
   const models = [...a.runnable.keys()];
-  const candidates = await rows<Candidate>(
-    tx,
-    sql`SELECT wu.id, wu.task_id, wu.job_id, wu.tenant_id, wu.priority, wu.task_order, wu.attempt,
-               j.model_id, j.replication, t.replicas_required, t.input
-          FROM work_units wu
-          JOIN jobs j ON j.id = wu.job_id
-          JOIN tasks t ON t.id = wu.task_id
-         WHERE wu.tenant_id = ${a.tenantId} AND wu.status = 'open'
-           AND j.model_id = ANY(${textArray(models)})
-           AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = wu.task_id AND l.owner_id = ${a.vehicle.ownerId})
-         ORDER BY wu.priority DESC NULLS LAST, wu.task_order, wu.id
-         LIMIT ${a.count * 2}
-           FOR UPDATE OF wu SKIP LOCKED`,
-  );
+  const candidates = await tx.rows<Candidate>(CLAIM_CANDIDATES, [
+    a.tenantId,
+    models,
+    a.vehicle.ownerId,
+    a.count * 2,
+  ]);
   const chosen: Candidate[] = [];
   const tasksSeen = new Set<string>();
   for (const c of candidates) {
@@ -246,76 +300,41 @@ async function claim(tx: Tx, deps: ApiDeps, a: ClaimArgs): Promise<Claimed[]> {
   if (chosen.length === 0) return [];
   chosen.sort((x, y) => (x.task_id < y.task_id ? -1 : x.task_id > y.task_id ? 1 : 0));
 
+  // First claims: the replica count is decided now, by the car that claims first. Only replica 0
+  // exists before, and this transaction holds it.
+  const rng = createRng(randomInt(2 ** 31));
+  const units = chosen.map((c) => ({
+    unit_id: Number(c.id),
+    task_id: c.task_id,
+    job_id: c.job_id,
+    tenant_id: c.tenant_id,
+    priority: c.priority,
+    task_order: Number(c.task_order),
+    attempt: c.attempt,
+    replicas:
+      c.replicas_required === null
+        ? replicasFor(c.replication ?? "auto", a.vehicle.reputation, deps.config.verification, rng)
+        : null,
+  }));
   const expiresAt = new Date(a.now.getTime() + deps.config.leaseTtlS * 1000);
-  const values = sql.join(
-    chosen.map(
-      (c) =>
-        sql`(${c.id}::bigint, ${c.task_id}::uuid, ${a.vehicle.id}::uuid, ${a.vehicle.ownerId}::uuid, ${a.now}::timestamptz, ${expiresAt}::timestamptz)`,
-    ),
-    sql`, `,
-  );
-  // The leases, and the units that got one marked 'leased', in one statement.
-  const inserted = await rows<{ id: string; work_unit_id: number }>(
-    tx,
-    sql`WITH l AS (
-          INSERT INTO leases (work_unit_id, task_id, car_id, owner_id, leased_at, expires_at)
-          VALUES ${values}
-          ON CONFLICT (task_id, owner_id) DO NOTHING
-          RETURNING id, work_unit_id
-        ), u AS (
-          UPDATE work_units SET status = 'leased' FROM l WHERE work_units.id = l.work_unit_id
-        )
-        SELECT id, work_unit_id FROM l`,
-  );
+  const values = [
+    JSON.stringify(units),
+    a.vehicle.id,
+    a.vehicle.ownerId,
+    a.now,
+    expiresAt,
+    units.map((u) => u.unit_id),
+    units.filter((u) => u.replicas !== null).map((u) => u.task_id),
+    [...new Set(units.map((u) => u.job_id))],
+  ];
+  // The call's work is complete when this tenant fills it: the write then goes with COMMIT.
+  const inserted =
+    chosen.length === a.count
+      ? await tx.commitWith<{ id: string; work_unit_id: number }>(CLAIM_WRITE, values)
+      : await tx.rows<{ id: string; work_unit_id: number }>(CLAIM_WRITE, values);
   if (inserted.length === 0) return [];
   const leaseOf = new Map(inserted.map((l) => [Number(l.work_unit_id), l.id]));
   const won = chosen.filter((c) => leaseOf.has(Number(c.id)));
-
-  // First claims: the replica count is decided now, by the car that claims first (one
-  // statement for the batch). Only replica 0 exists before, and this transaction holds it.
-  const rng = createRng(randomInt(2 ** 31));
-  const first = won
-    .filter((c) => c.replicas_required === null)
-    .map((c) => ({
-      c,
-      n: replicasFor(c.replication ?? "auto", a.vehicle.reputation, deps.config.verification, rng),
-    }));
-  if (first.length > 0) {
-    const values = sql.join(
-      first.map(({ c, n }) => sql`(${c.task_id}::uuid, ${n}::int)`),
-      sql`, `,
-    );
-    const fixed = await rows<{ id: string }>(
-      tx,
-      sql`UPDATE tasks SET replicas_required = v.n FROM (VALUES ${values}) AS v(id, n)
-           WHERE tasks.id = v.id AND tasks.replicas_required IS NULL RETURNING tasks.id`,
-    );
-    const isFixed = new Set(fixed.map((f) => f.id));
-    const extra: (typeof workUnits.$inferInsert)[] = [];
-    for (const { c, n } of first) {
-      if (!isFixed.has(c.task_id)) continue;
-      for (let r = 1; r < n; r++) {
-        extra.push({
-          taskId: c.task_id,
-          jobId: c.job_id,
-          tenantId: c.tenant_id,
-          priority: c.priority,
-          replicaIndex: r,
-          taskOrder: Number(c.task_order),
-          attempt: c.attempt,
-        });
-      }
-    }
-    if (extra.length > 0) await tx.insert(workUnits).values(extra);
-  }
-
-  // Queued jobs start running; a job row another transaction holds is left for submit to move.
-  const jobIds = [...new Set(won.map((c) => c.job_id))];
-  await tx.execute(
-    sql`UPDATE jobs SET status = 'running'
-         WHERE id IN (SELECT id FROM jobs WHERE id = ANY(${uuidArray(jobIds)}) AND status = 'queued'
-                        FOR UPDATE SKIP LOCKED)`,
-  );
   return won.map((c) => ({ ...c, leaseId: leaseOf.get(Number(c.id)) as string, expiresAt }));
 }
 

@@ -1,6 +1,7 @@
 // A car hands back the output of a lease. At-least-once execution, exactly-once accounting: the
 // result and its ledger entry are written once per lease whatever is retried, the task is decided
 // once (its row is locked while it is decided), and its job completes once.
+import { randomUUID } from "node:crypto";
 import { workCost } from "@nightshift/core/energy";
 import {
   afterResult,
@@ -9,26 +10,16 @@ import {
   outputsAgree,
   type QuorumOutcome,
 } from "@nightshift/core/verify";
-import {
-  cars,
-  jobs,
-  ledgerEntries,
-  leases,
-  results,
-  tasks,
-  verifications,
-  workUnits,
-} from "@nightshift/db/schema";
-import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import { toSnakeCase } from "drizzle-orm/casing";
+import { cars, tasks, verifications, workUnits } from "@nightshift/db/schema";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { sha256Hex } from "../crypto";
 import { badRequest, notFound } from "../errors";
 import { ZUuid } from "../schemas";
 import { type ApiState, monotonicMs } from "../state";
-import { type ModelRow, reputationOf, toRegion, toS, toVehicle } from "./convert";
-import { type Tx, inTx, rows, uuidArray } from "./db";
+import { type CarRow, type ModelRow, reputationOf, toRegion, toS, toVehicle } from "./convert";
+import { type Executor, inPipelinedTx, type PipelinedTx, prepared, rows, selectList } from "./db";
 import { endLeases } from "./leases";
 
 /** Most numbers in one output; ApiConfig.maxOutputValues may lower it. */
@@ -73,221 +64,623 @@ export function expectedOutputLength(spec: unknown): number | null {
   return null;
 }
 
+/** Most results in one `node.submitMany` call: two full leases' worth. */
+export const MAX_SUBMIT_PER_CALL = 64;
+
+export const ZSubmitManyInput = z
+  .object({ results: z.array(ZSubmitInput).min(1).max(MAX_SUBMIT_PER_CALL) })
+  .strict();
+export type SubmitManyInput = z.infer<typeof ZSubmitManyInput>;
+
+export const ZSubmitManyOutput = z.object({
+  /** One answer per result, in the order they were given. */
+  results: z.array(ZSubmitOutput.extend({ leaseId: ZUuid })),
+});
+export type SubmitManyOutput = z.infer<typeof ZSubmitManyOutput>;
+
+/** One result: `node.submit`, the same path as a batch of one. */
 export async function submit(
   deps: ApiDeps,
   state: ApiState,
   carId: string,
   input: SubmitInput,
 ): Promise<SubmitOutput> {
-  if (input.output.length > deps.config.maxOutputValues) {
-    throw badRequest("output", `at most ${deps.config.maxOutputValues} values`);
-  }
+  const [out] = await submitResults(deps, state, carId, [input], (_i, field) => field);
+  return out as SubmitOutput;
+}
+
+/** Several results of one car in one call and one transaction (`node.submitMany`). */
+export async function submitMany(
+  deps: ApiDeps,
+  state: ApiState,
+  carId: string,
+  input: SubmitManyInput,
+): Promise<SubmitManyOutput> {
+  const verdicts = await submitResults(
+    deps,
+    state,
+    carId,
+    input.results,
+    (i, field) => `results[${i}].${field}`,
+  );
+  return {
+    results: verdicts.map((v, i) => ({ ...v, leaseId: (input.results[i] as SubmitInput).leaseId })),
+  };
+}
+
+/** A task as submit decides it. */
+interface TaskState {
+  id: string;
+  jobId: string;
+  status: string;
+  attempt: number;
+  replicasRequired: number | null;
+}
+
+/** One locked lease and what its result is judged by. */
+interface Locked {
+  leaseId: string;
+  carId: string;
+  status: string;
+  leasedAt: Date;
+  unitId: number;
+  unitAttempt: number;
+  task: TaskState;
+  jobStatus: string;
+  modelId: string;
+  tenantId: string;
+  /** The result already recorded for this lease, if any. */
+  previous: string | null;
+}
+
+/**
+ * The leases, then their tasks, locked in task order: the results of one task are decided one
+ * after another, each seeing those committed before it, and two calls sharing tasks wait on each
+ * other in one order. Rows are found by primary key; whose leases they are is checked after.
+ */
+const LOCK_LEASES = prepared(
+  "submit_lock",
+  `SELECT l.id AS "leaseId", l.car_id AS "carId", l.status, l.leased_at AS "leasedAt",
+          l.work_unit_id AS "unitId", wu.attempt AS "unitAttempt",
+          json_build_object('id', t.id, 'jobId', t.job_id, 'status', t.status, 'attempt', t.attempt,
+                            'replicasRequired', t.replicas_required) AS task,
+          j.status AS "jobStatus", j.model_id AS "modelId", j.tenant_id AS "tenantId",
+          r.id AS previous
+     FROM leases l
+     JOIN tasks t ON t.id = l.task_id
+     JOIN jobs j ON j.id = t.job_id
+     JOIN work_units wu ON wu.id = l.work_unit_id
+     LEFT JOIN results r ON r.lease_id = l.id
+    WHERE l.id = ANY($1::uuid[])
+    ORDER BY t.id
+      FOR UPDATE OF l, t`,
+);
+
+const CAR = prepared(
+  "submit_car",
+  `SELECT ${selectList(cars, "c")} FROM cars c WHERE c.id = $1::uuid`,
+);
+
+/**
+ * The rounds the new results join, as stored once the tasks are locked (it runs after
+ * LOCK_LEASES, in the same round trip): for each replicated task of the leases, the units of its
+ * current round still open or leased, its units nobody claimed, and the round's results in
+ * arrival order; for a task already valid, the canonical result's output. An unreplicated task
+ * has no row: its round holds just the one unit's result. Units are found through the index on
+ * (task_id, replica_index) and filtered after, so no plan walks every open unit.
+ */
+const READ_ROUNDS = prepared(
+  "submit_rounds",
+  `SELECT t.id AS task_id, u.outstanding, u.open_units,
+          coalesce((
+            SELECT json_agg(json_build_object('resultId', r.id, 'leaseId', r.lease_id, 'carId', r.car_id,
+                                              'ownerId', rl.owner_id, 'output', r.output)
+                            ORDER BY r.created_at, r.id)
+              FROM results r
+              JOIN leases rl ON rl.id = r.lease_id
+              JOIN work_units wu ON wu.id = rl.work_unit_id
+             WHERE r.task_id = t.id AND wu.attempt = t.attempt AND t.status <> 'valid'), '[]') AS round,
+          (SELECT c.output FROM verifications v JOIN results c ON c.id = v.canonical_result_id
+            WHERE v.task_id = t.id AND t.status = 'valid') AS canonical
+     FROM leases l
+     JOIN tasks t ON t.id = l.task_id
+     CROSS JOIN LATERAL (
+       SELECT (count(*) FILTER (WHERE wu.attempt = t.attempt AND wu.status IN ('open', 'leased')))::int AS outstanding,
+              coalesce(array_agg(wu.id) FILTER (WHERE wu.status = 'open'), '{}') AS open_units
+         FROM work_units wu WHERE wu.task_id = t.id) u
+    WHERE l.id = ANY($1::uuid[]) AND (t.replicas_required > 1 OR t.status = 'valid')`,
+);
+
+/**
+ * Cars an invalid verdict reaches, locked in id order (concurrent verdicts cannot deadlock on
+ * them) for core's rules, which may quarantine them. FOR NO KEY UPDATE: it does not conflict
+ * with the key-share locks that new leases of these cars take through their foreign key.
+ */
+const LOCK_REPUTATIONS = prepared(
+  "submit_reputations",
+  `SELECT id, valid_results, invalid_results, consecutive_valid, quarantined
+     FROM cars WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
+);
+
+/**
+ * Everything the verdicts imply, in one statement: the results, leases and units closed, the
+ * ledger entries (written paid when valid: a statement cannot see its own inserts), the
+ * verifications, tasks, the other replicas' pay, the cars' reputations, and each job's progress
+ * (the job completes once, with its last task). Parts touch disjoint rows (this call's leased
+ * units vs. open ones; valid vs. pending tasks), and each finds its rows by primary key or
+ * through an index (the arrays), whatever the planner thinks of the JSON's size. Results keep
+ * arrival order (clock_timestamp, not the transaction's start): it breaks ties between groups of
+ * replicas.
+ *
+ * The job is the one row all of its cars' submits share. Reading every other part first (the
+ * `settled` count) makes them run before the job rows are locked, and COMMIT follows in the
+ * same round trip: the job row is held for the commit alone.
+ */
+const WRITE = prepared(
+  "submit_write",
+  `WITH w AS (
+     SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(
+       result_id uuid, lease_id uuid, task_id uuid, job_id uuid, tenant_id text, output text,
+       output_sha256 text, duration_ms int, backend text, energy_k_wh float8, grid_energy_k_wh float8,
+       battery_energy_k_wh float8, cost_usd float8, carbon_g float8, payout_owed_usd float8, paid boolean)
+   ), r AS (
+     INSERT INTO results (id, lease_id, task_id, car_id, output, output_sha256, duration_ms, backend, created_at)
+     SELECT result_id, lease_id, task_id, $2::uuid, output::jsonb, output_sha256, duration_ms, backend,
+            clock_timestamp() FROM w
+     RETURNING 1
+   ), l AS (
+     UPDATE leases SET status = 'submitted', ended_at = $5::timestamptz, end_reason = 'submitted'
+      WHERE id = ANY($6::uuid[])
+     RETURNING 1
+   ), u AS (
+     UPDATE work_units SET status = 'done' WHERE id = ANY($7::bigint[])
+     RETURNING 1
+   ), e AS (
+     INSERT INTO ledger_entries (lease_id, task_id, job_id, tenant_id, car_id, owner_id, region_id,
+                                 energy_k_wh, grid_energy_k_wh, battery_energy_k_wh, cost_usd, carbon_g,
+                                 payout_owed_usd, payout_usd, validated, validated_at)
+     SELECT lease_id, task_id, job_id, tenant_id, $2::uuid, $3::uuid, $4::text, energy_k_wh, grid_energy_k_wh,
+            battery_energy_k_wh, cost_usd, carbon_g, payout_owed_usd,
+            CASE WHEN paid THEN payout_owed_usd ELSE 0 END, paid, CASE WHEN paid THEN $5::timestamptz END
+       FROM w
+     RETURNING 1
+   ), d AS (
+     SELECT * FROM jsonb_to_recordset($8::jsonb) AS d(
+       task_id uuid, canonical_result_id uuid, support int, agreeing int, disagreeing int)
+   ), v AS (
+     INSERT INTO verifications (task_id, status, canonical_result_id, support, agreeing, disagreeing, decided_at)
+     SELECT task_id, 'valid', canonical_result_id, support, agreeing, disagreeing, $5::timestamptz FROM d
+     RETURNING 1
+   ), tv AS (
+     UPDATE tasks SET status = 'valid', validated_at = $5::timestamptz WHERE id = ANY($9::uuid[])
+     RETURNING 1
+   ), c AS (
+     -- The replicas nobody took yet are no longer needed; running ones finish and are compared.
+     UPDATE work_units SET status = 'cancelled' WHERE id = ANY($16::bigint[]) AND status = 'open'
+     RETURNING 1
+   ), tp AS (
+     -- Tasks this call holds locked, known to be 'open'.
+     UPDATE tasks SET status = 'verifying' WHERE id = ANY($10::uuid[])
+     RETURNING 1
+   ), p AS (
+     UPDATE ledger_entries SET validated = true, payout_usd = payout_owed_usd, validated_at = $5::timestamptz
+      WHERE lease_id = ANY($11::uuid[]) AND NOT validated
+     RETURNING 1
+   ), rep_lock AS (
+     -- Car rows in id order: two submits that share cars take them in the same order.
+     SELECT id FROM cars WHERE id = ANY($13::uuid[]) ORDER BY id FOR NO KEY UPDATE
+   ), rep AS (
+     UPDATE cars SET
+       valid_results = CASE WHEN x.relative THEN cars.valid_results + x.valid_results ELSE x.valid_results END,
+       invalid_results = CASE WHEN x.relative THEN cars.invalid_results + x.invalid_results ELSE x.invalid_results END,
+       consecutive_valid = CASE WHEN x.relative THEN cars.consecutive_valid + x.consecutive_valid ELSE x.consecutive_valid END,
+       quarantined = CASE WHEN x.relative THEN cars.quarantined ELSE x.quarantined END
+       FROM jsonb_to_recordset($12::jsonb) AS x(
+         id uuid, relative boolean, valid_results int, invalid_results int, consecutive_valid int, quarantined boolean)
+      WHERE cars.id IN (SELECT id FROM rep_lock) AND cars.id = x.id
+     RETURNING 1
+   ), settled AS (
+     SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM l) + (SELECT count(*) FROM u)
+          + (SELECT count(*) FROM e) + (SELECT count(*) FROM v) + (SELECT count(*) FROM tv)
+          + (SELECT count(*) FROM c) + (SELECT count(*) FROM tp) + (SELECT count(*) FROM p)
+          + (SELECT count(*) FROM rep) AS n
+   ), g AS (
+     SELECT x.* FROM settled, jsonb_to_recordset($14::jsonb) AS x(job_id uuid, validated int, failed int)
+      WHERE settled.n >= 0
+   )
+   ${progressText("$5::timestamptz")}
+     AND jobs.id = ANY($15::uuid[])`,
+);
+
+/** A result that is new and counts: written, costed and verified in this call. */
+interface Accepted {
+  index: number;
+  input: SubmitInput;
+  row: Locked;
+  model: ModelRow;
+  resultId: string;
+  output: string;
+  cost: ReturnType<typeof workCost>;
+}
+
+/** A car with no results: what afterValidResults adds to it is what it adds to any car. */
+const NO_RESULTS = { validResults: 0, invalidResults: 0, consecutiveValid: 0, quarantined: false };
+
+/** A car's reputation as stored, locked. */
+interface ReputationRow {
+  id: string;
+  valid_results: number;
+  invalid_results: number;
+  consecutive_valid: number;
+  quarantined: boolean;
+}
+
+/** The round of replicas a new result joins, as stored before this call. */
+interface RoundRow {
+  task_id: string;
+  /** Units of the round still open or leased, this call's own included. */
+  outstanding: number;
+  /** The task's units nobody has claimed. */
+  open_units: number[];
+  round: { resultId: string; leaseId: string; carId: string; ownerId: string; output: number[] }[];
+  /** For a task already valid: the canonical result's output. */
+  canonical: number[] | null;
+}
+
+/**
+ * The whole submit, for one result or many, in one transaction of two round trips:
+ *
+ * 1. BEGIN; the leases and tasks locked (LOCK_LEASES); the car; the rounds the new results join
+ *    (READ_ROUNDS).
+ * 2. Retries, ended leases, cancelled jobs and malformed outputs are sorted out; a malformed
+ *    output or a lease that is not this car's refuses the whole call, which then writes nothing.
+ * 3. Core decides each task (`decideQuorum`), the new result last in arrival order.
+ * 4. WRITE and COMMIT. The rare outcomes (a round that failed, one that needs more replicas, a
+ *    car quarantined) take statements of their own.
+ */
+async function submitResults(
+  deps: ApiDeps,
+  state: ApiState,
+  carId: string,
+  inputs: readonly SubmitInput[],
+  field: (index: number, name: string) => string,
+): Promise<SubmitOutput[]> {
+  inputs.forEach((input, i) => {
+    if (input.output.length > deps.config.maxOutputValues) {
+      throw badRequest(field(i, "output"), `at most ${deps.config.maxOutputValues} values`);
+    }
+  });
+  const seen = new Set<string>();
+  inputs.forEach((input, i) => {
+    if (seen.has(input.leaseId)) throw badRequest(field(i, "leaseId"), "given twice in one call");
+    seen.add(input.leaseId);
+  });
   const now = deps.now();
   const models = await state.models.get(monotonicMs());
   const regions = await state.regions.get(monotonicMs());
-  return inTx(deps.db, async (tx) => {
-    // One statement reads everything and locks the lease, then the task: concurrent results of
-    // one task are decided one after the other, each seeing those committed before it.
-    const [row] = await tx
-      .select({
-        lease: leases,
-        task: tasks,
-        job: jobs,
-        unit: workUnits,
-        car: cars,
-        previous: results.id,
-      })
-      .from(leases)
-      .innerJoin(tasks, eq(tasks.id, leases.taskId))
-      .innerJoin(jobs, eq(jobs.id, tasks.jobId))
-      .innerJoin(workUnits, eq(workUnits.id, leases.workUnitId))
-      .innerJoin(cars, eq(cars.id, leases.carId))
-      .leftJoin(results, eq(results.leaseId, leases.id))
-      .where(eq(leases.id, input.leaseId))
-      .for("update", { of: [leases, tasks] });
-    // Another car's lease is as unknown to this car as one that does not exist.
-    if (!row || row.lease.carId !== carId) throw notFound("leaseId", input.leaseId);
-    const { lease: l, task, job, unit, car } = row;
-    // A retry finds the result. One that waited on the lock while the first submit committed
-    // sees the lease 'submitted' (the lock re-reads the locked rows only, not the joined result).
-    if (row.previous || l.status === "submitted") {
-      return { accepted: true, verdict: await verdictOf(tx, l.id), reason: null, duplicate: true };
-    }
-    if (l.status !== "active")
-      return { accepted: false, verdict: null, reason: `lease ${l.status}`, duplicate: false };
-    if (job.status === "cancelled" || task.status === "cancelled") {
-      return { accepted: false, verdict: null, reason: "job cancelled", duplicate: false };
-    }
-    const model = models.get(job.modelId);
+  return inPipelinedTx(deps.db, async (tx) => {
+    const leaseIds = inputs.map((i) => i.leaseId);
+    // One round trip: the locks, then (seeing what committed before them) the rounds.
+    const [locked, [car], rounds] = await tx.batch<[Locked[], CarRow[], RoundRow[]]>(
+      [LOCK_LEASES, [leaseIds]],
+      [CAR, [carId]],
+      [READ_ROUNDS, [leaseIds]],
+    );
+    if (!car) throw notFound("car", carId);
     const regionRow = regions.get(car.regionId);
-    if (!model || !regionRow)
-      throw notFound(model ? "region" : "model", model ? car.regionId : job.modelId);
-    const expected = expectedOutputLength(model.outputSpec);
-    if (expected !== null && input.output.length !== expected) {
-      throw badRequest(
-        "output",
-        `model ${model.id} outputs ${expected} values, got ${input.output.length}`,
+    if (!regionRow) throw notFound("region", car.regionId);
+    const vehicle = toVehicle(car);
+    const region = toRegion(regionRow);
+    const byLease = new Map(locked.map((r) => [r.leaseId, r]));
+
+    const out: SubmitOutput[] = [];
+    const accepted: Accepted[] = [];
+    for (const [index, input] of inputs.entries()) {
+      const row = byLease.get(input.leaseId);
+      // Another car's lease is as unknown to this car as one that does not exist.
+      if (!row || row.carId !== carId) throw notFound(field(index, "leaseId"), input.leaseId);
+      // A retry finds the result. One that waited on the lock while the first submit committed
+      // sees the lease 'submitted' (the lock re-reads the locked rows only, not the joined result).
+      if (row.previous || row.status === "submitted") {
+        out.push({
+          accepted: true,
+          verdict: await verdictOf(tx.orm, row.leaseId),
+          reason: null,
+          duplicate: true,
+        });
+        continue;
+      }
+      if (row.status !== "active") {
+        out.push({
+          accepted: false,
+          verdict: null,
+          reason: `lease ${row.status}`,
+          duplicate: false,
+        });
+        continue;
+      }
+      if (row.jobStatus === "cancelled" || row.task.status === "cancelled") {
+        out.push({ accepted: false, verdict: null, reason: "job cancelled", duplicate: false });
+        continue;
+      }
+      const model = models.get(row.modelId);
+      if (!model) throw notFound("model", row.modelId);
+      const expected = expectedOutputLength(model.outputSpec);
+      if (expected !== null && input.output.length !== expected) {
+        throw badRequest(
+          field(index, "output"),
+          `model ${model.id} outputs ${expected} values, got ${input.output.length}`,
+        );
+      }
+      // The ledger: core's cost of the run on this car, now, in its region. A car cannot claim
+      // to have worked longer than it held the lease.
+      const durationS = Math.min(
+        input.durationMs / 1000,
+        Math.max(0, (now.getTime() - row.leasedAt.getTime()) / 1000),
       );
+      const cost = workCost(
+        vehicle,
+        region,
+        { startS: toS(now) - durationS, durationS, teraOps: model.teraOpsPerInference },
+        deps.config.schedule.cost,
+      );
+      out.push({ accepted: true, verdict: null, reason: null, duplicate: false });
+      accepted.push({
+        index,
+        input,
+        row,
+        model,
+        resultId: randomUUID(),
+        output: JSON.stringify(input.output),
+        cost,
+      });
     }
-
-    // The ledger: core's cost of the run on this car, now, in its region. A car cannot claim
-    // to have worked longer than it held the lease.
-    const durationS = Math.min(
-      input.durationMs / 1000,
-      Math.max(0, (now.getTime() - l.leasedAt.getTime()) / 1000),
-    );
-    const cost = workCost(
-      toVehicle(car),
-      toRegion(regionRow),
-      { startS: toS(now) - durationS, durationS, teraOps: model.teraOpsPerInference },
-      deps.config.schedule.cost,
-    );
-    const output = JSON.stringify(input.output);
-    // The result, the lease and unit closed, the ledger entry: one statement, one round trip.
-    // Results keep arrival order (clock_timestamp, not the transaction's start): it breaks ties
-    // between groups of replicas.
-    await tx.execute(sql`
-      WITH r AS (
-        INSERT INTO results (lease_id, task_id, car_id, output, output_sha256, duration_ms, backend, created_at)
-        VALUES (${l.id}, ${task.id}, ${carId}, ${output}::jsonb, ${sha256Hex(output)}, ${input.durationMs},
-                ${input.backend}, clock_timestamp())
-      ), l AS (
-        UPDATE leases SET status = 'submitted', ended_at = ${now}, end_reason = 'submitted' WHERE id = ${l.id}
-      ), u AS (
-        UPDATE work_units SET status = 'done' WHERE id = ${unit.id}
-      )
-      INSERT INTO ${ledgerEntries} (
-        ${sql.identifier("lease_id")}, ${sql.identifier("task_id")}, ${sql.identifier("job_id")},
-        ${sql.identifier("tenant_id")}, ${sql.identifier("car_id")}, ${sql.identifier("owner_id")},
-        ${sql.identifier("region_id")}, ${colName(ledgerEntries.energyKWh)}, ${colName(ledgerEntries.gridEnergyKWh)},
-        ${colName(ledgerEntries.batteryEnergyKWh)}, ${colName(ledgerEntries.costUsd)}, ${colName(ledgerEntries.carbonG)},
-        ${colName(ledgerEntries.payoutOwedUsd)})
-      VALUES (${l.id}, ${task.id}, ${job.id}, ${job.tenantId}, ${carId}, ${car.ownerId}, ${car.regionId},
-              ${cost.energyKWh}, ${cost.gridEnergyKWh}, ${cost.batteryEnergyKWh}, ${cost.costUsd}, ${cost.carbonG},
-              ${cost.ownerPayoutUsd})`);
-
-    const verdict = await verify(tx, deps, {
-      task,
-      model,
-      leaseId: l.id,
-      attempt: unit.attempt,
-      output: input.output,
-      now,
-    });
-    return { accepted: true, verdict, reason: null, duplicate: false };
+    if (accepted.length > 0) {
+      const verdicts = await record(tx, deps, car, accepted, rounds, now);
+      accepted.forEach((a, k) => ((out[a.index] as SubmitOutput).verdict = verdicts[k] as Verdict));
+    }
+    return out;
   });
 }
 
-/** A column's name as PostgreSQL spells it (drizzle's snake_case casing of the TypeScript key). */
-function colName(column: { name: string }): SQL {
-  return sql`${sql.identifier(toSnakeCase(column.name))}`;
-}
+type Outcome =
+  { kind: "decided"; quorum: QuorumOutcome; row: Locked } | { kind: "late" } | { kind: "stale" };
 
-type TaskRow = typeof tasks.$inferSelect;
-
-interface VerifyArgs {
-  task: TaskRow;
-  model: ModelRow;
-  leaseId: string;
-  /** The round of replicas the new result belongs to. */
-  attempt: number;
-  output: number[];
-  now: Date;
-}
-
-/** Decides the task (locked by the caller) after a new result; returns that result's verdict. */
-async function verify(tx: Tx, deps: ApiDeps, a: VerifyArgs): Promise<Verdict> {
-  const { task, model, now } = a;
+/** Steps 3 and 4 of submitResults: verifies the accepted results and writes them; their verdicts. */
+async function record(
+  tx: PipelinedTx,
+  deps: ApiDeps,
+  car: CarRow,
+  accepted: readonly Accepted[],
+  roundRows: readonly RoundRow[],
+  now: Date,
+): Promise<Verdict[]> {
   const cfg = deps.config.verification;
-  if (task.status === "valid") {
-    // A replica that was still running when the quorum formed: compared with the answer, paid
-    // when it agrees, and it counts toward its car's reputation either way.
-    const [v] = await tx.select().from(verifications).where(eq(verifications.taskId, task.id));
-    const [canonical] = v?.canonicalResultId
-      ? await tx
-          .select({ output: results.output })
-          .from(results)
-          .where(eq(results.id, v.canonicalResultId))
-      : [];
-    const agrees =
-      canonical !== undefined && outputsAgree(a.output, canonical.output, model.tolerance);
-    if (agrees) await payLedger(tx, [a.leaseId], now);
-    const [carId] = await carsOfLeases(tx, [a.leaseId]);
-    if (carId) await updateReputations(tx, deps, agrees ? [carId] : [], agrees ? [] : [carId], now);
-    return agrees ? "valid" : "invalid";
-  }
-  if (task.status === "failed" || a.attempt < task.attempt) return "failed";
+  const rounds = new Map(roundRows.map((r) => [r.task_id, r]));
 
-  const inRound = await rows<{
-    result_id: string;
-    lease_id: string;
-    car_id: string;
-    owner_id: string;
-    output: number[];
-  }>(
-    tx,
-    sql`SELECT r.id AS result_id, r.lease_id, r.car_id, l.owner_id, r.output
-          FROM results r
-          JOIN leases l ON l.id = r.lease_id
-          JOIN work_units wu ON wu.id = l.work_unit_id
-         WHERE r.task_id = ${task.id} AND wu.attempt = ${task.attempt}
-         ORDER BY r.created_at, r.id`,
-  );
-  const outcome: QuorumOutcome = decideQuorum(
-    inRound.map((r) => ({
-      replicaId: r.lease_id,
-      vehicleId: r.car_id,
-      ownerId: r.owner_id,
-      output: r.output,
-    })),
-    task.replicasRequired ?? 1,
-    model.tolerance,
-    cfg,
-  );
+  // Core decides each task; what follows from the verdicts is gathered for one statement.
+  const verdicts: Verdict[] = [];
+  const outcomes: Outcome[] = [];
+  const paidNow = new Set<string>();
+  const otherPaid: string[] = [];
+  const validTasks: {
+    task_id: string;
+    canonical_result_id: string | null;
+    support: number;
+    agreeing: number;
+    disagreeing: number;
+  }[] = [];
+  const pendingTasks: string[] = [];
+  /** Units of tasks decided now that nobody claimed: replicas no longer needed. */
+  const cancelUnits: number[] = [];
+  const validatedPerJob = new Map<string, number>();
+  /** Reputation verdicts in the order they were reached, per car. */
+  const reputation = new Map<string, boolean[]>();
+  const judge = (carId: string, good: boolean) =>
+    reputation.set(carId, [...(reputation.get(carId) ?? []), good]);
 
-  if (outcome.status === "pending") {
-    // The task awaits replicas; disagreeing ones may need more: top the round up to what the
-    // quorum still lacks.
-    const [{ outstanding } = { outstanding: 0 }] = await rows<{ outstanding: number }>(
-      tx,
-      sql`WITH t AS (UPDATE tasks SET status = 'verifying' WHERE id = ${task.id} AND status = 'open')
-          SELECT count(*)::int AS outstanding FROM work_units
-           WHERE task_id = ${task.id} AND attempt = ${task.attempt} AND status IN ('open', 'leased')`,
-    );
-    if (outstanding < outcome.moreReplicas)
-      await addUnits(tx, task, outcome.moreReplicas - outstanding);
-    return "pending";
-  }
-
-  if (outcome.status === "valid") {
-    const canonical = inRound.find((r) => r.lease_id === outcome.canonicalReplicaId);
-    // The verdict, the task, the agreeing replicas' pay, the replicas nobody took yet (no longer
-    // needed; running ones finish and are compared) and the job's progress: one statement.
-    await tx.execute(sql`
-      WITH v AS (
-        INSERT INTO verifications (task_id, status, canonical_result_id, support, agreeing, disagreeing, decided_at)
-        VALUES (${task.id}, 'valid', ${canonical?.result_id ?? null}, ${outcome.support}, ${outcome.agreeing.length},
-                ${outcome.disagreeing.length}, ${now})
-      ), t AS (
-        UPDATE tasks SET status = 'valid', validated_at = ${now} WHERE id = ${task.id}
-      ), p AS (
-        UPDATE ledger_entries SET validated = true, payout_usd = payout_owed_usd, validated_at = ${now}
-         WHERE lease_id = ANY(${uuidArray(outcome.agreeing)}) AND NOT validated
-      ), c AS (
-        UPDATE work_units SET status = 'cancelled' WHERE task_id = ${task.id} AND status = 'open'
-      )
-      ${finishTaskSql(task.jobId, "valid", now)}`);
-    // An unreplicated result (support 1) was checked by nobody: paid, not counted (core's rule).
-    if (outcome.support > 1) {
-      const carOf = new Map(inRound.map((r) => [r.lease_id, r.car_id]));
-      const ids = (leaseIds: string[]) =>
-        leaseIds.map((id) => carOf.get(id)).filter((c): c is string => c !== undefined);
-      await updateReputations(tx, deps, ids(outcome.agreeing), ids(outcome.disagreeing), now);
+  for (const a of accepted) {
+    const { task, unitAttempt, leaseId } = a.row;
+    if (task.status === "valid") {
+      // A replica that was still running when the quorum formed: compared with the answer, paid
+      // when it agrees, and it counts toward its car's reputation either way.
+      const canonical = rounds.get(task.id)?.canonical ?? null;
+      const agrees =
+        canonical !== null && outputsAgree(a.input.output, canonical, a.model.tolerance);
+      if (agrees) paidNow.add(leaseId);
+      judge(car.id, agrees);
+      outcomes.push({ kind: "late" });
+      verdicts.push(agrees ? "valid" : "invalid");
+      continue;
     }
-    return outcome.agreeing.includes(a.leaseId) ? "valid" : "invalid";
+    if (task.status === "failed" || unitAttempt < task.attempt) {
+      outcomes.push({ kind: "stale" });
+      verdicts.push("failed");
+      continue;
+    }
+    const round = [
+      ...(rounds.get(task.id)?.round ?? []),
+      {
+        resultId: a.resultId,
+        leaseId,
+        carId: car.id,
+        ownerId: car.ownerId,
+        output: a.input.output,
+      },
+    ];
+    const quorum = decideQuorum(
+      round.map((r) => ({
+        replicaId: r.leaseId,
+        vehicleId: r.carId,
+        ownerId: r.ownerId,
+        output: r.output,
+      })),
+      task.replicasRequired ?? 1,
+      a.model.tolerance,
+      cfg,
+    );
+    outcomes.push({ kind: "decided", quorum, row: a.row });
+    if (quorum.status === "pending") {
+      if (task.status === "open") pendingTasks.push(task.id);
+      verdicts.push("pending");
+    } else if (quorum.status === "valid") {
+      const canonical = round.find((r) => r.leaseId === quorum.canonicalReplicaId);
+      cancelUnits.push(...(rounds.get(task.id)?.open_units ?? []));
+      validTasks.push({
+        task_id: task.id,
+        canonical_result_id: canonical?.resultId ?? null,
+        support: quorum.support,
+        agreeing: quorum.agreeing.length,
+        disagreeing: quorum.disagreeing.length,
+      });
+      for (const id of quorum.agreeing) {
+        if (id === leaseId) paidNow.add(id);
+        else otherPaid.push(id);
+      }
+      validatedPerJob.set(task.jobId, (validatedPerJob.get(task.jobId) ?? 0) + 1);
+      // An unreplicated result (support 1) was checked by nobody: paid, not counted (core's rule).
+      if (quorum.support > 1) {
+        const carOf = new Map(round.map((r) => [r.leaseId, r.carId]));
+        for (const id of quorum.agreeing) judge(carOf.get(id) as string, true);
+        for (const id of quorum.disagreeing) judge(carOf.get(id) as string, false);
+      }
+      verdicts.push(quorum.agreeing.includes(leaseId) ? "valid" : "invalid");
+    } else {
+      verdicts.push("failed");
+    }
   }
 
-  // Failed: no group of this round can reach a quorum. Another round on other cars, or the end.
+  // Reputations. Valid results only add (core's afterValidResults): such cars get increments,
+  // applied by WRITE to the row as it stands then, with no read before. A car with an invalid
+  // verdict is read locked and core's rules run verdict by verdict: it may be quarantined.
+  const carUpdates: {
+    id: string;
+    /** true: the counts below are added to the stored ones; false: they replace them. */
+    relative: boolean;
+    valid_results: number;
+    invalid_results: number;
+    consecutive_valid: number;
+    quarantined: boolean;
+    newly_quarantined: boolean;
+  }[] = [];
+  const judged = [...reputation];
+  const questioned = judged.filter(([, goods]) => goods.includes(false)).map(([id]) => id);
+  const current =
+    questioned.length === 0
+      ? []
+      : await tx.rows<ReputationRow>(LOCK_REPUTATIONS, [questioned.sort()]);
+  for (const [id, goods] of judged) {
+    if (!goods.includes(false)) {
+      const gained = afterValidResults(NO_RESULTS, goods.length);
+      carUpdates.push({
+        id,
+        relative: true,
+        valid_results: gained.validResults,
+        invalid_results: gained.invalidResults,
+        consecutive_valid: gained.consecutiveValid,
+        quarantined: false,
+        newly_quarantined: false,
+      });
+      continue;
+    }
+    const c = current.find((r) => r.id === id);
+    if (!c) continue;
+    const before = reputationOf({
+      validResults: c.valid_results,
+      invalidResults: c.invalid_results,
+      consecutiveValid: c.consecutive_valid,
+      quarantined: c.quarantined,
+    });
+    let rep = before;
+    for (const good of goods) rep = good ? afterValidResults(rep, 1) : afterResult(rep, false, cfg);
+    carUpdates.push({
+      id,
+      relative: false,
+      valid_results: rep.validResults,
+      invalid_results: rep.invalidResults,
+      consecutive_valid: rep.consecutiveValid,
+      quarantined: rep.quarantined,
+      newly_quarantined: rep.quarantined && !before.quarantined,
+    });
+  }
+
+  // The rare outcomes, one task at a time, before the write that ends the transaction.
+  for (const o of outcomes) {
+    if (o.kind !== "decided") continue;
+    const { quorum, row } = o;
+    if (quorum.status === "pending") {
+      // Disagreeing replicas may need more: top the round up to what the quorum still lacks.
+      // This call's own unit is done once written.
+      const outstanding = (rounds.get(row.task.id)?.outstanding ?? 1) - 1;
+      if (outstanding < quorum.moreReplicas)
+        await addUnits(tx.orm, row.task, quorum.moreReplicas - outstanding);
+    } else if (quorum.status === "failed") {
+      await failRound(tx.orm, deps, row.task, quorum.disagreeing.length, now);
+    }
+  }
+  const written = accepted.map((a) => ({
+    result_id: a.resultId,
+    lease_id: a.row.leaseId,
+    task_id: a.row.task.id,
+    job_id: a.row.task.jobId,
+    tenant_id: a.row.tenantId,
+    output: a.output,
+    output_sha256: sha256Hex(a.output),
+    duration_ms: a.input.durationMs,
+    backend: a.input.backend,
+    energy_k_wh: a.cost.energyKWh,
+    grid_energy_k_wh: a.cost.gridEnergyKWh,
+    battery_energy_k_wh: a.cost.batteryEnergyKWh,
+    cost_usd: a.cost.costUsd,
+    carbon_g: a.cost.carbonG,
+    payout_owed_usd: a.cost.ownerPayoutUsd,
+    paid: paidNow.has(a.row.leaseId),
+  }));
+  const jobProgress = [...validatedPerJob].map(([job_id, validated]) => ({
+    job_id,
+    validated,
+    failed: 0,
+  }));
+  const values = [
+    JSON.stringify(written),
+    car.id,
+    car.ownerId,
+    car.regionId,
+    now,
+    accepted.map((a) => a.row.leaseId),
+    accepted.map((a) => a.row.unitId),
+    JSON.stringify(validTasks),
+    validTasks.map((t) => t.task_id),
+    pendingTasks,
+    otherPaid,
+    JSON.stringify(carUpdates),
+    carUpdates.map((c) => c.id),
+    JSON.stringify(jobProgress),
+    jobProgress.map((j) => j.job_id),
+    cancelUnits,
+  ];
+  const quarantined = carUpdates.filter((c) => c.newly_quarantined).map((c) => c.id);
+  if (quarantined.length === 0) {
+    await tx.commitWith(WRITE, values);
+    return verdicts;
+  }
+  // A car quarantined now loses its leases at once: after the write, which has closed the
+  // leases of this call's results.
+  await tx.rows(WRITE, values);
+  for (const id of quarantined) {
+    await endLeases(tx.orm, sql`leases.car_id = ${id}`, "cancelled", "quarantined", now);
+  }
+  return verdicts;
+}
+
+/** No group of the task's round can reach a quorum: another round on other cars, or the end. */
+async function failRound(
+  tx: Executor,
+  deps: ApiDeps,
+  task: TaskState,
+  disagreeing: number,
+  now: Date,
+): Promise<void> {
   await tx
     .update(workUnits)
     .set({ status: "cancelled" })
@@ -299,24 +692,30 @@ async function verify(tx: Tx, deps: ApiDeps, a: VerifyArgs): Promise<Verdict> {
       .set({ attempt: next.attempt, status: "open" })
       .where(eq(tasks.id, task.id));
     await addUnits(tx, next, task.replicasRequired ?? 1);
-  } else {
-    await tx.insert(verifications).values({
-      taskId: task.id,
-      status: "failed",
-      canonicalResultId: null,
-      support: 0,
-      agreeing: 0,
-      disagreeing: outcome.disagreeing.length,
-      decidedAt: now,
-    });
-    await tx.update(tasks).set({ status: "failed" }).where(eq(tasks.id, task.id));
-    await tx.execute(finishTaskSql(task.jobId, "failed", now));
+    return;
   }
-  return "failed";
+  await tx.insert(verifications).values({
+    taskId: task.id,
+    status: "failed",
+    canonicalResultId: null,
+    support: 0,
+    agreeing: 0,
+    disagreeing,
+    decidedAt: now,
+  });
+  await tx.update(tasks).set({ status: "failed" }).where(eq(tasks.id, task.id));
+  await tx.execute(
+    sql`WITH g AS (SELECT ${task.jobId}::uuid AS job_id, 0 AS validated, 1 AS failed, ${now}::timestamptz AS at)
+        ${sql.raw(progressText("g.at"))}`,
+  );
 }
 
 /** Adds `count` open units to the task's current round, after its existing replicas. */
-async function addUnits(tx: Tx, task: TaskRow, count: number): Promise<void> {
+async function addUnits(
+  tx: Executor,
+  task: Pick<TaskState, "id" | "attempt">,
+  count: number,
+): Promise<void> {
   const [first] = await tx
     .select()
     .from(workUnits)
@@ -341,99 +740,28 @@ async function addUnits(tx: Tx, task: TaskRow, count: number): Promise<void> {
   );
 }
 
-/** Counts a decided task toward its job; the job completes with its last task, once. */
-function finishTaskSql(jobId: string, outcome: "valid" | "failed", now: Date): SQL {
-  const validated = outcome === "valid" ? 1 : 0;
-  const failed = outcome === "failed" ? 1 : 0;
-  return sql`UPDATE jobs SET
-          tasks_validated = tasks_validated + ${validated},
-          tasks_failed = tasks_failed + ${failed},
+/**
+ * Counts decided tasks toward their jobs, from a relation `g(job_id, validated, failed)` that the
+ * statement defines, at `at` (an SQL expression); a job completes (or fails) with its last task,
+ * once.
+ */
+function progressText(at: string): string {
+  const decided = `jobs.tasks_validated + jobs.tasks_failed + g.validated + g.failed >= jobs.task_count`;
+  return `UPDATE jobs SET
+          tasks_validated = jobs.tasks_validated + g.validated,
+          tasks_failed = jobs.tasks_failed + g.failed,
           status = CASE
-            WHEN status IN ('cancelled', 'completed', 'failed') THEN status
-            WHEN tasks_validated + tasks_failed + 1 >= task_count
-              THEN CASE WHEN tasks_failed + ${failed} > 0 THEN 'failed' ELSE 'completed' END
+            WHEN jobs.status IN ('cancelled', 'completed', 'failed') THEN jobs.status
+            WHEN ${decided} THEN CASE WHEN jobs.tasks_failed + g.failed > 0 THEN 'failed' ELSE 'completed' END
             ELSE 'running' END,
           completed_at = CASE
-            WHEN status NOT IN ('cancelled', 'completed', 'failed') AND tasks_validated + tasks_failed + 1 >= task_count
-              THEN ${now}::timestamptz ELSE completed_at END
-        WHERE id = ${jobId}`;
-}
-
-async function payLedger(tx: Tx, leaseIds: readonly string[], now: Date): Promise<void> {
-  if (leaseIds.length === 0) return;
-  await tx
-    .update(ledgerEntries)
-    .set({ validated: true, payoutUsd: sql`${ledgerEntries.payoutOwedUsd}`, validatedAt: now })
-    .where(and(inArray(ledgerEntries.leaseId, [...leaseIds]), eq(ledgerEntries.validated, false)));
-}
-
-async function carsOfLeases(tx: Tx, leaseIds: readonly string[]): Promise<string[]> {
-  if (leaseIds.length === 0) return [];
-  const found = await tx
-    .select({ carId: leases.carId })
-    .from(leases)
-    .where(inArray(leases.id, [...leaseIds]));
-  return found.map((f) => f.carId);
-}
-
-/**
- * Core's reputation rules for checked results: agreeing cars gain a valid result, disagreeing
- * ones an invalid one, which may quarantine them (their leases then end at once). Car rows are
- * locked in id order so that concurrent verdicts cannot deadlock on them.
- */
-async function updateReputations(
-  tx: Tx,
-  deps: ApiDeps,
-  valid: string[],
-  invalid: string[],
-  now: Date,
-): Promise<void> {
-  const ids = [...new Set([...valid, ...invalid])].sort();
-  if (ids.length === 0) return;
-  const locked = await rows<{
-    id: string;
-    valid_results: number;
-    invalid_results: number;
-    consecutive_valid: number;
-    quarantined: boolean;
-  }>(
-    tx,
-    sql`SELECT id, valid_results, invalid_results, consecutive_valid, quarantined
-          FROM cars WHERE id = ANY(${uuidArray(ids)}) ORDER BY id FOR UPDATE`,
-  );
-  const good = new Set(valid);
-  const updates = locked.map((c) => {
-    const rep = reputationOf({
-      validResults: c.valid_results,
-      invalidResults: c.invalid_results,
-      consecutiveValid: c.consecutive_valid,
-      quarantined: c.quarantined,
-    });
-    const next = good.has(c.id)
-      ? afterValidResults(rep, 1)
-      : afterResult(rep, false, deps.config.verification);
-    return { id: c.id, rep, next };
-  });
-  const values = sql.join(
-    updates.map(
-      ({ id, next }) =>
-        sql`(${id}::uuid, ${next.validResults}::int, ${next.invalidResults}::int, ${next.consecutiveValid}::int, ${next.quarantined}::boolean)`,
-    ),
-    sql`, `,
-  );
-  await tx.execute(sql`
-    UPDATE cars SET valid_results = v.valid, invalid_results = v.invalid, consecutive_valid = v.streak, quarantined = v.quarantined
-      FROM (VALUES ${values}) AS v(id, valid, invalid, streak, quarantined)
-     WHERE cars.id = v.id`);
-  for (const { id, rep, next } of updates) {
-    if (next.quarantined && !rep.quarantined) {
-      await endLeases(tx, sql`leases.car_id = ${id}`, "cancelled", "quarantined", now);
-    }
-  }
+            WHEN jobs.status NOT IN ('cancelled', 'completed', 'failed') AND ${decided}
+              THEN ${at} ELSE jobs.completed_at END
+        FROM g WHERE jobs.id = g.job_id`;
 }
 
 /** The standing of a lease's recorded result, for a retried submit. */
-async function verdictOf(tx: Tx, leaseId: string): Promise<Verdict> {
+async function verdictOf(tx: Executor, leaseId: string): Promise<Verdict> {
   const [row] = await rows<{
     task_status: string;
     validated: boolean;

@@ -1,0 +1,145 @@
+// A server process stopped in the middle of the load (SIGTERM: it drains; SIGKILL: it just
+// dies) and started again on the same database and port: cars retry on the other instance or
+// the restarted one, every submit the servers acknowledged has its result and ledger entry, no
+// result is recorded twice, and every job completes.
+import { setTimeout as sleep } from "node:timers/promises";
+import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
+import { startTestDatabase, type TestDatabase } from "@nightshift/db/testing";
+import { parseDemo, type ServeProcess, spawnServe } from "@nightshift/server/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  enrollCars,
+  expectAcknowledgedRecorded,
+  expectJobsAccounted,
+  expectNoUnitHeldTwice,
+  FleetLog,
+  matmulInputs,
+  waitForJobs,
+  withFleet,
+} from "./car-fleet";
+
+const CARS = 100;
+const R2_TASKS = 60;
+const R1_TASKS = 60;
+const REPLICAS = R2_TASKS * 2 + R1_TASKS;
+/** A job submitted once the stopped instance is back. */
+const LATE_TASKS = 60;
+/** The instance goes down once this share of the replicas is acknowledged. */
+const KILL_AT = 0.25;
+const FINISH_DEADLINE_MS = 45_000;
+
+// A database of the test's own (embedded, or on DATABASE_URL), so that either instance can die.
+let database: TestDatabase;
+let stable: ServeProcess;
+/** The instance that is stopped and started again (on the same port). */
+let restarting: ServeProcess | undefined;
+let tenant: NightshiftClient;
+
+beforeAll(async () => {
+  database = await startTestDatabase();
+  stable = await spawnServe(["--port", "0", "--database-url", database.url]);
+  restarting = await spawnServe(["--port", "0", "--database-url", database.url]);
+  const [, key] = [...parseDemo(stable.banner).tenantKeys][0]!;
+  tenant = createNightshiftClient({ url: stable.url, credential: key });
+}, 60_000);
+
+afterAll(async () => {
+  await restarting?.stop();
+  await stable?.stop();
+  await database?.stop();
+});
+
+/** The count of a procedure's successful calls in an instance's /metrics. */
+async function callsServed(url: string, path: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const line = metrics
+    .split("\n")
+    .find((l) => l.startsWith(`nightshift_trpc_calls_total{path="${path}",code="OK"} `));
+  return Number(line?.split(" ")[1] ?? 0);
+}
+
+async function untilServed(url: string, path: string, calls: number, stopped: () => boolean) {
+  const until = performance.now() + 15_000;
+  while ((await callsServed(url, path)) < calls) {
+    if (performance.now() > until || stopped()) throw new Error(`${url} got no ${path} calls`);
+    await sleep(100);
+  }
+}
+
+describe.each(["SIGTERM", "SIGKILL"] as const)("a server stopped by %s mid-load", (signal) => {
+  it("loses nothing acknowledged, records nothing twice, and every job completes", async () => {
+    const victim = restarting!;
+    const port = new URL(victim.url).port;
+    const cars = await enrollCars([stable.url, victim.url], CARS);
+    const salt = signal === "SIGTERM" ? 1 : 2;
+    const rows = (n: number, k: number) =>
+      Array.from({ length: n }, (_, i) => [i, salt, k, -i / 3]);
+    const jobIds = await Promise.all(
+      [
+        { inputs: matmulInputs(rows(R2_TASKS, 2)), replication: 2 },
+        { inputs: matmulInputs(rows(R1_TASKS, 1)), replication: 1 },
+      ].map(async (job) => {
+        const out = await tenant.tenant.jobs.submit.mutate({ modelId: "tiny-matmul", ...job });
+        return out.jobId;
+      }),
+    );
+
+    const log = new FleetLog();
+    let exit: number | string | undefined;
+    let resultsAtKill = 0;
+    let beforeRestart = { answered: 0, withTasks: 0 };
+    const { value: finished, ...run } = await withFleet(
+      cars,
+      { pool: database.pool, log },
+      async (stopped) => {
+        // Mid-load: a quarter of the results in, cars working on both instances.
+        const until = performance.now() + FINISH_DEADLINE_MS;
+        while (log.acked.size < REPLICAS * KILL_AT) {
+          if (performance.now() > until || stopped()) throw new Error("the load never got going");
+          await sleep(10);
+        }
+        resultsAtKill = log.acked.size;
+        victim.child.kill(signal);
+        exit = await victim.exited;
+        restarting = await spawnServe(["--port", port, "--database-url", database.url]);
+        beforeRestart = { ...(log.leaseCalls.get(victim.url) ?? beforeRestart) };
+        // More work once cars are back on the restarted process: work submitted after the
+        // restart completes too.
+        await untilServed(restarting.url, "node.lease", 10, stopped);
+        const late = await tenant.tenant.jobs.submit.mutate({
+          modelId: "tiny-matmul",
+          inputs: matmulInputs(rows(LATE_TASKS, 3)),
+          replication: 1,
+        });
+        jobIds.push(late.jobId);
+        return waitForJobs(tenant, jobIds, FINISH_DEADLINE_MS, stopped);
+      },
+    );
+    const fmt = (url: string, minus = { answered: 0, withTasks: 0 }) => {
+      const c = log.leaseCalls.get(url) ?? { answered: 0, withTasks: 0 };
+      return `${c.answered - minus.answered}/${c.withTasks - minus.withTasks}`;
+    };
+    console.log(
+      `${signal}: ${REPLICAS + LATE_TASKS} replicas by ${CARS} cars in ${run.ms} ms, killed after ` +
+        `${resultsAtKill} acknowledged results; ${log.failovers} fail-overs, ${log.retries} retried calls, ` +
+        `${log.unansweredLeaseCalls} lease calls unanswered (${log.recoveredLeases} leases handed back after), ` +
+        `${[...log.acked.values()].filter((a) => a.duplicate).length} submits acknowledged on retry; ` +
+        `lease calls (answered/with tasks) on the other instance ${fmt(stable.url)}, on the restarted one ${fmt(victim.url, beforeRestart)}`,
+    );
+
+    expect(resultsAtKill).toBeLessThan(REPLICAS);
+    expect(exit).toBe(signal === "SIGTERM" ? 0 : "SIGKILL");
+    expect(finished.finished).toBe(true);
+    expect(log.failovers).toBeGreaterThan(0);
+    // The restarted process took its cars back (the driver waited for their lease calls); who
+    // gets the late job's work is a race, so the work it served is a figure, not a check.
+    expect((await fetch(`${restarting!.url}/readyz`)).status).toBe(200);
+
+    expect(run.doubled).toEqual([]);
+    expect(log.refused).toEqual([]);
+    const { results } = await expectJobsAccounted(database.pool, jobIds);
+    expect(results).toBe(REPLICAS + LATE_TASKS);
+    await expectAcknowledgedRecorded(database.pool, jobIds, log);
+    await expectNoUnitHeldTwice(database.pool, jobIds, log);
+  }, 90_000);
+});

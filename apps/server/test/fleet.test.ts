@@ -1,0 +1,174 @@
+// Two `nightshift serve` processes on one PostgreSQL and 200 car clients over real HTTP, some of
+// which drive off while holding leases: no work unit is held by two cars at once, no task is
+// lost, every job completes exactly once and the ledger holds one entry per result, paid only
+// for agreeing replicas.
+import { rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createNightshiftClient } from "@nightshift/client/client";
+import { createPool } from "@nightshift/db/client";
+import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  enrollCars,
+  expectAcknowledgedRecorded,
+  expectJobsAccounted,
+  expectNoUnitHeldTwice,
+  type FleetCar,
+  FleetLog,
+  matmulInputs,
+  waitForJobs,
+  withFleet,
+} from "./car-fleet";
+
+const CARS = 200;
+/** Every DEPART_EVERY-th car drives off mid-load, holding the leases of its first lease call. */
+const DEPART_EVERY = 10;
+const R2_TASKS = 150;
+const R1_TASKS = 150;
+/** The longest the fleet may take to finish the jobs; the run fails after it. */
+const FINISH_DEADLINE_MS = 60_000;
+
+const tmp = tempDir();
+let first: ServeProcess;
+let second: ServeProcess;
+let pool: ReturnType<typeof createPool>;
+const log = new FleetLog();
+let jobIds: string[] = [];
+let run: {
+  finished: boolean;
+  completedAt: Map<string, string | null>;
+  ms: number;
+  samples: number;
+  doubled: { work_unit_id: number; n: number }[];
+};
+
+const rows = (n: number, salt: number) =>
+  Array.from({ length: n }, (_, i) => [i, salt, -i / 2, i % 7]);
+
+beforeAll(async () => {
+  first = await spawnServe(["--port", "0", "--data", tmp, "--print-database-url"]);
+  second = await spawnServe(["--port", "0", "--database-url", first.databaseUrl!]);
+  pool = createPool(first.databaseUrl!);
+  const [, key] = [...parseDemo(first.banner).tenantKeys][0]!;
+  const tenant = createNightshiftClient({ url: first.url, credential: key });
+
+  const cars = await enrollCars([first.url, second.url], CARS);
+  const r2 = await tenant.tenant.jobs.submit.mutate({
+    modelId: "tiny-matmul",
+    inputs: matmulInputs(rows(R2_TASKS, 1)),
+    replication: 2,
+  });
+  const r1 = await tenant.tenant.jobs.submit.mutate({
+    modelId: "tiny-matmul",
+    inputs: matmulInputs(rows(R1_TASKS, 2)),
+    replication: 1,
+  });
+  jobIds = [r2.jobId, r1.jobId];
+
+  // The departing cars lease first and hold their leases until the others are at work, then
+  // drive off (bounded: the others start after 15 s whatever happens).
+  const departing = (car: FleetCar) => car.index % DEPART_EVERY === DEPART_EVERY - 1;
+  let holding = 0;
+  let othersStart!: () => void;
+  const started = new Promise<void>((resolve) => (othersStart = resolve));
+  const bound = setTimeout(othersStart, 15_000);
+  const { value, ...measured } = await withFleet(
+    cars,
+    {
+      pool,
+      log,
+      carOptions: (car) =>
+        departing(car)
+          ? {
+              departAt: 1,
+              departBy: car.index % 20 === 19 ? "release" : "driving",
+              beforeDeparting: async () => {
+                if (++holding === cars.filter(departing).length) othersStart();
+                await started;
+                await sleep(1000);
+              },
+            }
+          : { startAfter: started },
+    },
+    (stopped) => waitForJobs(tenant, jobIds, FINISH_DEADLINE_MS, stopped),
+  );
+  clearTimeout(bound);
+  run = { ...value, ...measured };
+  console.log(
+    `${CARS} cars on 2 processes ${run.finished ? "finished" : "did not finish"} ${R2_TASKS} tasks × 2 replicas + ${R1_TASKS} × 1 in ` +
+      `${run.ms} ms; ${log.departures.length} departures; ${log.retries} retried calls; ` +
+      `empty lease calls ${JSON.stringify(Object.fromEntries(log.emptyLeases))}`,
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await pool?.end();
+  await second?.stop();
+  await first?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe(`${CARS} cars on two server processes`, () => {
+  it("finish a replication-2 and a replication-1 job, each completed once", async () => {
+    expect(run.finished).toBe(true);
+    const { results, payoutUsd, releasedLeases } = await expectJobsAccounted(pool, jobIds);
+    expect(results).toBe(R2_TASKS * 2 + R1_TASKS);
+    console.log(
+      `${results} results and ledger entries, payouts $${payoutUsd.toFixed(6)}; ` +
+        `${releasedLeases} leases handed back by departing cars`,
+    );
+    // What the tenant saw when each job finished has not changed since.
+    for (const [jobId, completedAt] of run.completedAt) {
+      const { rows } = await pool.query<{ status: string; completed_at: Date }>(
+        "SELECT status, completed_at FROM jobs WHERE id = $1",
+        [jobId],
+      );
+      expect(completedAt).not.toBeNull();
+      expect(rows[0]).toEqual({ status: "completed", completed_at: new Date(completedAt!) });
+    }
+  });
+
+  it("never let two cars hold one work unit at once", async () => {
+    expect(run.samples).toBeGreaterThan(10);
+    expect(run.doubled).toEqual([]);
+    const leasedAgain = await expectNoUnitHeldTwice(pool, jobIds, log);
+    console.log(`${run.samples} snapshots of the leases table; ${leasedAgain} units leased again`);
+    expect(leasedAgain).toBeGreaterThan(0);
+  });
+
+  it("recorded every acknowledged submit once, and nothing else", async () => {
+    expect(log.refused).toEqual([]);
+    expect(log.acked.size).toBe(R2_TASKS * 2 + R1_TASKS);
+    await expectAcknowledgedRecorded(pool, jobIds, log);
+  });
+
+  it("leased the work of departed cars again, and refused their late results", async () => {
+    const departing = CARS / DEPART_EVERY;
+    expect(log.departures).toHaveLength(departing);
+    expect(new Set(log.departures.map((d) => d.how))).toEqual(new Set(["driving", "release"]));
+    const given = log.departures.flatMap((d) => d.leaseIds);
+    for (const d of log.departures) {
+      expect(d.released).toBe(d.leaseIds.length);
+      expect(d.late).toEqual({ accepted: false, reason: "lease released" });
+    }
+    // Each lease handed back ended without a result, and its unit was finished by another car.
+    const { rows: ended } = await pool.query<{
+      status: string;
+      end_reason: string;
+      results: number;
+      finished_by_other: boolean;
+    }>(
+      `SELECT l.status, l.end_reason,
+              (SELECT count(*)::int FROM results r WHERE r.lease_id = l.id) AS results,
+              EXISTS (SELECT 1 FROM leases o WHERE o.work_unit_id = l.work_unit_id
+                         AND o.status = 'submitted' AND o.car_id <> l.car_id) AS finished_by_other
+         FROM leases l WHERE l.id = ANY($1::uuid[])`,
+      [given],
+    );
+    expect(ended).toHaveLength(given.length);
+    for (const row of ended) {
+      expect(row).toMatchObject({ status: "released", results: 0, finished_by_other: true });
+      expect(["departed", "released"]).toContain(row.end_reason);
+    }
+  });
+});
