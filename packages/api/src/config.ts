@@ -21,7 +21,10 @@ export interface ApiConfig {
   maxInlineInputBytes: number;
   /** Most tasks (inputs) in one job. */
   maxTasksPerJob: number;
-  /** Most tasks one lease call hands out. */
+  /**
+   * Most tasks one lease call hands out (at most MAX_LEASE_PER_CALL, 256); core's run budget
+   * (energy, departure, allowed hours) still bounds what one car takes.
+   */
   maxLeasePerCall: number;
   /** Most numbers in one submitted output (1 Mi values ≈ 4 MiB as float32, ~20 MiB as JSON). */
   maxOutputValues: number;
@@ -63,7 +66,7 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   heartbeatTimeoutS: 90,
   maxInlineInputBytes: 1 * MIB,
   maxTasksPerJob: 10_000,
-  maxLeasePerCall: 32,
+  maxLeasePerCall: 128,
   maxOutputValues: 1024 * 1024,
   maxBodyBytes: 24 * MIB,
   capacityCacheS: 2,
@@ -71,8 +74,9 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   sessionTtlS: 12 * 3600,
   maxTaskAttempts: 2,
   rateLimits: {
-    // A car heartbeats every few seconds and leases and submits up to 32 tasks at a time (each
-    // task of a batched HTTP request is a call): room for a fast car on small tasks.
+    // A car heartbeats every few seconds and leases and submits up to 128 tasks at a time, in
+    // one call each (node.submitMany; each call of a batched HTTP request counts): room for a
+    // fast car on small tasks.
     car: { burst: 200, perSecond: 100 },
     tenant: { burst: 100, perSecond: 50 },
     operator: { burst: 200, perSecond: 100 },

@@ -2,6 +2,7 @@
 import { cars } from "@nightshift/db/schema";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { MAX_LEASE_PER_CALL } from "../src/services/lease";
 import {
   failure,
   type Harness,
@@ -68,10 +69,16 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     call: ({ car }) => car.client.node.lease.mutate({ max: 0 }),
   },
   {
-    name: "lease max 33",
+    name: `lease max ${MAX_LEASE_PER_CALL + 1}`,
     code: "BAD_REQUEST",
     field: "max",
-    call: ({ car }) => car.client.node.lease.mutate({ max: 33 }),
+    call: ({ car }) => car.client.node.lease.mutate({ max: MAX_LEASE_PER_CALL + 1 }),
+  },
+  {
+    name: "submitMany with no results",
+    code: "BAD_REQUEST",
+    field: "results",
+    call: ({ car }) => car.client.node.submitMany.mutate({ results: [] }),
   },
   {
     name: "submit oversized output",

@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTinyMatmul } from "../src/seed";
 import { sweepExpired } from "../src/sweeper";
-import { type Harness, matmulInput, setup, testDatabase } from "./harness";
+import { failure, type Harness, matmulInput, setup, testDatabase } from "./harness";
 
 const database = testDatabase();
 beforeAll(database.start);
@@ -117,6 +117,57 @@ describe("the work path", () => {
     expect(me.earnings).toMatchObject({ results: 1, validated: 1 });
     expect(me.earnings.payoutUsd).toBeGreaterThan(0);
     expect(me.earnings.payoutUsd).toBe(me.earnings.payoutOwedUsd);
+  });
+
+  it("takes several results in one call: all or nothing, each recorded and paid once", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    const b = await h.enrollCar();
+    const { jobId } = await submitJob(
+      h,
+      [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+      ],
+      1,
+    );
+    const leased = (await a.client.node.lease.mutate({ max: 3 })).tasks;
+    expect(leased).toHaveLength(3);
+    const results3 = leased.map((t) => ({
+      leaseId: t.leaseId,
+      output: runTinyMatmul(xOf(t.input)),
+      durationMs: 10,
+      backend: "native" as const,
+    }));
+
+    // One malformed result, or a lease that is not the car's, refuses the whole call.
+    const malformed = results3.map((r, i) => (i === 2 ? { ...r, output: [1, 2] } : r));
+    expect(await failure(a.client.node.submitMany.mutate({ results: malformed }))).toMatchObject({
+      code: "BAD_REQUEST",
+      issues: [{ path: "results[2].output" }],
+    });
+    expect(await failure(b.client.node.submitMany.mutate({ results: results3 }))).toMatchObject({
+      code: "NOT_FOUND",
+      message: expect.stringMatching(/^results\[0\]\.leaseId/),
+    });
+    expect(await h.counts()).toMatchObject({ results: 0, ledger_entries: 0, verifications: 0 });
+
+    const first = await a.client.node.submitMany.mutate({ results: results3 });
+    expect(first.results.map((r) => r.leaseId)).toEqual(results3.map((r) => r.leaseId));
+    for (const r of first.results)
+      expect(r).toMatchObject({ accepted: true, verdict: "valid", duplicate: false });
+    const again = await a.client.node.submitMany.mutate({ results: results3 });
+    for (const r of again.results)
+      expect(r).toMatchObject({ accepted: true, verdict: "valid", duplicate: true });
+
+    expect(await h.counts()).toMatchObject({ results: 3, ledger_entries: 3, verifications: 3 });
+    const ledger = await h.t.db.select().from(ledgerEntries);
+    expect(ledger.every((e) => e.validated && e.payoutUsd === e.payoutOwedUsd)).toBe(true);
+    expect(await h.tenant().tenant.jobs.get.query({ jobId })).toMatchObject({
+      status: "completed",
+      tasksValidated: 3,
+    });
   });
 
   it("treats a retried submit as the same submit: one result, one ledger entry", async () => {

@@ -109,13 +109,19 @@ type Query = { name?: string; text: string; values?: unknown[] };
  */
 export class PipelinedTx {
   private begun = false;
-  private ended = false;
+  private over = false;
   private drizzleDb: Db | undefined;
 
   constructor(private readonly client: PgClient) {}
 
+  /** Whether COMMIT (or ROLLBACK) has been sent: nothing more may run in this transaction. */
+  get ended(): boolean {
+    return this.over;
+  }
+
   /** Rows of each statement, sent together in one round trip (after BEGIN, the first time). */
   async batch<T extends unknown[][]>(...statements: [Prepared, unknown[]][]): Promise<T> {
+    this.assertOpen();
     const queries: Query[] = statements.map(([s, values]) => ({ ...s, values }));
     if (!this.begun) {
       queries.unshift({ text: "BEGIN" });
@@ -133,10 +139,11 @@ export class PipelinedTx {
 
   /** The last statement and COMMIT in one round trip; the transaction is over either way. */
   async commitWith<T>(s: Prepared, values: unknown[]): Promise<T[]> {
+    this.assertOpen();
     const queries: Query[] = [{ ...s, values }, { text: "COMMIT" }];
     if (!this.begun) queries.unshift({ text: "BEGIN" });
     this.begun = true;
-    this.ended = true;
+    this.over = true;
     // After a failed statement PostgreSQL answers COMMIT with ROLLBACK: nothing is written.
     const out = await this.send(queries);
     return out[out.length - 2] as T[];
@@ -145,22 +152,28 @@ export class PipelinedTx {
   /** drizzle on this connection and transaction, for the paths rarely taken. */
   get orm(): Db {
     if (!this.begun) throw new Error("PipelinedTx.orm before the first statement");
+    this.assertOpen();
     this.drizzleDb ??= drizzle({ client: this.client as never, schema, casing: "snake_case" });
     return this.drizzleDb;
   }
 
   /** COMMIT, unless commitWith ended the transaction. */
   async commit(): Promise<void> {
-    if (!this.begun || this.ended) return;
-    this.ended = true;
+    if (!this.begun || this.over) return;
+    this.over = true;
     await this.client.query({ text: "COMMIT" });
   }
 
   /** ROLLBACK after an error (a no-op when the transaction is over). */
   async rollback(): Promise<void> {
-    if (!this.begun || this.ended) return;
-    this.ended = true;
+    if (!this.begun || this.over) return;
+    this.over = true;
     await this.client.query({ text: "ROLLBACK" });
+  }
+
+  private assertOpen(): void {
+    // Statements after COMMIT would run outside the transaction, without its locks.
+    if (this.over) throw new Error("PipelinedTx: the transaction has ended");
   }
 
   private async send(queries: Query[]): Promise<unknown[][]> {

@@ -28,7 +28,12 @@ import { scheduleContext } from "./eligibility";
 import { MAX_BATTERY_TEMP_C } from "./heartbeat";
 import { endLeases } from "./leases";
 
-export const ZLeaseInput = z.object({ max: z.number().int().min(1).max(32).default(1) }).strict();
+/** Most tasks any lease call may ask for; ApiConfig.maxLeasePerCall may lower it. */
+export const MAX_LEASE_PER_CALL = 256;
+
+export const ZLeaseInput = z
+  .object({ max: z.number().int().min(1).max(MAX_LEASE_PER_CALL).default(1) })
+  .strict();
 export type LeaseInput = z.infer<typeof ZLeaseInput>;
 
 export const ZLeasedTask = z.object({
@@ -201,17 +206,18 @@ export async function lease(
 
   const shares = await state.shares.get(monotonicMs());
   const want = Math.min(input.max, config.maxLeasePerCall);
-  // The tasks taken must all fit the car's longest run (energy, departure, allowed hours).
-  const budget = { runS: maxRunS(vehicle, ctx) };
   const held = new Set(found.held);
   const usage = new Map(shares.usage);
   for (const t of held) usage.set(t, Math.max(0, (usage.get(t) ?? 0) - 1));
 
   const claimed = await inPipelinedTx(deps.db, async (tx) => {
+    // The tasks taken must all fit the car's longest run (energy, departure, allowed hours).
+    const budget = { runS: maxRunS(vehicle, ctx) };
     const out: Claimed[] = [];
     const tried = new Set<string>();
     const turns = new Map(usage);
-    while (out.length < want) {
+    // A claim that fills the call commits: then it is over, even if some of its rows were lost.
+    while (out.length < want && !tx.ended) {
       // Every tenant not yet tried counts as having work: the shares behind the choice are
       // seconds old, and a claim that finds nothing costs one index probe.
       const tenantId = nextTenant(shares.tenants, turns, shares.entitlements, (t) => !tried.has(t));

@@ -20,6 +20,7 @@ import { ZUuid } from "../schemas";
 import { type ApiState, monotonicMs } from "../state";
 import { type CarRow, type ModelRow, reputationOf, toRegion, toS, toVehicle } from "./convert";
 import { type Executor, inPipelinedTx, type PipelinedTx, prepared, rows, selectList } from "./db";
+import { MAX_LEASE_PER_CALL } from "./lease";
 import { endLeases } from "./leases";
 
 /** Most numbers in one output; ApiConfig.maxOutputValues may lower it. */
@@ -64,8 +65,8 @@ export function expectedOutputLength(spec: unknown): number | null {
   return null;
 }
 
-/** Most results in one `node.submitMany` call: two full leases' worth. */
-export const MAX_SUBMIT_PER_CALL = 64;
+/** Most results in one `node.submitMany` call: a full lease's worth. */
+export const MAX_SUBMIT_PER_CALL = MAX_LEASE_PER_CALL;
 
 export const ZSubmitManyInput = z
   .object({ results: z.array(ZSubmitInput).min(1).max(MAX_SUBMIT_PER_CALL) })
