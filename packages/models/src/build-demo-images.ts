@@ -1,0 +1,142 @@
+// Writes demo/*.png and demo/answers.json: short English phrases rendered in DejaVu Sans (from
+// @fontsource/dejavu-sans, so every machine draws the same glyphs), dark text on a light
+// background. Lines upright and upside down for the direction classifier; pages of several
+// lines for the detector. Everything is fixed, so a rerun writes the same bytes.
+// Run: npx tsx src/build-demo-images.ts
+import { mkdir, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { createCanvas, GlobalFonts, type SKRSContext2D } from "@napi-rs/canvas";
+import { encode } from "fast-png";
+import { DEMO_DIR, type DemoImage } from "./demo-images";
+
+const FONT = "DemoSans";
+const INK = "#1d2433";
+const PAPER = "#f3f0e8";
+
+const LINE_PHRASES = [
+  "parked cars",
+  "open road",
+  "night shift",
+  "charge at 80%",
+  "hello world",
+  "solar noon",
+  "fleet of cars",
+  "low tariff",
+];
+
+const PAGES: string[][] = [
+  ["Nightshift", "a fleet of parked cars", "as one inference cloud"],
+  ["Plugged in at home", "battery 72%", "departs 07:45"],
+  ["Off-peak power", "cheaper at night"],
+  ["Task 1042 done", "verified by quorum", "owner paid $0.03", "next lease in 5 s"],
+];
+
+type Box = DemoImage["boxes"][number];
+
+function registerFont(): void {
+  const file = createRequire(import.meta.url).resolve(
+    "@fontsource/dejavu-sans/files/dejavu-sans-latin-400-normal.woff2",
+  );
+  GlobalFonts.registerFromPath(file, FONT);
+}
+
+/** The ink box of `text` drawn with its baseline at (x, y). */
+function inkBox(ctx: SKRSContext2D, text: string, x: number, y: number): Box {
+  const m = ctx.measureText(text);
+  const left = Math.floor(x - m.actualBoundingBoxLeft);
+  const top = Math.floor(y - m.actualBoundingBoxAscent);
+  const right = Math.ceil(x + m.actualBoundingBoxRight);
+  const bottom = Math.ceil(y + m.actualBoundingBoxDescent);
+  return { x: left, y: top, width: right - left, height: bottom - top };
+}
+
+function render(
+  width: number,
+  height: number,
+  angle: 0 | 180,
+  draw: (ctx: SKRSContext2D) => Box[],
+): { png: Uint8Array; boxes: Box[] } {
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = PAPER;
+  ctx.fillRect(0, 0, width, height);
+  if (angle === 180) {
+    ctx.translate(width, height);
+    ctx.rotate(Math.PI);
+  }
+  ctx.fillStyle = INK;
+  let boxes = draw(ctx);
+  if (angle === 180) {
+    boxes = boxes.map((b) => ({ ...b, x: width - b.x - b.width, y: height - b.y - b.height }));
+  }
+  // RGB without alpha, through fast-png: small files whose bytes depend only on the pixels.
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let p = 0; p < width * height; p++) {
+    rgb[p * 3] = rgba[p * 4]!;
+    rgb[p * 3 + 1] = rgba[p * 4 + 1]!;
+    rgb[p * 3 + 2] = rgba[p * 4 + 2]!;
+  }
+  return { png: encode({ width, height, data: rgb, channels: 3, depth: 8 }), boxes };
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+export function buildDemoImages(): { files: Map<string, Uint8Array>; answers: DemoImage[] } {
+  registerFont();
+  const files = new Map<string, Uint8Array>();
+  const answers: DemoImage[] = [];
+  const measure = createCanvas(1, 1).getContext("2d");
+
+  LINE_PHRASES.forEach((text, i) => {
+    // Two sizes, so the classifier sees text both filling and not filling its 48-pixel height.
+    const fontPx = i % 2 === 0 ? 28 : 36;
+    measure.font = `${fontPx}px ${FONT}`;
+    const textW = Math.ceil(measure.measureText(text).width);
+    const pad = Math.round(fontPx * 0.4);
+    const width = textW + 2 * pad;
+    const height = Math.round(fontPx * 1.5);
+    for (const angle of [0, 180] as const) {
+      const { png, boxes } = render(width, height, angle, (ctx) => {
+        ctx.font = `${fontPx}px ${FONT}`;
+        const baseline = Math.round(height * 0.7);
+        ctx.fillText(text, pad, baseline);
+        return [inkBox(ctx, text, pad, baseline)];
+      });
+      const file = `line-${slug(text)}-${angle}.png`;
+      files.set(file, png);
+      answers.push({ file, kind: "line", text, angle, width, height, boxes });
+    }
+  });
+
+  PAGES.forEach((lines, i) => {
+    const width = 480;
+    const height = 320;
+    const fontPx = [30, 26, 34, 24][i]!;
+    const lineGap = Math.round(fontPx * 2);
+    const { png, boxes } = render(width, height, 0, (ctx) => {
+      ctx.font = `${fontPx}px ${FONT}`;
+      return lines.map((line, j) => {
+        const x = 24 + 16 * j;
+        const baseline = 40 + fontPx + j * lineGap;
+        ctx.fillText(line, x, baseline);
+        return inkBox(ctx, line, x, baseline);
+      });
+    });
+    const file = `page-${i + 1}.png`;
+    files.set(file, png);
+    answers.push({ file, kind: "page", text: lines.join("\n"), angle: 0, width, height, boxes });
+  });
+  return { files, answers };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { files, answers } = buildDemoImages();
+  await mkdir(DEMO_DIR, { recursive: true });
+  for (const [file, bytes] of files) await writeFile(`${DEMO_DIR}${file}`, bytes);
+  await writeFile(`${DEMO_DIR}answers.json`, `${JSON.stringify(answers, null, 2)}\n`);
+  console.log(`wrote ${files.size} images and answers.json to ${DEMO_DIR}`);
+}
