@@ -1,0 +1,383 @@
+// The vehicle twin: what a node knows of its car — driving, parked or charging, its charge, when it
+// will leave, its battery's temperature, its owner's limits. `advance` is a pure step: time passes,
+// compute draws energy, the charger adds it, a simulated car follows its daily pattern (core's
+// mobility model, drawn from a seed per trip so that any step replays exactly).
+// Browser-safe: no Node modules, no clock (time is the twin's own `nowMs`).
+import { chargeAddedKWh, energyKWh } from "@nightshift/core/battery";
+import { HARDWARE } from "@nightshift/core/hardware";
+import { createRng } from "@nightshift/core/random";
+import { insideHours } from "@nightshift/core/schedule/filters";
+import {
+  initialStay,
+  nextTrip,
+  type Pattern,
+  PATTERNS,
+  type Place,
+  stayAt,
+} from "@nightshift/core/sim/mobility";
+import type { DriveState, OwnerPolicy } from "@nightshift/core/types";
+
+export type { DriveState, OwnerPolicy };
+
+/**
+ * BOINC's mobile client pauses above 40 °C battery temperature; the server sends "drain" above it
+ * too. The twin takes no new work there.
+ */
+export const MAX_BATTERY_TEMP_C = 40;
+
+/** Energy a car uses per km driven; ~0.18 kWh/km is a typical mid-size EV (EPA ratings). */
+export const DRIVING_KWH_PER_KM = 0.18;
+
+/** A simulated car's daily life: where it is and which trip comes next. */
+export interface TwinPattern {
+  kind: Pattern;
+  /** Every trip and stay draws from createRng(seed, its index): a replay needs only the twin. */
+  seed: number;
+  /** Trips started so far. */
+  trips: number;
+  place: Place;
+  /** Local time = UTC + utcOffsetS. */
+  utcOffsetS: number;
+  /** Spread of the actual departure around the predicted one (one standard deviation). */
+  departureSpreadS: number;
+  /** Charger wall power at home and at work (0: none there). */
+  homeChargerKW: number;
+  workChargerKW: number;
+}
+
+export interface Twin {
+  /** The twin's time, epoch ms. A compressed-time twin runs ahead of the wall clock. */
+  nowMs: number;
+  state: DriveState;
+  socPct: number;
+  batteryKWh: number;
+  /** Share of the charger's wall power that reaches the battery. */
+  chargeEfficiency: number;
+  pluggedIn: boolean;
+  /** Wall power of the charger, kW; 0 when unplugged. */
+  chargerKW: number;
+  /** When the owner is expected to leave (epoch ms), null while driving or when unknown. */
+  predictedDepartureMs: number | null;
+  /** When a simulated car really leaves (it differs from the prediction); null: it stays. */
+  departAtMs: number | null;
+  /** When the trip under way ends (epoch ms); null unless driving. */
+  arriveAtMs: number | null;
+  /** Draw of the trip under way, kW. */
+  drivingKW: number;
+  batteryTempC: number;
+  ambientTempC: number;
+  /** The car's AI computer (core's HARDWARE id) and its draw while it runs inference. */
+  hardwareId: string;
+  computeW: number;
+  limits: OwnerPolicy;
+  /** Null: the state changes only when someone sets it (a browser tab's owner). */
+  pattern: TwinPattern | null;
+  /** Energy since the twin was made, kWh (into the battery from the charger; out to compute, to driving). */
+  totals: { chargedKWh: number; computeKWh: number; drivenKWh: number };
+  /** Set when the last step cut compute off at the owner's reserve. */
+  computeCutOff: boolean;
+}
+
+export const DEFAULT_LIMITS: OwnerPolicy = {
+  optedIn: true,
+  allowedHours: { startHour: 0, endHour: 24 },
+  minDepartureChargePct: 50,
+  reservePct: 20,
+};
+
+export interface TwinOptions {
+  nowMs: number;
+  state?: DriveState;
+  socPct?: number;
+  batteryKWh?: number;
+  chargeEfficiency?: number;
+  pluggedIn?: boolean;
+  chargerKW?: number;
+  predictedDepartureMs?: number | null;
+  batteryTempC?: number;
+  ambientTempC?: number;
+  hardwareId?: string;
+  limits?: OwnerPolicy;
+}
+
+/** A twin whose state changes only when set (a browser tab: its owner says when it drives). */
+export function createTwin(o: TwinOptions): Twin {
+  const hardwareId = o.hardwareId ?? "fsd-hw4";
+  const hardware = HARDWARE[hardwareId];
+  if (!hardware) throw new RangeError(`hardwareId: unknown car computer "${hardwareId}"`);
+  const pluggedIn = o.pluggedIn ?? false;
+  const twin: Twin = {
+    nowMs: o.nowMs,
+    state: o.state ?? "parked",
+    socPct: clampPct(o.socPct ?? 80),
+    batteryKWh: o.batteryKWh ?? 75,
+    chargeEfficiency: o.chargeEfficiency ?? 0.9,
+    pluggedIn,
+    chargerKW: pluggedIn ? (o.chargerKW ?? 7.4) : 0,
+    predictedDepartureMs: o.predictedDepartureMs ?? null,
+    departAtMs: null,
+    arriveAtMs: null,
+    drivingKW: 0,
+    batteryTempC: o.batteryTempC ?? o.ambientTempC ?? 20,
+    ambientTempC: o.ambientTempC ?? 20,
+    hardwareId,
+    computeW: hardware.inferencePowerW,
+    limits: o.limits ?? DEFAULT_LIMITS,
+    pattern: null,
+    totals: { chargedKWh: 0, computeKWh: 0, drivenKWh: 0 },
+    computeCutOff: false,
+  };
+  if (twin.state === "driving") return { ...twin, pluggedIn: false, chargerKW: 0 };
+  return { ...twin, state: restingState(twin) };
+}
+
+/** A simulated car with a seeded daily pattern, parked or driving as its pattern says at `nowMs`. */
+export function createSimulatedTwin(
+  nowMs: number,
+  seed: number,
+  o: Partial<TwinOptions> = {},
+): Twin {
+  const rng = createRng(seed);
+  const kind = rng.weighted(PATTERNS, [0.55, 0.2, 0.1, 0.15]);
+  const utcOffsetS = 0;
+  const pattern: TwinPattern = {
+    kind,
+    seed,
+    trips: 0,
+    place: "home",
+    utcOffsetS,
+    departureSpreadS: 20 * 60,
+    // About two thirds of EV owners charge at home (a 7.4 kW wall box); some workplaces have 11 kW.
+    homeChargerKW: rng.chance(0.65) ? 7.4 : 0,
+    workChargerKW: rng.chance(0.3) ? 11 : 0,
+  };
+  const stay = initialStay(kind, nowMs / 1000, utcOffsetS, rng);
+  const base = createTwin({ socPct: 40 + rng.next() * 55, ...o, nowMs, state: "parked" });
+  return arriveAt({ ...base, pattern: { ...pattern, place: stay.place } }, stay.place, {
+    plannedDepartureS: stay.plannedDepartureS,
+    actualDepartureS: stay.plannedDepartureS + rng.normal(0, pattern.departureSpreadS),
+  });
+}
+
+/**
+ * `dtS` seconds later, the compute having drawn `computeW` the whole time (0 when idle). Compute
+ * runs only on a parked car and never takes the battery below the owner's reserve: a draw the
+ * charger does not cover stops there (`computeCutOff`). Charge stays within [0, 100].
+ */
+export function advance(twin: Twin, dtS: number, computeW: number): Twin {
+  if (!(dtS >= 0) || !Number.isFinite(dtS))
+    throw new RangeError(`dtS must be a finite number ≥ 0, got ${dtS}`);
+  if (!(computeW >= 0) || !Number.isFinite(computeW))
+    throw new RangeError(`computeW must be a finite number ≥ 0, got ${computeW}`);
+  let t: Twin = { ...twin, totals: { ...twin.totals }, computeCutOff: false };
+  const endMs = twin.nowMs + dtS * 1000;
+  // Step to each departure or arrival on the way, then to the end.
+  for (;;) {
+    const eventMs = t.state === "driving" ? t.arriveAtMs : t.departAtMs;
+    const stepEndMs = eventMs !== null && eventMs <= endMs ? Math.max(eventMs, t.nowMs) : endMs;
+    t = integrate(t, (stepEndMs - t.nowMs) / 1000, computeW);
+    t.nowMs = stepEndMs;
+    if (stepEndMs === endMs && (eventMs === null || eventMs > endMs)) return t;
+    t = t.state === "driving" ? arrive(t) : depart(t);
+  }
+}
+
+/** One stretch without a departure or arrival: energy and temperature. */
+function integrate(t: Twin, dtS: number, computeW: number): Twin {
+  if (dtS <= 0) return t;
+  let socPct = t.socPct;
+  let tempTargetC = t.ambientTempC;
+  if (t.state === "driving") {
+    const usedKWh = Math.min((t.drivingKW * dtS) / 3600, (socPct / 100) * t.batteryKWh);
+    socPct -= (100 * usedKWh) / t.batteryKWh;
+    t.totals.drivenKWh += usedKWh;
+    // Driving warms a pack a few degrees above ambient.
+    tempTargetC += 5;
+  } else {
+    const chargerKWh = t.pluggedIn ? chargeAddedKWh(t.chargerKW, t.chargeEfficiency, dtS) : 0;
+    const wantKWh = energyKWh(computeW, dtS);
+    // The charger feeds compute first; the rest of the draw comes from the battery, down to the
+    // reserve at most (or nothing, when the charge is already below it).
+    const fromBatteryWantKWh = Math.max(0, wantKWh - chargerKWh);
+    const aboveReserveKWh = Math.max(0, ((socPct - t.limits.reservePct) / 100) * t.batteryKWh);
+    const fromBatteryKWh = Math.min(fromBatteryWantKWh, aboveReserveKWh);
+    const computeKWh = wantKWh - fromBatteryWantKWh + fromBatteryKWh;
+    if (fromBatteryKWh < fromBatteryWantKWh) t.computeCutOff = true;
+    const roomKWh = ((100 - socPct) / 100) * t.batteryKWh;
+    const intoBatteryKWh = Math.min(Math.max(0, chargerKWh - wantKWh), roomKWh);
+    socPct += (100 * (intoBatteryKWh - fromBatteryKWh)) / t.batteryKWh;
+    t.totals.computeKWh += computeKWh;
+    t.totals.chargedKWh += intoBatteryKWh;
+    // Charging and compute heat the pack: ~0.5 °C per kW of charging, ~5 °C per kW of compute
+    // above ambient at steady state (an assumption: a simple first-order model, no published figure).
+    tempTargetC += (intoBatteryKWh > 0 ? t.chargerKW * 0.5 : 0) + (computeKWh / dtS) * 3600 * 5;
+  }
+  socPct = clampPct(socPct);
+  // First-order lag toward the target with a 30-minute time constant.
+  const batteryTempC = tempTargetC + (t.batteryTempC - tempTargetC) * Math.exp(-dtS / 1800);
+  const next = { ...t, socPct, batteryTempC };
+  return t.state === "driving" ? next : { ...next, state: restingState(next) };
+}
+
+/** A simulated car leaves: it unplugs and takes its next trip. */
+function depart(t: Twin): Twin {
+  const p = t.pattern;
+  if (!p) return { ...t, departAtMs: null };
+  const rng = createRng(mixSeed(p.seed, 2 * p.trips + 1));
+  const trip = nextTrip(p.kind, p.place, t.nowMs / 1000, p.utcOffsetS, rng);
+  const durationS = Math.max(60, trip.durationS);
+  return {
+    ...t,
+    state: "driving",
+    pluggedIn: false,
+    chargerKW: 0,
+    predictedDepartureMs: null,
+    departAtMs: null,
+    arriveAtMs: t.nowMs + durationS * 1000,
+    drivingKW: (trip.km * DRIVING_KWH_PER_KM) / (durationS / 3600),
+    pattern: { ...p, trips: p.trips + 1, place: trip.to },
+  };
+}
+
+/** A simulated car arrives where its trip went, plugs in if there is a charger, plans its next departure. */
+function arrive(t: Twin): Twin {
+  const p = t.pattern;
+  if (!p) return { ...t, state: restingState(t), arriveAtMs: null, drivingKW: 0 };
+  const rng = createRng(mixSeed(p.seed, 2 * p.trips));
+  const stay = stayAt(p.kind, p.place, t.nowMs / 1000, p.utcOffsetS, rng);
+  return arriveAt(t, p.place, {
+    plannedDepartureS: stay.plannedDepartureS,
+    actualDepartureS: stay.plannedDepartureS + rng.normal(0, p.departureSpreadS),
+  });
+}
+
+function arriveAt(
+  t: Twin,
+  place: Place,
+  stay: { plannedDepartureS: number; actualDepartureS: number },
+): Twin {
+  const p = t.pattern as TwinPattern;
+  const chargerKW = place === "home" ? p.homeChargerKW : place === "work" ? p.workChargerKW : 0;
+  // A departure is never in the past, and the stay lasts at least a minute.
+  const departAtMs = Math.max(t.nowMs + 60_000, stay.actualDepartureS * 1000);
+  const parked: Twin = {
+    ...t,
+    state: "parked",
+    pluggedIn: chargerKW > 0,
+    chargerKW,
+    predictedDepartureMs: Math.max(t.nowMs, stay.plannedDepartureS * 1000),
+    departAtMs,
+    arriveAtMs: null,
+    drivingKW: 0,
+  };
+  return { ...parked, state: restingState(parked) };
+}
+
+/** Parked, or charging while plugged in with room in the battery. */
+function restingState(t: Twin): DriveState {
+  return t.pluggedIn && t.chargerKW > 0 && t.socPct < 100 ? "charging" : "parked";
+}
+
+// ---- set from outside (a browser tab's owner, a test) ----
+
+/** The car starts driving now (its owner took it): unplugged, no departure predicted. */
+export function startDriving(t: Twin, drivingKW = 15): Twin {
+  return {
+    ...t,
+    state: "driving",
+    pluggedIn: false,
+    chargerKW: 0,
+    predictedDepartureMs: null,
+    departAtMs: null,
+    arriveAtMs: null,
+    drivingKW,
+  };
+}
+
+/** The car parks now, plugged into a charger of `chargerKW` (0: not plugged in). */
+export function park(t: Twin, chargerKW = 0, predictedDepartureMs: number | null = null): Twin {
+  const parked: Twin = {
+    ...t,
+    state: "parked",
+    pluggedIn: chargerKW > 0,
+    chargerKW,
+    predictedDepartureMs,
+    departAtMs: null,
+    arriveAtMs: null,
+    drivingKW: 0,
+  };
+  return { ...parked, state: restingState(parked) };
+}
+
+// ---- what the loop asks ----
+
+export type TwinReason =
+  "driving" | "opted-out" | "outside-allowed-hours" | "reserve" | "battery-hot" | "departs-soon";
+
+/**
+ * Null when the car may take work now, else why not: driving, opted out or outside the owner's
+ * hours (local time), at or below the reserve, too hot, or leaving within `marginS`.
+ */
+export function workBlocker(t: Twin, marginS = 60): TwinReason | null {
+  if (t.state === "driving") return "driving";
+  if (!t.limits.optedIn) return "opted-out";
+  const offsetS = t.pattern?.utcOffsetS ?? 0;
+  const localHour = ((((t.nowMs / 1000 + offsetS) % 86_400) + 86_400) % 86_400) / 3600;
+  if (!insideHours(t.limits.allowedHours, localHour)) return "outside-allowed-hours";
+  // Charging covers the draw: no reserve question while the charger delivers more than compute takes.
+  const covered = t.pluggedIn && t.chargerKW * t.chargeEfficiency * 1000 >= t.computeW;
+  if (!covered && t.socPct <= t.limits.reservePct) return "reserve";
+  if (t.batteryTempC > MAX_BATTERY_TEMP_C) return "battery-hot";
+  if (t.predictedDepartureMs !== null && t.predictedDepartureMs - t.nowMs < marginS * 1000)
+    return "departs-soon";
+  return null;
+}
+
+/**
+ * What the server's heartbeat carries. `wallNowMs` and `speedup` map the twin's time onto the
+ * wall clock: a compressed-time twin (speedup 60: an hour a minute) predicts its departure on the
+ * server's clock, not its own.
+ */
+export function heartbeatOf(
+  t: Twin,
+  wallNowMs: number,
+  speedup = 1,
+): {
+  state: DriveState;
+  socPct: number;
+  pluggedIn: boolean;
+  chargerKW: number;
+  predictedDepartureAt: string | null;
+  batteryTempC: number;
+} {
+  const predicted =
+    t.predictedDepartureMs === null
+      ? null
+      : new Date(wallNowMs + Math.max(0, t.predictedDepartureMs - t.nowMs) / speedup).toISOString();
+  return {
+    state: t.state,
+    socPct: round(t.socPct, 3),
+    pluggedIn: t.pluggedIn,
+    chargerKW: Math.min(350, t.chargerKW),
+    predictedDepartureAt: predicted,
+    batteryTempC: round(Math.min(100, Math.max(-60, t.batteryTempC)), 2),
+  };
+}
+
+function clampPct(pct: number): number {
+  return Math.min(100, Math.max(0, pct));
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** A 32-bit seed per (car, draw): splitmix-style mixing so that neighbouring seeds differ. */
+function mixSeed(seed: number, n: number): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(n + 1, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  return h | 0;
+}
