@@ -9,6 +9,9 @@ export interface RateLimit {
   perSecond: number;
 }
 
+/** Most tasks any lease call may ask for; ApiConfig.maxLeasePerCall may lower it. */
+export const MAX_LEASE_PER_CALL = 256;
+
 export interface ApiConfig {
   /** A lease lasts this long unless renewed (renew, or any heartbeat while parked). */
   leaseTtlS: number;

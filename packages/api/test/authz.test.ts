@@ -162,6 +162,13 @@ describe("authorization over HTTP", () => {
       w.leaseId,
     ]);
     expect(await thief.client.node.release.mutate()).toEqual({ released: 0 });
+    const failed = await failure(
+      thief.client.node.fail.mutate({ leaseId: w.leaseId, reason: "runtime", message: "no" }),
+    );
+    expect(failed).toMatchObject({
+      code: "NOT_FOUND",
+      message: expect.stringContaining("leaseId"),
+    });
     expect(await w.h.counts()).toEqual(before);
     expect((await w.clients.otherTenant.tenant.jobs.list.query({})).items).toEqual([]);
     expect(

@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTinyMatmul } from "../src/seed";
 import { sweepExpired } from "../src/sweeper";
-import { failure, type Harness, matmulInput, setup, testDatabase } from "./harness";
+import { failure, type Harness, matmulInput, PARKED, setup, testDatabase } from "./harness";
 
 const database = testDatabase();
 beforeAll(database.start);
@@ -328,6 +328,93 @@ describe("the work path", () => {
       backend: "wasm",
     });
     expect(done.verdict).toBe("valid");
+  });
+
+  it("extends only the leases a heartbeat names: a lease the car lost runs out", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    await submitJob(
+      h,
+      [
+        [1, 1, 1, 1],
+        [2, 2, 2, 2],
+      ],
+      1,
+    );
+    const [kept, lost] = (await a.client.node.lease.mutate({ max: 2 })).tasks;
+    const ttl = h.api.deps.config.leaseTtlS;
+    // The car keeps heartbeating, naming only the lease it still works on.
+    for (let s = 0; s < ttl + 30; s += 30) {
+      h.clock.advance(30);
+      const beat = await a.client.node.heartbeat.mutate({ ...PARKED, leaseIds: [kept!.leaseId] });
+      expect(beat.renewed).toBe(1);
+    }
+    await sweepExpired(h.api.deps);
+    const rows = await h.t.db.select().from(leases);
+    const status = Object.fromEntries(rows.map((l) => [l.id, l.status]));
+    expect(status).toEqual({ [kept!.leaseId]: "active", [lost!.leaseId]: "expired" });
+    // The lost task goes to the next car that asks.
+    const b = await h.enrollCar();
+    expect((await b.client.node.lease.mutate({})).tasks.map((t) => t.taskId)).toEqual([
+      lost!.taskId,
+    ]);
+  });
+
+  it("sends a lease a car cannot run elsewhere; an input two owners refuse fails its task", async () => {
+    const h = await setup(database.get());
+    const [a, b, c] = [await h.enrollCar(), await h.enrollCar(), await h.enrollCar()];
+    const { jobId } = await submitJob(h, [[9, 9, 9, 9]], 1);
+    const first = (await a.client.node.lease.mutate({})).tasks[0]!;
+    const report = { leaseId: first.leaseId, reason: "bad-input", message: "not a PNG" } as const;
+    expect(await a.client.node.fail.mutate(report)).toEqual({
+      accepted: true,
+      duplicate: false,
+      taskFailed: false,
+    });
+    // Retried: recognised, nothing more happens.
+    expect(await a.client.node.fail.mutate(report)).toEqual({
+      accepted: false,
+      duplicate: true,
+      taskFailed: false,
+    });
+    // An engine error on a second car: the task goes on to a third.
+    const second = (await b.client.node.lease.mutate({})).tasks[0]!;
+    expect(second.taskId).toBe(first.taskId);
+    await b.client.node.fail.mutate({ leaseId: second.leaseId, reason: "runtime", message: "oom" });
+    expect((await h.tenant().tenant.jobs.get.query({ jobId })).status).not.toBe("failed");
+    const third = (await c.client.node.lease.mutate({})).tasks[0]!;
+    expect(third.taskId).toBe(first.taskId);
+    expect(
+      await c.client.node.fail.mutate({
+        leaseId: third.leaseId,
+        reason: "bad-input",
+        message: "not a PNG",
+      }),
+    ).toMatchObject({ accepted: true, taskFailed: true });
+    const job = await h.tenant().tenant.jobs.get.query({ jobId });
+    expect(job).toMatchObject({ status: "failed", tasksFailed: 1 });
+    const [task] = await h.t.db.select().from(tasks).where(eq(tasks.id, first.taskId));
+    expect(task).toMatchObject({ status: "failed", error: "bad input: not a PNG" });
+    const ended = await h.t.db.select().from(leases);
+    expect(ended.map((l) => l.status).sort()).toEqual(["failed", "failed", "failed"]);
+    expect(await h.counts()).toMatchObject({ results: 0, ledger_entries: 0 });
+  });
+
+  it("records a model that failed its sha256 on a car for the operators", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    await submitJob(h, [[1, 0, 0, 0]], 1);
+    const lease = (await a.client.node.lease.mutate({})).tasks[0]!;
+    await a.client.node.fail.mutate({
+      leaseId: lease.leaseId,
+      reason: "model-integrity",
+      message: `tiny-matmul: expected sha256 ${lease.modelSha256}, got 00ff`,
+    });
+    const events = await h.operator.operator.audit.list.query({});
+    expect(events.items.map((e) => e.action)).toContain("model.integrity-failed");
+    // The work is open again for another car.
+    const b = await h.enrollCar();
+    expect((await b.client.node.lease.mutate({})).tasks[0]?.taskId).toBe(lease.taskId);
   });
 
   it("takes the leases of a car that stopped heartbeating before they expire", async () => {

@@ -46,6 +46,16 @@ CREATE TABLE "enrollment_codes" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "input_blobs" (
+	"sha256" text PRIMARY KEY NOT NULL,
+	"media_type" text NOT NULL,
+	"width" integer NOT NULL,
+	"height" integer NOT NULL,
+	"size_bytes" integer NOT NULL,
+	"bytes" "bytea" NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "jobs" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"tenant_id" text NOT NULL,
@@ -167,6 +177,8 @@ CREATE TABLE "tasks" (
 	"attempt" integer DEFAULT 0 NOT NULL,
 	"canary" boolean DEFAULT false NOT NULL,
 	"expected_output" jsonb,
+	"error" text,
+	"interpretation" jsonb,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"validated_at" timestamp with time zone
 );

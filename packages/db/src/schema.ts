@@ -12,6 +12,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -25,6 +26,8 @@ import {
 
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
 const at = () => timestamp({ withTimezone: true });
+/** Binary data; node-postgres reads and writes it as a Buffer. */
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
 
 // ---- people and credentials ----
 
@@ -160,12 +163,27 @@ export const models = pgTable("models", {
   createdAt: createdAt(),
 });
 
+/**
+ * Input files of tasks (images), content-addressed: a job's tasks reference them by sha256 and
+ * cars fetch them from GET /inputs/:sha256. The same image in many jobs is stored once.
+ */
+export const inputBlobs = pgTable("input_blobs", {
+  sha256: text().primaryKey(),
+  mediaType: text().notNull(),
+  width: integer().notNull(),
+  height: integer().notNull(),
+  sizeBytes: integer().notNull(),
+  bytes: bytea().notNull(),
+  createdAt: createdAt(),
+});
+
 // ---- work ----
 
 export type JobStatus = "queued" | "running" | "completed" | "cancelled" | "failed";
 export type TaskStatus = "open" | "verifying" | "valid" | "failed" | "cancelled";
 export type WorkUnitStatus = "open" | "leased" | "done" | "cancelled";
-export type LeaseStatus = "active" | "submitted" | "expired" | "released" | "cancelled";
+/** "failed": the car could not run it (a broken input, a model that failed its sha256, an engine error). */
+export type LeaseStatus = "active" | "submitted" | "expired" | "released" | "cancelled" | "failed";
 
 export const jobs = pgTable(
   "jobs",
@@ -215,6 +233,10 @@ export const tasks = pgTable(
     attempt: integer().notNull().default(0),
     canary: boolean().notNull().default(false),
     expectedOutput: jsonb().$type<number[]>(),
+    /** Why the task failed, for its tenant (e.g. the input image cars could not decode). */
+    error: text(),
+    /** The validated output read for people (a direction, text boxes), by the model's postprocess. */
+    interpretation: jsonb(),
     createdAt: createdAt(),
     validatedAt: at(),
   },

@@ -1,4 +1,4 @@
-// Cars: enroll, heartbeat, lease, renew, submit, release.
+// Cars: enroll, heartbeat, lease, renew, submit, fail, release.
 import { enroll, ZEnrollInput, ZEnrollOutput } from "../services/enroll";
 import {
   carSelf,
@@ -27,6 +27,7 @@ import {
   ZSubmitManyOutput,
   ZSubmitOutput,
 } from "../services/submit";
+import { failLease, ZFailInput, ZFailOutput } from "../services/fail";
 import { carProcedure, publicProcedure, router } from "../trpc";
 
 export const nodeRouter = router({
@@ -55,6 +56,11 @@ export const nodeRouter = router({
     .input(ZSubmitManyInput)
     .output(ZSubmitManyOutput)
     .mutation(({ ctx, input }) => submitMany(ctx.deps, ctx.state, ctx.caller.carId, input)),
+  /** The car could not run a lease (bad input, model integrity, engine error): it goes elsewhere. */
+  fail: carProcedure
+    .input(ZFailInput)
+    .output(ZFailOutput)
+    .mutation(({ ctx, input }) => failLease(ctx.deps, ctx.caller.carId, input)),
   /** The car as its owner sees it: limits, reputation, earnings. */
   me: carProcedure.output(ZCarSelf).query(({ ctx }) => carSelf(ctx.deps, ctx.caller.carId)),
   /** The owner's limits: opt-in, allowed hours, reserve and departure charge. */

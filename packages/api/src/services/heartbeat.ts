@@ -1,11 +1,13 @@
-// A car reports its state. Parked or charging, its leases are extended; driving, every active
-// lease is handed back at once so that its work goes elsewhere.
+// A car reports its state. Parked or charging, the leases it names are extended (only those: a
+// lease the car has lost track of runs out and goes elsewhere); driving, every active lease is
+// handed back at once so that its work goes elsewhere.
 import { cars, regions } from "@nightshift/db/schema";
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
+import { MAX_LEASE_PER_CALL } from "../config";
 import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
-import { ZIsoDate, ZNonNegative, ZOwnerPolicy, ZPct } from "../schemas";
+import { ZIsoDate, ZNonNegative, ZOwnerPolicy, ZPct, ZUuid } from "../schemas";
 import { inTx, prepared, preparedRows } from "./db";
 import { endLeases } from "./leases";
 
@@ -33,6 +35,11 @@ export const ZHeartbeatInput = z
       .max(4 * 3600)
       .optional(),
     batteryTempC: z.number().min(-60).max(100).nullable().optional(),
+    /**
+     * The leases the car is working on, to extend (as node.renew would). Leases it does not name
+     * are left to run out: renewing every active lease kept alive, forever, work the car had lost.
+     */
+    leaseIds: z.array(ZUuid).max(MAX_LEASE_PER_CALL).optional(),
   })
   .strict();
 export type HeartbeatInput = z.infer<typeof ZHeartbeatInput>;
@@ -48,7 +55,7 @@ export const ZHeartbeatOutput = z.object({
 export type HeartbeatOutput = z.infer<typeof ZHeartbeatOutput>;
 
 /**
- * Parked or charging, in one statement (atomic without a transaction): the car's active leases
+ * Parked or charging, in one statement (atomic without a transaction): the named active leases
  * extended, then its row updated (the InitPlan on `renewed` makes the leases go first: the same
  * lock order as submit, lease then car), and its region read.
  */
@@ -56,7 +63,8 @@ const PARKED_HEARTBEAT = prepared(
   "heartbeat_parked",
   `WITH renewed AS (
      UPDATE leases SET expires_at = $2::timestamptz, renewed_at = $3::timestamptz
-      WHERE car_id = $1::uuid AND status = 'active' AND expires_at > $3::timestamptz
+      WHERE car_id = $1::uuid AND id = ANY($11::uuid[]) AND status = 'active'
+        AND expires_at > $3::timestamptz
      RETURNING 1
    ), c AS (
      UPDATE cars SET state = $4::text, soc_pct = $5::float8, plugged_in = $6::boolean, charger_kw = $7::float8,
@@ -92,6 +100,7 @@ export async function heartbeat(
       input.predictedDepartureAt ? new Date(input.predictedDepartureAt) : null,
       input.departureUncertaintyS ?? null,
       input.batteryTempC ?? null,
+      [...new Set(input.leaseIds ?? [])],
     ]);
     if (!row) throw notFound("car", carId);
     return {

@@ -18,6 +18,7 @@ import { replicasFor } from "@nightshift/core/verify";
 import { cars, leases } from "@nightshift/db/schema";
 import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
+import { MAX_LEASE_PER_CALL } from "../config";
 import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
 import { ZUuid } from "../schemas";
@@ -28,8 +29,7 @@ import { scheduleContext } from "./eligibility";
 import { MAX_BATTERY_TEMP_C } from "./heartbeat";
 import { endLeases } from "./leases";
 
-/** Most tasks any lease call may ask for; ApiConfig.maxLeasePerCall may lower it. */
-export const MAX_LEASE_PER_CALL = 256;
+export { MAX_LEASE_PER_CALL };
 
 export const ZLeaseInput = z
   .object({ max: z.number().int().min(1).max(MAX_LEASE_PER_CALL).default(1) })
@@ -346,7 +346,9 @@ async function claim(tx: PipelinedTx, deps: ApiDeps, a: ClaimArgs): Promise<Clai
 
 // ---- renew and release ----
 
-export const ZRenewInput = z.object({ leaseIds: z.array(ZUuid).min(1).max(64) }).strict();
+export const ZRenewInput = z
+  .object({ leaseIds: z.array(ZUuid).min(1).max(MAX_LEASE_PER_CALL) })
+  .strict();
 export type RenewInput = z.infer<typeof ZRenewInput>;
 
 export const ZRenewOutput = z.object({

@@ -11,7 +11,7 @@ import {
   type QuorumOutcome,
 } from "@nightshift/core/verify";
 import { cars, tasks, verifications, workUnits } from "@nightshift/db/schema";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { sha256Hex } from "../crypto";
@@ -20,7 +20,7 @@ import { ZUuid } from "../schemas";
 import { type ApiState, monotonicMs } from "../state";
 import { type CarRow, type ModelRow, reputationOf, toRegion, toS, toVehicle } from "./convert";
 import { type Executor, inPipelinedTx, type PipelinedTx, prepared, rows, selectList } from "./db";
-import { MAX_LEASE_PER_CALL } from "./lease";
+import { MAX_LEASE_PER_CALL } from "../config";
 import { endLeases } from "./leases";
 
 /** Most numbers in one output; ApiConfig.maxOutputValues may lower it. */
@@ -695,20 +695,44 @@ async function failRound(
     await addUnits(tx, next, task.replicasRequired ?? 1);
     return;
   }
+  await failTask(tx, task, now, { disagreeing, error: "no quorum: the replicas did not agree" });
+}
+
+/**
+ * Ends a task as failed, once (only an open or verifying task changes): its open units
+ * cancelled, a failed verification recorded with the reason, and the task counted toward its
+ * job, which may complete with it. The caller holds the task's lock.
+ */
+export async function failTask(
+  tx: Executor,
+  task: Pick<TaskState, "id" | "jobId">,
+  now: Date,
+  why: { disagreeing: number; error: string },
+): Promise<boolean> {
+  const changed = await tx
+    .update(tasks)
+    .set({ status: "failed", error: why.error })
+    .where(and(eq(tasks.id, task.id), inArray(tasks.status, ["open", "verifying"])))
+    .returning({ id: tasks.id });
+  if (changed.length === 0) return false;
+  await tx
+    .update(workUnits)
+    .set({ status: "cancelled" })
+    .where(and(eq(workUnits.taskId, task.id), eq(workUnits.status, "open")));
   await tx.insert(verifications).values({
     taskId: task.id,
     status: "failed",
     canonicalResultId: null,
     support: 0,
     agreeing: 0,
-    disagreeing,
+    disagreeing: why.disagreeing,
     decidedAt: now,
   });
-  await tx.update(tasks).set({ status: "failed" }).where(eq(tasks.id, task.id));
   await tx.execute(
     sql`WITH g AS (SELECT ${task.jobId}::uuid AS job_id, 0 AS validated, 1 AS failed, ${now}::timestamptz AS at)
         ${sql.raw(progressText("g.at"))}`,
   );
+  return true;
 }
 
 /** Adds `count` open units to the task's current round, after its existing replicas. */

@@ -1,0 +1,105 @@
+// A car that cannot run a lease says so: a broken input, a model whose bytes failed their
+// sha256, an engine error. The lease ends and its work goes to another car at once (not after
+// the lease runs out). An input that cars on two owners both refuse fails its task, with the
+// reason, so that its tenant learns why instead of waiting for a result that cannot come.
+import { leases, tasks } from "@nightshift/db/schema";
+import { and, countDistinct, eq, like, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { ApiDeps } from "../context";
+import { notFound } from "../errors";
+import { ZUuid } from "../schemas";
+import { audit } from "./audit";
+import { inTx } from "./db";
+import { endLeases } from "./leases";
+import { failTask } from "./submit";
+
+export const ZFailReason = z.enum(["bad-input", "model-integrity", "runtime"]);
+export type FailReason = z.infer<typeof ZFailReason>;
+
+export const ZFailInput = z
+  .object({
+    leaseId: ZUuid,
+    reason: ZFailReason,
+    /** What went wrong, for the tenant and the operator (no secrets: it is shown to them). */
+    message: z.string().trim().min(1).max(500),
+  })
+  .strict();
+export type FailInput = z.infer<typeof ZFailInput>;
+
+export const ZFailOutput = z.object({
+  /** False when the lease had already ended (expired, released, submitted or failed). */
+  accepted: z.boolean(),
+  /** True when this lease was already failed for the same reason: a retried call. */
+  duplicate: z.boolean(),
+  /** True when this report failed the task (its input refused by enough owners' cars). */
+  taskFailed: z.boolean(),
+});
+export type FailOutput = z.infer<typeof ZFailOutput>;
+
+/** Owners whose cars must refuse an input before its task fails: one car may be broken itself. */
+export const BAD_INPUT_OWNERS = 2;
+
+export async function failLease(
+  deps: ApiDeps,
+  carId: string,
+  input: FailInput,
+): Promise<FailOutput> {
+  const now = deps.now();
+  const endReason = `${input.reason}: ${input.message}`;
+  return inTx(deps.db, async (tx) => {
+    // The lease, then its task: the lock order of submit.
+    const [lease] = await tx
+      .select({
+        carId: leases.carId,
+        status: leases.status,
+        endReason: leases.endReason,
+        taskId: leases.taskId,
+      })
+      .from(leases)
+      .where(eq(leases.id, input.leaseId))
+      .for("update");
+    if (!lease || lease.carId !== carId) throw notFound("leaseId", input.leaseId);
+    if (lease.status !== "active") {
+      const duplicate = lease.status === "failed" && lease.endReason === endReason;
+      return { accepted: false, duplicate, taskFailed: false };
+    }
+    await endLeases(tx, sql`leases.id = ${input.leaseId}`, "failed", endReason, now);
+    const [task] = await tx
+      .select({ id: tasks.id, jobId: tasks.jobId })
+      .from(tasks)
+      .where(eq(tasks.id, lease.taskId))
+      .for("update");
+    if (input.reason === "model-integrity") {
+      // Wrong model bytes are the server's problem (or an attacker's), not the task's: tell the
+      // operators; the task goes on elsewhere.
+      await audit(tx, now, {
+        actorKind: "car",
+        actorId: carId,
+        action: "model.integrity-failed",
+        subjectKind: "lease",
+        subjectId: input.leaseId,
+        detail: { message: input.message },
+      });
+    }
+    if (input.reason !== "bad-input" || !task)
+      return { accepted: true, duplicate: false, taskFailed: false };
+    const [refusals] = await tx
+      .select({ owners: countDistinct(leases.ownerId) })
+      .from(leases)
+      .where(
+        and(
+          eq(leases.taskId, task.id),
+          eq(leases.status, "failed"),
+          like(leases.endReason, "bad-input:%"),
+        ),
+      );
+    if ((refusals?.owners ?? 0) < BAD_INPUT_OWNERS) {
+      return { accepted: true, duplicate: false, taskFailed: false };
+    }
+    const taskFailed = await failTask(tx, task, now, {
+      disagreeing: 0,
+      error: `bad input: ${input.message}`,
+    });
+    return { accepted: true, duplicate: false, taskFailed };
+  });
+}
