@@ -39,15 +39,8 @@ export function imageToTensor(m: ModelManifest, image: DecodedImage): ImageTenso
     throw new Error(`image.data: ${rgba.length} bytes, expected ${srcW}×${srcH}×4 = ${srcW * srcH * 4}`);
   }
   const { width: W, height: H } = pre;
-  let resizedW = W;
-  let resizedH = H;
-  if (pre.keepRatio) {
-    const fit = Math.min(W / srcW, H / srcH);
-    resizedW = Math.min(W, Math.max(1, Math.round(srcW * fit)));
-    resizedH = Math.min(H, Math.max(1, Math.round(srcH * fit)));
-  }
-  const scaleX = resizedW / srcW;
-  const scaleY = resizedH / srcH;
+  const meta = imageMeta(m, srcW, srcH);
+  const { scaleX, scaleY, resizedWidth: resizedW, resizedHeight: resizedH } = meta;
 
   // Source colour channel (0 R, 1 G, 2 B) for each tensor channel.
   const order = pre.channelOrder === "rgb" ? [0, 1, 2] : [2, 1, 0];
@@ -77,18 +70,34 @@ export function imageToTensor(m: ModelManifest, image: DecodedImage): ImageTenso
       }
     }
   }
+  return { dims: [1, 3, H, W], data, meta };
+}
+
+/**
+ * How an image of `srcWidth` × `srcHeight` maps into the model's input, without its pixels: the
+ * server uses it to put a validated output's boxes back into source pixels.
+ */
+export function imageMeta(m: ModelManifest, srcWidth: number, srcHeight: number): ImageMeta {
+  const pre = m.preprocess;
+  if (pre.kind !== "image") throw new Error(`model ${m.id} takes tensors, not images`);
+  const { width: W, height: H } = pre;
+  let resizedWidth = W;
+  let resizedHeight = H;
+  if (pre.keepRatio) {
+    const fit = Math.min(W / srcWidth, H / srcHeight);
+    resizedWidth = Math.min(W, Math.max(1, Math.round(srcWidth * fit)));
+    resizedHeight = Math.min(H, Math.max(1, Math.round(srcHeight * fit)));
+  }
+  const scaleX = resizedWidth / srcWidth;
+  const scaleY = resizedHeight / srcHeight;
   return {
-    dims: [1, 3, H, W],
-    data,
-    meta: {
-      srcWidth: srcW,
-      srcHeight: srcH,
-      scale: Math.min(scaleX, scaleY),
-      scaleX,
-      scaleY,
-      resizedWidth: resizedW,
-      resizedHeight: resizedH,
-    },
+    srcWidth,
+    srcHeight,
+    scale: Math.min(scaleX, scaleY),
+    scaleX,
+    scaleY,
+    resizedWidth,
+    resizedHeight,
   };
 }
 
