@@ -54,3 +54,55 @@ export class ProtoWriter {
     return Uint8Array.from(this.parts);
   }
 }
+
+/** One field as read: a varint's value, or a length-delimited field's bytes. */
+export type ProtoField = { field: number; wire: 0; value: bigint } | { field: number; wire: 2; bytes: Uint8Array };
+
+/** A packed repeated varint field's values. */
+export function readPackedVarints(bytes: Uint8Array): bigint[] {
+  const values: bigint[] = [];
+  let value = 0n;
+  let shift = 0n;
+  for (const byte of bytes) {
+    value |= BigInt(byte & 0x7f) << shift;
+    shift += 7n;
+    if (byte < 0x80) {
+      values.push(value);
+      value = 0n;
+      shift = 0n;
+    }
+  }
+  return values;
+}
+
+/** The top-level fields of one message, in order (fixed 32/64-bit fields are skipped). */
+export function readFields(bytes: Uint8Array): ProtoField[] {
+  const fields: ProtoField[] = [];
+  let offset = 0;
+  const readVarint = (): bigint => {
+    let value = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (offset >= bytes.length) throw new Error(`protobuf: varint runs past the end at byte ${offset}`);
+      const byte = bytes[offset++]!;
+      value |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) return value;
+      shift += 7n;
+    }
+  };
+  while (offset < bytes.length) {
+    const key = Number(readVarint());
+    const field = key >>> 3;
+    const wire = key & 7;
+    if (wire === WIRE_VARINT) fields.push({ field, wire, value: readVarint() });
+    else if (wire === WIRE_LEN) {
+      const length = Number(readVarint());
+      if (offset + length > bytes.length) throw new Error(`protobuf: field ${field} runs past the end`);
+      fields.push({ field, wire, bytes: bytes.subarray(offset, offset + length) });
+      offset += length;
+    } else if (wire === 1) offset += 8;
+    else if (wire === 5) offset += 4;
+    else throw new Error(`protobuf: wire type ${wire} at byte ${offset} is not supported`);
+  }
+  return fields;
+}

@@ -49,7 +49,8 @@ export const MODELS: readonly ModelManifest[] = [
     postprocess: { kind: "direction", labels: ["0", "180"] },
     tolerance: CROSS_BACKEND,
     maxBatch: 16,
-    teraOpsPerInference: 1.2e-5,
+    // src/count-ops.ts: Conv and MatMul multiply-adds × 2 at 48 × 192 (element-wise ops left out).
+    teraOpsPerInference: 3.26e-5,
     memoryGB: 0.05,
     source: PADDLEOCR_SOURCE,
   },
@@ -78,7 +79,8 @@ export const MODELS: readonly ModelManifest[] = [
     postprocess: { kind: "boxes", threshold: 0.3, boxThreshold: 0.5, minAreaPx: 16 },
     tolerance: CROSS_BACKEND,
     maxBatch: 4,
-    teraOpsPerInference: 1.5e-3,
+    // src/count-ops.ts: Conv and ConvTranspose multiply-adds × 2 at 320 × 320.
+    teraOpsPerInference: 1.15e-3,
     memoryGB: 0.25,
     source: PADDLEOCR_SOURCE,
   },

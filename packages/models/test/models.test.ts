@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { buildTinyMlp } from "../src/build-tiny";
 import { modelFilePath, ModelIntegrityError, readModelFile } from "../src/files";
 import { ZModelManifest } from "../src/manifest";
+import { readFields } from "../src/protobuf";
 import { getManifest, MODELS } from "../src/registry";
 import { sha256Hex } from "../src/sha256";
 import { TINY_IN, TINY_OUT, tinyMlpReference } from "../src/tiny-mlp";
@@ -72,5 +73,17 @@ describe("tiny-mlp", () => {
     // Distinct outputs: a graph that ignored x or collapsed a layer could not pass by accident.
     expect(new Set(Array.from(got, (v) => v.toFixed(3))).size).toBe(batch * TINY_OUT);
     await session.release();
+  });
+});
+
+describe("protobuf", () => {
+  it("reads back the fields the writer wrote", () => {
+    const model = readFields(buildTinyMlp());
+    expect(model.map((f) => f.field)).toEqual([1, 2, 3, 7, 8]);
+    const graph = model.find((f) => f.field === 7)!;
+    if (graph.wire !== 2) throw new Error("graph is not length-delimited");
+    const fields = readFields(graph.bytes).map((f) => f.field);
+    // 5 nodes, a name, 4 initializers, an input, an output.
+    expect(fields).toEqual([1, 1, 1, 1, 1, 2, 5, 5, 5, 5, 11, 12]);
   });
 });
