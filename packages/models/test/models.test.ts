@@ -87,3 +87,22 @@ describe("protobuf", () => {
     expect(fields).toEqual([1, 1, 1, 1, 1, 2, 5, 5, 5, 5, 11, 12]);
   });
 });
+
+describe("browser-safe modules", () => {
+  // Browsers and workers import these; a Node module among their imports would break the bundle.
+  const BROWSER_SAFE = ["manifest", "registry", "sha256", "image", "preprocess", "postprocess", "tiny-mlp", "protobuf"];
+  const NODE_ONLY = /^node:|^(fs|path|url|module|crypto)$|\/(files|demo-images)$|onnxruntime-node|@napi-rs/;
+
+  async function importsOf(name: string): Promise<string[]> {
+    const source = await readFile(new URL(`../src/${name}.ts`, import.meta.url), "utf8");
+    return [...source.matchAll(/^import [^;]* from "([^"]+)";$/gm)].map((m) => m[1]!);
+  }
+
+  it("the import scan sees a Node-only file's imports", async () => {
+    expect((await importsOf("files")).filter((spec) => NODE_ONLY.test(spec))).toContain("node:fs/promises");
+  });
+
+  it.each(BROWSER_SAFE)("%s imports no Node module and no Node-only file", async (name) => {
+    for (const spec of await importsOf(name)) expect(spec, `${name}.ts imports ${spec}`).not.toMatch(NODE_ONLY);
+  });
+});
