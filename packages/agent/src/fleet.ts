@@ -1,0 +1,193 @@
+// Node only: a simulated fleet in one process. N cars, each with its own twin (a seeded daily
+// pattern, optionally in compressed time so that cars park and leave during a demo) and its own
+// credential, all sharing one onnxruntime-node runtime and one model store, so that hundreds of
+// cars cost one copy of each model and runs never oversubscribe the cores.
+import { createNightshiftClient } from "@nightshift/client/client";
+import { createRng } from "@nightshift/core/random";
+import { type ClientFactory, type Clock, type LoopEvent, systemClock, WorkLoop } from "./loop";
+import { NodeModelStore } from "./model-store-node";
+import type { InferenceRuntime, ModelStore } from "./runtime";
+import { NodeRuntime } from "./runtime-node";
+import { createSimulatedTwin, type Twin } from "./twin";
+
+/** The enrollment code a demo server accepts for any number of cars. */
+export const DEMO_ENROLLMENT_CODE = "DEMO-NIGHTSHIFT";
+
+export interface FleetOptions {
+  server: string;
+  cars: number;
+  /** Enrollment code; the demo code by default. */
+  code?: string;
+  /** Seeds the cars' daily patterns (car i draws from seed and i). */
+  seed?: number;
+  /** onnxruntime intra-op threads per run. */
+  threads?: number;
+  /** Runs at once across the fleet. */
+  maxConcurrentRuns?: number;
+  /** Twin seconds per wall second: 60 runs a car's day in 24 minutes. */
+  speedup?: number;
+  /** The cars' twins; by default a seeded daily pattern starting now. */
+  twin?: (index: number, nowMs: number) => Twin;
+  /** Most tasks a car asks for at once. */
+  maxLease?: number;
+  heartbeatMs?: number;
+  /** Model cache folder (the store's default otherwise). */
+  modelDir?: string;
+  /** Share an existing runtime or store (tests, a process running several fleets). */
+  runtime?: InferenceRuntime;
+  store?: ModelStore;
+  createClient?: ClientFactory;
+  clock?: Clock;
+  /** Stop cleanly on SIGINT and SIGTERM. */
+  handleSignals?: boolean;
+  onEvent?: (car: number, event: LoopEvent) => void;
+  /** Name prefix for enrolled cars. */
+  namePrefix?: string;
+}
+
+export interface FleetSummary {
+  cars: number;
+  enrolled: number;
+  driving: number;
+  parked: number;
+  charging: number;
+  leased: number;
+  computed: number;
+  acknowledged: number;
+  refused: number;
+  failed: number;
+  dropped: number;
+  errors: number;
+  retries: number;
+  outbox: number;
+  energyWh: number;
+  elapsedS: number;
+}
+
+export interface Fleet {
+  loops: readonly WorkLoop[];
+  summary(): FleetSummary;
+  /** Stops every car: runs in progress finish, outboxes are flushed, leases handed back. */
+  stop(): Promise<void>;
+  /** Resolves when every car has stopped. */
+  stopped: Promise<void>;
+  runtime: InferenceRuntime;
+  store: ModelStore;
+}
+
+export function runFleet(o: FleetOptions): Fleet {
+  if (!Number.isInteger(o.cars) || o.cars < 1)
+    throw new RangeError(`cars must be an integer ≥ 1, got ${o.cars}`);
+  const clock = o.clock ?? systemClock;
+  const seed = o.seed ?? 1;
+  const ownsRuntime = !o.runtime;
+  const runtime =
+    o.runtime ??
+    new NodeRuntime({
+      intraOpThreads: o.threads ?? 1,
+      maxConcurrentRuns: o.maxConcurrentRuns ?? 1,
+    });
+  const store = o.store ?? new NodeModelStore(o.modelDir ? { dir: o.modelDir } : {});
+  const createClient: ClientFactory =
+    o.createClient ??
+    ((credential) =>
+      createNightshiftClient({ url: o.server, ...(credential ? { credential } : {}) }));
+  const startedMs = clock.now();
+  const jitter = createRng(seed ^ 0x5eed);
+
+  const loops: WorkLoop[] = [];
+  for (let i = 0; i < o.cars; i++) {
+    const twin = o.twin ? o.twin(i, startedMs) : createSimulatedTwin(startedMs, seed * 100_003 + i);
+    const loop = new WorkLoop({
+      server: o.server,
+      createClient,
+      runtime,
+      store,
+      twin,
+      clock,
+      enrollment: {
+        code: o.code ?? DEMO_ENROLLMENT_CODE,
+        name: `${o.namePrefix ?? "sim"}-${seed}-${i}`,
+      },
+      random: jitter.fork().next,
+      speedup: o.speedup ?? 1,
+      ...(o.maxLease ? { maxLease: o.maxLease } : {}),
+      ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
+    });
+    if (o.onEvent) loop.on((e) => o.onEvent?.(i, e));
+    loops.push(loop);
+  }
+
+  // Cars start spread over a second or two, so that a large fleet does not enroll in one burst.
+  const spreadMs = Math.min(2000, o.cars * 5);
+  let stopping = false;
+  const runs = loops.map(async (loop, i) => {
+    await clock.sleep((spreadMs * i) / o.cars);
+    if (!stopping) await loop.start();
+  });
+
+  let stopPromise: Promise<void> | undefined;
+  const onSignal = () => void fleet.stop();
+  const fleet: Fleet = {
+    loops,
+    runtime,
+    store,
+    stopped: Promise.all(runs).then(() => undefined),
+    summary: () => summarize(loops, clock.now() - startedMs),
+    stop() {
+      stopPromise ??= (async () => {
+        stopping = true;
+        if (o.handleSignals) {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+        }
+        await Promise.all(loops.map((l) => l.stop()));
+        await Promise.all(runs);
+        if (ownsRuntime) await runtime.dispose();
+      })();
+      return stopPromise;
+    },
+  };
+  if (o.handleSignals) {
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  }
+  return fleet;
+}
+
+function summarize(loops: readonly WorkLoop[], elapsedMs: number): FleetSummary {
+  const s: FleetSummary = {
+    cars: loops.length,
+    enrolled: 0,
+    driving: 0,
+    parked: 0,
+    charging: 0,
+    leased: 0,
+    computed: 0,
+    acknowledged: 0,
+    refused: 0,
+    failed: 0,
+    dropped: 0,
+    errors: 0,
+    retries: 0,
+    outbox: 0,
+    energyWh: 0,
+    elapsedS: elapsedMs / 1000,
+  };
+  for (const loop of loops) {
+    if (loop.carId) s.enrolled++;
+    s[loop.twin().state]++;
+    const st = loop.stats;
+    s.leased += st.leased;
+    s.computed += st.computed;
+    s.acknowledged += st.acknowledged;
+    s.refused += st.refused;
+    s.failed += st.failed;
+    s.dropped += st.dropped;
+    s.errors += st.errors;
+    s.retries += st.retries;
+    s.energyWh += st.energyWh;
+    s.outbox += loop.pending().outbox;
+  }
+  return s;
+}

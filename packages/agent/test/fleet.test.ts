@@ -1,0 +1,76 @@
+// Headless cars against a real server: enrolled with the demo code, they lease, fetch and check
+// the model, run it on onnxruntime-node and submit; every task is validated exactly once.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runFleet } from "../src/fleet";
+import type { LoopEvent } from "../src/loop";
+import { NodeModelStore } from "../src/model-store-node";
+import {
+  accounting,
+  parkedTwin,
+  startTestServer,
+  type TestServer,
+  tinyInputs,
+  waitForJobs,
+} from "./server";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+let server: TestServer;
+let modelDir: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  modelDir = mkdtempSync(join(tmpdir(), "nightshift-agent-models-"));
+}, 90_000);
+
+afterAll(async () => {
+  await server?.close();
+  rmSync(modelDir, { recursive: true, force: true });
+});
+
+describe("a fleet of headless cars", () => {
+  it("completes a tiny-mlp job, each task validated once, batched runs", async () => {
+    const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+      modelId: "tiny-mlp",
+      inputs: tinyInputs(240, 1),
+      replication: 2,
+    });
+    const events: LoopEvent[] = [];
+    const store = new NodeModelStore({ dir: modelDir });
+    const fleet = runFleet({
+      server: server.url,
+      cars: 8,
+      seed: 3,
+      twin: parkedTwin,
+      store,
+      maxLease: 32,
+      heartbeatMs: 2000,
+      onEvent: (_car, e) => events.push(e),
+    });
+    const finished = await waitForJobs(server.tenant, [jobId], 60_000);
+    await fleet.stop();
+    const summary = fleet.summary();
+    console.log(`tiny-mlp: ${JSON.stringify(summary)}`);
+    expect(finished).toBe(true);
+    expect(summary.enrolled).toBe(8);
+    expect(summary.outbox).toBe(0);
+    const counts = await accounting(server.pool, [jobId]);
+    expect(counts).toMatchObject({
+      tasks: 240,
+      valid: 240,
+      verifications: 240,
+      active: 0,
+      open_units: 0,
+      jobs_completed: 1,
+    });
+    expect(counts.results).toBe(counts.ledger);
+    expect(counts.results).toBeGreaterThanOrEqual(480);
+    // One model file fetched once for the whole fleet; runs took several tasks at a time.
+    expect(store.stats.fetched).toBe(1);
+    const done = events.filter((e) => e.type === "task-done");
+    expect(done.length).toBeGreaterThanOrEqual(480);
+    expect(Math.max(...done.map((e) => e.batch))).toBeGreaterThan(1);
+    expect(done.every((e) => e.energyWh > 0 && e.backend === "native")).toBe(true);
+  }, 90_000);
+});

@@ -1,0 +1,130 @@
+// A real `nightshift serve` for the agent's tests: embedded PostgreSQL in a temporary folder,
+// the demo tenants and enrollment code, and a pool on its database for checking what it stored.
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
+import { createPool } from "@nightshift/db/client";
+import { modelFilePath } from "@nightshift/models/files";
+import { MODELS } from "@nightshift/models/registry";
+import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import type { Pool } from "pg";
+import { createTwin, type Twin } from "../src/twin";
+
+export interface TestServer {
+  serve: ServeProcess;
+  url: string;
+  dataDir: string;
+  modelsDir: string;
+  pool: Pool;
+  tenant: NightshiftClient;
+  /** SIGTERM, then the same data folder and port again. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The model files as `<id>.onnx`, for servers that serve a models folder. */
+function modelsFolder(root: string): string {
+  const dir = join(root, "models");
+  mkdirSync(dir, { recursive: true });
+  for (const m of MODELS) copyFileSync(modelFilePath(m), join(dir, `${m.id}.onnx`));
+  return dir;
+}
+
+export async function startTestServer(): Promise<TestServer> {
+  const root = tempDir("nightshift-agent-test-");
+  const dataDir = join(root, "data");
+  const modelsDir = modelsFolder(root);
+  const env = { NIGHTSHIFT_MODELS_DIR: modelsDir };
+  let serve = await spawnServe(["--port", "0", "--data", dataDir, "--print-database-url"], { env });
+  const [, key] = [...parseDemo(serve.banner).tenantKeys][0]!;
+  const pool = createPool(serve.databaseUrl!);
+  const server: TestServer = {
+    serve,
+    url: serve.url,
+    dataDir,
+    modelsDir,
+    pool,
+    tenant: createNightshiftClient({ url: serve.url, credential: key }),
+    async restart() {
+      await serve.stop();
+      const port = new URL(serve.url).port;
+      // The port was just freed; another process may take it in between (rare): try a few times.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          serve = await spawnServe(["--port", port, "--data", dataDir], { env });
+          break;
+        } catch (error) {
+          if (attempt >= 5) throw error;
+          await sleep(500);
+        }
+      }
+      server.serve = serve;
+    },
+    async close() {
+      await pool.end().catch(() => undefined);
+      await serve.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+/** A car that stays parked and plugged in (the tests decide when it drives). */
+export function parkedTwin(_index: number, nowMs: number): Twin {
+  return createTwin({ nowMs, socPct: 80, pluggedIn: true, chargerKW: 11 });
+}
+
+/** Waits until every job has finished (completed, failed or cancelled); false at the deadline. */
+export async function waitForJobs(
+  tenant: NightshiftClient,
+  jobIds: readonly string[],
+  deadlineMs: number,
+): Promise<boolean> {
+  const until = performance.now() + deadlineMs;
+  while (performance.now() < until) {
+    const jobs = await Promise.all(jobIds.map((jobId) => tenant.tenant.jobs.get.query({ jobId })));
+    if (jobs.every((j) => j.status !== "queued" && j.status !== "running")) return true;
+    await sleep(200);
+  }
+  return false;
+}
+
+/** Tiny-mlp inputs: one [1, 16] tensor per task, distinct per task. */
+export function tinyInputs(n: number, salt: number): { x: { dims: number[]; data: number[] } }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    x: {
+      dims: [1, 16],
+      data: Array.from({ length: 16 }, (_, j) => ((i * 31 + j * 7 + salt) % 17) / 8 - 1),
+    },
+  }));
+}
+
+/** Counts that show each task validated exactly once and nothing left held. */
+export async function accounting(pool: Pool, jobIds: readonly string[]) {
+  const { rows } = await pool.query<{
+    tasks: number;
+    valid: number;
+    verifications: number;
+    results: number;
+    ledger: number;
+    active: number;
+    open_units: number;
+    jobs_completed: number;
+  }>(
+    `SELECT (SELECT count(*)::int FROM tasks WHERE job_id = ANY($1)) AS tasks,
+            (SELECT count(*)::int FROM tasks WHERE job_id = ANY($1) AND status = 'valid') AS valid,
+            (SELECT count(*)::int FROM verifications v JOIN tasks t ON t.id = v.task_id
+              WHERE t.job_id = ANY($1) AND v.status = 'valid') AS verifications,
+            (SELECT count(*)::int FROM results r JOIN leases l ON l.id = r.lease_id
+               JOIN tasks t ON t.id = l.task_id WHERE t.job_id = ANY($1)) AS results,
+            (SELECT count(*)::int FROM ledger_entries le JOIN leases l ON l.id = le.lease_id
+               JOIN tasks t ON t.id = l.task_id WHERE t.job_id = ANY($1)) AS ledger,
+            (SELECT count(*)::int FROM leases l JOIN tasks t ON t.id = l.task_id
+              WHERE t.job_id = ANY($1) AND l.status = 'active') AS active,
+            (SELECT count(*)::int FROM work_units WHERE job_id = ANY($1) AND status IN ('open', 'leased')) AS open_units,
+            (SELECT count(*)::int FROM jobs WHERE id = ANY($1) AND status = 'completed') AS jobs_completed`,
+    [jobIds],
+  );
+  return rows[0]!;
+}
