@@ -82,7 +82,10 @@ function render(
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 }
 
 export function buildDemoImages(): { files: Map<string, Uint8Array>; answers: DemoImage[] } {

@@ -66,13 +66,17 @@ function parseGraph(model: Uint8Array): { nodes: GraphNode[]; weights: Map<strin
 const COUNTED = new Set(["Conv", "ConvTranspose", "MatMul", "Gemm"]);
 const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
-async function countOps(file: string, inputDims: number[]): Promise<{ ops: number; byOp: Record<string, number> }> {
+async function countOps(
+  file: string,
+  inputDims: number[],
+): Promise<{ ops: number; byOp: Record<string, number> }> {
   const model = new Uint8Array(readFileSync(file));
   const { nodes, weights } = parseGraph(model);
   const counted = nodes.filter((n) => COUNTED.has(n.op));
   const probe = new Set(counted.flatMap((n) => [n.inputs[0]!, n.outputs[0]!]));
   const extra = new ProtoWriter().message(7, (g) => {
-    for (const name of probe) g.message(12, (v) => v.string(1, name).message(2, (t) => t.message(1, (tt) => tt.int(1, 1))));
+    for (const name of probe)
+      g.message(12, (v) => v.string(1, name).message(2, (t) => t.message(1, (tt) => tt.int(1, 1))));
   });
   const probed = new Uint8Array(model.length + extra.finish().length);
   probed.set(model);
@@ -87,8 +91,10 @@ async function countOps(file: string, inputDims: number[]): Promise<{ ops: numbe
     const w = weights.get(n.inputs[1]!);
     const out = shape(n.outputs[0]!);
     let macs = 0;
-    if (n.op === "Conv" && w) macs = product(out) * product(w.slice(1)); // out · (Cin/g · kh · kw)
-    else if (n.op === "ConvTranspose" && w) macs = product(shape(n.inputs[0]!)) * product(w.slice(1)); // in · (Cout/g · kh · kw)
+    if (n.op === "Conv" && w)
+      macs = product(out) * product(w.slice(1)); // out · (Cin/g · kh · kw)
+    else if (n.op === "ConvTranspose" && w)
+      macs = product(shape(n.inputs[0]!)) * product(w.slice(1)); // in · (Cout/g · kh · kw)
     else if ((n.op === "MatMul" || n.op === "Gemm") && w) macs = product(out) * w[0]!;
     else if (n.op === "MatMul") macs = product(out) * shape(n.inputs[0]!).at(-1)!;
     else throw new Error(`${file}: ${n.op} ${n.outputs[0]} has no weight of known shape`);
@@ -102,6 +108,10 @@ async function countOps(file: string, inputDims: number[]): Promise<{ ops: numbe
 for (const m of MODELS) {
   const dims = m.inputs[0]!.dims.map((d) => (typeof d === "number" ? d : 1));
   const { ops, byOp } = await countOps(modelFilePath(m), dims);
-  const parts = Object.entries(byOp).map(([op, n]) => `${op} ${n.toExponential(3)}`).join(", ");
-  console.log(`${m.id} [${dims.join("×")}]: ${(ops / 1e12).toExponential(3)} tera-ops (${parts}); the manifest says ${m.teraOpsPerInference.toExponential(3)}`);
+  const parts = Object.entries(byOp)
+    .map(([op, n]) => `${op} ${n.toExponential(3)}`)
+    .join(", ");
+  console.log(
+    `${m.id} [${dims.join("×")}]: ${(ops / 1e12).toExponential(3)} tera-ops (${parts}); the manifest says ${m.teraOpsPerInference.toExponential(3)}`,
+  );
 }

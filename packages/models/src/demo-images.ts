@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
-export const ZDemoBox = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }).strict();
+export const ZDemoBox = z
+  .object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() })
+  .strict();
 
 export const ZDemoImage = z
   .object({
@@ -26,7 +28,8 @@ export type DemoImage = z.infer<typeof ZDemoImage>;
 export const DEMO_DIR = fileURLToPath(new URL("../demo/", import.meta.url));
 
 export function demoImagePath(file: string): string {
-  if (!/^[a-z0-9-]+\.png$/.test(file)) throw new Error(`demo image: ${JSON.stringify(file)} is not a demo file name`);
+  if (!/^[a-z0-9-]+\.png$/.test(file))
+    throw new Error(`demo image: ${JSON.stringify(file)} is not a demo file name`);
   return `${DEMO_DIR}${file}`;
 }
 

@@ -30,7 +30,8 @@ function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
 }
 
 function checkSize(width: number, height: number): void {
-  if (width < 1 || height < 1) throw new ImageDecodeError(`image has no pixels: ${width}×${height}`);
+  if (width < 1 || height < 1)
+    throw new ImageDecodeError(`image has no pixels: ${width}×${height}`);
   if (width > MAX_IMAGE_SIDE_PX || height > MAX_IMAGE_SIDE_PX) {
     throw new ImageDecodeError(
       `image too large: ${width}×${height}, at most ${MAX_IMAGE_SIDE_PX}×${MAX_IMAGE_SIDE_PX}`,
@@ -44,7 +45,9 @@ function messageOf(error: unknown): string {
 
 export function decodeImage(bytes: Uint8Array): DecodedImage {
   if (bytes.length > MAX_IMAGE_BYTES) {
-    throw new ImageDecodeError(`image file too large: ${bytes.length} bytes, at most ${MAX_IMAGE_BYTES}`);
+    throw new ImageDecodeError(
+      `image file too large: ${bytes.length} bytes, at most ${MAX_IMAGE_BYTES}`,
+    );
   }
   if (startsWith(bytes, PNG_SIGNATURE)) return decodePngImage(bytes);
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return decodeJpegImage(bytes);
@@ -59,7 +62,9 @@ function decodePngImage(bytes: Uint8Array): DecodedImage {
   let sawEnd = false;
   while (!sawEnd) {
     if (offset + 8 > bytes.length) {
-      throw new ImageDecodeError(`truncated PNG: ${bytes.length} bytes, the file ends before its IEND chunk`);
+      throw new ImageDecodeError(
+        `truncated PNG: ${bytes.length} bytes, the file ends before its IEND chunk`,
+      );
     }
     const length = view.getUint32(offset);
     const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
@@ -69,7 +74,8 @@ function decodePngImage(bytes: Uint8Array): DecodedImage {
       );
     }
     if (offset === PNG_SIGNATURE.length) {
-      if (type !== "IHDR" || length < 8) throw new ImageDecodeError("invalid PNG: the first chunk is not IHDR");
+      if (type !== "IHDR" || length < 8)
+        throw new ImageDecodeError("invalid PNG: the first chunk is not IHDR");
       checkSize(view.getUint32(offset + 8), view.getUint32(offset + 12));
     }
     sawEnd = type === "IEND";
@@ -133,14 +139,16 @@ function pngToRgba(png: DecodedPng): Uint8ClampedArray {
 function jpegFrameSize(bytes: Uint8Array): { width: number; height: number } {
   let offset = 2;
   while (offset + 4 <= bytes.length) {
-    if (bytes[offset] !== 0xff) throw new ImageDecodeError(`invalid JPEG: no marker at byte ${offset}`);
+    if (bytes[offset] !== 0xff)
+      throw new ImageDecodeError(`invalid JPEG: no marker at byte ${offset}`);
     const marker = bytes[offset + 1]!;
     if (marker === 0xff) {
       offset += 1; // fill byte
       continue;
     }
     const length = (bytes[offset + 2]! << 8) | bytes[offset + 3]!;
-    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    const isFrame =
+      marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (isFrame) {
       if (offset + 9 > bytes.length) break;
       return {
@@ -148,10 +156,13 @@ function jpegFrameSize(bytes: Uint8Array): { width: number; height: number } {
         width: (bytes[offset + 7]! << 8) | bytes[offset + 8]!,
       };
     }
-    if (marker === 0xda) throw new ImageDecodeError("invalid JPEG: scan data before a frame header");
+    if (marker === 0xda)
+      throw new ImageDecodeError("invalid JPEG: scan data before a frame header");
     offset += 2 + length;
   }
-  throw new ImageDecodeError(`truncated JPEG: ${bytes.length} bytes, the file ends before its frame header`);
+  throw new ImageDecodeError(
+    `truncated JPEG: ${bytes.length} bytes, the file ends before its frame header`,
+  );
 }
 
 function decodeJpegImage(bytes: Uint8Array): DecodedImage {
@@ -164,8 +175,20 @@ function decodeJpegImage(bytes: Uint8Array): DecodedImage {
     throw new ImageDecodeError(`truncated JPEG: ${bytes.length} bytes, no end-of-image marker`);
   }
   try {
-    const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 17 });
-    return { width: decoded.width, height: decoded.height, data: new Uint8ClampedArray(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length) };
+    const decoded = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: 17,
+    });
+    return {
+      width: decoded.width,
+      height: decoded.height,
+      data: new Uint8ClampedArray(
+        decoded.data.buffer,
+        decoded.data.byteOffset,
+        decoded.data.length,
+      ),
+    };
   } catch (error) {
     throw new ImageDecodeError(`invalid JPEG: ${messageOf(error)}`);
   }

@@ -22,10 +22,14 @@ for (const m of MODELS) {
   const sizes = m.maxBatch > 1 ? [1, Math.min(m.maxBatch, 8)] : [1];
   for (const n of sizes) {
     let input;
-    if (m.preprocess.kind === "image") input = batch(Array.from({ length: n }, () => imageToTensor(m, image)));
+    if (m.preprocess.kind === "image")
+      input = batch(Array.from({ length: n }, () => imageToTensor(m, image)));
     else {
       const dims = m.inputs[0]!.dims.map((d) => (typeof d === "number" ? d : n));
-      input = { dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) };
+      input = {
+        dims,
+        data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)),
+      };
     }
     const feeds = { [m.inputs[0]!.name]: new ort.Tensor("float32", input.data, input.dims) };
     for (let i = 0; i < 3; i++) await session.run(feeds); // warm-up
@@ -43,6 +47,8 @@ for (const m of MODELS) {
     );
   }
   const rssAfter = process.memoryUsage().rss;
-  console.log(`${m.id.padEnd(10)} session + runs added ${((rssAfter - rssBefore) / 2 ** 20).toFixed(1)} MiB of resident memory`);
+  console.log(
+    `${m.id.padEnd(10)} session + runs added ${((rssAfter - rssBefore) / 2 ** 20).toFixed(1)} MiB of resident memory`,
+  );
   await session.release();
 }

@@ -35,10 +35,16 @@ export function interpretOutput(
   const post = m.postprocess;
   switch (post.kind) {
     case "tensor":
-      return { kind: "tensor", values: output.length, preview: Array.from(output).slice(0, PREVIEW_VALUES) };
+      return {
+        kind: "tensor",
+        values: output.length,
+        preview: Array.from(output).slice(0, PREVIEW_VALUES),
+      };
     case "direction": {
       if (output.length !== post.labels.length) {
-        throw new Error(`output: ${output.length} values, model ${m.id} gives one per label (${post.labels.length}); split batches first`);
+        throw new Error(
+          `output: ${output.length} values, model ${m.id} gives one per label (${post.labels.length}); split batches first`,
+        );
       }
       let best = 0;
       for (let i = 1; i < output.length; i++) if (output[i]! > output[best]!) best = i;
@@ -47,7 +53,9 @@ export function interpretOutput(
     }
     case "boxes": {
       if (dims.length !== 4 || dims[0] !== 1 || dims[1] !== 1) {
-        throw new Error(`output: dims [${dims.join(", ")}], model ${m.id} gives a [1, 1, height, width] map; split batches first`);
+        throw new Error(
+          `output: dims [${dims.join(", ")}], model ${m.id} gives a [1, 1, height, width] map; split batches first`,
+        );
       }
       return { kind: "boxes", boxes: textBoxes(output, dims[3]!, dims[2]!, post, meta) };
     }
@@ -71,19 +79,20 @@ function textBoxes(
   // Only the part of the map that covers the image; the padding may not grow boxes.
   const mapW = meta ? Math.min(width, meta.resizedWidth) : width;
   const mapH = meta ? Math.min(height, meta.resizedHeight) : height;
-  const label = new Int32Array(width * height).fill(-1);
+  const seen = new Uint8Array(width * height);
   const stack: number[] = [];
   const boxes: TextBox[] = [];
   for (let start = 0; start < width * height; start++) {
     const sx = start % width;
-    if (label[start] !== -1 || sx >= mapW || start >= mapH * width || map[start]! <= post.threshold) continue;
+    if (seen[start] || sx >= mapW || start >= mapH * width || map[start]! <= post.threshold)
+      continue;
     // Flood fill one region with an explicit stack (no recursion depth limit).
     let minX = sx;
     let maxX = sx;
     let minY = Math.floor(start / width);
     let maxY = minY;
     let pixels = 0;
-    label[start] = boxes.length;
+    seen[start] = 1;
     stack.push(start);
     while (stack.length > 0) {
       const p = stack.pop()!;
@@ -100,8 +109,8 @@ function textBoxes(
           const ny = py + dy;
           if (nx < 0 || ny < 0 || nx >= mapW || ny >= mapH) continue;
           const n = ny * width + nx;
-          if (label[n] === -1 && map[n]! > post.threshold) {
-            label[n] = boxes.length;
+          if (!seen[n] && map[n]! > post.threshold) {
+            seen[n] = 1;
             stack.push(n);
           }
         }
@@ -111,7 +120,8 @@ function textBoxes(
     const boxW = maxX - minX + 1;
     const boxH = maxY - minY + 1;
     let sum = 0;
-    for (let y = minY; y <= maxY; y++) for (let x = minX; x <= maxX; x++) sum += map[y * width + x]!;
+    for (let y = minY; y <= maxY; y++)
+      for (let x = minX; x <= maxX; x++) sum += map[y * width + x]!;
     const score = sum / (boxW * boxH);
     if (score < post.boxThreshold) continue;
     const grow = (boxW * boxH * 1.5) / (2 * (boxW + boxH));
@@ -144,9 +154,13 @@ export function splitBatch(
     throw new Error(`splitBatch: cannot split dims [${dims.join(", ")}] into ${n} parts`);
   }
   const size = dims.reduce((a, b) => a * b, 1);
-  if (output.length !== size) throw new Error(`splitBatch: ${output.length} values, dims [${dims.join(", ")}] need ${size}`);
+  if (output.length !== size)
+    throw new Error(`splitBatch: ${output.length} values, dims [${dims.join(", ")}] need ${size}`);
   const part = size / n;
   const partDims = [first / n, ...dims.slice(1)];
   const all = Float32Array.from(output);
-  return Array.from({ length: n }, (_, i) => ({ dims: partDims, data: all.slice(i * part, (i + 1) * part) }));
+  return Array.from({ length: n }, (_, i) => ({
+    dims: partDims,
+    data: all.slice(i * part, (i + 1) * part),
+  }));
 }

@@ -36,7 +36,9 @@ export function imageToTensor(m: ModelManifest, image: DecodedImage): ImageTenso
   if (pre.kind !== "image") throw new Error(`model ${m.id} takes tensors, not images`);
   const { width: srcW, height: srcH, data: rgba } = image;
   if (rgba.length !== srcW * srcH * 4) {
-    throw new Error(`image.data: ${rgba.length} bytes, expected ${srcW}×${srcH}×4 = ${srcW * srcH * 4}`);
+    throw new Error(
+      `image.data: ${rgba.length} bytes, expected ${srcW}×${srcH}×4 = ${srcW * srcH * 4}`,
+    );
   }
   const { width: W, height: H } = pre;
   const meta = imageMeta(m, srcW, srcH);
@@ -109,7 +111,9 @@ export function batch(tensors: readonly Tensor[]): Tensor {
   let total = 0;
   tensors.forEach((t, i) => {
     if (t.dims.length !== first.dims.length || t.dims.slice(1).join(",") !== rest) {
-      throw new Error(`batch: tensor ${i} has dims [${t.dims.join(", ")}], tensor 0 has [${first.dims.join(", ")}]`);
+      throw new Error(
+        `batch: tensor ${i} has dims [${t.dims.join(", ")}], tensor 0 has [${first.dims.join(", ")}]`,
+      );
     }
     total += t.dims[0]!;
   });
@@ -134,10 +138,13 @@ function describeSpec(spec: TensorSpec): string {
  * most maxBatch), data as long as the shape and finite. Errors name the input.
  */
 export function tensorInput(m: ModelManifest, feeds: TensorFeeds): Record<string, Tensor> {
-  if (typeof feeds !== "object" || feeds === null) throw new Error(`inputs: expected an object of tensors`);
+  if (typeof feeds !== "object" || feeds === null)
+    throw new Error(`inputs: expected an object of tensors`);
   for (const name of Object.keys(feeds)) {
     if (!m.inputs.some((spec) => spec.name === name)) {
-      throw new Error(`inputs.${name}: model ${m.id} has no input ${JSON.stringify(name)} (it takes ${m.inputs.map((s) => s.name).join(", ")})`);
+      throw new Error(
+        `inputs.${name}: model ${m.id} has no input ${JSON.stringify(name)} (it takes ${m.inputs.map((s) => s.name).join(", ")})`,
+      );
     }
   }
   const named = new Map<string, number>();
@@ -146,34 +153,48 @@ export function tensorInput(m: ModelManifest, feeds: TensorFeeds): Record<string
     const where = `inputs.${spec.name}`;
     const feed = feeds[spec.name];
     if (!feed) throw new Error(`${where}: missing`);
-    if (spec.dtype !== "float32") throw new Error(`${where}: ${spec.dtype} inputs are not supported yet`);
+    if (spec.dtype !== "float32")
+      throw new Error(`${where}: ${spec.dtype} inputs are not supported yet`);
     const dims = Array.from(feed.dims ?? []);
     if (dims.length !== spec.dims.length) {
-      throw new Error(`${where}.dims: [${dims.join(", ")}] has ${dims.length} dimensions, expected ${describeSpec(spec)}`);
+      throw new Error(
+        `${where}.dims: [${dims.join(", ")}] has ${dims.length} dimensions, expected ${describeSpec(spec)}`,
+      );
     }
     spec.dims.forEach((expected, i) => {
       const got = dims[i]!;
-      if (!Number.isInteger(got) || got < 1) throw new Error(`${where}.dims[${i}]: ${got} is not a positive integer`);
+      if (!Number.isInteger(got) || got < 1)
+        throw new Error(`${where}.dims[${i}]: ${got} is not a positive integer`);
       if (typeof expected === "number") {
-        if (got !== expected) throw new Error(`${where}.dims[${i}]: ${got}, expected ${expected} (shape ${describeSpec(spec)})`);
+        if (got !== expected)
+          throw new Error(
+            `${where}.dims[${i}]: ${got}, expected ${expected} (shape ${describeSpec(spec)})`,
+          );
         return;
       }
       const seen = named.get(expected);
       if (seen !== undefined && seen !== got) {
-        throw new Error(`${where}.dims[${i}]: ${expected} is ${got} here and ${seen} in another input`);
+        throw new Error(
+          `${where}.dims[${i}]: ${expected} is ${got} here and ${seen} in another input`,
+        );
       }
       named.set(expected, got);
       if (expected === "batch" && got > m.maxBatch) {
-        throw new Error(`${where}.dims[${i}]: batch of ${got}, model ${m.id} takes at most ${m.maxBatch}`);
+        throw new Error(
+          `${where}.dims[${i}]: batch of ${got}, model ${m.id} takes at most ${m.maxBatch}`,
+        );
       }
     });
     const length = dims.reduce((a, b) => a * b, 1);
     if (feed.data?.length !== length) {
-      throw new Error(`${where}.data: ${feed.data?.length ?? 0} values, dims [${dims.join(", ")}] need ${length}`);
+      throw new Error(
+        `${where}.data: ${feed.data?.length ?? 0} values, dims [${dims.join(", ")}] need ${length}`,
+      );
     }
     const data = Float32Array.from(feed.data);
     const bad = data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`${where}.data[${bad}]: ${feed.data[bad]} is not a finite number`);
+    if (bad >= 0)
+      throw new Error(`${where}.data[${bad}]: ${feed.data[bad]} is not a finite number`);
     out[spec.name] = { dims, data };
   }
   return out;

@@ -56,7 +56,8 @@ export class ProtoWriter {
 }
 
 /** One field as read: a varint's value, or a length-delimited field's bytes. */
-export type ProtoField = { field: number; wire: 0; value: bigint } | { field: number; wire: 2; bytes: Uint8Array };
+export type ProtoField =
+  { field: number; wire: 0; value: bigint } | { field: number; wire: 2; bytes: Uint8Array };
 
 /** A packed repeated varint field's values. */
 export function readPackedVarints(bytes: Uint8Array): bigint[] {
@@ -83,7 +84,8 @@ export function readFields(bytes: Uint8Array): ProtoField[] {
     let value = 0n;
     let shift = 0n;
     for (;;) {
-      if (offset >= bytes.length) throw new Error(`protobuf: varint runs past the end at byte ${offset}`);
+      if (offset >= bytes.length)
+        throw new Error(`protobuf: varint runs past the end at byte ${offset}`);
       const byte = bytes[offset++]!;
       value |= BigInt(byte & 0x7f) << shift;
       if (byte < 0x80) return value;
@@ -97,7 +99,8 @@ export function readFields(bytes: Uint8Array): ProtoField[] {
     if (wire === WIRE_VARINT) fields.push({ field, wire, value: readVarint() });
     else if (wire === WIRE_LEN) {
       const length = Number(readVarint());
-      if (offset + length > bytes.length) throw new Error(`protobuf: field ${field} runs past the end`);
+      if (offset + length > bytes.length)
+        throw new Error(`protobuf: field ${field} runs past the end`);
       fields.push({ field, wire, bytes: bytes.subarray(offset, offset + length) });
       offset += length;
     } else if (wire === 1) offset += 8;

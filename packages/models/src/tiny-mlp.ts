@@ -16,7 +16,7 @@ function weights(count: number, seed: number): Float32Array {
   for (let i = 0; i < count; i++) {
     // Numerical Recipes' LCG constants; Math.imul keeps the product in 32 bits.
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = ((state >>> 16) % 257 - 128) / 256;
+    out[i] = (((state >>> 16) % 257) - 128) / 256;
   }
   return out;
 }

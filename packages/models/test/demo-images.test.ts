@@ -14,7 +14,10 @@ describe("demo images", () => {
       const image = decodeImage(new Uint8Array(bytes));
       expect([image.width, image.height], d.file).toEqual([d.width, d.height]);
       for (const b of d.boxes) {
-        expect(b.x >= 0 && b.y >= 0 && b.x + b.width <= d.width && b.y + b.height <= d.height, d.file).toBe(true);
+        expect(
+          b.x >= 0 && b.y >= 0 && b.x + b.width <= d.width && b.y + b.height <= d.height,
+          d.file,
+        ).toBe(true);
       }
     }
     expect(totalBytes).toBeLessThan(1024 * 1024);

@@ -33,17 +33,49 @@ describe("decodeImage", () => {
   });
 
   it("turns grey, grey with alpha, 16-bit, 1-bit and palette PNGs into RGBA", () => {
-    const grey = decodeImage(encodePng({ width: 2, height: 1, data: new Uint8Array([0, 200]), channels: 1, depth: 8 }));
+    const grey = decodeImage(
+      encodePng({ width: 2, height: 1, data: new Uint8Array([0, 200]), channels: 1, depth: 8 }),
+    );
     expect(Array.from(grey.data)).toEqual([0, 0, 0, 255, 200, 200, 200, 255]);
-    const greyAlpha = decodeImage(encodePng({ width: 1, height: 1, data: new Uint8Array([90, 17]), channels: 2, depth: 8 }));
+    const greyAlpha = decodeImage(
+      encodePng({ width: 1, height: 1, data: new Uint8Array([90, 17]), channels: 2, depth: 8 }),
+    );
     expect(Array.from(greyAlpha.data)).toEqual([90, 90, 90, 17]);
-    const deep = decodeImage(encodePng({ width: 1, height: 1, data: new Uint16Array([0x1234, 0xff00, 0x00ff]), channels: 3, depth: 16 }));
+    const deep = decodeImage(
+      encodePng({
+        width: 1,
+        height: 1,
+        data: new Uint16Array([0x1234, 0xff00, 0x00ff]),
+        channels: 3,
+        depth: 16,
+      }),
+    );
     expect(Array.from(deep.data)).toEqual([0x12, 0xff, 0x00, 255]);
     // 9 pixels at 1 bit: 1,0,1,1,0,0,0,0 | 1 (rows pad to whole bytes).
-    const bits = decodeImage(encodePng({ width: 9, height: 1, data: new Uint8Array([0b10110000, 0b10000000]), channels: 1, depth: 1 }));
-    expect(Array.from(bits.data.filter((_, i) => i % 4 === 0))).toEqual([255, 0, 255, 255, 0, 0, 0, 0, 255]);
+    const bits = decodeImage(
+      encodePng({
+        width: 9,
+        height: 1,
+        data: new Uint8Array([0b10110000, 0b10000000]),
+        channels: 1,
+        depth: 1,
+      }),
+    );
+    expect(Array.from(bits.data.filter((_, i) => i % 4 === 0))).toEqual([
+      255, 0, 255, 255, 0, 0, 0, 0, 255,
+    ]);
     const indexed = decodeImage(
-      encodePng({ width: 2, height: 1, data: new Uint8Array([1, 0]), channels: 1, depth: 8, palette: [[10, 20, 30], [40, 50, 60]] }),
+      encodePng({
+        width: 2,
+        height: 1,
+        data: new Uint8Array([1, 0]),
+        channels: 1,
+        depth: 8,
+        palette: [
+          [10, 20, 30],
+          [40, 50, 60],
+        ],
+      }),
     );
     expect(Array.from(indexed.data)).toEqual([40, 50, 60, 255, 10, 20, 30, 255]);
   });
@@ -58,14 +90,20 @@ describe("decodeImage", () => {
   });
 
   it("refuses what is not a PNG or JPEG", () => {
-    expect(decodeError(new TextEncoder().encode("GIF89a....")).message).toBe("not a PNG or JPEG image");
+    expect(decodeError(new TextEncoder().encode("GIF89a....")).message).toBe(
+      "not a PNG or JPEG image",
+    );
     expect(decodeError(new Uint8Array()).message).toBe("not a PNG or JPEG image");
   });
 
   it("says a cut-off PNG is truncated", async () => {
     const bytes = new Uint8Array(await readFile(demoImagePath(DEMO_IMAGES[0]!.file)));
-    expect(decodeError(bytes.subarray(0, bytes.length >> 1)).message).toMatch(/^truncated PNG: chunk "IDAT" at byte \d+ needs \d+ bytes, \d+ left$/);
-    expect(decodeError(bytes.subarray(0, bytes.length - 12)).message).toMatch(/^truncated PNG: .*ends before its IEND chunk$/);
+    expect(decodeError(bytes.subarray(0, bytes.length >> 1)).message).toMatch(
+      /^truncated PNG: chunk "IDAT" at byte \d+ needs \d+ bytes, \d+ left$/,
+    );
+    expect(decodeError(bytes.subarray(0, bytes.length - 12)).message).toMatch(
+      /^truncated PNG: .*ends before its IEND chunk$/,
+    );
     expect(decodeError(bytes.subarray(0, 8)).message).toMatch(/^truncated PNG/);
   });
 
@@ -79,7 +117,13 @@ describe("decodeImage", () => {
   });
 
   it("refuses images over the size limit before decoding them", () => {
-    const wide = encodePng({ width: MAX_IMAGE_SIDE_PX + 1, height: 1, data: new Uint8Array(MAX_IMAGE_SIDE_PX + 1), channels: 1, depth: 8 });
+    const wide = encodePng({
+      width: MAX_IMAGE_SIDE_PX + 1,
+      height: 1,
+      data: new Uint8Array(MAX_IMAGE_SIDE_PX + 1),
+      channels: 1,
+      depth: 8,
+    });
     expect(decodeError(wide).message).toBe("image too large: 4097×1, at most 4096×4096");
     // A JPEG whose frame header claims 5000×8: the limit holds before any pixel is decoded.
     const bytes = jpegOf(16, 8, [0, 0, 0]);
@@ -91,7 +135,9 @@ describe("decodeImage", () => {
 
   it("says a cut-off JPEG is truncated", () => {
     const bytes = jpegOf(16, 8, [10, 10, 10]);
-    expect(decodeError(bytes.subarray(0, bytes.length - 20)).message).toMatch(/^truncated JPEG: \d+ bytes, no end-of-image marker$/);
+    expect(decodeError(bytes.subarray(0, bytes.length - 20)).message).toMatch(
+      /^truncated JPEG: \d+ bytes, no end-of-image marker$/,
+    );
     expect(decodeError(bytes.subarray(0, 6)).message).toMatch(/^truncated JPEG: .*frame header$/);
   });
 });

@@ -20,12 +20,15 @@ describe("registry", () => {
     expect(getManifest("no-such-model")).toBeUndefined();
   });
 
-  it.each(MODELS.map((m) => [m.id, m] as const))("%s: file size and sha256 match the manifest", async (_, m) => {
-    const path = modelFilePath(m);
-    expect((await stat(path)).size).toBe(m.sizeBytes);
-    expect(await sha256Hex(new Uint8Array(await readFile(path)))).toBe(m.sha256);
-    expect((await readModelFile(m)).length).toBe(m.sizeBytes);
-  });
+  it.each(MODELS.map((m) => [m.id, m] as const))(
+    "%s: file size and sha256 match the manifest",
+    async (_, m) => {
+      const path = modelFilePath(m);
+      expect((await stat(path)).size).toBe(m.sizeBytes);
+      expect(await sha256Hex(new Uint8Array(await readFile(path)))).toBe(m.sha256);
+      expect((await readModelFile(m)).length).toBe(m.sizeBytes);
+    },
+  );
 
   it("readModelFile refuses a file whose sha256 differs", async () => {
     const m = { ...getManifest("tiny-mlp")!, sha256: "0".repeat(64) };
@@ -90,8 +93,18 @@ describe("protobuf", () => {
 
 describe("browser-safe modules", () => {
   // Browsers and workers import these; a Node module among their imports would break the bundle.
-  const BROWSER_SAFE = ["manifest", "registry", "sha256", "image", "preprocess", "postprocess", "tiny-mlp", "protobuf"];
-  const NODE_ONLY = /^node:|^(fs|path|url|module|crypto)$|\/(files|demo-images)$|onnxruntime-node|@napi-rs/;
+  const BROWSER_SAFE = [
+    "manifest",
+    "registry",
+    "sha256",
+    "image",
+    "preprocess",
+    "postprocess",
+    "tiny-mlp",
+    "protobuf",
+  ];
+  const NODE_ONLY =
+    /^node:|^(fs|path|url|module|crypto)$|\/(files|demo-images)$|onnxruntime-node|@napi-rs/;
 
   async function importsOf(name: string): Promise<string[]> {
     const source = await readFile(new URL(`../src/${name}.ts`, import.meta.url), "utf8");
@@ -99,10 +112,13 @@ describe("browser-safe modules", () => {
   }
 
   it("the import scan sees a Node-only file's imports", async () => {
-    expect((await importsOf("files")).filter((spec) => NODE_ONLY.test(spec))).toContain("node:fs/promises");
+    expect((await importsOf("files")).filter((spec) => NODE_ONLY.test(spec))).toContain(
+      "node:fs/promises",
+    );
   });
 
   it.each(BROWSER_SAFE)("%s imports no Node module and no Node-only file", async (name) => {
-    for (const spec of await importsOf(name)) expect(spec, `${name}.ts imports ${spec}`).not.toMatch(NODE_ONLY);
+    for (const spec of await importsOf(name))
+      expect(spec, `${name}.ts imports ${spec}`).not.toMatch(NODE_ONLY);
   });
 });

@@ -15,7 +15,10 @@ const sessions = new Map<string, ort.InferenceSession>();
 
 beforeAll(async () => {
   for (const m of [cls, det]) {
-    sessions.set(m.id, await ort.InferenceSession.create(modelFilePath(m), { intraOpNumThreads: 1 }));
+    sessions.set(
+      m.id,
+      await ort.InferenceSession.create(modelFilePath(m), { intraOpNumThreads: 1 }),
+    );
   }
 });
 afterAll(async () => {
@@ -27,7 +30,10 @@ async function tensorOf(m: ModelManifest, image: DemoImage): Promise<ImageTensor
 }
 
 /** Runs a batch of inputs in one call and returns each one's output. */
-async function run(m: ModelManifest, tensors: ImageTensor[]): Promise<{ dims: number[]; data: Float32Array }[]> {
+async function run(
+  m: ModelManifest,
+  tensors: ImageTensor[],
+): Promise<{ dims: number[]; data: Float32Array }[]> {
   const input = batch(tensors);
   const result = await sessions.get(m.id)!.run({
     [m.inputs[0]!.name]: new ort.Tensor("float32", input.data, input.dims),
@@ -66,7 +72,12 @@ describe("ppocr-cls on the demo lines", () => {
     const verdicts = outputs.map((o, i) => {
       const r = interpretOutput(cls, o.data, o.dims);
       if (r.kind !== "direction") throw new Error(`expected a direction, got ${r.kind}`);
-      return { file: lines[i]!.file, expected: lines[i]!.angle, angle: r.angle, confidence: r.confidence };
+      return {
+        file: lines[i]!.file,
+        expected: lines[i]!.angle,
+        angle: r.angle,
+        confidence: r.confidence,
+      };
     });
     expect(verdicts.filter((v) => v.angle !== v.expected)).toEqual([]);
   });
@@ -75,26 +86,37 @@ describe("ppocr-cls on the demo lines", () => {
 describe("ppocr-det on the demo pages", () => {
   const pages = DEMO_IMAGES.filter((d) => d.kind === "page");
 
-  it.each(pages.map((d) => [d.file, d] as const))("%s: one box per line of text", async (_, page) => {
-    const tensor = await tensorOf(det, page);
-    const [output] = await run(det, [tensor]);
-    const r = interpretOutput(det, output!.data, output!.dims, tensor.meta);
-    if (r.kind !== "boxes") throw new Error(`expected boxes, got ${r.kind}`);
-    expect(r.boxes.length).toBe(page.boxes.length);
-    // Boxes come in reading order, as the lines were drawn. The truth boxes hug the glyphs' ink;
-    // DB boxes take in the line's full height and a margin, so IoU lands at 0.55-0.9 (measured).
-    page.boxes.forEach((truth, i) => {
-      const found: TextBox = r.boxes[i]!;
-      expect(iou(found, truth), `${page.file} line ${i}`).toBeGreaterThan(0.45);
-      expect(intersection(found, truth) / (truth.width * truth.height), `${page.file} line ${i} covered`).toBeGreaterThan(0.9);
-      expect(found.score).toBeGreaterThan(det.postprocess.kind === "boxes" ? det.postprocess.boxThreshold : 1);
-    });
-  });
+  it.each(pages.map((d) => [d.file, d] as const))(
+    "%s: one box per line of text",
+    async (_, page) => {
+      const tensor = await tensorOf(det, page);
+      const [output] = await run(det, [tensor]);
+      const r = interpretOutput(det, output!.data, output!.dims, tensor.meta);
+      if (r.kind !== "boxes") throw new Error(`expected boxes, got ${r.kind}`);
+      expect(r.boxes.length).toBe(page.boxes.length);
+      // Boxes come in reading order, as the lines were drawn. The truth boxes hug the glyphs' ink;
+      // DB boxes take in the line's full height and a margin, so IoU lands at 0.55-0.9 (measured).
+      page.boxes.forEach((truth, i) => {
+        const found: TextBox = r.boxes[i]!;
+        expect(iou(found, truth), `${page.file} line ${i}`).toBeGreaterThan(0.45);
+        expect(
+          intersection(found, truth) / (truth.width * truth.height),
+          `${page.file} line ${i} covered`,
+        ).toBeGreaterThan(0.9);
+        expect(found.score).toBeGreaterThan(
+          det.postprocess.kind === "boxes" ? det.postprocess.boxThreshold : 1,
+        );
+      });
+    },
+  );
 
   it("finds no text on a blank page", async () => {
     const blank = { width: 300, height: 200, data: new Uint8ClampedArray(300 * 200 * 4).fill(240) };
     const tensor = imageToTensor(det, blank);
     const [output] = await run(det, [tensor]);
-    expect(interpretOutput(det, output!.data, output!.dims, tensor.meta)).toEqual({ kind: "boxes", boxes: [] });
+    expect(interpretOutput(det, output!.data, output!.dims, tensor.meta)).toEqual({
+      kind: "boxes",
+      boxes: [],
+    });
   });
 });
