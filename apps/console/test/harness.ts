@@ -1,0 +1,91 @@
+// What every console test needs: a real `nightshift serve` (embedded PostgreSQL, demo data), the
+// console's production build on a free port, and a headless Chromium.
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { launchChromium } from "@nightshift/browser/chromium";
+import { createNightshiftClient } from "@nightshift/client/client";
+import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { CONSOLE_DIR, type RunningConsole, startConsole } from "../src/serve";
+
+export const DEMO_CODE = "DEMO-NIGHTSHIFT";
+export const SCREENSHOTS = join(CONSOLE_DIR, "test-results");
+
+export const PARKED = {
+  state: "parked",
+  socPct: 80,
+  pluggedIn: true,
+  chargerKW: 7.4,
+  predictedDepartureAt: null,
+  batteryTempC: 20,
+} as const;
+
+export interface Harness {
+  server: ServeProcess;
+  console: RunningConsole;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  demo: ReturnType<typeof parseDemo>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const data = tempDir("nightshift-console-");
+  const server = await spawnServe(["--port", "0", "--data", data]);
+  const demo = parseDemo(server.banner);
+  const running = await startConsole({ port: 0, serverUrl: server.url });
+  const browser = await launchChromium({ webgpu: false });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  context.setDefaultTimeout(30_000);
+  const page = await context.newPage();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return {
+    server,
+    console: running,
+    browser,
+    context,
+    page,
+    demo,
+    async stop() {
+      await browser.close().catch(() => undefined);
+      await running.close().catch(() => undefined);
+      await server.stop();
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Enrolls `n` cars with the demo code and reports each parked and plugged in. */
+export async function parkCars(serverUrl: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const enrolled = await createNightshiftClient({ url: serverUrl }).node.enroll.mutate({
+      code: DEMO_CODE,
+    });
+    await createNightshiftClient({
+      url: serverUrl,
+      credential: enrolled.credential,
+    }).node.heartbeat.mutate(PARKED);
+    ids.push(enrolled.carId);
+  }
+  return ids;
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export async function signIn(
+  page: Page,
+  baseUrl: string,
+  email: string,
+  password: string,
+): Promise<void> {
+  await page.goto(`${baseUrl}/fleet`);
+  await page.waitForURL(/\/sign-in/);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/fleet$/);
+}

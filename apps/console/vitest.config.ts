@@ -1,0 +1,17 @@
+// The console's tests drive the production build in a real Chromium against a real server:
+// one build (test/global-setup.ts), one file at a time, generous time limits for 2 busy cores.
+import base from "@nightshift/vitest-config/base";
+import { defineConfig, mergeConfig } from "vitest/config";
+
+export default mergeConfig(
+  base,
+  defineConfig({
+    test: {
+      include: ["test/**/*.test.ts"],
+      globalSetup: ["test/global-setup.ts"],
+      fileParallelism: false,
+      testTimeout: 180_000,
+      hookTimeout: 240_000,
+    },
+  }),
+);
