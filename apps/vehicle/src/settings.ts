@@ -1,0 +1,42 @@
+// What the page is told by its address: which server (`?server=`, else this origin, which
+// passes the API through), which backend (`?backend=auto|webgpu|wasm`), and whether the tab
+// joins the fleet at once (`?join=0` for an engine-only page, as benchmarks use).
+import type { BackendChoice } from "@nightshift/agent/runtime-web";
+
+export const DEMO_ENROLLMENT_CODE = "DEMO-NIGHTSHIFT";
+
+export interface PageSettings {
+  serverUrl: string;
+  backend: BackendChoice;
+  join: boolean;
+  code: string;
+  name: string | null;
+  ortBaseUrl: string;
+}
+
+export function readSettings(location: Location): PageSettings {
+  const q = new URLSearchParams(location.search);
+  const server = q.get("server");
+  let serverUrl = location.origin;
+  if (server) {
+    if (!URL.canParse(server)) throw new Error(`?server=: not a URL: ${server}`);
+    serverUrl = new URL(server).href.replace(/\/+$/, "");
+  }
+  const backend = q.get("backend") ?? "auto";
+  if (backend !== "auto" && backend !== "webgpu" && backend !== "wasm") {
+    throw new Error(`?backend=: expected auto, webgpu or wasm, got ${backend}`);
+  }
+  return {
+    serverUrl,
+    backend,
+    join: q.get("join") !== "0",
+    code: q.get("code") ?? DEMO_ENROLLMENT_CODE,
+    name: q.get("name"),
+    ortBaseUrl: new URL("/ort/", location.href).href,
+  };
+}
+
+/** Each tab is its own car: the credential is per tab (sessionStorage) and per server. */
+export function credentialKey(serverUrl: string): string {
+  return `nightshift.credential ${serverUrl}`;
+}
