@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ModelManifest } from "../src/manifest";
 import { interpretOutput, splitBatch } from "../src/postprocess";
-import { batch, imageToTensor, tensorInput } from "../src/preprocess";
+import { batch, imageMeta, imageToTensor, tensorInput } from "../src/preprocess";
 import { getManifest } from "../src/registry";
 
 const cls = getManifest("ppocr-cls")!;
@@ -90,6 +90,17 @@ describe("imageToTensor", () => {
     expect(t.data[0]).toBeCloseTo((0 - 0.485) / 0.229, 5);
     expect(t.data[320 * 320]).toBeCloseTo((128 / 255 - 0.456) / 0.224, 5);
     expect(t.data[2 * 320 * 320]).toBeCloseTo((1 - 0.406) / 0.225, 5);
+  });
+
+  it("imageMeta gives the mapping without the pixels, as imageToTensor does", () => {
+    const image = { width: 640, height: 200, data: new Uint8ClampedArray(640 * 200 * 4) };
+    expect(imageMeta(det, 640, 200)).toEqual(imageToTensor(det, image).meta);
+    // 640 × 200 fitted into 320 × 320: half size, 320 × 100 of image, the rest padding.
+    expect(imageMeta(det, 640, 200)).toMatchObject({
+      scale: 0.5,
+      resizedWidth: 320,
+      resizedHeight: 100,
+    });
   });
 
   it("refuses tensor models and malformed images", () => {
