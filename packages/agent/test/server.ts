@@ -52,7 +52,9 @@ export async function startTestServer(): Promise<TestServer> {
       // The port was just freed; another process may take it in between (rare): try a few times.
       for (let attempt = 0; ; attempt++) {
         try {
-          serve = await spawnServe(["--port", port, "--data", dataDir], { env });
+          serve = await spawnServe(["--port", port, "--data", dataDir, "--print-database-url"], {
+            env,
+          });
           break;
         } catch (error) {
           if (attempt >= 5) throw error;
@@ -60,9 +62,12 @@ export async function startTestServer(): Promise<TestServer> {
         }
       }
       server.serve = serve;
+      // The embedded PostgreSQL may come back on another port.
+      await server.pool.end().catch(() => undefined);
+      server.pool = createPool(serve.databaseUrl!);
     },
     async close() {
-      await pool.end().catch(() => undefined);
+      await server.pool.end().catch(() => undefined);
       await serve.stop();
       rmSync(root, { recursive: true, force: true });
     },

@@ -1,0 +1,278 @@
+// The work loop against a real server: images of the demo set, a car that drives off in the
+// middle of a run, a broken input image, and a model served with wrong bytes.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createNightshiftClient } from "@nightshift/client/client";
+import { DEMO_IMAGES } from "@nightshift/models/demo-images";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_ENROLLMENT_CODE, runFleet } from "../src/fleet";
+import { type LoopEvent, WorkLoop } from "../src/loop";
+import { NodeModelStore } from "../src/model-store-node";
+import type { InferenceRuntime } from "../src/runtime";
+import { NodeRuntime } from "../src/runtime-node";
+import { startDriving } from "../src/twin";
+import { startTamperingProxy } from "./proxy";
+import {
+  accounting,
+  parkedTwin,
+  startTestServer,
+  type TestServer,
+  tinyInputs,
+  waitForJobs,
+} from "./server";
+
+let server: TestServer;
+let modelDir: string;
+const runtime = new NodeRuntime();
+
+beforeAll(async () => {
+  server = await startTestServer();
+  modelDir = mkdtempSync(join(tmpdir(), "nightshift-agent-models-"));
+}, 90_000);
+
+afterAll(async () => {
+  await runtime.dispose();
+  await server?.close();
+  rmSync(modelDir, { recursive: true, force: true });
+});
+
+/** One car, parked and plugged in, with its events recorded. */
+function car(
+  name: string,
+  opts: { server?: string; runtime?: InferenceRuntime; store?: NodeModelStore } = {},
+) {
+  const events: LoopEvent[] = [];
+  const url = opts.server ?? server.url;
+  const loop = new WorkLoop({
+    server: url,
+    createClient: (credential) =>
+      createNightshiftClient({ url, ...(credential ? { credential } : {}) }),
+    runtime: opts.runtime ?? runtime,
+    store: opts.store ?? new NodeModelStore({ dir: modelDir }),
+    twin: parkedTwin(0, Date.now()),
+    enrollment: { code: DEMO_ENROLLMENT_CODE, name },
+    heartbeatMs: 1000,
+    maxLease: 4,
+  });
+  loop.on((e) => events.push(e));
+  return { loop, events };
+}
+
+/** The real runtime, held at the start of each run until `open()`: a run that takes as long as a test needs. */
+class GatedRuntime implements InferenceRuntime {
+  private gate = deferred();
+  readonly started = deferred();
+  constructor(private readonly inner: InferenceRuntime) {}
+  info() {
+    return this.inner.info();
+  }
+  async run(...args: Parameters<InferenceRuntime["run"]>) {
+    this.started.resolve();
+    await this.gate.promise;
+    return this.inner.run(...args);
+  }
+  open() {
+    this.gate.resolve();
+  }
+  dispose() {
+    return Promise.resolve();
+  }
+}
+
+/** Promise.withResolvers, which Node 20 lacks. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe("the work loop on a real server", () => {
+  it("classifies the demo text lines' direction, in batches", async () => {
+    const lines = DEMO_IMAGES.filter((d) => d.kind === "line");
+    const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+      modelId: "ppocr-cls",
+      inputs: lines.map((d) => ({ image: { demo: d.file } })),
+      replication: 2,
+    });
+    const fleet = runFleet({
+      server: server.url,
+      cars: 4,
+      twin: parkedTwin,
+      runtime,
+      store: new NodeModelStore({ dir: modelDir }),
+      maxLease: 8,
+    });
+    const finished = await waitForJobs(server.tenant, [jobId], 60_000);
+    await fleet.stop();
+    expect(finished).toBe(true);
+    expect(fleet.summary().outbox).toBe(0);
+    const counts = await accounting(server.pool, [jobId]);
+    expect(counts).toMatchObject({
+      tasks: lines.length,
+      valid: lines.length,
+      jobs_completed: 1,
+      active: 0,
+    });
+    const { items } = await server.tenant.tenant.jobs.results.query({ jobId, limit: 100 });
+    expect(items).toHaveLength(lines.length);
+    // The server reads each validated output: the direction matches how the line was drawn.
+    items.forEach((item, i) => {
+      expect(item.status).toBe("valid");
+      expect(item.interpretation).toMatchObject({ kind: "direction", angle: lines[i]!.angle });
+    });
+  }, 90_000);
+
+  it("hands its lease back when the car drives off mid-run; another car completes the task", async () => {
+    const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+      modelId: "tiny-mlp",
+      inputs: tinyInputs(1, 7),
+      replication: 1,
+    });
+    const gated = new GatedRuntime(runtime);
+    const driver = car("driver", { runtime: gated });
+    void driver.loop.start();
+    await gated.started.promise;
+    const leased = driver.events.find((e) => e.type === "task-started");
+    expect(leased).toBeDefined();
+    const leaseId = (leased as { leaseId: string }).leaseId;
+
+    driver.loop.updateTwin((t) => startDriving(t));
+    await until("the lease handed back", () =>
+      driver.events.some((e) => e.type === "released" && e.why === "driving"),
+    );
+    const status = async () =>
+      (
+        await server.pool.query<{ status: string }>("SELECT status FROM leases WHERE id = $1", [
+          leaseId,
+        ])
+      ).rows[0]?.status;
+    const deadline = performance.now() + 10_000;
+    while ((await status()) === "active" && performance.now() < deadline) await sleep(50);
+    expect(await status()).toBe("released");
+    gated.open();
+
+    const other = car("other");
+    void other.loop.start();
+    expect(await waitForJobs(server.tenant, [jobId], 30_000)).toBe(true);
+    await Promise.all([driver.loop.stop(), other.loop.stop()]);
+
+    // The run that finished after the departure was not submitted; the other car's was.
+    expect(driver.events.some((e) => e.type === "task-done")).toBe(false);
+    expect(driver.events.some((e) => e.type === "submitted")).toBe(false);
+    const { rows } = await server.pool.query<{ car_id: string; status: string; results: number }>(
+      `SELECT l.car_id, l.status, (SELECT count(*)::int FROM results r WHERE r.lease_id = l.id) AS results
+         FROM leases l JOIN tasks t ON t.id = l.task_id WHERE t.job_id = $1 ORDER BY l.leased_at`,
+      [jobId],
+    );
+    expect(rows).toEqual([
+      { car_id: driver.loop.carId, status: "released", results: 0 },
+      { car_id: other.loop.carId, status: "submitted", results: 1 },
+    ]);
+    expect(await accounting(server.pool, [jobId])).toMatchObject({ tasks: 1, valid: 1, ledger: 1 });
+  }, 90_000);
+
+  it("reports a broken input image with node.fail and carries on with the next task", async () => {
+    // A valid PNG header (the server reads only that) over pixel data that does not inflate.
+    const header = Buffer.from(
+      "89504e470d0a1a0a0000000d49484452000000400000002008060000000000000000",
+      "hex",
+    );
+    const broken = Buffer.concat([
+      header,
+      Buffer.from("0000000a4944415478dadeadbeef00000000", "hex"),
+    ]);
+    const good = DEMO_IMAGES.filter((d) => d.kind === "line").slice(0, 2);
+    const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+      modelId: "ppocr-cls",
+      inputs: [
+        { image: { base64: broken.toString("base64") } },
+        ...good.map((d) => ({ image: { demo: d.file } })),
+      ],
+      replication: 1,
+    });
+    // Car a leases all three tasks: it refuses the image and runs the other two.
+    const a = car("a");
+    void a.loop.start();
+    await until("car a's work", () => a.loop.stats.failed === 1 && a.loop.stats.acknowledged === 2);
+    // A second owner's car refuses the image too: the task fails, with the reason.
+    const b = car("b");
+    void b.loop.start();
+    expect(await waitForJobs(server.tenant, [jobId], 60_000)).toBe(true);
+    await Promise.all([a.loop.stop(), b.loop.stop()]);
+
+    for (const c of [a, b]) {
+      const failures = c.events.filter((e) => e.type === "task-failed");
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({ reason: "bad-input" });
+      expect(c.loop.pending()).toEqual({ outbox: 0, held: 0 });
+    }
+    const { items } = await server.tenant.tenant.jobs.results.query({ jobId, limit: 10 });
+    expect(items.map((i) => i.status)).toEqual(["failed", "valid", "valid"]);
+    expect(items[0]!.error).toMatch(/bad input/);
+    const { rows } = await server.pool.query<{ status: string; end_reason: string | null }>(
+      `SELECT l.status, l.end_reason FROM leases l JOIN tasks t ON t.id = l.task_id
+        WHERE t.job_id = $1 AND t.seq = 0`,
+      [jobId],
+    );
+    expect(rows.map((r) => r.status)).toEqual(["failed", "failed"]);
+    for (const r of rows) expect(r.end_reason).toMatch(/^bad-input: /);
+  }, 90_000);
+
+  it("refuses a model served with wrong bytes (model-integrity), and an honest car runs the task", async () => {
+    const proxy = await startTamperingProxy(server.url);
+    try {
+      const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+        modelId: "tiny-mlp",
+        inputs: tinyInputs(2, 11),
+        replication: 1,
+      });
+      // Its own empty cache: the model must come through the proxy.
+      const victimDir = mkdtempSync(join(tmpdir(), "nightshift-agent-victim-"));
+      const victim = car("victim", {
+        server: proxy.url,
+        store: new NodeModelStore({ dir: victimDir }),
+      });
+      void victim.loop.start();
+      await until(
+        "the victim's failures",
+        () => victim.events.filter((e) => e.type === "submitted").length >= 2,
+      );
+      await victim.loop.stop();
+      rmSync(victimDir, { recursive: true, force: true });
+      expect(proxy.tampered.length).toBeGreaterThan(0);
+      const failed = victim.events.filter((e) => e.type === "task-failed");
+      expect(failed.length).toBeGreaterThanOrEqual(1);
+      for (const f of failed) {
+        expect(f).toMatchObject({ reason: "model-integrity" });
+        expect((f as { message: string }).message).toMatch(/ModelIntegrityError.*sha256/);
+      }
+      const ended = await server.pool.query<{ status: string; end_reason: string }>(
+        "SELECT status, end_reason FROM leases WHERE car_id = $1",
+        [victim.loop.carId],
+      );
+      expect(ended.rows.length).toBe(failed.length);
+      for (const row of ended.rows) {
+        expect(row.status).toBe("failed");
+        expect(row.end_reason).toMatch(/^model-integrity: /);
+      }
+
+      const honest = car("honest");
+      void honest.loop.start();
+      expect(await waitForJobs(server.tenant, [jobId], 30_000)).toBe(true);
+      await honest.loop.stop();
+      expect(await accounting(server.pool, [jobId])).toMatchObject({ tasks: 2, valid: 2 });
+    } finally {
+      await proxy.close();
+    }
+  }, 90_000);
+});
