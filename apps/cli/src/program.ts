@@ -1,6 +1,7 @@
 // Every command of the nightshift CLI, assembled. Parsing throws on a mistake (exitOverride):
 // main.ts turns what is thrown into a message and an exit code.
 import { Command, type OutputConfiguration } from "commander";
+import { registerAgent } from "./commands/agent";
 import { registerDemo } from "./commands/demo";
 import { registerJobs } from "./commands/jobs";
 import { registerLogin } from "./commands/login";
@@ -24,5 +25,6 @@ export function createProgram(output?: OutputConfiguration): Command {
   registerLogin(program);
   registerJobs(program);
   registerTenants(program);
+  registerAgent(program);
   return program;
 }

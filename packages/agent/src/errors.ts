@@ -70,7 +70,13 @@ export function classifyError(error: unknown): ErrorAction {
   }
   const code = apiErrorCode(error);
   if (code === "UNAUTHORIZED") return { kind: "reenroll" };
-  if (code === "BAD_REQUEST" || code === "PARSE_ERROR" || code === "FORBIDDEN")
+  // A refused code, a lease or car the server does not know: asking again changes nothing.
+  if (
+    code === "BAD_REQUEST" ||
+    code === "PARSE_ERROR" ||
+    code === "FORBIDDEN" ||
+    code === "NOT_FOUND"
+  )
     return { kind: "fatal" };
   // Network failures (TypeError from fetch), timeouts, 5xx, TOO_MANY_REQUESTS, aborted calls.
   return { kind: "retry" };

@@ -335,8 +335,13 @@ export class WorkLoop {
   // ---- the loops ----
 
   private async main(): Promise<void> {
-    await this.join();
-    if (this.stopping) return;
+    try {
+      await this.join();
+    } catch {
+      // Reported already (a refused code): this car cannot join, and stops.
+      return;
+    }
+    if (this.stopping || !this.client) return;
     const ticker = this.tickLoop();
     try {
       await this.workLoop();
@@ -419,7 +424,8 @@ export class WorkLoop {
         tasks = (await this.api().node.lease.mutate({ max: this.o.maxLease })).tasks;
         failures = 0;
       } catch (error) {
-        if (await this.onCallError("lease", error)) await this.backoff(failures++);
+        await this.onCallError("lease", error);
+        await this.backoff(failures++);
         continue;
       }
       if (tasks.length === 0) {
