@@ -8,11 +8,11 @@ import { createNightshiftClient } from "@nightshift/client/client";
 import { DEMO_IMAGES } from "@nightshift/models/demo-images";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ENROLLMENT_CODE, runFleet } from "../src/fleet";
-import { type LoopEvent, WorkLoop } from "../src/loop";
+import { type Credential, type LoopEvent, WorkLoop } from "../src/loop";
 import { NodeModelStore } from "../src/model-store-node";
 import type { InferenceRuntime } from "../src/runtime";
 import { NodeRuntime } from "../src/runtime-node";
-import { startDriving } from "../src/twin";
+import { createTwin, park, startDriving, type Twin } from "../src/twin";
 import { startTamperingProxy } from "./proxy";
 import {
   accounting,
@@ -38,10 +38,17 @@ afterAll(async () => {
   rmSync(modelDir, { recursive: true, force: true });
 });
 
-/** One car, parked and plugged in, with its events recorded. */
+/** One car, parked and plugged in (unless `twin` says otherwise), with its events recorded. */
 function car(
   name: string,
-  opts: { server?: string; runtime?: InferenceRuntime; store?: NodeModelStore } = {},
+  opts: {
+    server?: string;
+    runtime?: InferenceRuntime;
+    store?: NodeModelStore;
+    twin?: Twin;
+    credential?: Credential;
+    onCredential?: (c: Credential) => void;
+  } = {},
 ) {
   const events: LoopEvent[] = [];
   const url = opts.server ?? server.url;
@@ -51,8 +58,10 @@ function car(
       createNightshiftClient({ url, ...(credential ? { credential } : {}) }),
     runtime: opts.runtime ?? runtime,
     store: opts.store ?? new NodeModelStore({ dir: modelDir }),
-    twin: parkedTwin(0, Date.now()),
+    twin: opts.twin ?? parkedTwin(0, Date.now()),
     enrollment: { code: DEMO_ENROLLMENT_CODE, name },
+    ...(opts.credential ? { credential: opts.credential } : {}),
+    ...(opts.onCredential ? { onCredential: opts.onCredential } : {}),
     heartbeatMs: 1000,
     maxLease: 4,
   });
@@ -275,4 +284,59 @@ describe("the work loop on a real server", () => {
       await proxy.close();
     }
   }, 90_000);
+
+  it("takes no work at the owner's reserve, and starts once plugged in", async () => {
+    const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+      modelId: "tiny-mlp",
+      inputs: tinyInputs(3, 13),
+      replication: 1,
+    });
+    const low = car("low", { twin: createTwin({ nowMs: Date.now(), socPct: 20 }) });
+    void low.loop.start();
+    await until("the car's state", () =>
+      low.events.some((e) => e.type === "state" && e.blocker === "reserve"),
+    );
+    // Heartbeats go on; no lease is asked for while the car sits at its reserve.
+    await sleep(2500);
+    expect(low.loop.stats.leased).toBe(0);
+    low.loop.updateTwin((t) => park(t, 11));
+    expect(await waitForJobs(server.tenant, [jobId], 30_000)).toBe(true);
+    await low.loop.stop();
+    expect(low.loop.stats.acknowledged).toBe(3);
+  }, 60_000);
+
+  it("resumes with a stored credential, and enrolls again when the credential is refused", async () => {
+    let saved: Credential | undefined;
+    const first = car("keeper", { onCredential: (c) => (saved = c) });
+    void first.loop.start();
+    await until("enrollment", () => saved !== undefined);
+    await first.loop.stop();
+
+    const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+      modelId: "tiny-mlp",
+      inputs: tinyInputs(2, 17),
+      replication: 1,
+    });
+    const resumed = car("keeper", { credential: saved! });
+    void resumed.loop.start();
+    expect(await waitForJobs(server.tenant, [jobId], 30_000)).toBe(true);
+    await resumed.loop.stop();
+    expect(resumed.events.find((e) => e.type === "enrolled")).toEqual({
+      type: "enrolled",
+      carId: saved!.carId,
+      resumed: true,
+    });
+    expect(resumed.loop.stats.acknowledged).toBe(2);
+
+    let fresh: Credential | undefined;
+    const refused = car("forgotten", {
+      credential: { carId: saved!.carId, credential: "nsc_not-a-real-credential" },
+      onCredential: (c) => (fresh = c),
+    });
+    void refused.loop.start();
+    await until("a new enrollment", () => fresh !== undefined);
+    await refused.loop.stop();
+    expect(fresh!.carId).not.toBe(saved!.carId);
+    expect(refused.events.some((e) => e.type === "error" && e.action === "reenroll")).toBe(true);
+  }, 60_000);
 });
