@@ -3,6 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { tinyInput } from "@nightshift/api/seed";
 import { type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./run-cli";
@@ -99,11 +100,11 @@ describe("operator and tenant commands", () => {
   it("jobs submit, status, results and cancel, with the tenant's key", async () => {
     const env = { ...clean, NIGHTSHIFT_URL: server.url, NIGHTSHIFT_KEY: tenantKey };
     const inputs = inputsFile("inputs.json", [
-      { x: { dims: [1, 4], data: [1, 2, 3, 4] } },
-      { x: { dims: [1, 4], data: [4, 3, 2, 1] } },
+      tinyInput([1, 2, 3, 4]),
+      tinyInput([4, 3, 2, 1]),
     ]);
     const submitted = await runCli(
-      ["jobs", "submit", "--model", "tiny-matmul", "--inputs", inputs, "--replication", "1"],
+      ["jobs", "submit", "--model", "tiny-mlp", "--inputs", inputs, "--replication", "1"],
       { env },
     );
     expect(submitted.code).toBe(0);

@@ -25,7 +25,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_API_CONFIG } from "@nightshift/api/config";
-import { runTinyMatmul } from "@nightshift/api/seed";
+import { runTiny, tinyInput } from "@nightshift/api/seed";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { createPool } from "@nightshift/db/client";
 import { startEmbedded } from "@nightshift/db/embedded";
@@ -211,10 +211,10 @@ async function runApi(
   for (let start = 0; start < TASKS; start += JOB_CHUNK) {
     const inputs = Array.from({ length: Math.min(JOB_CHUNK, TASKS - start) }, (_, i) => {
       const k = start + i;
-      return { x: { dims: [1, 4], data: [k % 97, (k * 7) % 13, -(k % 5), 0.25 * (k % 11)] } };
+      return tinyInput([k % 97, (k * 7) % 13, -(k % 5), 0.25 * (k % 11)]);
     });
     const { jobId } = await tenant.tenant.jobs.submit.mutate({
-      modelId: "tiny-matmul",
+      modelId: "tiny-mlp",
       inputs,
       replication,
     });
@@ -240,7 +240,7 @@ async function runApi(
       idleMs = 0;
       const results = tasks.map((t) => ({
         leaseId: t.leaseId,
-        output: runTinyMatmul((t.input as { x: { data: number[] } }).x.data),
+        output: runTiny((t.input as { x: { data: number[] } }).x.data),
         durationMs: 1,
         backend: "native" as const,
       }));

@@ -27,6 +27,8 @@ export interface AppOptions {
   createContext: ReturnType<typeof createContextFactory>;
   metrics: ServerMetrics;
   modelFiles: ModelFiles;
+  /** A stored input image by sha256 (GET /inputs/:sha256), or null. */
+  readInput: (sha256: string) => Promise<{ mediaType: string; bytes: Buffer } | null>;
   corsOrigins: ReadonlySet<string>;
   log: Logger;
   maxBodyBytes: number;
@@ -119,7 +121,27 @@ export function createApp(opts: AppOptions): RequestListener {
     if (pathname.startsWith("/models/") && (await opts.modelFiles.handle(req, res, pathname))) {
       return;
     }
+    if (pathname.startsWith("/inputs/")) return sendInput(req, res, pathname.slice(8));
     sendText(res, 404, "not found\n");
+  }
+
+  /**
+   * Input images are content-addressed: their address is their sha256, so they never change and
+   * are cached for good. Knowing the address is what grants access (a 256-bit capability, as
+   * for a model file): it is handed only to the job's tenant and the cars that lease its tasks.
+   */
+  async function sendInput(req: IncomingMessage, res: ServerResponse, sha256: string) {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return sendText(res, 404, "not found\n");
+    const blob = await opts.readInput(sha256);
+    if (!blob) return sendText(res, 404, `no input ${sha256}\n`);
+    res.writeHead(200, {
+      "content-type": blob.mediaType,
+      "content-length": String(blob.bytes.length),
+      etag: `"${sha256}"`,
+      "cache-control": "public, max-age=31536000, immutable",
+      "cross-origin-resource-policy": "cross-origin",
+    });
+    res.end(req.method === "HEAD" ? undefined : blob.bytes);
   }
 
   return (req, res) => {

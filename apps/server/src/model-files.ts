@@ -1,5 +1,5 @@
-// Model files for cars: GET /models/:id and GET /models/:id/:sha256, from a folder of
-// `<id>.onnx` files. A car pins a model by its sha256, so the address with the sha256 never
+// Model files for cars: GET /models/:id and GET /models/:id/:sha256: the registry's models
+// (@nightshift/models), then any `<id>.onnx` in an extra folder (models an operator adds). A car pins a model by its sha256, so the address with the sha256 never
 // changes its bytes and may be cached forever; the address without it is revalidated by ETag.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -7,6 +7,8 @@ import { stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { modelFilePath } from "@nightshift/models/files";
+import { getManifest } from "@nightshift/models/registry";
 
 const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/i;
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -62,12 +64,9 @@ export function createModelFiles(dir: string | undefined): ModelFiles {
         notFound(res, "a model's sha256 is 64 lowercase hex digits");
         return true;
       }
-      if (!dir) {
-        notFound(res, "no models folder is configured");
-        return true;
-      }
-      const path = join(dir, `${id}.onnx`);
-      const file = await digest(path);
+      const manifest = getManifest(id);
+      const path = manifest ? modelFilePath(manifest) : dir ? join(dir, `${id}.onnx`) : null;
+      const file = path ? await digest(path) : null;
       if (!file) {
         notFound(res, `no model ${id}`);
         return true;
@@ -95,7 +94,7 @@ export function createModelFiles(dir: string | undefined): ModelFiles {
         "content-length": String(file.size),
       });
       if (req.method === "HEAD") res.end();
-      else await pipeline(createReadStream(path), res).catch(() => res.destroy());
+      else await pipeline(createReadStream(path as string), res).catch(() => res.destroy());
       return true;
     },
   };

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { type ApiConfig, apiConfig } from "@nightshift/api/config";
 import { type ApiDeps, createContextFactory } from "@nightshift/api/context";
 import { appRouter } from "@nightshift/api/router";
-import { seedDemo } from "@nightshift/api/seed";
+import { registerModels, seedDemo } from "@nightshift/api/seed";
+import { readImage } from "@nightshift/api/services/inputs";
 import { sweepExpired } from "@nightshift/api/sweeper";
 import { type Logger, pino } from "pino";
 import { type Readiness, createApp } from "./app";
@@ -104,6 +105,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   let draining = false;
   try {
     if (opts.seed ?? true) demo = await seedDemo(db);
+    else await registerModels(db);
   } catch (error) {
     await database.close();
     throw error;
@@ -133,6 +135,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     modelFiles: createModelFiles(
       opts.modelsDir ?? env.NIGHTSHIFT_MODELS_DIR ?? join(REPO_ROOT, ".nightshift", "models"),
     ),
+    readInput: (sha256) => readImage(db, sha256),
     corsOrigins: new Set(opts.corsOrigins ?? env.NIGHTSHIFT_CORS_ORIGINS),
     log,
     maxBodyBytes: config.maxBodyBytes,

@@ -3,7 +3,7 @@
 // goes away, a record of what the servers acknowledged, and the checks on the database that say
 // every task was done, decided once and paid once.
 import { setTimeout as sleep } from "node:timers/promises";
-import { runTinyMatmul } from "@nightshift/api/seed";
+import { runTiny, tinyInput } from "@nightshift/api/seed";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { apiErrorCode, isApiError } from "@nightshift/client/errors";
 import type { createPool } from "@nightshift/db/client";
@@ -30,9 +30,9 @@ export const DRIVING = {
   predictedDepartureAt: null,
 } as const;
 
-/** A tiny-matmul input per row. */
-export function matmulInputs(rows: readonly (readonly number[])[]) {
-  return rows.map((x) => ({ x: { dims: [1, 4], data: [...x] } }));
+/** A tiny-mlp input per row. */
+export function tinyInputs(rows: readonly (readonly number[])[]) {
+  return rows.map((x) => tinyInput(x));
 }
 
 export function xOf(input: unknown): number[] {
@@ -171,7 +171,7 @@ export interface CarLoopOptions {
 }
 
 /**
- * One car: heartbeat (parked, plugged in) → lease → compute tiny-matmul → submit, until `stop`.
+ * One car: heartbeat (parked, plugged in) → lease → compute tiny-mlp → submit, until `stop`.
  * A car that departs hands its leases back (a "driving" heartbeat or node.release), tries to
  * submit one of them late, parks again and goes on.
  */
@@ -214,7 +214,7 @@ export async function runCar(car: FleetCar, o: CarLoopOptions): Promise<void> {
       continue;
     }
     leaseCalls += 1;
-    const outputs = tasks.map((t) => runTinyMatmul(xOf(t.input)));
+    const outputs = tasks.map((t) => runTiny(xOf(t.input)));
 
     if (leaseCalls === o.departAt) {
       await o.beforeDeparting?.();

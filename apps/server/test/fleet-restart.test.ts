@@ -13,7 +13,7 @@ import {
   expectJobsAccounted,
   expectNoUnitHeldTwice,
   FleetLog,
-  matmulInputs,
+  tinyInputs,
   waitForJobs,
   withFleet,
 } from "./car-fleet";
@@ -76,10 +76,10 @@ describe.each(["SIGTERM", "SIGKILL"] as const)("a server stopped by %s mid-load"
       Array.from({ length: n }, (_, i) => [i, salt, k, -i / 3]);
     const jobIds = await Promise.all(
       [
-        { inputs: matmulInputs(rows(R2_TASKS, 2)), replication: 2 },
-        { inputs: matmulInputs(rows(R1_TASKS, 1)), replication: 1 },
+        { inputs: tinyInputs(rows(R2_TASKS, 2)), replication: 2 },
+        { inputs: tinyInputs(rows(R1_TASKS, 1)), replication: 1 },
       ].map(async (job) => {
-        const out = await tenant.tenant.jobs.submit.mutate({ modelId: "tiny-matmul", ...job });
+        const out = await tenant.tenant.jobs.submit.mutate({ modelId: "tiny-mlp", ...job });
         return out.jobId;
       }),
     );
@@ -107,8 +107,8 @@ describe.each(["SIGTERM", "SIGKILL"] as const)("a server stopped by %s mid-load"
         // restart completes too.
         await untilServed(restarting.url, "node.lease", 10, stopped);
         const late = await tenant.tenant.jobs.submit.mutate({
-          modelId: "tiny-matmul",
-          inputs: matmulInputs(rows(LATE_TASKS, 3)),
+          modelId: "tiny-mlp",
+          inputs: tinyInputs(rows(LATE_TASKS, 3)),
           replication: 1,
         });
         jobIds.push(late.jobId);

@@ -15,7 +15,7 @@ import {
   expectNoUnitHeldTwice,
   type FleetCar,
   FleetLog,
-  matmulInputs,
+  tinyInputs,
   waitForJobs,
   withFleet,
 } from "./car-fleet";
@@ -54,13 +54,13 @@ beforeAll(async () => {
 
   const cars = await enrollCars([first.url, second.url], CARS);
   const r2 = await tenant.tenant.jobs.submit.mutate({
-    modelId: "tiny-matmul",
-    inputs: matmulInputs(rows(R2_TASKS, 1)),
+    modelId: "tiny-mlp",
+    inputs: tinyInputs(rows(R2_TASKS, 1)),
     replication: 2,
   });
   const r1 = await tenant.tenant.jobs.submit.mutate({
-    modelId: "tiny-matmul",
-    inputs: matmulInputs(rows(R1_TASKS, 2)),
+    modelId: "tiny-mlp",
+    inputs: tinyInputs(rows(R1_TASKS, 2)),
     replication: 1,
   });
   jobIds = [r2.jobId, r1.jobId];

@@ -2,10 +2,13 @@
 // real HTTP, on a real PostgreSQL: probes, metrics, the typed client, CORS, model files, a second
 // instance on the same database, graceful shutdown and a restart on the same data folder.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createNightshiftClient } from "@nightshift/client/client";
 import { apiErrorCode } from "@nightshift/client/errors";
+import { tinyInput } from "@nightshift/api/seed";
+import { demoImagePath } from "@nightshift/models/demo-images";
+import { getManifest } from "@nightshift/models/registry";
 import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -35,8 +38,7 @@ async function scrape(url: string): Promise<Map<string, number>> {
   );
 }
 
-const tinyInputs = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({ x: { dims: [1, 4], data: [i, 1, 2, 3] } }));
+const tinyInputs = (n: number) => Array.from({ length: n }, (_, i) => tinyInput([i, 1, 2, 3]));
 
 beforeAll(async () => {
   mkdirSync(modelsDir);
@@ -92,7 +94,7 @@ describe("one instance", () => {
     const tenant = createNightshiftClient({ url: `${first.url}/`, credential: key });
     expect(await tenant.whoami.query()).toEqual({ kind: "tenant", id: tenantId });
     const job = await tenant.tenant.jobs.submit.mutate({
-      modelId: "tiny-matmul",
+      modelId: "tiny-mlp",
       inputs: tinyInputs(3),
       replication: 1,
     });
@@ -185,6 +187,37 @@ describe("one instance", () => {
     expect((await fetch(`${first.url}/models/missing`)).status).toBe(404);
     expect((await fetch(`${first.url}/models/..%2f..%2fetc%2fpasswd`)).status).toBe(404);
   });
+
+  it("serves the registry's models and the images of jobs, by sha256", async () => {
+    const cls = getManifest("ppocr-cls")!;
+    const model = await fetch(`${first.url}/models/ppocr-cls/${cls.sha256}`);
+    expect(model.status).toBe(200);
+    const modelBytes = Buffer.from(await model.arrayBuffer());
+    expect(createHash("sha256").update(modelBytes).digest("hex")).toBe(cls.sha256);
+    expect(modelBytes.length).toBe(cls.sizeBytes);
+
+    const image = readFileSync(demoImagePath("line-open-road-0.png"));
+    const tenant = createNightshiftClient({
+      url: first.url,
+      credential: [...demo.tenantKeys.values()].at(-1)!,
+    });
+    const { jobId } = await tenant.tenant.jobs.submit.mutate({
+      modelId: "ppocr-cls",
+      inputs: [{ image: { base64: image.toString("base64") } }],
+    });
+    const [task] = (await tenant.tenant.jobs.results.query({ jobId })).items;
+    const sha = createHash("sha256").update(image).digest("hex");
+    expect(task?.image).toMatchObject({ sha256: sha, url: `/inputs/${sha}` });
+    const served = await fetch(`${first.url}/inputs/${sha}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get("content-type")).toBe("image/png");
+    expect(served.headers.get("cache-control")).toContain("immutable");
+    expect(Buffer.from(await served.arrayBuffer()).equals(image)).toBe(true);
+    expect((await fetch(`${first.url}/inputs/${"0".repeat(64)}`)).status).toBe(404);
+    expect((await fetch(`${first.url}/inputs/not-a-hash`)).status).toBe(404);
+    // Out of the queue that later tests count.
+    await tenant.tenant.jobs.cancel.mutate({ jobId });
+  });
 });
 
 describe("two instances on one database", () => {
@@ -198,7 +231,7 @@ describe("two instances on one database", () => {
     const onFirst = createNightshiftClient({ url: first.url, credential: key });
     const onSecond = createNightshiftClient({ url: second.url, credential: key });
     const job = await onFirst.tenant.jobs.submit.mutate({
-      modelId: "tiny-matmul",
+      modelId: "tiny-mlp",
       inputs: tinyInputs(2),
       replication: 1,
     });

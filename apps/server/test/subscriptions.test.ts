@@ -5,7 +5,7 @@
 import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AppRouter } from "@nightshift/api/router";
-import { runTinyMatmul } from "@nightshift/api/seed";
+import { runTiny } from "@nightshift/api/seed";
 import { createNightshiftClient, trpcUrl } from "@nightshift/client/client";
 import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
 import {
@@ -17,7 +17,7 @@ import {
 } from "@trpc/client";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_CODE, matmulInputs, PARKED, xOf } from "./car-fleet";
+import { DEMO_CODE, tinyInputs, PARKED, xOf } from "./car-fleet";
 
 const tmp = tempDir();
 /** Longer than the test waits for the exit: an event stream that held shutdown up would show. */
@@ -114,8 +114,8 @@ describe("operator streams over SSE", () => {
     const [, key] = [...demo.tenantKeys][0]!;
     const tenant = createNightshiftClient({ url: server.url, credential: key });
     const { jobId } = await tenant.tenant.jobs.submit.mutate({
-      modelId: "tiny-matmul",
-      inputs: matmulInputs([
+      modelId: "tiny-mlp",
+      inputs: tinyInputs([
         [1, 2, 3, 4],
         [5, 6, 7, 8],
         [9, 10, 11, 12],
@@ -140,7 +140,7 @@ describe("operator streams over SSE", () => {
         const [task] = (await car.node.lease.mutate({ max: 1 })).tasks;
         const answer = await car.node.submit.mutate({
           leaseId: task!.leaseId,
-          output: runTinyMatmul(xOf(task!.input)),
+          output: runTiny(xOf(task!.input)),
           durationMs: 5,
           backend: "native",
         });

@@ -1,10 +1,12 @@
 // The demo world, written once and safe to run again: core's default regions and tenants (one
-// API key each), an operator, the demo enrollment code and the tiny test model. Secrets are
+// API key each), an operator, the demo enrollment code and every model of the registry. Secrets are
 // returned only when they are created: nobody can read them back later.
 import { DEFAULT_SCENARIO } from "@nightshift/core/sim/scenario";
-import { TOLERANCE_CPU } from "@nightshift/core/verify";
 import type { Db } from "@nightshift/db/client";
 import { enrollmentCodes, models, operators, regions, tenants } from "@nightshift/db/schema";
+import type { ModelManifest } from "@nightshift/models/manifest";
+import { MODELS } from "@nightshift/models/registry";
+import { TINY_IN, tinyMlpReference } from "@nightshift/models/tiny-mlp";
 import { eq } from "drizzle-orm";
 import { hashPassword, newPassword, sha256Hex } from "./crypto";
 import { addKey } from "./services/tenants";
@@ -13,40 +15,60 @@ import { addKey } from "./services/tenants";
 export const DEMO_ENROLLMENT_CODE = "DEMO-NIGHTSHIFT";
 export const DEMO_OPERATOR_EMAIL = "operator@nightshift.local";
 
-/**
- * The test model: y = x · W, x of shape [1, 4], W a fixed 4 × 4 matrix. Until the models package
- * ships a real ONNX file, its sha256 is that of the JSON of W (a stand-in, not a file hash).
- */
-export const TINY_MATMUL = {
-  id: "tiny-matmul",
-  version: "1",
-  weights: [
-    [1, 0.5, 0, -1],
-    [0, 1, 0.25, 2],
-    [-0.5, 0, 1, 0],
-    [2, -1, 0, 1],
-  ],
-} as const;
+/** The model for fast tests and benchmarks: tiny-mlp, a real ONNX file built by the repository. */
+export const TEST_MODEL_ID = "tiny-mlp";
 
-/** What tiny-matmul computes, for agents and tests: x (4 values) → y (4 values). */
-export function runTinyMatmul(x: readonly number[]): number[] {
-  return [0, 1, 2, 3].map((j) =>
-    x.reduce((sum, xi, i) => sum + xi * (TINY_MATMUL.weights[i]?.[j] ?? 0), 0),
-  );
+/** One tiny-mlp task input (x: [1, 16]) from any numbers: repeated to fill its 16 values. */
+export function tinyInput(values: readonly number[]): { x: { dims: number[]; data: number[] } } {
+  if (values.length === 0) throw new Error("tinyInput needs at least one value");
+  const data = Array.from({ length: TINY_IN }, (_, i) => values[i % values.length] as number);
+  return { x: { dims: [1, TINY_IN], data } };
 }
 
-const TINY_MATMUL_ROW = {
-  id: TINY_MATMUL.id,
-  version: TINY_MATMUL.version,
-  sha256: sha256Hex(JSON.stringify(TINY_MATMUL.weights)),
-  sizeBytes: 64,
-  memoryGB: 0.001,
-  // 2 × 4 × 4 multiply-adds; the scheduler treats it as one short inference.
-  teraOpsPerInference: 32e-12,
-  inputSpec: { x: { dims: [1, 4], type: "float32" } },
-  outputSpec: { name: "y", dims: [1, 4], type: "float32" },
-  tolerance: TOLERANCE_CPU,
-};
+/**
+ * What tiny-mlp computes for one input (16 values), for agents and tests that stand in for
+ * onnxruntime: float64, within the model's tolerance of a float32 run.
+ */
+export function runTiny(x: readonly number[]): number[] {
+  return Array.from(tinyMlpReference(x, 1));
+}
+
+/** The models table's row of a manifest: shapes per task (a "batch" dimension is 1). */
+export function modelRow(m: ModelManifest) {
+  const perTask = (dims: readonly (number | string)[]) =>
+    dims.map((d) => (typeof d === "number" ? d : 1));
+  const [out] = m.outputs;
+  return {
+    id: m.id,
+    version: m.version,
+    sha256: m.sha256,
+    sizeBytes: m.sizeBytes,
+    memoryGB: m.memoryGB,
+    teraOpsPerInference: m.teraOpsPerInference,
+    inputSpec:
+      m.preprocess.kind === "tensor"
+        ? Object.fromEntries(
+            m.inputs.map((i) => [i.name, { dims: perTask(i.dims), type: i.dtype }]),
+          )
+        : { image: m.preprocess },
+    outputSpec: { name: out!.name, dims: perTask(out!.dims), type: out!.dtype },
+    tolerance: m.tolerance,
+  };
+}
+
+/**
+ * Writes every model of the registry into the models table, on every start-up: the registry is
+ * the truth about models, so a changed manifest updates its row. Safe to run twice.
+ */
+export async function registerModels(db: Pick<Db, "insert">): Promise<void> {
+  for (const m of MODELS) {
+    const row = modelRow(m);
+    await db
+      .insert(models)
+      .values(row)
+      .onConflictDoUpdate({ target: models.id, set: { ...row, id: undefined } });
+  }
+}
 
 export interface SeedOptions {
   operatorEmail?: string;
@@ -116,14 +138,14 @@ export async function seedDemo(db: Db, opts: SeedOptions = {}): Promise<SeedResu
       .insert(enrollmentCodes)
       .values({ codeHash: sha256Hex(DEMO_ENROLLMENT_CODE), usesLeft: 2 ** 31 - 1 })
       .onConflictDoNothing();
-    await tx.insert(models).values(TINY_MATMUL_ROW).onConflictDoNothing();
+    await registerModels(tx);
 
     return {
       regions: DEFAULT_SCENARIO.regions.map((r) => r.id),
       tenants: tenantsOut,
       operator: { email, password: operatorCreated ? password : null, created: operatorCreated },
       enrollmentCode: DEMO_ENROLLMENT_CODE,
-      models: [TINY_MATMUL.id],
+      models: MODELS.map((m) => m.id),
     };
   });
 }

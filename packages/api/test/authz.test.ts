@@ -9,7 +9,7 @@ import {
   type Client,
   failure,
   type Harness,
-  matmulInput,
+  tinyInput,
   PARKED,
   setup,
   testDatabase,
@@ -34,8 +34,8 @@ async function world(): Promise<World> {
   const h = await setup(database.get());
   const car = await h.enrollCar();
   const { jobId } = await h.tenant("acme-vision").tenant.jobs.submit.mutate({
-    modelId: "tiny-matmul",
-    inputs: [matmulInput([1, 2, 3, 4])],
+    modelId: "tiny-mlp",
+    inputs: [tinyInput([1, 2, 3, 4])],
     replication: 1,
   });
   const leaseId = (await car.client.node.lease.mutate({})).tasks[0]!.leaseId;

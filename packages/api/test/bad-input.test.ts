@@ -6,7 +6,7 @@ import { MAX_LEASE_PER_CALL } from "../src/services/lease";
 import {
   failure,
   type Harness,
-  matmulInput,
+  tinyInput,
   PARKED,
   setup,
   type TestCar,
@@ -158,9 +158,7 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     code: "NOT_FOUND",
     field: "modelId",
     call: ({ h }) =>
-      h
-        .tenant()
-        .tenant.jobs.submit.mutate({ modelId: "gpt-9", inputs: [matmulInput([1, 2, 3, 4])] }),
+      h.tenant().tenant.jobs.submit.mutate({ modelId: "gpt-9", inputs: [tinyInput([1, 2, 3, 4])] }),
   },
   {
     name: "job priority -1",
@@ -168,8 +166,8 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     field: "priority",
     call: ({ h }) =>
       h.tenant().tenant.jobs.submit.mutate({
-        modelId: "tiny-matmul",
-        inputs: [matmulInput([1, 2, 3, 4])],
+        modelId: "tiny-mlp",
+        inputs: [tinyInput([1, 2, 3, 4])],
         priority: -1,
       }),
   },
@@ -179,8 +177,8 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     field: "replication",
     call: ({ h }) =>
       h.tenant().tenant.jobs.submit.mutate({
-        modelId: "tiny-matmul",
-        inputs: [matmulInput([1, 2, 3, 4])],
+        modelId: "tiny-mlp",
+        inputs: [tinyInput([1, 2, 3, 4])],
         replication: 6,
       }),
   },
@@ -188,7 +186,7 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     name: "job without inputs",
     code: "BAD_REQUEST",
     field: "inputs",
-    call: ({ h }) => h.tenant().tenant.jobs.submit.mutate({ modelId: "tiny-matmul", inputs: [] }),
+    call: ({ h }) => h.tenant().tenant.jobs.submit.mutate({ modelId: "tiny-mlp", inputs: [] }),
   },
   {
     name: "job tensor with the wrong number of values",
@@ -196,8 +194,8 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     field: "inputs[1].x.data",
     call: ({ h }) =>
       h.tenant().tenant.jobs.submit.mutate({
-        modelId: "tiny-matmul",
-        inputs: [matmulInput([1, 2, 3, 4]), { x: { dims: [1, 4], data: [1, 2, 3] } }],
+        modelId: "tiny-mlp",
+        inputs: [tinyInput([1, 2, 3, 4]), { x: { dims: [1, 16], data: [1, 2, 3] } }],
       }),
   },
   {
@@ -206,7 +204,7 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     field: "inputs[0].x.dims",
     call: ({ h }) =>
       h.tenant().tenant.jobs.submit.mutate({
-        modelId: "tiny-matmul",
+        modelId: "tiny-mlp",
         inputs: [{ x: { dims: [2, 2], data: [1, 2, 3, 4] } }],
       }),
   },
@@ -216,9 +214,63 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     field: "inputs",
     call: ({ h }) =>
       h.tenant().tenant.jobs.submit.mutate({
-        modelId: "tiny-matmul",
-        inputs: Array.from({ length: 200 }, () => matmulInput([1.5, 2.5, 3.5, 4.5])),
+        modelId: "tiny-mlp",
+        inputs: Array.from({ length: 200 }, () => tinyInput([1.5, 2.5, 3.5, 4.5])),
       }),
+  },
+  {
+    name: "job image for a model that takes tensors",
+    code: "BAD_REQUEST",
+    field: "inputs[0].image",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "tiny-mlp",
+        inputs: [{ image: { demo: "line-hello-world-0.png" } }],
+      }),
+  },
+  {
+    name: "job tensor for a model that takes images",
+    code: "BAD_REQUEST",
+    field: "inputs[1]",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "ppocr-cls",
+        inputs: [{ image: { demo: "line-hello-world-0.png" } }, tinyInput([1])],
+      }),
+  },
+  {
+    name: "job with an unknown demo image",
+    code: "BAD_REQUEST",
+    field: "inputs[0].image.demo",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "ppocr-cls",
+        inputs: [{ image: { demo: "no-such-image.png" } }],
+      }),
+  },
+  {
+    name: "job image that is neither PNG nor JPEG",
+    code: "BAD_REQUEST",
+    field: "inputs[0].image.base64",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "ppocr-cls",
+        inputs: [{ image: { base64: Buffer.from("GIF89a, not what we take").toString("base64") } }],
+      }),
+  },
+  {
+    name: "fail with an empty message",
+    code: "BAD_REQUEST",
+    field: "message",
+    call: ({ car, leaseId }) =>
+      car.client.node.fail.mutate({ leaseId, reason: "bad-input", message: "  " }),
+  },
+  {
+    name: "fail with an unknown reason",
+    code: "BAD_REQUEST",
+    field: "reason",
+    call: ({ car, leaseId }) =>
+      car.client.node.fail.mutate({ leaseId, reason: "bored" as "runtime", message: "x" }),
   },
   {
     name: "status of an unknown job",
@@ -274,8 +326,8 @@ it(`refuses ${CASES.length} kinds of bad input, naming the field and writing not
   const h = await setup(database.get(), { maxOutputValues: 1000, maxInlineInputBytes: 4096 });
   const car = await h.enrollCar();
   await h.tenant().tenant.jobs.submit.mutate({
-    modelId: "tiny-matmul",
-    inputs: [matmulInput([1, 2, 3, 4])],
+    modelId: "tiny-mlp",
+    inputs: [tinyInput([1, 2, 3, 4])],
     replication: 1,
   });
   const leaseId = (await car.client.node.lease.mutate({})).tasks[0]!.leaseId;

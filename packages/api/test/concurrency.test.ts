@@ -3,9 +3,9 @@
 // once, and the ledger holds exactly one entry per replica.
 import { jobs, leases, ledgerEntries, results, tasks, verifications } from "@nightshift/db/schema";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { runTinyMatmul } from "../src/seed";
+import { runTiny } from "../src/seed";
 import { sweepExpired } from "../src/sweeper";
-import { matmulInput, secondDb, setup, startInstance, type TestCar, testDatabase } from "./harness";
+import { tinyInput, secondDb, setup, startInstance, type TestCar, testDatabase } from "./harness";
 
 const database = testDatabase();
 beforeAll(database.start);
@@ -32,8 +32,8 @@ it(`${CARS} cars on two instances finish a ${TASKS}-task job with ${REPLICAS} re
       cars.push(await h.enrollCar({ instance: i % 2 ? second : h.api, batch: true }));
     const inputs = Array.from({ length: TASKS }, (_, i) => [i, i + 1, -i, 0.5 * i]);
     const { jobId } = await h.tenant().tenant.jobs.submit.mutate({
-      modelId: "tiny-matmul",
-      inputs: inputs.map(matmulInput),
+      modelId: "tiny-mlp",
+      inputs: inputs.map(tinyInput),
       replication: REPLICAS,
     });
 
@@ -52,7 +52,7 @@ it(`${CARS} cars on two instances finish a ${TASKS}-task job with ${REPLICAS} re
         idle = 0;
         const outputs = got.map((t) => ({
           leaseId: t.leaseId,
-          output: runTinyMatmul((t.input as { x: { data: number[] } }).x.data),
+          output: runTiny((t.input as { x: { data: number[] } }).x.data),
           durationMs: 3,
           backend: "native" as const,
         }));

@@ -181,6 +181,7 @@ const TABLES = [
   "regions",
   "cars",
   "models",
+  "input_blobs",
   "jobs",
   "tasks",
   "work_units",
@@ -206,10 +207,7 @@ export function secondDb(t: TestDatabase): { db: Db; end: () => Promise<void> } 
   return { db: createDb(pool), end: () => pool.end() };
 }
 
-/** A tensor input for tiny-matmul. */
-export function matmulInput(x: readonly number[]): { x: { dims: number[]; data: number[] } } {
-  return { x: { dims: [1, 4], data: [...x] } };
-}
+export { tinyInput } from "../src/seed";
 
 /** The error a call fails with: its tRPC code, message and zod issues. */
 export async function failure(

@@ -3,9 +3,9 @@
 import { jobs, leases, ledgerEntries, results, tasks } from "@nightshift/db/schema";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runTinyMatmul } from "../src/seed";
+import { runTiny } from "../src/seed";
 import { sweepExpired } from "../src/sweeper";
-import { failure, type Harness, matmulInput, PARKED, setup, testDatabase } from "./harness";
+import { failure, type Harness, tinyInput, PARKED, setup, testDatabase } from "./harness";
 
 const database = testDatabase();
 beforeAll(database.start);
@@ -13,8 +13,8 @@ afterAll(database.stop);
 
 async function submitJob(h: Harness, inputs: number[][], replication: number | "auto") {
   return h.tenant().tenant.jobs.submit.mutate({
-    modelId: "tiny-matmul",
-    inputs: inputs.map(matmulInput),
+    modelId: "tiny-mlp",
+    inputs: inputs.map(tinyInput),
     replication,
   });
 }
@@ -34,12 +34,12 @@ describe("the work path", () => {
     const leasedA = await a.client.node.lease.mutate({ max: 4 });
     expect(leasedA.tasks).toHaveLength(1);
     const taskA = leasedA.tasks[0]!;
-    expect(taskA.modelId).toBe("tiny-matmul");
+    expect(taskA.modelId).toBe("tiny-mlp");
     expect(taskA.modelSha256).toMatch(/^[0-9a-f]{64}$/);
     // The task's second replica exists now, but never for the car (or owner) holding the first.
     expect((await a.client.node.lease.mutate({ max: 4 })).tasks).toEqual([]);
 
-    const output = runTinyMatmul(xOf(taskA.input));
+    const output = runTiny(xOf(taskA.input));
     h.clock.advance(2);
     const first = await a.client.node.submit.mutate({
       leaseId: taskA.leaseId,
@@ -79,7 +79,18 @@ describe("the work path", () => {
     const job = await h.tenant().tenant.jobs.get.query({ jobId });
     expect(job).toMatchObject({ status: "completed", tasksValidated: 1, progress: 1 });
     const page = await h.tenant().tenant.jobs.results.query({ jobId });
-    expect(page.items).toEqual([{ seq: 0, taskId: taskA.taskId, status: "valid", output }]);
+    expect(page.items).toEqual([
+      {
+        seq: 0,
+        taskId: taskA.taskId,
+        status: "valid",
+        output,
+        // tiny-mlp's post-processing: the raw tensor, previewed.
+        interpretation: { kind: "tensor", values: 4, preview: output },
+        image: null,
+        error: null,
+      },
+    ]);
     expect(page.nextCursor).toBeNull();
 
     const car = await h.operator.operator.cars.get.query({ carId: a.carId });
@@ -109,7 +120,7 @@ describe("the work path", () => {
     h.clock.advance(1);
     await a.client.node.submit.mutate({
       leaseId: task!.leaseId,
-      output: runTinyMatmul(xOf(task!.input)),
+      output: runTiny(xOf(task!.input)),
       durationMs: 900,
       backend: "wasm",
     });
@@ -136,7 +147,7 @@ describe("the work path", () => {
     expect(leased).toHaveLength(3);
     const results3 = leased.map((t) => ({
       leaseId: t.leaseId,
-      output: runTinyMatmul(xOf(t.input)),
+      output: runTiny(xOf(t.input)),
       durationMs: 10,
       backend: "native" as const,
     }));
@@ -177,7 +188,7 @@ describe("the work path", () => {
     const [task] = (await a.client.node.lease.mutate({ max: 1 })).tasks;
     const call = {
       leaseId: task!.leaseId,
-      output: runTinyMatmul(xOf(task!.input)),
+      output: runTiny(xOf(task!.input)),
       durationMs: 10,
       backend: "native" as const,
     };
@@ -205,7 +216,7 @@ describe("the work path", () => {
     await submitJob(h, [[1, 1, 1, 1]], 2);
     const ta = (await a.client.node.lease.mutate({})).tasks[0]!;
     const tb = (await b.client.node.lease.mutate({})).tasks[0]!;
-    const right = runTinyMatmul(xOf(ta.input));
+    const right = runTiny(xOf(ta.input));
     const wrong = right.map((v) => v + 1);
     expect(
       (
@@ -290,7 +301,7 @@ describe("the work path", () => {
     expect(again.taskId).toBe(task.taskId);
     await b.client.node.submit.mutate({
       leaseId: again.leaseId,
-      output: runTinyMatmul(xOf(again.input)),
+      output: runTiny(xOf(again.input)),
       durationMs: 5,
       backend: "wasm",
     });
@@ -316,14 +327,14 @@ describe("the work path", () => {
     expect(again.taskId).toBe(task.taskId);
     const late = await a.client.node.submit.mutate({
       leaseId: task.leaseId,
-      output: runTinyMatmul(xOf(task.input)),
+      output: runTiny(xOf(task.input)),
       durationMs: 5,
       backend: "wasm",
     });
     expect(late).toMatchObject({ accepted: false, reason: "lease expired" });
     const done = await b.client.node.submit.mutate({
       leaseId: again.leaseId,
-      output: runTinyMatmul(xOf(again.input)),
+      output: runTiny(xOf(again.input)),
       durationMs: 5,
       backend: "wasm",
     });
@@ -400,6 +411,42 @@ describe("the work path", () => {
     expect(await h.counts()).toMatchObject({ results: 0, ledger_entries: 0 });
   });
 
+  it("runs an image job: the car gets the image's address, the result is read for people", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    const { jobId } = await h.tenant().tenant.jobs.submit.mutate({
+      modelId: "ppocr-cls",
+      inputs: [{ image: { demo: "line-hello-world-180.png" } }],
+      replication: 1,
+    });
+    const task = (await a.client.node.lease.mutate({})).tasks[0]!;
+    expect(task.modelUrl).toBe(`/models/ppocr-cls/${task.modelSha256}`);
+    const image = (task.input as { image: Record<string, unknown> }).image;
+    expect(image).toMatchObject({ mediaType: "image/png", url: `/inputs/${image.sha256}` });
+    expect(image.width).toBeGreaterThan(0);
+    expect(await h.counts()).toMatchObject({ input_blobs: 1 });
+    // The classifier's softmax over ["0", "180"].
+    await a.client.node.submit.mutate({
+      leaseId: task.leaseId,
+      output: [0.125, 0.875],
+      durationMs: 3,
+      backend: "native",
+    });
+    const [result] = (await h.tenant().tenant.jobs.results.query({ jobId })).items;
+    expect(result).toMatchObject({
+      status: "valid",
+      interpretation: { kind: "direction", label: "180", angle: 180, confidence: 0.875 },
+      image: { sha256: image.sha256, url: image.url },
+      error: null,
+    });
+    // The same image in another job is stored once.
+    await h.tenant().tenant.jobs.submit.mutate({
+      modelId: "ppocr-cls",
+      inputs: [{ image: { demo: "line-hello-world-180.png" } }],
+    });
+    expect(await h.counts()).toMatchObject({ input_blobs: 1 });
+  });
+
   it("records a model that failed its sha256 on a car for the operators", async () => {
     const h = await setup(database.get());
     const a = await h.enrollCar();
@@ -408,7 +455,7 @@ describe("the work path", () => {
     await a.client.node.fail.mutate({
       leaseId: lease.leaseId,
       reason: "model-integrity",
-      message: `tiny-matmul: expected sha256 ${lease.modelSha256}, got 00ff`,
+      message: `tiny-mlp: expected sha256 ${lease.modelSha256}, got 00ff`,
     });
     const events = await h.operator.operator.audit.list.query({});
     expect(events.items.map((e) => e.action)).toContain("model.integrity-failed");

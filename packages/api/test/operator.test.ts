@@ -5,17 +5,17 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContextFactory } from "../src/context";
 import { appRouter } from "../src/router";
-import { runTinyMatmul } from "../src/seed";
+import { runTiny } from "../src/seed";
 import { createCallerFactory } from "../src/trpc";
-import { failure, matmulInput, PARKED, setup, testDatabase } from "./harness";
+import { failure, tinyInput, PARKED, setup, testDatabase } from "./harness";
 
 const database = testDatabase();
 beforeAll(database.start);
 afterAll(database.stop);
 
 const job = (inputs = 1, replication: number | "auto" = 1) => ({
-  modelId: "tiny-matmul",
-  inputs: Array.from({ length: inputs }, (_, i) => matmulInput([i, 1, 2, 3])),
+  modelId: "tiny-mlp",
+  inputs: Array.from({ length: inputs }, (_, i) => tinyInput([i, 1, 2, 3])),
   replication,
 });
 
@@ -202,7 +202,7 @@ describe("operator", () => {
       h.clock.advance(1);
       await car.client.node.submit.mutate({
         leaseId: t.leaseId,
-        output: runTinyMatmul((t.input as { x: { data: number[] } }).x.data),
+        output: runTiny((t.input as { x: { data: number[] } }).x.data),
         durationMs: 800,
         backend: "wasm",
       });

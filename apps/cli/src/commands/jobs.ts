@@ -69,7 +69,7 @@ export function registerJobs(program: Command): void {
   const submit = jobs
     .command("submit")
     .description("submit a job: one task per input; prints the job's id")
-    .requiredOption("--model <id>", "the model to run, e.g. tiny-matmul")
+    .requiredOption("--model <id>", "the model to run, e.g. tiny-mlp")
     .requiredOption(
       "--inputs <file>",
       'a JSON array of task inputs, each {"<feed>": {"dims": [...], "data": [...]}}; - reads stdin',

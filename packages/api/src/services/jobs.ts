@@ -16,7 +16,9 @@ import {
   ZUuid,
 } from "../schemas";
 import { type ApiState } from "../state";
+import { getManifest } from "@nightshift/models/registry";
 import { type Executor, inTx, rows } from "./db";
+import { type PreparedImage, prepareImage, storeImages, ZImageInput } from "./inputs";
 import { audit } from "./audit";
 import { endLeases } from "./leases";
 
@@ -41,13 +43,16 @@ export const ZTensor = z
     path: ["data"],
   });
 
-/** One task's input: the model's named input feeds, e.g. { x: { dims: [1, 4], data: [...] } }. */
-export const ZTaskInput = z
+/** Tensor feeds by the model's input names, e.g. { x: { dims: [1, 16], data: [...] } }. */
+export const ZTensorFeeds = z
   .record(z.string().min(1).max(64), ZTensor)
   .refine(
     (r) => Object.keys(r).length >= 1 && Object.keys(r).length <= 16,
     "needs 1 to 16 named feeds",
   );
+
+/** One task's input: an image for image models, or tensor feeds. */
+export const ZTaskInput = z.union([ZImageInput, ZTensorFeeds]);
 
 export const ZReplication = z.union([z.literal("auto"), z.number().int().min(1).max(5)]);
 
@@ -113,11 +118,16 @@ function toJob(j: JobRow): Job {
   };
 }
 
+type TensorFeeds = z.infer<typeof ZTensorFeeds>;
+type TaskInput = z.infer<typeof ZTaskInput>;
+
+function isImageInput(input: TaskInput): input is z.infer<typeof ZImageInput> {
+  const image = (input as { image?: unknown }).image;
+  return typeof image === "object" && image !== null && !("dims" in image);
+}
+
 /** Checks each input against the model's input spec ({ name: { dims } }; a dim ≤ 0 is free). */
-function checkInputsAgainstSpec(
-  spec: unknown,
-  inputs: z.infer<typeof ZSubmitJobInput>["inputs"],
-): void {
+function checkInputsAgainstSpec(spec: unknown, inputs: readonly TensorFeeds[]): void {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) return;
   const feeds = Object.entries(spec as Record<string, { dims?: unknown }>);
   if (!feeds.every(([, f]) => Array.isArray(f?.dims))) return;
@@ -149,16 +159,38 @@ export async function submitJob(
   const cfg = deps.config;
   if (raw.inputs.length > cfg.maxTasksPerJob)
     throw badRequest("inputs", `at most ${cfg.maxTasksPerJob} inputs per job`);
-  const bytes = Buffer.byteLength(JSON.stringify(raw.inputs));
+  const [model] = await deps.db.select().from(models).where(eq(models.id, raw.modelId));
+  if (!model) throw notFound("modelId", raw.modelId);
+  const takesImages = getManifest(model.id)?.preprocess.kind === "image";
+  const tensors: TensorFeeds[] = [];
+  const images = new Map<number, PreparedImage>();
+  for (const [i, input] of raw.inputs.entries()) {
+    const isImage = isImageInput(input);
+    if (isImage && !takesImages) {
+      throw badRequest(`inputs[${i}].image`, `model ${model.id} takes tensors, not images`);
+    }
+    if (!isImage && takesImages) {
+      throw badRequest(
+        `inputs[${i}]`,
+        `model ${model.id} takes an image: { image: { base64 } } or { image: { demo } }`,
+      );
+    }
+    if (isImage) images.set(i, await prepareImage(input, `inputs[${i}]`));
+    else tensors.push(input);
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(tensors));
   if (bytes > cfg.maxInlineInputBytes) {
     throw badRequest(
       "inputs",
       `${bytes} bytes of inline input; at most ${cfg.maxInlineInputBytes} per job`,
     );
   }
-  const [model] = await deps.db.select().from(models).where(eq(models.id, raw.modelId));
-  if (!model) throw notFound("modelId", raw.modelId);
-  checkInputsAgainstSpec(model.inputSpec, raw.inputs);
+  checkInputsAgainstSpec(model.inputSpec, tensors);
+  // What each task stores: its tensor feeds, or a reference to its stored image.
+  const stored = raw.inputs.map((input, i) => {
+    const image = images.get(i);
+    return image ? { image: image.ref } : input;
+  });
 
   const result = await inTx(deps.db, async (tx) => {
     const [job] = await tx
@@ -187,11 +219,12 @@ export async function submitJob(
       if (!first) throw new Error("idempotency conflict without a job");
       return { jobId: first.id, taskCount: first.taskCount, duplicate: true };
     }
-    for (let i = 0; i < raw.inputs.length; i += TASK_INSERT_CHUNK) {
+    await storeImages(tx, [...images.values()]);
+    for (let i = 0; i < stored.length; i += TASK_INSERT_CHUNK) {
       await tx
         .insert(tasks)
         .values(
-          raw.inputs
+          stored
             .slice(i, i + TASK_INSERT_CHUNK)
             .map((input, k) => ({ jobId: job.id, seq: i + k, input })),
         );
@@ -237,6 +270,14 @@ export const ZTaskResult = z.object({
   status: z.enum(["open", "verifying", "valid", "failed", "cancelled"]),
   /** The validated output (the canonical replica's); null until the task is valid. */
   output: z.array(z.number()).nullable(),
+  /** The output read for people (a direction, text boxes in the image's pixels, a preview). */
+  interpretation: z.unknown().nullable(),
+  /** The input image, when the task has one: fetch it from the server at `url`. */
+  image: z
+    .object({ sha256: z.string(), url: z.string(), width: z.number(), height: z.number() })
+    .nullable(),
+  /** Why the task failed (e.g. cars could not decode its image); null otherwise. */
+  error: z.string().nullable(),
 });
 export const ZJobResultsOutput = z.object({
   items: z.array(ZTaskResult),
@@ -255,9 +296,13 @@ export async function jobResults(
     id: string;
     status: z.infer<typeof ZTaskResult>["status"];
     output: number[] | null;
+    interpretation: unknown;
+    image: { sha256: string; url: string; width: number; height: number } | null;
+    error: string | null;
   }>(
     deps.db,
-    sql`SELECT t.seq, t.id, t.status, CASE WHEN t.status = 'valid' THEN r.output END AS output
+    sql`SELECT t.seq, t.id, t.status, CASE WHEN t.status = 'valid' THEN r.output END AS output,
+               t.interpretation, t.input->'image' AS image, t.error
           FROM tasks t
           LEFT JOIN verifications v ON v.task_id = t.id
           LEFT JOIN results r ON r.id = v.canonical_result_id
@@ -266,9 +311,17 @@ export async function jobResults(
          LIMIT ${input.limit + 1}`,
   );
   const more = page.length > input.limit;
-  const items = page
-    .slice(0, input.limit)
-    .map((r) => ({ seq: r.seq, taskId: r.id, status: r.status, output: r.output }));
+  const items = page.slice(0, input.limit).map((r) => ({
+    seq: r.seq,
+    taskId: r.id,
+    status: r.status,
+    output: r.output,
+    interpretation: r.interpretation ?? null,
+    image: r.image
+      ? { sha256: r.image.sha256, url: r.image.url, width: r.image.width, height: r.image.height }
+      : null,
+    error: r.error,
+  }));
   return { items, nextCursor: more ? (items[items.length - 1]?.seq ?? null) : null };
 }
 

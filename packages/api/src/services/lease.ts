@@ -42,7 +42,12 @@ export const ZLeasedTask = z.object({
   jobId: ZUuid,
   modelId: z.string(),
   modelSha256: z.string(),
-  /** The model's input feeds, as the tenant submitted them: { name: { dims, data } }. */
+  /** Where the model file is, on this server: its bytes never change (cache it for good). */
+  modelUrl: z.string(),
+  /**
+   * The task's input: tensor feeds ({ name: { dims, data } }) as the tenant submitted them, or
+   * an image to fetch, check and preprocess: { image: { sha256, url, mediaType, width, height } }.
+   */
   input: z.unknown(),
   expiresAt: z.string(),
 });
@@ -252,6 +257,7 @@ export async function lease(
       jobId: c.job_id,
       modelId: c.model_id,
       modelSha256: (runnable.get(c.model_id) as { model: ModelRow }).model.sha256,
+      modelUrl: `/models/${c.model_id}/${(runnable.get(c.model_id) as { model: ModelRow }).model.sha256}`,
       input: c.input,
       expiresAt: c.expiresAt.toISOString(),
     })),

@@ -3,6 +3,7 @@
 // once (its row is locked while it is decided), and its job completes once.
 import { randomUUID } from "node:crypto";
 import { workCost } from "@nightshift/core/energy";
+import type { Interpretation } from "@nightshift/models/postprocess";
 import {
   afterResult,
   afterValidResults,
@@ -21,6 +22,7 @@ import { type ApiState, monotonicMs } from "../state";
 import { type CarRow, type ModelRow, reputationOf, toRegion, toS, toVehicle } from "./convert";
 import { type Executor, inPipelinedTx, type PipelinedTx, prepared, rows, selectList } from "./db";
 import { MAX_LEASE_PER_CALL } from "../config";
+import { interpret } from "./interpret";
 import { endLeases } from "./leases";
 
 /** Most numbers in one output; ApiConfig.maxOutputValues may lower it. */
@@ -116,6 +118,8 @@ interface TaskState {
   status: string;
   attempt: number;
   replicasRequired: number | null;
+  /** The input image's size, for putting boxes back into its pixels; null for tensor inputs. */
+  image?: { width: number; height: number } | null;
 }
 
 /** One locked lease and what its result is judged by. */
@@ -144,7 +148,7 @@ const LOCK_LEASES = prepared(
   `SELECT l.id AS "leaseId", l.car_id AS "carId", l.status, l.leased_at AS "leasedAt",
           l.work_unit_id AS "unitId", wu.attempt AS "unitAttempt",
           json_build_object('id', t.id, 'jobId', t.job_id, 'status', t.status, 'attempt', t.attempt,
-                            'replicasRequired', t.replicas_required) AS task,
+                            'replicasRequired', t.replicas_required, 'image', t.input->'image') AS task,
           j.status AS "jobStatus", j.model_id AS "modelId", j.tenant_id AS "tenantId",
           r.id AS previous
      FROM leases l
@@ -247,13 +251,15 @@ const WRITE = prepared(
      RETURNING 1
    ), d AS (
      SELECT * FROM jsonb_to_recordset($8::jsonb) AS d(
-       task_id uuid, canonical_result_id uuid, support int, agreeing int, disagreeing int)
+       task_id uuid, canonical_result_id uuid, support int, agreeing int, disagreeing int,
+       interpretation jsonb)
    ), v AS (
      INSERT INTO verifications (task_id, status, canonical_result_id, support, agreeing, disagreeing, decided_at)
      SELECT task_id, 'valid', canonical_result_id, support, agreeing, disagreeing, $5::timestamptz FROM d
      RETURNING 1
    ), tv AS (
-     UPDATE tasks SET status = 'valid', validated_at = $5::timestamptz WHERE id = ANY($9::uuid[])
+     UPDATE tasks SET status = 'valid', validated_at = $5::timestamptz, interpretation = d.interpretation
+       FROM d WHERE tasks.id = ANY($9::uuid[]) AND tasks.id = d.task_id
      RETURNING 1
    ), c AS (
      -- The replicas nobody took yet are no longer needed; running ones finish and are compared.
@@ -470,6 +476,7 @@ async function record(
     support: number;
     agreeing: number;
     disagreeing: number;
+    interpretation: Interpretation | null;
   }[] = [];
   const pendingTasks: string[] = [];
   /** Units of tasks decided now that nobody claimed: replicas no longer needed. */
@@ -533,6 +540,9 @@ async function record(
         support: quorum.support,
         agreeing: quorum.agreeing.length,
         disagreeing: quorum.disagreeing.length,
+        interpretation: canonical
+          ? interpret(a.model.id, canonical.output, task.image ?? null)
+          : null,
       });
       for (const id of quorum.agreeing) {
         if (id === leaseId) paidNow.add(id);

@@ -1,0 +1,29 @@
+// A validated output read for people, by the model's own post-processing: the direction of a
+// line of text, text boxes in the input image's pixels, or a preview of a raw tensor. Computed
+// once, from the canonical output, when the task validates: tenants read it with their results.
+import { getManifest } from "@nightshift/models/registry";
+import { type Interpretation, interpretOutput } from "@nightshift/models/postprocess";
+import { imageMeta } from "@nightshift/models/preprocess";
+
+/**
+ * The interpretation of one task's output, or null when the model is not in the registry or
+ * the output does not fit it (the result still stands: verification compared the numbers).
+ */
+export function interpret(
+  modelId: string,
+  output: readonly number[],
+  image: { width: number; height: number } | null,
+): Interpretation | null {
+  const m = getManifest(modelId);
+  const spec = m?.outputs[0];
+  if (!m || !spec) return null;
+  // One task's output: the batch dimension is 1.
+  const dims = spec.dims.map((d) => (typeof d === "number" ? d : 1));
+  try {
+    const meta =
+      image && m.preprocess.kind === "image" ? imageMeta(m, image.width, image.height) : undefined;
+    return interpretOutput(m, output, dims, meta);
+  } catch {
+    return null;
+  }
+}
