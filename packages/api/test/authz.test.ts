@@ -191,6 +191,22 @@ describe("authorization over HTTP", () => {
     expect(await fresh.whoami.query()).toEqual({ kind: "tenant", id: "mapworks" });
     await w.clients.operator.operator.tenants.revokeKey.mutate({ keyId: key.keyId });
     expect((await failure(fresh.tenant.jobs.list.query({}))).code).toBe("UNAUTHORIZED");
+    // A revoked car: anonymous at once, its lease back in the queue, the revocation audited.
+    const car = w.clients.car;
+    expect(await car.whoami.query()).toMatchObject({ kind: "car" });
+    const carId = (await car.node.me.query()).carId;
+    expect(
+      await w.clients.operator.operator.cars.revoke.mutate({ carId, reason: "stolen" }),
+    ).toEqual({ revoked: true, leasesEnded: 1 });
+    expect(await w.clients.operator.operator.cars.revoke.mutate({ carId })).toEqual({
+      revoked: false,
+      leasesEnded: 0,
+    });
+    expect((await failure(car.node.heartbeat.mutate(PARKED))).code).toBe("UNAUTHORIZED");
+    const thief = await w.h.enrollCar();
+    expect((await thief.client.node.lease.mutate({})).tasks).toHaveLength(1);
+    const audit = await w.clients.operator.operator.audit.list.query({});
+    expect(audit.items.map((e) => e.action)).toContain("cars.revoke");
     await w.clients.operator.operator.auth.signOut.mutate();
     expect((await failure(w.clients.operator.operator.fleet.summary.query())).code).toBe(
       "UNAUTHORIZED",

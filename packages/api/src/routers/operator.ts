@@ -8,6 +8,7 @@ import {
   fleetSummary,
   getCar,
   listCars,
+  revokeCar,
   setQuarantine,
   ZCarDetail,
   ZCarRef,
@@ -16,6 +17,7 @@ import {
   ZListCarsOutput,
   ZQuarantineInput,
   ZQuarantineOutput,
+  ZRevokeOutput,
 } from "../services/fleet";
 import {
   cancelJob,
@@ -118,6 +120,18 @@ export const operatorRouter = router({
       .input(ZQuarantineInput)
       .output(ZQuarantineOutput)
       .mutation(({ ctx, input }) => setQuarantine(ctx.deps, ctx.caller.operatorId, input, false)),
+    /**
+     * Revokes the car's credential for good; its leases end at once. Other instances stop
+     * accepting it within their auth cache's lifetime (ApiConfig.authCacheS).
+     */
+    revoke: operatorProcedure
+      .input(ZQuarantineInput)
+      .output(ZRevokeOutput)
+      .mutation(async ({ ctx, input }) => {
+        const out = await revokeCar(ctx.deps, ctx.caller.operatorId, input);
+        ctx.state.forgetCallers();
+        return out;
+      }),
   }),
   enrollmentCodes: router({
     create: operatorProcedure

@@ -299,3 +299,44 @@ export async function setQuarantine(
     return { quarantined, leasesEnded: ended.length };
   });
 }
+
+export const ZRevokeOutput = z.object({
+  /** False when the car's credential was already revoked (a retried call). */
+  revoked: z.boolean(),
+  leasesEnded: z.number().int(),
+});
+
+/**
+ * Revokes a car's credential for good (a stolen or decommissioned car): its next call is
+ * anonymous, its leases end at once and their work goes elsewhere. The car may enroll again with
+ * a new code, as a new car. Idempotent.
+ */
+export async function revokeCar(
+  deps: ApiDeps,
+  operatorId: string,
+  input: z.infer<typeof ZQuarantineInput>,
+): Promise<z.infer<typeof ZRevokeOutput>> {
+  const now = deps.now();
+  return inTx(deps.db, async (tx) => {
+    const ended = await endLeases(
+      tx,
+      sql`leases.car_id = ${input.carId}`,
+      "cancelled",
+      "revoked",
+      now,
+    );
+    const [car] = await tx.select().from(cars).where(eq(cars.id, input.carId)).for("update");
+    if (!car) throw notFound("carId", input.carId);
+    if (car.revokedAt) return { revoked: false, leasesEnded: ended.length };
+    await tx.update(cars).set({ revokedAt: now }).where(eq(cars.id, car.id));
+    await audit(tx, now, {
+      actorKind: "operator",
+      actorId: operatorId,
+      action: "cars.revoke",
+      subjectKind: "car",
+      subjectId: car.id,
+      detail: { reason: input.reason ?? null, leasesEnded: ended.length },
+    });
+    return { revoked: true, leasesEnded: ended.length };
+  });
+}
