@@ -9,7 +9,7 @@ import { type ApiDeps, createContextFactory } from "@nightshift/api/context";
 import { appRouter } from "@nightshift/api/router";
 import { registerModels, seedDemo } from "@nightshift/api/seed";
 import { readImage } from "@nightshift/api/services/inputs";
-import { sweepExpired } from "@nightshift/api/sweeper";
+import { endOverdueJobs, sweepExpired } from "@nightshift/api/sweeper";
 import { type Logger, pino } from "pino";
 import { type Readiness, createApp } from "./app";
 import { openDatabase } from "./database";
@@ -170,7 +170,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const url = `http://${urlHost(host)}:${port}`;
 
   const sweeper = startSweeper({
-    sweep: () => sweepExpired(deps),
+    sweep: async () => ({ ...(await sweepExpired(deps)), ...(await endOverdueJobs(deps)) }),
     intervalMs: opts.sweepIntervalMs ?? env.NIGHTSHIFT_SWEEP_INTERVAL_S * 1000,
     log,
   });

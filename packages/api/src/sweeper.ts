@@ -4,7 +4,7 @@
 // it), and only leases still 'active' are ended, so a lease ends once whoever runs it.
 import { sql } from "drizzle-orm";
 import type { ApiDeps } from "./context";
-import { inTx } from "./services/db";
+import { inTx, rows } from "./services/db";
 import { endLeases } from "./services/leases";
 
 const BATCH = 500;
@@ -51,4 +51,69 @@ export async function sweepExpired(deps: ApiDeps): Promise<SweepResult> {
     if (ended.length < BATCH) break;
   }
   return { expiredLeases, silentCars: silent.size };
+}
+
+/** Why a job was stopped before all of its tasks were decided. */
+export type JobEndReason = "deadline" | "budget";
+
+const OVERDUE_JOBS = 100;
+
+/**
+ * Stops jobs past their deadline, and jobs whose work has cost their budget: their running leases
+ * end (the cars are told by the lease being gone), their open work is dropped, their undecided
+ * tasks fail with the reason, and the job fails once. Tasks already validated keep their results
+ * (a tenant pays for those). Locks go leases → tasks → job, the order of submit, and each job is
+ * closed in a transaction of its own: safe on several instances at once (only a job still
+ * queued or running changes).
+ */
+export async function endOverdueJobs(deps: ApiDeps): Promise<{ jobsEnded: number }> {
+  const now = deps.now();
+  const overdue = await rows<{ id: string; reason: JobEndReason }>(
+    deps.db,
+    sql`SELECT j.id, CASE WHEN j.deadline_at <= ${now} THEN 'deadline' ELSE 'budget' END AS reason
+          FROM jobs j
+         WHERE j.status IN ('queued', 'running')
+           AND (j.deadline_at <= ${now}
+                OR (j.budget_usd IS NOT NULL
+                    AND (SELECT coalesce(sum(le.cost_usd), 0) FROM ledger_entries le WHERE le.job_id = j.id)
+                        >= j.budget_usd))
+         LIMIT ${OVERDUE_JOBS}`,
+  );
+  let jobsEnded = 0;
+  for (const job of overdue) {
+    const error =
+      job.reason === "deadline" ? "the job's deadline passed" : "the job's budget is spent";
+    const ended = await inTx(deps.db, async (tx) => {
+      await endLeases(
+        tx,
+        sql`leases.task_id IN (SELECT id FROM tasks WHERE job_id = ${job.id})`,
+        "cancelled",
+        `job-${job.reason}`,
+        now,
+        true,
+      );
+      const failed = await rows<{ n: number }>(
+        tx,
+        sql`WITH f AS (
+              UPDATE tasks SET status = 'failed', error = ${error}
+               WHERE job_id = ${job.id} AND status IN ('open', 'verifying')
+              RETURNING 1
+            ), u AS (
+              UPDATE work_units SET status = 'cancelled' WHERE job_id = ${job.id} AND status = 'open'
+              RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM f)::int AS n, (SELECT count(*) FROM u) AS units`,
+      );
+      const changed = await rows<{ id: string }>(
+        tx,
+        sql`UPDATE jobs SET status = 'failed', end_reason = ${job.reason}, completed_at = ${now},
+                            tasks_failed = tasks_failed + ${failed[0]?.n ?? 0}
+             WHERE id = ${job.id} AND status IN ('queued', 'running')
+            RETURNING id`,
+      );
+      return changed.length;
+    });
+    jobsEnded += ended;
+  }
+  return { jobsEnded };
 }

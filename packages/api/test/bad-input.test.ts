@@ -219,6 +219,17 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
       }),
   },
   {
+    name: "job with a deadline in the past",
+    code: "BAD_REQUEST",
+    field: "deadlineAt",
+    call: ({ h }) =>
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "tiny-mlp",
+        inputs: [tinyInput([1])],
+        deadlineAt: "2020-01-01T00:00:00Z",
+      }),
+  },
+  {
     name: "job image for a model that takes tensors",
     code: "BAD_REQUEST",
     field: "inputs[0].image",

@@ -4,7 +4,7 @@ import { jobs, leases, ledgerEntries, results, tasks } from "@nightshift/db/sche
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTiny } from "../src/seed";
-import { sweepExpired } from "../src/sweeper";
+import { endOverdueJobs, sweepExpired } from "../src/sweeper";
 import { failure, type Harness, tinyInput, PARKED, setup, testDatabase } from "./harness";
 
 const database = testDatabase();
@@ -445,6 +445,73 @@ describe("the work path", () => {
       inputs: [{ image: { demo: "line-hello-world-180.png" } }],
     });
     expect(await h.counts()).toMatchObject({ input_blobs: 1 });
+  });
+
+  it("stops a job at its deadline and one whose budget is spent, keeping what was validated", async () => {
+    const h = await setup(database.get());
+    const a = await h.enrollCar();
+    const tenant = h.tenant();
+    const late = await tenant.tenant.jobs.submit.mutate({
+      modelId: "tiny-mlp",
+      inputs: [tinyInput([1]), tinyInput([2]), tinyInput([3])],
+      replication: 1,
+      deadlineAt: new Date(h.clock.now().getTime() + 60_000).toISOString(),
+    });
+    const [first, second] = (await a.client.node.lease.mutate({ max: 2 })).tasks;
+    await a.client.node.submit.mutate({
+      leaseId: first!.leaseId,
+      output: runTiny(xOf(first!.input)),
+      durationMs: 5,
+      backend: "native",
+    });
+    expect(await endOverdueJobs(h.api.deps)).toEqual({ jobsEnded: 0 });
+    h.clock.advance(61);
+    await a.park();
+    // Two sweepers at once (two instances): the job ends once.
+    const sweeps = await Promise.all([endOverdueJobs(h.api.deps), endOverdueJobs(h.api.deps)]);
+    expect(sweeps.reduce((n, s) => n + s.jobsEnded, 0)).toBe(1);
+    expect(await tenant.tenant.jobs.get.query({ jobId: late.jobId })).toMatchObject({
+      status: "failed",
+      endReason: "deadline",
+      tasksValidated: 1,
+      tasksFailed: 2,
+    });
+    const results = (await tenant.tenant.jobs.results.query({ jobId: late.jobId })).items;
+    expect(results.map((r) => [r.status, r.error])).toEqual([
+      ["valid", null],
+      ["failed", "the job's deadline passed"],
+      ["failed", "the job's deadline passed"],
+    ]);
+    // The car's running lease is gone: its late result is refused, and nobody gets the work.
+    const refused = await a.client.node.submit.mutate({
+      leaseId: second!.leaseId,
+      output: runTiny(xOf(second!.input)),
+      durationMs: 5,
+      backend: "native",
+    });
+    expect(refused.accepted).toBe(false);
+    expect((await a.client.node.lease.mutate({})).tasks).toEqual([]);
+
+    const cheap = await tenant.tenant.jobs.submit.mutate({
+      modelId: "tiny-mlp",
+      inputs: [tinyInput([4]), tinyInput([5])],
+      replication: 1,
+      budgetUsd: 1e-12,
+    });
+    const task = (await a.client.node.lease.mutate({})).tasks[0]!;
+    await a.client.node.submit.mutate({
+      leaseId: task.leaseId,
+      output: runTiny(xOf(task.input)),
+      durationMs: 5,
+      backend: "native",
+    });
+    expect(await endOverdueJobs(h.api.deps)).toEqual({ jobsEnded: 1 });
+    expect(await tenant.tenant.jobs.get.query({ jobId: cheap.jobId })).toMatchObject({
+      status: "failed",
+      endReason: "budget",
+      tasksValidated: 1,
+      tasksFailed: 1,
+    });
   });
 
   it("records a model that failed its sha256 on a car for the operators", async () => {

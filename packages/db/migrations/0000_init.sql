@@ -64,6 +64,7 @@ CREATE TABLE "jobs" (
 	"deadline_at" timestamp with time zone,
 	"replication" integer,
 	"budget_usd" double precision,
+	"end_reason" text,
 	"status" text DEFAULT 'queued' NOT NULL,
 	"task_count" integer NOT NULL,
 	"tasks_validated" integer DEFAULT 0 NOT NULL,

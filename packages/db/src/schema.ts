@@ -200,6 +200,8 @@ export const jobs = pgTable(
     /** Replicas per task; null means "auto" (core's adaptive replication). */
     replication: integer(),
     budgetUsd: doublePrecision(),
+    /** Why a job ended before all its tasks were decided: "deadline" or "budget". */
+    endReason: text(),
     status: text().$type<JobStatus>().notNull().default("queued"),
     taskCount: integer().notNull(),
     tasksValidated: integer().notNull().default(0),

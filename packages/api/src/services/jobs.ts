@@ -95,6 +95,9 @@ export const ZJob = z.object({
   submittedAt: z.string(),
   completedAt: z.string().nullable(),
   deadlineAt: z.string().nullable(),
+  budgetUsd: z.number().nullable(),
+  /** Why the job stopped before all its tasks were decided: its deadline passed, or its budget. */
+  endReason: z.enum(["deadline", "budget"]).nullable(),
 });
 export type Job = z.infer<typeof ZJob>;
 
@@ -115,6 +118,8 @@ function toJob(j: JobRow): Job {
     submittedAt: j.submittedAt.toISOString(),
     completedAt: j.completedAt?.toISOString() ?? null,
     deadlineAt: j.deadlineAt?.toISOString() ?? null,
+    budgetUsd: j.budgetUsd,
+    endReason: (j.endReason as Job["endReason"]) ?? null,
   };
 }
 
@@ -159,6 +164,9 @@ export async function submitJob(
   const cfg = deps.config;
   if (raw.inputs.length > cfg.maxTasksPerJob)
     throw badRequest("inputs", `at most ${cfg.maxTasksPerJob} inputs per job`);
+  if (raw.deadlineAt !== undefined && Date.parse(raw.deadlineAt) <= deps.now().getTime()) {
+    throw badRequest("deadlineAt", "is in the past: no task could finish before it");
+  }
   const [model] = await deps.db.select().from(models).where(eq(models.id, raw.modelId));
   if (!model) throw notFound("modelId", raw.modelId);
   const takesImages = getManifest(model.id)?.preprocess.kind === "image";
