@@ -1,9 +1,9 @@
 // The vehicle page: which car this tab is, what it runs on, the owner's controls, its work.
 import { getManifest, MODELS } from "@nightshift/models/registry";
 import type { RuntimeInfo } from "@nightshift/agent/runtime";
-import { useEffect, useState, useSyncExternalStore } from "react";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import type { NodeView, TaskView, TwinSettings } from "./protocol";
-import { credentialKey, type PageSettings } from "./settings";
+import { loadCredential, type PageSettings, saveCredential } from "./settings";
 import type { VehicleWorker } from "./worker-client";
 import { syntheticFeeds } from "./synthetic";
 
@@ -40,6 +40,7 @@ export function App({
     () => worker.node,
   );
   const [twin, setTwin] = useState<TwinSettings>(DEFAULT_TWIN);
+  const twinRef = useRef(twin);
   const [joined, setJoined] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [useDeviceBattery, setUseDeviceBattery] = useState(false);
@@ -48,13 +49,12 @@ export function App({
   useEffect(() => {
     if (!settings.join) return;
     let cancelled = false;
+    worker.onCredential = (c) => saveCredential(sessionStorage, settings.serverUrl, c);
     ready
-      .then(async () => {
-        const key = credentialKey(settings.serverUrl);
-        const joinedAs = await worker.join(settings.code, sessionStorage.getItem(key), settings.name);
-        sessionStorage.setItem(key, joinedAs.credential);
-        if (!cancelled) setJoined(true);
-      })
+      .then(() =>
+        worker.join(settings.code, loadCredential(sessionStorage, settings.serverUrl), settings.name, twinRef.current),
+      )
+      .then(() => !cancelled && setJoined(true))
       .catch((e: unknown) => !cancelled && setError(e instanceof Error ? e.message : String(e)));
     return () => {
       cancelled = true;
@@ -62,6 +62,7 @@ export function App({
   }, [worker, settings, ready]);
 
   useEffect(() => {
+    twinRef.current = twin;
     if (joined) void worker.setTwin(twin).catch((e: unknown) => setError(String(e)));
   }, [worker, twin, joined]);
 
@@ -235,33 +236,49 @@ function HourSelect({ value, onChange }: { value: number; onChange: (h: number) 
 }
 
 function WorkCard({ node }: { node: NodeView | null }) {
-  const finished = (node?.tasks ?? []).filter((t) => t.finishedAt !== undefined);
-  const latencies = finished.flatMap((t) => (t.durationMs === undefined ? [] : [t.durationMs]));
-  const meanMs = latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : null;
+  const finished = (node?.tasks ?? []).filter((t) => t.latencyMs !== undefined);
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const latencyMs = mean(finished.map((t) => t.latencyMs!));
+  const runMs = mean(finished.map((t) => t.runMs ?? 0));
+  // Throughput over the tasks listed: from the first one's start to the last one's end.
   const first = finished.at(-1)?.startedAt;
   const last = finished[0]?.finishedAt;
   const perMinute =
     first !== undefined && last !== undefined && last > first
       ? (finished.length / (last - first)) * 60_000
       : null;
+  const running = node?.tasks.filter((t) => t.outcome === "running").length ?? 0;
   return (
     <section className="card">
       <h2>Work</h2>
       <dl className="stats">
+        <dt>Car</dt>
+        <dd data-testid="state">
+          {node?.state ?? "—"}
+          {node?.socPct != null ? `, ${node.socPct.toFixed(1)}%` : ""}
+        </dd>
+        <dt>Takes work</dt>
+        <dd data-testid="blocker">{node?.state ? (node.blocker ? `no: ${node.blocker}` : "yes") : "—"}</dd>
         <dt>Running</dt>
-        <dd data-testid="running">{node?.tasks.filter((t) => t.outcome === "running").length ?? 0}</dd>
-        <dt>Done</dt>
+        <dd data-testid="running">{running}</dd>
+        <dt>Done (accepted)</dt>
         <dd data-testid="done">{node?.done ?? 0}</dd>
-        <dt>Failed or handed back</dt>
-        <dd>{node?.failed ?? 0}</dd>
-        <dt>Mean latency</dt>
-        <dd>{meanMs === null ? "—" : `${meanMs.toFixed(1)} ms`}</dd>
+        <dt>Failed · handed back</dt>
+        <dd data-testid="failed">
+          {node?.failed ?? 0} · {node?.handedBack ?? 0}
+        </dd>
+        <dt>Latency (engine)</dt>
+        <dd>
+          {latencyMs === null ? "—" : `${latencyMs.toFixed(0)} ms (${(runMs ?? 0).toFixed(1)} ms)`}
+        </dd>
         <dt>Throughput</dt>
         <dd>{perMinute === null ? "—" : `${perMinute.toFixed(1)} tasks/min`}</dd>
         <dt>Energy used</dt>
         <dd>{((node?.energyKWh ?? 0) * 1000).toFixed(3)} Wh</dd>
+        <dt>Validated results</dt>
+        <dd>{node?.validated ?? 0}</dd>
         <dt>Earnings</dt>
-        <dd>${(node?.earningsUsd ?? 0).toFixed(4)}</dd>
+        <dd data-testid="earnings">${(node?.earningsUsd ?? 0).toFixed(4)}</dd>
       </dl>
     </section>
   );
@@ -317,27 +334,31 @@ function TasksCard({ tasks }: { tasks: TaskView[] }) {
       {tasks.length === 0 ? (
         <p className="muted">No tasks yet.</p>
       ) : (
-        <table>
+        <table data-testid="tasks">
           <thead>
             <tr>
               <th>Task</th>
               <th>Model</th>
               <th>Outcome</th>
               <th>Backend</th>
+              <th className="num">Batch</th>
               <th className="num">Latency</th>
+              <th className="num">Engine</th>
             </tr>
           </thead>
           <tbody>
             {tasks.map((t) => (
               <tr key={t.leaseId}>
-                <td className="mono">{t.taskId.slice(0, 8)}</td>
-                <td>{t.modelId}</td>
-                <td title={t.detail}>
+                <td className="mono">{t.taskId ? t.taskId.slice(0, 8) : "—"}</td>
+                <td>{t.modelId || "—"}</td>
+                <td>
                   <span className={`outcome outcome-${t.outcome}`}>{t.outcome}</span>
                   {t.detail && <span className="muted"> {t.detail}</span>}
                 </td>
                 <td>{t.backend ?? ""}</td>
-                <td className="num">{t.durationMs === undefined ? "" : `${t.durationMs.toFixed(1)} ms`}</td>
+                <td className="num">{t.batch ?? ""}</td>
+                <td className="num">{t.latencyMs === undefined ? "" : `${t.latencyMs.toFixed(0)} ms`}</td>
+                <td className="num">{t.runMs === undefined ? "" : `${t.runMs.toFixed(1)} ms`}</td>
               </tr>
             ))}
           </tbody>

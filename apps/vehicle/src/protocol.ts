@@ -3,6 +3,11 @@
 import type { BackendChoice } from "@nightshift/agent/runtime-web";
 import type { Backend, RuntimeInfo } from "@nightshift/agent/runtime";
 
+export interface StoredCredential {
+  carId: string;
+  credential: string;
+}
+
 export interface WireTensor {
   dims: number[];
   data: Float32Array;
@@ -26,23 +31,33 @@ export interface TaskView {
   modelId: string;
   startedAt: number;
   finishedAt?: number;
-  durationMs?: number;
+  /** From the lease to the output (fetching, preparing, queueing, running), ms. */
+  latencyMs?: number;
+  /** This task's share of its engine run, ms. */
+  runMs?: number;
+  /** Tasks in that run. */
+  batch?: number;
   backend?: Backend;
   /** "running", then what the server said or why the car gave up. */
-  outcome: "running" | "accepted" | "rejected" | "failed" | "handed-back";
+  outcome: "running" | "accepted" | "refused" | "failed" | "handed-back";
   detail?: string;
 }
 
 export interface NodeView {
   carId: string | null;
-  joined: boolean;
-  working: boolean;
+  state: "driving" | "parked" | "charging" | null;
+  /** The twin's charge: it follows the charger and the compute draw. */
+  socPct: number | null;
+  /** Why the car takes no work now (driving, reserve, outside hours, a directive), or null. */
+  blocker: string | null;
   lastHeartbeatAt: number | null;
   directives: string[];
   error: string | null;
+  /** Newest first. */
   tasks: TaskView[];
   done: number;
   failed: number;
+  handedBack: number;
   energyKWh: number;
   earningsUsd: number;
   validated: number;
@@ -61,7 +76,14 @@ export type ToWorker =
       minDurationMs: number;
     }
   | { type: "lose-gpu"; id: number }
-  | { type: "join"; id: number; code: string; credential: string | null; name?: string }
+  | {
+      type: "join";
+      id: number;
+      code: string;
+      credential: StoredCredential | null;
+      name?: string;
+      twin: TwinSettings;
+    }
   | { type: "twin"; id: number; twin: TwinSettings };
 
 export interface SelfTestResult {
@@ -80,4 +102,5 @@ export type FromWorker =
   | { type: "reply"; id: number; ok: true; value: unknown }
   | { type: "reply"; id: number; ok: false; error: string }
   | { type: "info"; info: RuntimeInfo }
-  | { type: "node"; view: NodeView };
+  | { type: "node"; view: NodeView }
+  | { type: "credential"; credential: StoredCredential };

@@ -2,6 +2,7 @@
 // passes the API through), which backend (`?backend=auto|webgpu|wasm`), and whether the tab
 // joins the fleet at once (`?join=0` for an engine-only page, as benchmarks use).
 import type { BackendChoice } from "@nightshift/agent/runtime-web";
+import type { StoredCredential } from "./protocol";
 
 export const DEMO_ENROLLMENT_CODE = "DEMO-NIGHTSHIFT";
 
@@ -39,4 +40,22 @@ export function readSettings(location: Location): PageSettings {
 /** Each tab is its own car: the credential is per tab (sessionStorage) and per server. */
 export function credentialKey(serverUrl: string): string {
   return `nightshift.credential ${serverUrl}`;
+}
+
+export function loadCredential(storage: Storage, serverUrl: string): StoredCredential | null {
+  const raw = storage.getItem(credentialKey(serverUrl));
+  if (!raw) return null;
+  try {
+    const parsed = JSON.parse(raw) as Partial<StoredCredential>;
+    if (typeof parsed.carId === "string" && typeof parsed.credential === "string") {
+      return { carId: parsed.carId, credential: parsed.credential };
+    }
+  } catch {
+    // A value from an older page: enroll afresh.
+  }
+  return null;
+}
+
+export function saveCredential(storage: Storage, serverUrl: string, c: StoredCredential): void {
+  storage.setItem(credentialKey(serverUrl), JSON.stringify(c));
 }

@@ -5,6 +5,7 @@ import type {
   FromWorker,
   NodeView,
   SelfTestResult,
+  StoredCredential,
   ToWorker,
   TwinSettings,
   WireTensor,
@@ -19,6 +20,8 @@ export class VehicleWorker {
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   info: RuntimeInfo | null = null;
   node: NodeView | null = null;
+  /** Called when the car enrolls: the page keeps the credential for this tab. */
+  onCredential: ((credential: StoredCredential) => void) | null = null;
   private readonly listeners = new Set<() => void>();
 
   constructor() {
@@ -33,6 +36,7 @@ export class VehicleWorker {
       }
       if (message.type === "info") this.info = message.info;
       if (message.type === "node") this.node = message.view;
+      if (message.type === "credential") this.onCredential?.(message.credential);
       for (const listener of this.listeners) listener();
     };
     this.worker.onerror = (event) => {
@@ -81,13 +85,9 @@ export class VehicleWorker {
     return this.call({ type: "lose-gpu" });
   }
 
-  join(code: string, credential: string | null, name: string | null) {
-    return this.call<{ carId: string; credential: string }>({
-      type: "join",
-      code,
-      credential,
-      ...(name ? { name } : {}),
-    });
+  /** The tab joins the fleet: it enrolls, or comes back as the car of `credential`. */
+  join(code: string, credential: StoredCredential | null, name: string | null, twin: TwinSettings): Promise<void> {
+    return this.call({ type: "join", code, credential, twin, ...(name ? { name } : {}) });
   }
 
   setTwin(twin: TwinSettings): Promise<void> {

@@ -85,20 +85,24 @@ async function handle(message: ToWorker): Promise<unknown> {
     }
     case "join": {
       const { runtime, store } = ready();
-      node ??= await startNode({
+      // Joining twice (the page's effect ran again) keeps the car that joined first.
+      if (node) return null;
+      node = startNode({
         serverUrl,
         runtime,
         store,
         code: message.code,
         credential: message.credential,
-        name: message.name,
+        ...(message.name ? { name: message.name } : {}),
+        twin: message.twin,
+        onCredential: (credential) => post({ type: "credential", credential }),
         onView: (view) => post({ type: "node", view }),
       });
-      return { carId: node.carId, credential: node.credential };
+      return null;
     }
     case "twin": {
       if (!node) throw new Error("twin: the car has not joined yet");
-      node.setTwin(message.twin);
+      await node.setTwin(message.twin);
       return null;
     }
   }

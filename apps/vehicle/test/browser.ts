@@ -1,6 +1,6 @@
 // Driving the vehicle page in Chromium: open a tab, wait for its engine, call its worker.
 import { launchChromium } from "@nightshift/browser/chromium";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { RuntimeInfo } from "@nightshift/agent/runtime";
 import type { BenchResult, SelfTestResult, WireTensor } from "../src/protocol";
 
@@ -21,7 +21,7 @@ export function toJson(feeds: Record<string, WireTensor>): Record<string, JsonTe
 }
 
 /** Opens the page and waits until its worker has an engine; rejects with the page's error. */
-export async function openVehicle(browser: Browser, url: string): Promise<{ page: Page; info: RuntimeInfo }> {
+export async function openVehicle(browser: Browser | BrowserContext, url: string): Promise<{ page: Page; info: RuntimeInfo }> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));

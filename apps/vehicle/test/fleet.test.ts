@@ -1,0 +1,221 @@
+// Tabs as cars against a real server: a tab enrolls, heartbeats, leases and completes work on
+// WASM; a tab that starts driving hands its leases back and another car finishes them; a model
+// whose cached bytes fail their sha256 is refused and reported; a broken image is reported as
+// bad input and the tab carries on.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { runFleet } from "@nightshift/agent/fleet";
+import { createTwin } from "@nightshift/agent/twin";
+import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
+import { outputsAgree } from "@nightshift/core/verify";
+import { demoImagePath } from "@nightshift/models/demo-images";
+import { getManifest } from "@nightshift/models/registry";
+import { tinyMlpReference } from "@nightshift/models/tiny-mlp";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { NodeView } from "../src/protocol";
+import { openBrowser, openVehicle } from "./browser";
+
+let browser: Browser;
+let tenant: NightshiftClient;
+let modelDir: string;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  browser = await openBrowser();
+  tenant = createNightshiftClient({ url: inject("serverUrl"), credential: inject("tenantKey") });
+  modelDir = mkdtempSync(join(tmpdir(), "nightshift-vehicle-agent-models-"));
+});
+afterAll(async () => {
+  await browser?.close();
+  rmSync(modelDir, { recursive: true, force: true });
+});
+
+/** A tab in a browser profile of its own (its own sessionStorage and Cache Storage). */
+async function openCar(query: string): Promise<Page> {
+  const context = await browser.newContext();
+  contexts.push(context);
+  const { page: tab } = await openVehicle(context, `${inject("vehicleUrl")}?${query}`);
+  return tab;
+}
+
+async function view(page: Page): Promise<NodeView | null> {
+  return page.evaluate(() => window.nightshiftVehicle?.worker.node ?? null);
+}
+
+/** Waits until the tab's view satisfies `predicate` (a function evaluated in the page). */
+async function waitView(page: Page, predicate: string, timeoutMs = 90_000): Promise<NodeView> {
+  try {
+    await page.waitForFunction(
+      (body) => {
+        const v = window.nightshiftVehicle?.worker.node;
+        return v ? (new Function("v", `return (${body})`) as (v: unknown) => boolean)(v) : false;
+      },
+      predicate,
+      { timeout: timeoutMs, polling: 100 },
+    );
+  } catch (error) {
+    // Say what the tab saw instead: the tasks, the error, the state.
+    const seen = await view(page).catch(() => null);
+    throw new Error(`${String(error)}\nwaiting for ${predicate}; the tab: ${JSON.stringify(seen)}`);
+  }
+  return (await view(page))!;
+}
+
+async function waitJob(jobId: string, timeoutMs = 90_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await tenant.tenant.jobs.get.query({ jobId });
+    if (job.status !== "queued" && job.status !== "running") return job;
+    if (Date.now() > until) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
+async function results(jobId: string) {
+  return (await tenant.tenant.jobs.results.query({ jobId, limit: 500 })).items;
+}
+
+function tinyInputs(n: number, salt: number) {
+  return Array.from({ length: n }, (_, i) => ({
+    x: { dims: [1, 16], data: Array.from({ length: 16 }, (_, j) => ((i * 13 + j * 5 + salt) % 11) / 5 - 1) },
+  }));
+}
+
+/** A headless car in this process (onnxruntime-node), parked and plugged in. */
+function headlessCar(name: string) {
+  return runFleet({
+    server: inject("serverUrl"),
+    cars: 1,
+    twin: (_i, nowMs) => createTwin({ nowMs, socPct: 80, pluggedIn: true, chargerKW: 11 }),
+    modelDir,
+    heartbeatMs: 1000,
+    namePrefix: name,
+  });
+}
+
+describe("a tab is a car", () => {
+  it("enrolls, heartbeats, and leases and completes tasks on WASM", async () => {
+    const page = await openCar("backend=wasm&name=tab-a");
+    const joined = await waitView(page, "v.carId !== null && v.state === 'charging' && v.lastHeartbeatAt !== null");
+    const stored = await page.evaluate(() => JSON.stringify(sessionStorage));
+    expect(stored).toContain(joined.carId!);
+
+    const inputs = tinyInputs(12, 1);
+    const { jobId } = await tenant.tenant.jobs.submit.mutate({ modelId: "tiny-mlp", inputs, replication: 1 });
+    expect((await waitJob(jobId)).status).toBe("completed");
+
+    const items = await results(jobId);
+    expect(items).toHaveLength(12);
+    const tolerance = getManifest("tiny-mlp")!.tolerance;
+    for (const item of items) {
+      expect(item.status).toBe("valid");
+      const expected = tinyMlpReference(inputs[item.seq]!.x.data, 1);
+      expect(outputsAgree(item.output!, expected, tolerance), `task ${item.seq}`).toBe(true);
+    }
+    const after = await waitView(page, "v.done >= 12");
+    expect(after.tasks.filter((t) => t.outcome === "accepted").every((t) => t.backend === "wasm")).toBe(true);
+    await page.context().close();
+  });
+
+  it("hands its leases back when it starts driving, and another car completes them", async () => {
+    const page = await openCar("backend=wasm&name=tab-b");
+    await waitView(page, "v.carId !== null && v.state === 'charging'");
+    // Detection on 320 × 320 pages: slow enough on WASM that the tab is caught mid-work.
+    const inputs = Array.from({ length: 16 }, (_, i) => ({ image: { demo: `page-${(i % 4) + 1}.png` } }));
+    const { jobId } = await tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-det", inputs, replication: 1 });
+    await waitView(page, "v.tasks.some((t) => t.outcome === 'running')");
+    await page.getByTestId("drive").click();
+    const driving = await waitView(page, "v.state === 'driving' && v.handedBack > 0");
+    const handedBack = driving.tasks.filter((t) => t.outcome === "handed-back").map((t) => t.taskId);
+    expect(handedBack.length).toBeGreaterThan(0);
+    const doneWhenDriving = driving.done;
+
+    const car = headlessCar("agent-b");
+    try {
+      expect((await waitJob(jobId, 150_000)).status).toBe("completed");
+    } finally {
+      await car.stop();
+    }
+    const items = await results(jobId);
+    for (const taskId of handedBack) {
+      expect(items.find((i) => i.taskId === taskId)?.status).toBe("valid");
+    }
+    // A driving car takes no work: the tab finished nothing more.
+    expect((await view(page))!.done).toBe(doneWhenDriving);
+    await page.context().close();
+  });
+
+  it("refuses a model whose cached bytes fail their sha256, reports it, and fetches it again", async () => {
+    const page = await openCar("backend=wasm&join=0");
+    const m = getManifest("ppocr-cls")!;
+    // The file as this tab's model cache holds it, with one byte changed.
+    const key = new URL(`/models/${m.id}/${m.sha256}`, inject("vehicleUrl")).href;
+    await page.evaluate(async (key) => {
+      const good = new Uint8Array(await (await fetch(key)).arrayBuffer());
+      good[good.length >> 1]! ^= 0xff;
+      await (await caches.open("nightshift-models-v1")).put(key, new Response(good));
+    }, key);
+    await page.goto(`${inject("vehicleUrl")}?backend=wasm&name=tab-c`);
+    await page.waitForFunction(() => window.nightshiftVehicle !== undefined);
+    await waitView(page, "v.carId !== null && v.state === 'charging'");
+
+    const line = { image: { demo: "line-hello-world-0.png" } };
+    const first = await tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-cls", inputs: [line], replication: 1 });
+    const refused = await waitView(page, "v.failed >= 1");
+    const failed = refused.tasks.find((t) => t.outcome === "failed")!;
+    expect(failed.detail).toMatch(/^model-integrity: ModelIntegrityError/);
+    expect(failed.detail).toContain(m.sha256);
+    expect(refused.done).toBe(0);
+
+    // The bad entry is gone; the next task fetches the real file and runs.
+    const second = await tenant.tenant.jobs.submit.mutate({
+      modelId: "ppocr-cls",
+      inputs: [line, { image: { demo: "line-hello-world-180.png" } }],
+      replication: 1,
+    });
+    expect((await waitJob(second.jobId)).status).toBe("completed");
+    const cached = await page.evaluate(async (key) => {
+      const hit = await (await caches.open("nightshift-models-v1")).match(key);
+      if (!hit) return null;
+      const digest = await crypto.subtle.digest("SHA-256", await hit.arrayBuffer());
+      return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+    }, key);
+    expect(cached).toBe(m.sha256);
+    await tenant.tenant.jobs.cancel.mutate({ jobId: first.jobId }).catch(() => undefined);
+    await page.context().close();
+  });
+
+  it("reports a broken image as bad input and carries on with the next task", async () => {
+    const page = await openCar("backend=wasm&name=tab-d");
+    await waitView(page, "v.carId !== null && v.state === 'charging'");
+    // A real PNG header (the server reads only that) over pixels that do not inflate.
+    const png = readFileSync(demoImagePath("line-night-shift-0.png"));
+    const broken = Buffer.from(png);
+    broken.fill(0x5a, 60, broken.length - 12);
+    const inputs = [
+      { image: { base64: broken.toString("base64") } },
+      { image: { demo: "line-night-shift-0.png" } },
+      { image: { demo: "line-night-shift-180.png" } },
+    ];
+    const { jobId } = await tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-cls", inputs, replication: 1 });
+    const seen = await waitView(page, "v.tasks.some((t) => t.outcome === 'failed') && v.done >= 2");
+    const failed = seen.tasks.find((t) => t.outcome === "failed")!;
+    expect(failed.detail).toMatch(/^bad-input: ImageDecodeError/);
+
+    // A second car refuses it too: the task fails for its tenant with the car's message.
+    const car = headlessCar("agent-d");
+    try {
+      const job = await waitJob(jobId, 90_000);
+      expect(job.tasksValidated).toBe(2);
+      expect(job.tasksFailed).toBe(1);
+    } finally {
+      await car.stop();
+    }
+    const items = await results(jobId);
+    expect(items.find((i) => i.seq === 0)?.error).toMatch(/ImageDecodeError/);
+    await page.context().close();
+  });
+});
