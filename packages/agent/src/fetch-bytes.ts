@@ -37,3 +37,12 @@ export function serverUrl(base: string, path: string): string {
   const root = base.replace(/\/+$/, "").replace(/\/trpc$/, "");
   return `${root}${path.startsWith("/") ? "" : "/"}${path}`;
 }
+
+/** A fetch that gives up after `timeoutMs` (a server that hangs must not hang the car). */
+export function fetchWithTimeout(timeoutMs: number, fetchFn: FetchFn = globalThis.fetch): FetchFn {
+  return (input, init) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return fetchFn(input, { ...init, signal });
+  };
+}

@@ -4,6 +4,7 @@
 // cars cost one copy of each model and runs never oversubscribe the cores.
 import { createNightshiftClient } from "@nightshift/client/client";
 import { createRng } from "@nightshift/core/random";
+import { fetchWithTimeout } from "./fetch-bytes";
 import { type ClientFactory, type Clock, type LoopEvent, systemClock, WorkLoop } from "./loop";
 import { NodeModelStore } from "./model-store-node";
 import type { InferenceRuntime, ModelStore } from "./runtime";
@@ -12,6 +13,9 @@ import { createSimulatedTwin, type Twin } from "./twin";
 
 /** The enrollment code a demo server accepts for any number of cars. */
 export const DEMO_ENROLLMENT_CODE = "DEMO-NIGHTSHIFT";
+
+/** An API call that takes longer is given up on and retried. */
+export const CALL_TIMEOUT_MS = 30_000;
 
 export interface FleetOptions {
   server: string;
@@ -88,10 +92,15 @@ export function runFleet(o: FleetOptions): Fleet {
       maxConcurrentRuns: o.maxConcurrentRuns ?? 1,
     });
   const store = o.store ?? new NodeModelStore(o.modelDir ? { dir: o.modelDir } : {});
+  const fetchFn = fetchWithTimeout(CALL_TIMEOUT_MS);
   const createClient: ClientFactory =
     o.createClient ??
     ((credential) =>
-      createNightshiftClient({ url: o.server, ...(credential ? { credential } : {}) }));
+      createNightshiftClient({
+        url: o.server,
+        fetch: fetchFn,
+        ...(credential ? { credential } : {}),
+      }));
   const startedMs = clock.now();
   const jitter = createRng(seed ^ 0x5eed);
 

@@ -420,6 +420,7 @@ export class WorkLoop {
         continue;
       }
       let tasks: LeasedTask[];
+      const generation = this.generation;
       try {
         tasks = (await this.api().node.lease.mutate({ max: this.o.maxLease })).tasks;
         failures = 0;
@@ -436,6 +437,12 @@ export class WorkLoop {
       }
       idle = 0;
       this.stats.leased += tasks.length;
+      if (generation !== this.generation || this.twinNow.state === "driving") {
+        // The car drove off while the lease call was out: these go back too.
+        this.stats.dropped += tasks.length;
+        await this.releaseAll("driving");
+        continue;
+      }
       await this.work(tasks);
     }
   }
@@ -805,12 +812,11 @@ export class WorkLoop {
     this.emit({ type: "released", leases: count, why });
   }
 
-  /** The car drove off: results already computed go first (they count), then every lease is handed back. */
+  /** The car drove off: the server learns at once. */
   private async departed(): Promise<void> {
     if (!this.client) return;
     this.departing = true;
     try {
-      if (this.outbox.size > 0) await this.flush().catch(() => false);
       await this.releaseAll("driving");
     } finally {
       this.departing = false;
@@ -818,8 +824,10 @@ export class WorkLoop {
     await this.heartbeat();
   }
 
+  /** Results already computed go first (they count), then every lease is handed back. */
   private async releaseAll(why: "driving" | "shutdown"): Promise<void> {
     if (!this.client) return;
+    if (this.outbox.size > 0) await this.flush().catch(() => false);
     const count = this.held.size;
     this.held.clear();
     try {

@@ -212,7 +212,8 @@ function integrate(t: Twin, dtS: number, computeW: number): Twin {
     // above ambient at steady state (an assumption: a simple first-order model, no published figure).
     tempTargetC += (intoBatteryKWh > 0 ? t.chargerKW * 0.5 : 0) + (computeKWh / dtS) * 3600 * 5;
   }
-  socPct = clampPct(socPct);
+  // Full is full: a charge a rounding error short of 100% would otherwise keep "charging".
+  socPct = socPct > 100 - 1e-9 ? 100 : clampPct(socPct);
   // First-order lag toward the target with a 30-minute time constant.
   const batteryTempC = tempTargetC + (t.batteryTempC - tempTargetC) * Math.exp(-dtS / 1800);
   const next = { ...t, socPct, batteryTempC };
@@ -348,6 +349,7 @@ export function heartbeatOf(
   pluggedIn: boolean;
   chargerKW: number;
   predictedDepartureAt: string | null;
+  departureUncertaintyS?: number;
   batteryTempC: number;
 } {
   const predicted =
@@ -360,6 +362,15 @@ export function heartbeatOf(
     pluggedIn: t.pluggedIn,
     chargerKW: Math.min(350, t.chargerKW),
     predictedDepartureAt: predicted,
+    // How far the real departure may stray from the prediction, on the wall clock too.
+    ...(t.pattern && predicted !== null
+      ? {
+          departureUncertaintyS: Math.min(
+            4 * 3600,
+            Math.round(t.pattern.departureSpreadS / speedup),
+          ),
+        }
+      : {}),
     batteryTempC: round(Math.min(100, Math.max(-60, t.batteryTempC)), 2),
   };
 }

@@ -109,8 +109,9 @@ describe("advance", () => {
               Math.min(before.socPct, before.limits.reservePct) - 1e-9,
             );
           }
-          // Compute energy is never more than the draw asked for.
-          const askedKWh = (computeW * dtS) / 3.6e6;
+          // Compute energy is never more than the draw × the time that passed (epoch ms are
+          // floats: a step of nanoseconds moves the clock by its rounding).
+          const askedKWh = (computeW * (t.nowMs - before.nowMs)) / 1000 / 3.6e6;
           expect(t.totals.computeKWh - before.totals.computeKWh).toBeLessThanOrEqual(
             askedKWh * (1 + 1e-9) + 1e-12,
           );
