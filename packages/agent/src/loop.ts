@@ -125,6 +125,14 @@ export type LoopEvent =
       reason: string | null;
     }
   | { type: "task-failed"; leaseId: string; reason: FailReason; message: string }
+  /** The server took note of a task-failed lease (node.fail acknowledged). */
+  | {
+      type: "fail-reported";
+      leaseId: string;
+      reason: FailReason;
+      accepted: boolean;
+      duplicate: boolean;
+    }
   | { type: "released"; leases: number; why: "driving" | "stop" | "shutdown" }
   | { type: "lost"; leaseIds: string[] }
   | { type: "directive"; directives: Directive[] }
@@ -636,12 +644,11 @@ export class WorkLoop {
         });
         this.outbox.delete(entry.leaseId);
         this.emit({
-          type: "submitted",
+          type: "fail-reported",
           leaseId: entry.leaseId,
+          reason: entry.reason,
           accepted: out.accepted,
           duplicate: out.duplicate,
-          verdict: null,
-          reason: entry.reason,
         });
       } catch (error) {
         if (await this.onCallError("fail", error)) return false;

@@ -254,7 +254,7 @@ describe("the work loop on a real server", () => {
       void victim.loop.start();
       await until(
         "the victim's failures",
-        () => victim.events.filter((e) => e.type === "submitted").length >= 2,
+        () => victim.events.filter((e) => e.type === "fail-reported").length >= 2,
       );
       await victim.loop.stop();
       rmSync(victimDir, { recursive: true, force: true });
