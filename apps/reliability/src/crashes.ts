@@ -1,0 +1,145 @@
+// Crashes: kill -9 of one of two server instances mid-load (cars fail over to the other; it is
+// started again), then PostgreSQL itself cut down mid-load (immediate shutdown, crash recovery
+// at its restart). Every submit a car saw acknowledged must have its result and ledger entry,
+// and every job must finish.
+import { setTimeout as sleep } from "node:timers/promises";
+import { enrollCars, FleetLog, STEADY, waitForJobs, withFleet } from "./cars";
+import { startCluster } from "./cluster";
+import { figures, type Figure } from "./figures";
+import { accounting, acknowledgedLost, submitTasks, tenantClient } from "./jobs";
+
+export interface CrashesSize {
+  cars: number;
+  /** Tasks of each job: one replicated twice, one not. */
+  tasks: number;
+  databaseDownMs: number;
+  deadlineMs: number;
+  seed: number;
+}
+
+export const CRASHES_CI: CrashesSize = {
+  cars: 40,
+  tasks: 300,
+  databaseDownMs: 1500,
+  deadlineMs: 90_000,
+  seed: 2,
+};
+export const CRASHES_LONG: CrashesSize = {
+  cars: 200,
+  tasks: 3000,
+  databaseDownMs: 5000,
+  deadlineMs: 480_000,
+  seed: 2,
+};
+
+/**
+ * From a fault at `t0`: when the first submit after it was acknowledged, and when the fleet was
+ * back to at least half its acknowledged rate of the 3 s before (the end of the first such 1 s
+ * window), ms after t0.
+ */
+function recovery(acks: readonly number[], t0: number): { firstAckMs: number; halfRateMs: number } {
+  const before = acks.filter((t) => t >= t0 - 3000 && t < t0).length / 3;
+  const after = acks.filter((t) => t >= t0).sort((a, b) => a - b);
+  const firstAckMs = after.length ? after[0]! - t0 : NaN;
+  let halfRateMs = NaN;
+  for (let i = 0, j = 0; i < after.length; i++) {
+    while (after[j]! < after[i]! - 1000) j++;
+    if (i - j + 1 >= before / 2) {
+      halfRateMs = after[i]! - t0;
+      break;
+    }
+  }
+  return { firstAckMs, halfRateMs };
+}
+
+export async function crashes(size: CrashesSize): Promise<Figure[]> {
+  const cluster = await startCluster({ instances: 2 });
+  try {
+    const tenant = tenantClient(cluster);
+    const cars = await enrollCars(cluster.urls, size.cars, { seed: size.seed });
+    const jobIds = [
+      ...(await submitTasks(tenant, size.tasks, { salt: size.seed, replication: 2 })),
+      ...(await submitTasks(tenant, size.tasks, { salt: size.seed + 1, replication: 1 })),
+    ];
+    const replicas = size.tasks * 3;
+    const log = new FleetLog();
+    const marks: Record<string, number> = {};
+    const startedAt = performance.now();
+    const untilAcked = async (share: number, stopped: () => boolean) => {
+      const until = performance.now() + size.deadlineMs;
+      while (log.acked.size < replicas * share) {
+        if (performance.now() > until || stopped()) throw new Error("the load never got going");
+        await sleep(10);
+      }
+    };
+    const finished = await withFleet(
+      cars,
+      { ...STEADY, retryServerErrors: true },
+      log,
+      async (stopped) => {
+        await untilAcked(0.2, stopped);
+        marks.kill = performance.now();
+        marks.ackedAtKill = log.acked.size;
+        await cluster.kill(1);
+        await sleep(2000);
+        marks.restartFrom = performance.now();
+        await cluster.restart(1);
+        marks.restartMs = performance.now() - marks.restartFrom;
+
+        await untilAcked(0.55, stopped);
+        marks.database = performance.now();
+        marks.ackedAtDatabase = log.acked.size;
+        marks.databaseDownMs = (await cluster.restartDatabase(size.databaseDownMs)).downMs;
+        marks.databaseBack = performance.now();
+        return waitForJobs(tenant, jobIds, size.deadlineMs, stopped);
+      },
+    );
+    const ms = performance.now() - startedAt;
+    const acks = [...log.acked.values()];
+    const afterKill = recovery(acks, marks.kill!);
+    const afterDatabase = recovery(acks, marks.database!);
+    const afterDatabaseBack = recovery(acks, marks.databaseBack!);
+    const lost = await acknowledgedLost(cluster.pool, [...log.acked.keys()]);
+    const a = await accounting(cluster.pool, jobIds);
+    const ready = await Promise.all(
+      cluster.urls.map((u) => fetch(`${u}/readyz`).then((r) => r.status === 200)),
+    );
+    return figures({
+      cars: [size.cars, "cars"],
+      replicas: [replicas, "results expected"],
+      seconds: [ms / 1000, "s"],
+      acknowledged: [log.acked.size, "submits"],
+      acknowledgedLost: [lost, "submits"],
+      jobsFinished: [jobIds.length - a.jobsUnfinished, `of ${jobIds.length} jobs`],
+      finishedInTime: [finished ? 1 : 0, "1 = yes"],
+      tasksLost: [a.tasksLost, "tasks"],
+      doubleCounted: [a.doubleCounted, "leases or tasks counted twice"],
+      killedAtAcked: [marks.ackedAtKill!, "submits"],
+      killFirstAckMs: [afterKill.firstAckMs, "ms, kill -9 → next acknowledged submit"],
+      killHalfRateMs: [afterKill.halfRateMs, "ms, kill -9 → half the rate before"],
+      serverRestartMs: [marks.restartMs!, "ms, start of the killed instance"],
+      databaseAtAcked: [marks.ackedAtDatabase!, "submits"],
+      databaseDownMs: [marks.databaseDownMs!, "ms, PostgreSQL away (stop → ready)"],
+      databaseFirstAckMs: [
+        afterDatabase.firstAckMs,
+        "ms, PostgreSQL down → next acknowledged submit",
+      ],
+      databaseBackFirstAckMs: [
+        afterDatabaseBack.firstAckMs,
+        "ms, PostgreSQL ready again → next acknowledged submit",
+      ],
+      databaseRecoveryMs: [afterDatabase.halfRateMs, "ms, PostgreSQL down → half the rate before"],
+      instancesReady: [ready.filter(Boolean).length, `of ${ready.length} instances`],
+      failovers: [log.failovers, "calls moved to the other instance"],
+      retriedCalls: [log.retries, "calls"],
+      serverErrorsSeen: [
+        log.errors.get("INTERNAL_SERVER_ERROR") ?? 0,
+        "calls, while PostgreSQL was away",
+      ],
+      unavailableSeen: [log.errors.get("SERVICE_UNAVAILABLE") ?? 0, "calls"],
+      networkErrorsSeen: [log.errors.get("NETWORK") ?? 0, "calls"],
+    });
+  } finally {
+    await cluster.stop();
+  }
+}
