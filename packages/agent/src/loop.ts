@@ -136,6 +136,8 @@ export type LoopEvent =
   | { type: "released"; leases: number; why: "driving" | "stop" | "shutdown" }
   | { type: "lost"; leaseIds: string[] }
   | { type: "directive"; directives: Directive[] }
+  /** An operator revoked the car's credential: the loop has stopped. */
+  | { type: "revoked"; carId: string }
   | {
       type: "earnings";
       results: number;
@@ -232,6 +234,8 @@ export class WorkLoop {
   private lastHeartbeatMs = -Infinity;
   private lastEarningsMs = -Infinity;
   private consecutiveFailures = 0;
+  /** Set once the server accepted this credential: a later refusal means it was revoked. */
+  private credentialWorked = false;
   private departing = false;
   private flushing: Promise<boolean> | undefined;
   private heartbeating: Promise<void> | undefined;
@@ -389,6 +393,7 @@ export class WorkLoop {
         });
         this.credential = { carId: out.carId, credential: out.credential };
         this.client = this.o.createClient(out.credential);
+        this.credentialWorked = true;
         this.o.onCredential?.(this.credential);
         this.emit({ type: "enrolled", carId: out.carId, resumed: false });
         return;
@@ -726,6 +731,7 @@ export class WorkLoop {
         ...(t.state === "driving" ? {} : { leaseIds: this.leaseIdsInHand().slice(0, 128) }),
       });
       this.heartbeatOk = true;
+      this.credentialWorked = true;
       this.consecutiveFailures = 0;
       const directives = out.directives as Directive[];
       if (directives.join() !== this.directives.join()) {
@@ -868,8 +874,9 @@ export class WorkLoop {
   }
 
   /**
-   * Reports a failed call and says whether to try it again later. A refused credential enrolls
-   * the car again (its leases and outbox belong to the old car: dropped).
+   * Reports a failed call and says whether to try it again later. A stored credential refused
+   * before it ever worked (the server forgot the car) enrolls the car again; one refused after
+   * it worked was revoked by an operator, and the car stops.
    */
   private async onCallError(where: string, error: unknown): Promise<boolean> {
     const action = classifyError(error);
@@ -880,12 +887,30 @@ export class WorkLoop {
       if (where === "heartbeat") this.heartbeatOk = false;
       return true;
     }
-    if (action.kind === "reenroll" && this.o.enrollment) {
+    if (action.kind === "reenroll") {
+      if (this.credentialWorked || !this.o.enrollment) {
+        this.revoked();
+        return false;
+      }
       this.enrolling ??= this.reenroll().finally(() => (this.enrolling = undefined));
       await this.enrolling;
       return true;
     }
     return false;
+  }
+
+  /** The credential was revoked: nothing this car holds can be sent any more. */
+  private revoked(): void {
+    if (this.stopping) return;
+    const carId = this.credential?.carId ?? "";
+    this.stopping = true;
+    this.stopSignal.abort();
+    this.wake.abort();
+    this.generation++;
+    this.held.clear();
+    this.outbox.clear();
+    this.client = undefined;
+    this.emit({ type: "revoked", carId });
   }
 
   private async reenroll(): Promise<void> {

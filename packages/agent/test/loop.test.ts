@@ -339,4 +339,24 @@ describe("the work loop on a real server", () => {
     expect(fresh!.carId).not.toBe(saved!.carId);
     expect(refused.events.some((e) => e.type === "error" && e.action === "reenroll")).toBe(true);
   }, 60_000);
+
+  it("stops when an operator revokes its credential, and does not enroll again", async () => {
+    const operator = await createNightshiftClient({ url: server.url }).operator.auth.signIn.mutate(
+      server.operator,
+    );
+    const ops = createNightshiftClient({ url: server.url, credential: operator.token });
+    const revokee = car("revokee");
+    const ended = revokee.loop.start();
+    await until("enrollment", () => revokee.loop.carId !== undefined);
+    await until("a heartbeat", () => revokee.events.some((e) => e.type === "state"));
+    await sleep(1500);
+    await ops.operator.cars.revoke.mutate({ carId: revokee.loop.carId!, reason: "test" });
+    await ended;
+    expect(revokee.events.find((e) => e.type === "revoked")).toEqual({
+      type: "revoked",
+      carId: revokee.loop.carId,
+    });
+    expect(revokee.events.filter((e) => e.type === "enrolled")).toHaveLength(1);
+    await revokee.loop.stop();
+  }, 60_000);
 });

@@ -1,12 +1,10 @@
 // A real `nightshift serve` for the agent's tests: embedded PostgreSQL in a temporary folder,
 // the demo tenants and enrollment code, and a pool on its database for checking what it stored.
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { createPool } from "@nightshift/db/client";
-import { modelFilePath } from "@nightshift/models/files";
-import { MODELS } from "@nightshift/models/registry";
 import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
 import type { Pool } from "pg";
 import { createTwin, type Twin } from "../src/twin";
@@ -15,7 +13,8 @@ export interface TestServer {
   serve: ServeProcess;
   url: string;
   dataDir: string;
-  modelsDir: string;
+  /** The demo operator's sign-in. */
+  operator: { email: string; password: string };
   pool: Pool;
   tenant: NightshiftClient;
   /** SIGTERM, then the same data folder and port again. */
@@ -23,27 +22,18 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** The model files as `<id>.onnx`, for servers that serve a models folder. */
-function modelsFolder(root: string): string {
-  const dir = join(root, "models");
-  mkdirSync(dir, { recursive: true });
-  for (const m of MODELS) copyFileSync(modelFilePath(m), join(dir, `${m.id}.onnx`));
-  return dir;
-}
-
 export async function startTestServer(): Promise<TestServer> {
   const root = tempDir("nightshift-agent-test-");
   const dataDir = join(root, "data");
-  const modelsDir = modelsFolder(root);
-  const env = { NIGHTSHIFT_MODELS_DIR: modelsDir };
-  let serve = await spawnServe(["--port", "0", "--data", dataDir, "--print-database-url"], { env });
-  const [, key] = [...parseDemo(serve.banner).tenantKeys][0]!;
+  let serve = await spawnServe(["--port", "0", "--data", dataDir, "--print-database-url"]);
+  const demo = parseDemo(serve.banner);
+  const [, key] = [...demo.tenantKeys][0]!;
   const pool = createPool(serve.databaseUrl!);
   const server: TestServer = {
     serve,
     url: serve.url,
     dataDir,
-    modelsDir,
+    operator: { email: demo.email, password: demo.password },
     pool,
     tenant: createNightshiftClient({ url: serve.url, credential: key }),
     async restart() {
@@ -52,9 +42,7 @@ export async function startTestServer(): Promise<TestServer> {
       // The port was just freed; another process may take it in between (rare): try a few times.
       for (let attempt = 0; ; attempt++) {
         try {
-          serve = await spawnServe(["--port", port, "--data", dataDir, "--print-database-url"], {
-            env,
-          });
+          serve = await spawnServe(["--port", port, "--data", dataDir, "--print-database-url"]);
           break;
         } catch (error) {
           if (attempt >= 5) throw error;
