@@ -12,6 +12,8 @@ export default mergeConfig(
       fileParallelism: false,
       testTimeout: 180_000,
       hookTimeout: 240_000,
+      // The page updates on its own schedule (a live feed every 2 s, refetches): wait for it.
+      expect: { poll: { timeout: 20_000, interval: 200 } },
     },
   }),
 );

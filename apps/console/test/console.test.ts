@@ -1,12 +1,22 @@
 // The console end to end: its production build in Chromium, against a real server with the demo
-// data. One server and one browser for the whole file; the steps build on each other.
+// data. One server and one browser for the whole file; the steps build on each other (cars
+// enrolled in one are listed, leased and quarantined in the next).
+import { runTiny, TEST_MODEL_ID, tinyInput } from "@nightshift/api/seed";
+import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, parkCars, screenshot, signIn, startHarness } from "./harness";
 
 let h: Harness;
+let operator: NightshiftClient;
+let cars: Awaited<ReturnType<typeof parkCars>> = [];
 
 beforeAll(async () => {
   h = await startHarness();
+  const session = await createNightshiftClient({ url: h.server.url }).operator.auth.signIn.mutate({
+    email: h.demo.email,
+    password: h.demo.password,
+  });
+  operator = createNightshiftClient({ url: h.server.url, credential: session.token });
 });
 
 afterAll(async () => {
@@ -16,6 +26,16 @@ afterAll(async () => {
 async function statNumber(testId: string): Promise<number> {
   const text = await h.page.getByTestId(testId).innerText();
   return Number(text.replace(/[^0-9.]/g, ""));
+}
+
+/** Opens a confirmation dialog with `button` and confirms it with `confirm`. */
+async function confirm(buttonTestId: string, confirmName: string | RegExp): Promise<void> {
+  await h.page.getByTestId(buttonTestId).click();
+  const dialog = h.page.locator("dialog[open]");
+  await dialog.waitFor();
+  await dialog.getByRole("button", { name: confirmName }).click();
+  await dialog.waitFor({ state: "detached" }).catch(() => undefined);
+  await h.page.locator("dialog[open]").waitFor({ state: "hidden" });
 }
 
 describe("console", () => {
@@ -38,11 +58,142 @@ describe("console", () => {
   it("counts cars as they enroll and report in", async () => {
     const before = await statNumber("stat-total");
     const parkedBefore = await statNumber("stat-parked");
-    await parkCars(h.server.url, 3);
+    cars = await parkCars(h.server.url, 3);
     await expect.poll(() => statNumber("stat-total"), { timeout: 20_000 }).toBe(before + 3);
     await expect.poll(() => statNumber("stat-parked"), { timeout: 20_000 }).toBe(parkedBefore + 3);
+    await expect.poll(() => statNumber("stat-eligible"), { timeout: 20_000 }).toBeGreaterThan(0);
     // A few samples for the chart.
     await h.page.waitForTimeout(5_000);
     await screenshot(h.page, "fleet");
+  });
+
+  it("lists the cars, opens one, and quarantines and releases it", async () => {
+    const { page } = h;
+    await page.getByRole("navigation").getByRole("link", { name: "Cars" }).click();
+    await page.waitForURL(/\/cars$/);
+    const table = page.getByTestId("cars-table");
+    await expect.poll(() => table.getByRole("row").count()).toBe(cars.length + 1);
+    await screenshot(page, "cars");
+
+    await page.goto(`${h.console.url}/cars/${cars[0]!.carId}`);
+    await confirm("car-quarantine", "Quarantine");
+    await page.getByTestId("car-release").waitFor();
+    expect((await operator.operator.cars.get.query({ carId: cars[0]!.carId })).quarantined).toBe(
+      true,
+    );
+    await screenshot(page, "car");
+    await confirm("car-release", "Release");
+    await page.getByTestId("car-quarantine").waitFor();
+    expect((await operator.operator.cars.get.query({ carId: cars[0]!.carId })).quarantined).toBe(
+      false,
+    );
+  });
+
+  it("submits a job for a tenant and shows its results as cars validate them", async () => {
+    const { page } = h;
+    const tenantId = "acme-vision";
+    const key = h.demo.tenantKeys.get(tenantId);
+    expect(key).toMatch(/^nsk_/);
+    await page.goto(`${h.console.url}/jobs/new`);
+    await page.getByRole("combobox", { name: /^Tenant/ }).selectOption(tenantId);
+    await page.getByLabel("Tenant API key").fill(key!);
+    await page.getByLabel("Model").fill(TEST_MODEL_ID);
+    await page.getByRole("combobox", { name: /^Replication/ }).selectOption("1");
+    await page.getByLabel("Tensors (JSON)").check();
+    await page
+      .getByLabel(/Inputs: a JSON list/)
+      .fill(JSON.stringify([tinyInput([1, 2, 3, 4]), tinyInput([5, 6, 7, 8])]));
+    await screenshot(page, "submit-job");
+    await page.getByRole("button", { name: "Submit job" }).click();
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
+    const jobId = page.url().split("/").pop()!;
+    await expect.poll(() => page.getByTestId("job-status").innerText()).toBe("queued");
+
+    // A car does the work: each task leased, computed and submitted.
+    const car = cars[1]!.client;
+    for (let done = 0; done < 2;) {
+      const { tasks } = await car.node.lease.mutate({ max: 2 });
+      for (const task of tasks) {
+        const x = (task.input as { x: { data: number[] } }).x.data;
+        await car.node.submit.mutate({
+          leaseId: task.leaseId,
+          output: runTiny(x),
+          durationMs: 5,
+          backend: "native",
+        });
+        done++;
+      }
+    }
+    await expect
+      .poll(() => page.getByTestId("job-status").innerText(), { timeout: 20_000 })
+      .toBe("completed");
+    // Task 0's output, as the page rounds it.
+    const first = runTiny(tinyInput([1, 2, 3, 4]).x.data)[0]!;
+    const shown = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4 }).format(first);
+    await expect
+      .poll(() => page.getByTestId("task-result").first().innerText(), { timeout: 20_000 })
+      .toContain(shown);
+    await screenshot(page, "job");
+    expect((await operator.operator.jobs.get.query({ jobId })).status).toBe("completed");
+
+    await page.getByRole("navigation").getByRole("link", { name: "Jobs" }).click();
+    await page.getByTestId("jobs-table").getByText("completed").waitFor();
+    await screenshot(page, "jobs");
+  });
+
+  it("edits a tenant's quota", async () => {
+    const { page } = h;
+    await page.getByRole("link", { name: "Tenants" }).click();
+    await page.getByTestId("edit-mapworks").click();
+    const dialog = page.locator("dialog[open]");
+    await dialog.getByLabel("Quota (% of the fleet)").fill("35");
+    await dialog.getByLabel("Weight").fill("1.5");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => page.getByTestId("quota-mapworks").innerText()).toBe("35.0%");
+    const stored = (await operator.operator.tenants.list.query()).find((t) => t.id === "mapworks");
+    expect(stored).toMatchObject({ quotaShare: 0.35, weight: 1.5 });
+    await screenshot(page, "tenants");
+  });
+
+  it("drains and restores a region, and the audit log records both", async () => {
+    const { page } = h;
+    await page.getByRole("link", { name: "Controls & audit" }).click();
+    const region = "us-west";
+    await confirm(`drain-${region}`, "Drain region");
+    await page.getByTestId(`undrain-${region}`).waitFor();
+    const drained = (await operator.operator.regions.list.query()).find((r) => r.id === region);
+    expect(drained?.drained).toBe(true);
+    await page.getByTestId("audit-table").getByText("regions.drain").waitFor();
+    await screenshot(page, "controls");
+
+    await confirm(`undrain-${region}`, "Restore");
+    await page.getByTestId(`drain-${region}`).waitFor();
+    const restored = (await operator.operator.regions.list.query()).find((r) => r.id === region);
+    expect(restored?.drained).toBe(false);
+    await page.getByTestId("audit-table").getByText("regions.undrain").waitFor();
+    const actions = (await operator.operator.audit.list.query({ subjectKind: "region" })).items.map(
+      (e) => e.action,
+    );
+    expect(actions.slice(0, 2)).toEqual(["regions.undrain", "regions.drain"]);
+  });
+
+  it("shows energy and money, and names what is wrong with a bad tariff", async () => {
+    const { page } = h;
+    await page.getByRole("link", { name: "Energy & money" }).click();
+    await page.getByRole("heading", { name: "Energy by region" }).waitFor();
+    await page.getByLabel("Rate 1 end hour").fill("5.5");
+    await page.getByRole("button", { name: "Save tariff and carbon" }).click();
+    await expect.poll(() => page.locator("form [role=alert]").innerText()).toMatch(/^tariff: /);
+    await screenshot(page, "energy");
+  });
+
+  it("runs the capacity planner in a worker for a small fleet", async () => {
+    const { page } = h;
+    await page.getByRole("link", { name: "Capacity planner" }).click();
+    await page.getByLabel("Fleet size (cars)").fill("300");
+    await page.getByRole("button", { name: "Run the simulation" }).click();
+    await page.getByTestId("planner-results").waitFor({ timeout: 120_000 });
+    expect(Number(await page.getByTestId("planner-dc-peak").innerText())).toBeGreaterThan(0);
+    await screenshot(page, "planner");
   });
 });

@@ -3,7 +3,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { launchChromium } from "@nightshift/browser/chromium";
-import { createNightshiftClient } from "@nightshift/client/client";
+import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CONSOLE_DIR, type RunningConsole, startConsole } from "../src/serve";
@@ -39,6 +39,11 @@ export async function startHarness(): Promise<Harness> {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
+  // What went wrong in the page shows in the test's output.
+  page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") console.error(`page console: ${m.text()} (${m.location().url})`);
+  });
   mkdirSync(SCREENSHOTS, { recursive: true });
   return {
     server,
@@ -57,19 +62,20 @@ export async function startHarness(): Promise<Harness> {
 }
 
 /** Enrolls `n` cars with the demo code and reports each parked and plugged in. */
-export async function parkCars(serverUrl: string, n: number): Promise<string[]> {
-  const ids: string[] = [];
+export async function parkCars(
+  serverUrl: string,
+  n: number,
+): Promise<{ carId: string; client: NightshiftClient }[]> {
+  const cars = [];
   for (let i = 0; i < n; i++) {
     const enrolled = await createNightshiftClient({ url: serverUrl }).node.enroll.mutate({
       code: DEMO_CODE,
     });
-    await createNightshiftClient({
-      url: serverUrl,
-      credential: enrolled.credential,
-    }).node.heartbeat.mutate(PARKED);
-    ids.push(enrolled.carId);
+    const client = createNightshiftClient({ url: serverUrl, credential: enrolled.credential });
+    await client.node.heartbeat.mutate(PARKED);
+    cars.push({ carId: enrolled.carId, client });
   }
-  return ids;
+  return cars;
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

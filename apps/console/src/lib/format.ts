@@ -11,6 +11,11 @@ export function num(n: number, digits = 1): string {
   return new Intl.NumberFormat("en-US", { maximumFractionDigits: digits }).format(n);
 }
 
+/** A number to `digits` significant digits: 0.000123 stays readable, 1234.5 becomes 1,230. */
+export function sig(n: number, digits = 3): string {
+  return new Intl.NumberFormat("en-US", { maximumSignificantDigits: digits }).format(n);
+}
+
 export function pct(share: number, digits = 0): string {
   return `${(share * 100).toFixed(digits)}%`;
 }

@@ -16,7 +16,7 @@ import {
 } from "recharts";
 import { useFleetFeed } from "~/components/fleet-feed";
 import { Empty, ErrorState, Loading, PageHeader, Stat } from "~/components/ui";
-import { clock, int, kwh, num, pct, power, tops } from "~/lib/format";
+import { clock, int, kwh, num, pct, power, sig, tops } from "~/lib/format";
 import {
   datacenterEquivalents,
   REFERENCE_CARS,
@@ -129,7 +129,7 @@ export function FleetView() {
             />
             <Stat
               label="Datacenter equivalents"
-              value={num(datacenterEquivalents(latest.availableKW), 6)}
+              value={sig(datacenterEquivalents(latest.availableKW))}
               note={`available power ÷ ${REFERENCE_DATACENTER_MW} MW`}
             />
           </section>

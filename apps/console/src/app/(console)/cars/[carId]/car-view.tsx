@@ -1,0 +1,220 @@
+"use client";
+// One car: what it reports, why the scheduler would or would not give it work now, its leases,
+// its record (reputation), the energy it has used and what its owner has earned, and the operator
+// actions taken on it. Quarantine and release are confirmed first and land in the audit log.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useState } from "react";
+import {
+  Badge,
+  ConfirmButton,
+  Empty,
+  ErrorState,
+  Loading,
+  PageHeader,
+  Stat,
+} from "~/components/ui";
+import { ago, dateTime, int, kwh, shortId, usd } from "~/lib/format";
+import { useTRPC } from "~/lib/trpc";
+
+/** What core's filters say, for people. */
+const REJECTIONS: Record<string, string> = {
+  driving: "it is driving",
+  "opted-out": "its owner has opted out",
+  "outside-allowed-hours": "it is outside the hours its owner allows",
+  quarantined: "it is quarantined",
+  "low-energy": "its charge is too close to the owner's reserve for a run",
+  "departs-too-soon": "it is predicted to leave before a run would finish",
+  "unknown-region": "its region is unknown to the server",
+};
+
+export function CarView({ carId }: { carId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const car = useQuery({
+    ...trpc.operator.cars.get.queryOptions({ carId }),
+    refetchInterval: 5_000,
+  });
+  const audit = useQuery(trpc.operator.audit.list.queryOptions({ subjectKind: "car", limit: 200 }));
+  const [reason, setReason] = useState("");
+  const invalidate = () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: trpc.operator.cars.get.queryKey({ carId }) }),
+      queryClient.invalidateQueries(trpc.operator.audit.list.pathFilter()),
+      queryClient.invalidateQueries(trpc.operator.cars.list.pathFilter()),
+    ]);
+  const quarantine = useMutation(
+    trpc.operator.cars.quarantine.mutationOptions({ onSuccess: invalidate }),
+  );
+  const release = useMutation(
+    trpc.operator.cars.release.mutationOptions({ onSuccess: invalidate }),
+  );
+
+  if (car.error) return <ErrorState error={car.error} retry={() => void car.refetch()} />;
+  if (!car.data) return <Loading label="Loading the car…" rows={6} />;
+  const c = car.data;
+  const now = Date.now();
+  const events = (audit.data?.items ?? []).filter((e) => e.subjectId === carId);
+  const decided = c.validResults + c.invalidResults;
+
+  return (
+    <>
+      <PageHeader
+        title={c.name}
+        description={
+          <>
+            <Link href="/cars">Cars</Link> / <span className="mono">{c.id}</span>
+          </>
+        }
+        actions={
+          <>
+            <label className="field" style={{ minWidth: 220 }}>
+              <span>Reason (for the audit log)</span>
+              <input
+                value={reason}
+                onChange={(e) => setReason(e.target.value)}
+                placeholder="optional"
+                maxLength={500}
+              />
+            </label>
+            {c.quarantined ? (
+              <ConfirmButton
+                label="Release"
+                testId="car-release"
+                title={`Release ${c.name}?`}
+                body="The car may take work again. Its reputation restarts from a probation record, so its results are replicated until it earns trust again."
+                confirmLabel="Release"
+                onConfirm={() => release.mutateAsync({ carId, ...(reason ? { reason } : {}) })}
+              />
+            ) : (
+              <ConfirmButton
+                label="Quarantine"
+                danger
+                testId="car-quarantine"
+                title={`Quarantine ${c.name}?`}
+                body="Its active leases end at once and go back to the queue; it gets no new work until released."
+                confirmLabel="Quarantine"
+                onConfirm={() => quarantine.mutateAsync({ carId, ...(reason ? { reason } : {}) })}
+              />
+            )}
+          </>
+        }
+      />
+      <div className="stack">
+        <section className="grid grid-stats" aria-label="Now">
+          <Stat
+            label="State"
+            value={c.quarantined ? "quarantined" : c.online ? c.state : "offline"}
+            note={`last heard ${ago(c.lastHeartbeatAt, now)}`}
+          />
+          <Stat
+            label="Charge"
+            value={`${Math.round(c.socPct)}%`}
+            note={`${c.batteryKWh} kWh battery`}
+          />
+          <Stat label="Charger" value={c.pluggedIn ? `${c.chargerKW} kW` : "unplugged"} />
+          <Stat label="Hardware" value={c.hardwareId} note={`region ${c.regionId}`} />
+          <Stat
+            label="Can take work"
+            value={c.rejection === null ? "yes" : "no"}
+            note={
+              c.rejection === null
+                ? "passes every filter"
+                : (REJECTIONS[c.rejection] ?? c.rejection)
+            }
+          />
+          <Stat
+            label="Departure"
+            value={c.predictedDepartureAt ? dateTime(c.predictedDepartureAt) : "—"}
+            note="predicted"
+          />
+        </section>
+        <section className="grid grid-stats" aria-label="Record">
+          <Stat
+            label="Reputation"
+            value={decided > 0 ? `${Math.round((100 * c.validResults) / decided)}% valid` : "new"}
+            note={`${int(c.validResults)} valid, ${int(c.invalidResults)} invalid, ${int(c.consecutiveValid)} in a row`}
+          />
+          <Stat
+            label="Energy used"
+            value={kwh(c.ledger.energyKWh)}
+            note={`${int(c.ledger.entries)} ledger entries`}
+          />
+          <Stat label="Energy cost" value={usd(c.ledger.costUsd)} />
+          <Stat
+            label="Owner paid"
+            value={usd(c.ledger.payoutUsd)}
+            note={`${usd(c.ledger.payoutOwedUsd)} owed for validated work`}
+          />
+          <Stat label="Enrolled" value={dateTime(c.enrolledAt)} />
+        </section>
+        <div className="grid grid-2">
+          <section className="card" aria-labelledby="leases">
+            <h2 id="leases">Tasks running now ({c.leases.length})</h2>
+            {c.leases.length === 0 ? (
+              <Empty>No active leases.</Empty>
+            ) : (
+              <div className="table-wrap">
+                <table className="table">
+                  <thead>
+                    <tr>
+                      <th>Lease</th>
+                      <th>Task</th>
+                      <th>Expires</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {c.leases.map((l) => (
+                      <tr key={l.leaseId}>
+                        <td className="mono">{shortId(l.leaseId)}</td>
+                        <td className="mono">{shortId(l.taskId)}</td>
+                        <td>{dateTime(l.expiresAt)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            <p className="muted small">
+              Finished tasks and the car&apos;s state over time need a per-car history from the
+              server (not yet available).
+            </p>
+          </section>
+          <section className="card" aria-labelledby="actions">
+            <h2 id="actions">Operator actions on this car</h2>
+            {audit.error ? (
+              <ErrorState error={audit.error} />
+            ) : !audit.data ? (
+              <Loading />
+            ) : events.length === 0 ? (
+              <Empty>None recorded.</Empty>
+            ) : (
+              <table className="table">
+                <thead>
+                  <tr>
+                    <th>When</th>
+                    <th>Action</th>
+                    <th>Reason</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {events.map((e) => (
+                    <tr key={e.id}>
+                      <td>{dateTime(e.at)}</td>
+                      <td>
+                        <Badge tone={e.action === "cars.quarantine" ? "danger" : "ok"}>
+                          {e.action}
+                        </Badge>
+                      </td>
+                      <td>{String((e.detail as { reason?: unknown } | null)?.reason ?? "—")}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </section>
+        </div>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,325 @@
+"use client";
+// Energy, cost, carbon and owner payouts from the ledger: over time (one ledger summary per hour
+// or day, all sent in one batched request), by region and by tenant.
+import { useQueries, useQuery } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Legend,
+  Line,
+  LineChart,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from "recharts";
+import { Empty, ErrorState, Loading, PageHeader, Stat } from "~/components/ui";
+import { carbon, int, kwh, num, usd } from "~/lib/format";
+import { useTRPC } from "~/lib/trpc";
+
+const RANGES = {
+  day: { label: "Last 24 hours", buckets: 24, stepMs: 3600_000 },
+  week: { label: "Last 7 days", buckets: 7, stepMs: 24 * 3600_000 },
+} as const;
+type Range = keyof typeof RANGES;
+
+const COLORS = [
+  "var(--chart-1)",
+  "var(--chart-2)",
+  "var(--chart-3)",
+  "var(--chart-4)",
+  "var(--chart-5)",
+];
+const tooltipStyle = { background: "var(--panel)", border: "1px solid var(--border)" };
+
+export function EnergyView() {
+  const trpc = useTRPC();
+  const [range, setRange] = useState<Range>("day");
+  const { buckets, stepMs } = RANGES[range];
+  // Bucket edges on whole steps, fixed while the range is shown, so query keys stay stable.
+  const edges = useMemo(() => {
+    const end = Math.ceil(Date.now() / stepMs) * stepMs;
+    return Array.from({ length: buckets + 1 }, (_, i) => end - (buckets - i) * stepMs);
+  }, [buckets, stepMs]);
+  const from = new Date(edges[0]!).toISOString();
+  const regions = useQuery(trpc.operator.regions.list.queryOptions());
+  const series = useQueries({
+    queries: edges.slice(0, -1).map((start, i) =>
+      trpc.operator.ledger.summary.queryOptions({
+        by: "region",
+        from: new Date(start).toISOString(),
+        to: new Date(edges[i + 1]!).toISOString(),
+      }),
+    ),
+  });
+  const byTenant = useQuery(trpc.operator.ledger.summary.queryOptions({ by: "tenant", from }));
+  const byRegion = useQuery(trpc.operator.ledger.summary.queryOptions({ by: "region", from }));
+  const byOwner = useQuery(trpc.operator.ledger.summary.queryOptions({ by: "owner", from }));
+
+  const regionIds = regions.data?.map((r) => r.id) ?? [];
+  const loading = series.some((q) => !q.data) || !regions.data;
+  const failed = series.find((q) => q.error)?.error ?? regions.error;
+  const timeLabel = (ms: number) =>
+    range === "day"
+      ? new Date(ms).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })
+      : new Date(ms).toLocaleDateString("en-GB", { day: "2-digit", month: "short" });
+  const points = loading
+    ? []
+    : series.map((q, i) => {
+        const p: Record<string, number | string> = {
+          label: timeLabel(edges[i]!),
+          costUsd: q.data!.total.costUsd,
+          payoutUsd: q.data!.total.payoutUsd + q.data!.total.payoutOwedUsd,
+          carbonKg: q.data!.total.carbonG / 1000,
+        };
+        for (const id of regionIds) p[id] = q.data!.rows.find((r) => r.key === id)?.energyKWh ?? 0;
+        return p;
+      });
+  const total = byRegion.data?.total;
+
+  return (
+    <>
+      <PageHeader
+        title="Energy & money"
+        description="From the ledger: every task's energy, its price and carbon at that hour, and what its car's owner is paid."
+        actions={
+          <label className="field">
+            <span>Period</span>
+            <select value={range} onChange={(e) => setRange(e.target.value as Range)}>
+              {Object.entries(RANGES).map(([k, r]) => (
+                <option key={k} value={k}>
+                  {r.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        }
+      />
+      <div className="stack">
+        <section className="grid grid-stats" aria-label="Totals">
+          {!total ? (
+            <div className="card">
+              <Loading rows={2} />
+            </div>
+          ) : (
+            <>
+              <Stat
+                label="Energy"
+                value={kwh(total.energyKWh)}
+                note={`${kwh(total.gridEnergyKWh)} from the grid, ${kwh(total.batteryEnergyKWh)} from batteries`}
+              />
+              <Stat
+                label="Energy cost"
+                value={usd(total.costUsd)}
+                note={
+                  total.energyKWh > 0
+                    ? `${usd(total.costUsd / total.energyKWh)} per kWh`
+                    : undefined
+                }
+              />
+              <Stat label="Carbon" value={carbon(total.carbonG)} />
+              <Stat
+                label="Owners paid"
+                value={usd(total.payoutUsd)}
+                note={`${usd(total.payoutOwedUsd)} owed`}
+              />
+              <Stat
+                label="Ledger entries"
+                value={int(total.entries)}
+                note={`${int(total.validated)} validated`}
+              />
+            </>
+          )}
+        </section>
+        {failed ? (
+          <ErrorState error={failed} />
+        ) : loading ? (
+          <div className="card">
+            <Loading label="Summing the ledger…" rows={4} />
+          </div>
+        ) : (
+          <div className="grid grid-2">
+            <section className="card" aria-labelledby="energy-time">
+              <h2 id="energy-time">Energy by region</h2>
+              <div className="chart" role="img" aria-label="Energy per period, stacked by region">
+                <ResponsiveContainer>
+                  <BarChart data={points} margin={{ left: 8, right: 16, top: 8 }}>
+                    <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
+                    <XAxis dataKey="label" stroke="var(--muted)" minTickGap={16} />
+                    <YAxis
+                      stroke="var(--muted)"
+                      width={72}
+                      unit=" kWh"
+                      tickFormatter={(v: number) => num(v, 3)}
+                    />
+                    <Tooltip formatter={(v) => kwh(Number(v))} contentStyle={tooltipStyle} />
+                    <Legend />
+                    {regions.data!.map((r, i) => (
+                      <Bar
+                        key={r.id}
+                        name={r.name}
+                        dataKey={r.id}
+                        stackId="e"
+                        fill={COLORS[i % COLORS.length]}
+                        isAnimationActive={false}
+                      />
+                    ))}
+                  </BarChart>
+                </ResponsiveContainer>
+              </div>
+            </section>
+            <section className="card" aria-labelledby="money-time">
+              <h2 id="money-time">Cost, owner pay and carbon</h2>
+              <div
+                className="chart"
+                role="img"
+                aria-label="Energy cost, owner payouts and carbon per period"
+              >
+                <ResponsiveContainer>
+                  <LineChart data={points} margin={{ left: 8, right: 16, top: 8 }}>
+                    <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
+                    <XAxis dataKey="label" stroke="var(--muted)" minTickGap={16} />
+                    <YAxis
+                      yAxisId="usd"
+                      stroke="var(--muted)"
+                      width={72}
+                      tickFormatter={(v: number) => `$${num(v, 3)}`}
+                    />
+                    <YAxis
+                      yAxisId="kg"
+                      orientation="right"
+                      stroke="var(--muted)"
+                      width={64}
+                      unit=" kg"
+                      tickFormatter={(v: number) => num(v, 3)}
+                    />
+                    <Tooltip
+                      contentStyle={tooltipStyle}
+                      formatter={(v, name) =>
+                        name === "Carbon" ? `${num(Number(v), 4)} kg` : usd(Number(v))
+                      }
+                    />
+                    <Legend />
+                    <Line
+                      yAxisId="usd"
+                      name="Energy cost"
+                      dataKey="costUsd"
+                      stroke="var(--chart-2)"
+                      dot={false}
+                      isAnimationActive={false}
+                    />
+                    <Line
+                      yAxisId="usd"
+                      name="Owner pay"
+                      dataKey="payoutUsd"
+                      stroke="var(--chart-3)"
+                      dot={false}
+                      isAnimationActive={false}
+                    />
+                    <Line
+                      yAxisId="kg"
+                      name="Carbon"
+                      dataKey="carbonKg"
+                      stroke="var(--chart-4)"
+                      strokeDasharray="4 3"
+                      dot={false}
+                      isAnimationActive={false}
+                    />
+                  </LineChart>
+                </ResponsiveContainer>
+              </div>
+            </section>
+          </div>
+        )}
+        <div className="grid grid-2">
+          <SummaryTable
+            title="By region"
+            query={byRegion}
+            nameOf={(k) => regions.data?.find((r) => r.id === k)?.name ?? k}
+          />
+          <SummaryTable title="By tenant" query={byTenant} nameOf={(k) => k} />
+        </div>
+        <SummaryTable
+          title="Owners, most paid first (top 10)"
+          query={byOwner}
+          nameOf={(k) => k.slice(0, 8)}
+          top={10}
+        />
+      </div>
+    </>
+  );
+}
+
+type Summary = {
+  rows: {
+    key: string;
+    energyKWh: number;
+    costUsd: number;
+    carbonG: number;
+    payoutUsd: number;
+    payoutOwedUsd: number;
+    validated: number;
+    entries: number;
+  }[];
+};
+
+function SummaryTable({
+  title,
+  query,
+  nameOf,
+  top,
+}: {
+  title: string;
+  query: { data: Summary | undefined; error: unknown };
+  nameOf: (key: string) => string;
+  top?: number;
+}) {
+  const rows = query.data
+    ? top
+      ? [...query.data.rows]
+          .sort((a, b) => b.payoutUsd + b.payoutOwedUsd - (a.payoutUsd + a.payoutOwedUsd))
+          .slice(0, top)
+      : query.data.rows
+    : [];
+  return (
+    <section className="card table-wrap" aria-label={title}>
+      <h2>{title}</h2>
+      {query.error ? (
+        <ErrorState error={query.error} />
+      ) : !query.data ? (
+        <Loading />
+      ) : rows.length === 0 ? (
+        <Empty>No ledger entries in this period.</Empty>
+      ) : (
+        <table className="table">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th className="num">Energy</th>
+              <th className="num">Cost</th>
+              <th className="num">Carbon</th>
+              <th className="num">Paid + owed</th>
+              <th className="num">Validated</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.key}>
+                <td>{nameOf(r.key)}</td>
+                <td className="num">{kwh(r.energyKWh)}</td>
+                <td className="num">{usd(r.costUsd)}</td>
+                <td className="num">{carbon(r.carbonG)}</td>
+                <td className="num">{usd(r.payoutUsd + r.payoutOwedUsd)}</td>
+                <td className="num">
+                  {int(r.validated)}/{int(r.entries)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
