@@ -65,6 +65,8 @@ export interface FleetSummary {
   retries: number;
   outbox: number;
   energyWh: number;
+  /** Empty lease calls by the server's reason. */
+  idle: Record<string, number>;
   elapsedS: number;
 }
 
@@ -181,6 +183,7 @@ function summarize(loops: readonly WorkLoop[], elapsedMs: number): FleetSummary 
     retries: 0,
     outbox: 0,
     energyWh: 0,
+    idle: {},
     elapsedS: elapsedMs / 1000,
   };
   for (const loop of loops) {
@@ -196,6 +199,7 @@ function summarize(loops: readonly WorkLoop[], elapsedMs: number): FleetSummary 
     s.errors += st.errors;
     s.retries += st.retries;
     s.energyWh += st.energyWh;
+    for (const [reason, n] of Object.entries(st.idle)) s.idle[reason] = (s.idle[reason] ?? 0) + n;
     s.outbox += loop.pending().outbox;
   }
   return s;

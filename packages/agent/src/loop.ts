@@ -87,6 +87,14 @@ export interface WorkLoopOptions {
   tickMs?: number;
   /** Twin seconds per wall second (60: an hour of the car's day a minute). */
   speedup?: number;
+  /**
+   * Report a compressed-time twin's departure on the wall clock (an hour away at speedup 60: a
+   * minute). Off by default: the server's margins before a departure are wall-clock minutes (ten,
+   * plus the prediction's spread), so a scaled departure would make nearly every compressed car
+   * "departs-too-soon". Unscaled, the server sees the car's own horizon and the car hands its
+   * leases back when it really leaves.
+   */
+  scaleDepartures?: boolean;
   /** Waits after a lease call that found nothing: from min, doubling up to max, with jitter. */
   idleMs?: { min: number; max: number };
   /** Waits after a failed call: from min, doubling up to max, with full jitter. */
@@ -166,6 +174,8 @@ export interface LoopStats {
   errors: number;
   retries: number;
   energyWh: number;
+  /** Lease calls that brought nothing, by the server's reason ("no-work", "departs-too-soon", …). */
+  idle: Record<string, number>;
 }
 
 // ---- what the server hands out ----
@@ -257,6 +267,7 @@ export class WorkLoop {
     errors: 0,
     retries: 0,
     energyWh: 0,
+    idle: {},
   };
 
   constructor(options: WorkLoopOptions) {
@@ -273,6 +284,7 @@ export class WorkLoop {
       heartbeatMs: options.heartbeatMs ?? 5000,
       tickMs: options.tickMs ?? 1000,
       speedup: options.speedup ?? 1,
+      scaleDepartures: options.scaleDepartures ?? false,
       idleMs: options.idleMs ?? { min: 250, max: 5000 },
       backoffMs: options.backoffMs ?? { min: 250, max: 10_000 },
       earningsEveryMs: options.earningsEveryMs ?? 0,
@@ -435,8 +447,13 @@ export class WorkLoop {
       let tasks: LeasedTask[];
       const generation = this.generation;
       try {
-        tasks = (await this.api().node.lease.mutate({ max: this.o.maxLease })).tasks;
+        const out = await this.api().node.lease.mutate({ max: this.o.maxLease });
+        tasks = out.tasks;
         failures = 0;
+        if (tasks.length === 0) {
+          const reason = out.reason ?? "no-work";
+          this.stats.idle[reason] = (this.stats.idle[reason] ?? 0) + 1;
+        }
       } catch (error) {
         await this.onCallError("lease", error);
         await this.backoff(failures++);
@@ -726,7 +743,7 @@ export class WorkLoop {
     const t = this.twinNow;
     try {
       const out = await this.api().node.heartbeat.mutate({
-        ...heartbeatOf(t, this.o.clock.now(), this.o.speedup),
+        ...heartbeatOf(t, this.o.clock.now(), this.o.scaleDepartures ? this.o.speedup : 1),
         // The leases in hand and the results not yet acknowledged: both stay this car's.
         ...(t.state === "driving" ? {} : { leaseIds: this.leaseIdsInHand().slice(0, 128) }),
       });
