@@ -194,9 +194,19 @@ export function formatFinal(s: FleetSummary, server: string): string {
     `  leases handed back  ${s.dropped} (departures)`,
     `  outbox left         ${s.outbox}`,
     `  errors              ${s.errors} (${s.retries} retried)`,
+    `  empty lease calls   ${formatIdle(s.idle)}`,
     `  compute energy      ${s.energyWh.toFixed(3)} Wh`,
     "",
   ].join("\n");
+}
+
+/** Empty lease calls by the server's reason, most frequent first: why cars sat idle. */
+function formatIdle(idle: Record<string, number>): string {
+  const entries = Object.entries(idle).sort((a, b) => b[1] - a[1]);
+  const total = entries.reduce((n, [, c]) => n + c, 0);
+  return entries.length === 0
+    ? "0"
+    : `${total} (${entries.map(([r, c]) => `${r} ${c}`).join(", ")})`;
 }
 
 function round(x: number, digits: number): number {
