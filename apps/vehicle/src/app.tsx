@@ -267,9 +267,9 @@ function WorkCard({ node }: { node: NodeView | null }) {
         <dd data-testid="failed">
           {node?.failed ?? 0} · {node?.handedBack ?? 0}
         </dd>
-        <dt>Latency (engine)</dt>
+        <dt>Latency · engine</dt>
         <dd>
-          {latencyMs === null ? "—" : `${latencyMs.toFixed(0)} ms (${(runMs ?? 0).toFixed(1)} ms)`}
+          {latencyMs === null ? "—" : `${latencyMs.toFixed(0)} ms · ${(runMs ?? 0).toFixed(1)} ms`}
         </dd>
         <dt>Throughput</dt>
         <dd>{perMinute === null ? "—" : `${perMinute.toFixed(1)} tasks/min`}</dd>

@@ -64,7 +64,14 @@ export interface NodeView {
 }
 
 export type ToWorker =
-  | { type: "init"; id: number; serverUrl: string; ortBaseUrl: string; backend: BackendChoice }
+  | {
+      type: "init";
+      id: number;
+      serverUrl: string;
+      ortBaseUrl: string;
+      backend: BackendChoice;
+      threads: number | null;
+    }
   | { type: "self-test"; id: number; modelId: string; feeds: Record<string, WireTensor> }
   | {
       type: "bench";

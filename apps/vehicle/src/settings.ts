@@ -1,6 +1,7 @@
 // What the page is told by its address: which server (`?server=`, else this origin, which
 // passes the API through), which backend (`?backend=auto|webgpu|wasm`), and whether the tab
-// joins the fleet at once (`?join=0` for an engine-only page, as benchmarks use).
+// joins the fleet at once (`?join=0` for an engine-only page, as benchmarks use), and how many
+// WASM threads (`?threads=`, else up to 4 when the page is cross-origin isolated).
 import type { BackendChoice } from "@nightshift/agent/runtime-web";
 import type { StoredCredential } from "./protocol";
 
@@ -13,6 +14,8 @@ export interface PageSettings {
   code: string;
   name: string | null;
   ortBaseUrl: string;
+  /** WASM threads (`?threads=`); the runtime's default when null. */
+  threads: number | null;
 }
 
 export function readSettings(location: Location): PageSettings {
@@ -27,8 +30,14 @@ export function readSettings(location: Location): PageSettings {
   if (backend !== "auto" && backend !== "webgpu" && backend !== "wasm") {
     throw new Error(`?backend=: expected auto, webgpu or wasm, got ${backend}`);
   }
+  const threadsText = q.get("threads");
+  const threads = threadsText === null ? null : Number(threadsText);
+  if (threads !== null && (!Number.isInteger(threads) || threads < 1 || threads > 64)) {
+    throw new Error(`?threads=: expected a whole number from 1 to 64, got ${threadsText}`);
+  }
   return {
     serverUrl,
+    threads,
     backend,
     join: q.get("join") !== "0",
     code: q.get("code") ?? DEMO_ENROLLMENT_CODE,

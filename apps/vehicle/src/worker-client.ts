@@ -65,6 +65,7 @@ export class VehicleWorker {
       serverUrl: settings.serverUrl,
       ortBaseUrl: settings.ortBaseUrl,
       backend: settings.backend,
+      threads: settings.threads,
     });
   }
 

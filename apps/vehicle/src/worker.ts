@@ -44,7 +44,11 @@ async function handle(message: ToWorker): Promise<unknown> {
   switch (message.type) {
     case "init": {
       serverUrl = message.serverUrl;
-      runtime = await createWebRuntime({ ortBaseUrl: message.ortBaseUrl, backend: message.backend });
+      runtime = await createWebRuntime({
+        ortBaseUrl: message.ortBaseUrl,
+        backend: message.backend,
+        ...(message.threads ? { threads: message.threads } : {}),
+      });
       store = createWebModelStore({ baseUrl: serverUrl });
       post({ type: "info", info: runtime.info() });
       return runtime.info();
