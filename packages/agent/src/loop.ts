@@ -169,7 +169,7 @@ export interface LoopStats {
   refused: number;
   /** Leases reported as not runnable (node.fail). */
   failed: number;
-  /** Leases dropped because the car started driving or was told to stop. */
+  /** Leases handed back unrun: the car started driving, was told to stop, or shut down. */
   dropped: number;
   errors: number;
   retries: number;
@@ -860,6 +860,7 @@ export class WorkLoop {
     if (this.outbox.size > 0) await this.flush().catch(() => false);
     const count = this.held.size;
     this.held.clear();
+    if (why === "shutdown") this.stats.dropped += count;
     try {
       await this.api().node.release.mutate();
       if (why === "shutdown" && count > 0) this.emit({ type: "released", leases: count, why });

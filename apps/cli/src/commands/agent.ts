@@ -191,7 +191,7 @@ export function formatFinal(s: FleetSummary, server: string): string {
     `  acknowledged        ${s.acknowledged} (${perS.toFixed(1)}/s)`,
     `  refused             ${s.refused}`,
     `  leases failed       ${s.failed} (bad input, model integrity, engine)`,
-    `  leases handed back  ${s.dropped} (departures)`,
+    `  leases handed back  ${s.dropped} (departures, shutdown)`,
     `  outbox left         ${s.outbox}`,
     `  errors              ${s.errors} (${s.retries} retried)`,
     `  empty lease calls   ${formatIdle(s.idle)}`,
