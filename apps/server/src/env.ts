@@ -52,6 +52,11 @@ export const ZServerEnv = z.object({
   NIGHTSHIFT_DRAIN_TIMEOUT_MS: optional(z.coerce.number().int().min(0).max(600_000)).default(
     10_000,
   ),
+  /**
+   * Share of lease calls that also hand out a canary (a validated task issued again, its answer
+   * known), 0..1. Default: core's DEFAULT_VERIFICATION.canaryRate (0.02).
+   */
+  NIGHTSHIFT_CANARY_RATE: optional(z.coerce.number().min(0).max(1)),
   /** Seconds between sweeps of expired leases. */
   NIGHTSHIFT_SWEEP_INTERVAL_S: optional(z.coerce.number().positive().max(3600)).default(2),
   LOG_LEVEL: optional(

@@ -5,6 +5,7 @@ import { type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type ApiConfig, apiConfig } from "@nightshift/api/config";
+import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
 import { type ApiDeps, createContextFactory } from "@nightshift/api/context";
 import { appRouter } from "@nightshift/api/router";
 import { registerModels, seedDemo } from "@nightshift/api/seed";
@@ -71,10 +72,11 @@ const REDACT = [
   "databaseUrl",
 ];
 
-export function createLogger(level: string, destination = 1): Logger {
+/** `destination`: a file descriptor (1 stdout, 2 stderr) or a file to append to. */
+export function createLogger(level: string, destination: number | string = 1): Logger {
   return pino(
     { level, redact: { paths: REDACT, censor: "[redacted]" } },
-    pino.destination({ dest: destination, sync: true }),
+    pino.destination({ dest: destination, sync: true, mkdir: typeof destination === "string" }),
   );
 }
 
@@ -90,7 +92,14 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const env = serverEnv();
   const log = opts.log ?? createLogger(env.LOG_LEVEL);
   const host = opts.host ?? env.NIGHTSHIFT_HOST;
-  const config = apiConfig(opts.config);
+  const config = apiConfig({
+    ...(env.NIGHTSHIFT_CANARY_RATE === undefined
+      ? {}
+      : {
+          verification: { ...DEFAULT_VERIFICATION, canaryRate: env.NIGHTSHIFT_CANARY_RATE },
+        }),
+    ...opts.config,
+  });
   const drainDelayMs = opts.drainDelayMs ?? env.NIGHTSHIFT_DRAIN_DELAY_MS;
   const drainTimeoutMs = opts.drainTimeoutMs ?? env.NIGHTSHIFT_DRAIN_TIMEOUT_MS;
 

@@ -40,7 +40,9 @@ export async function spawnServe(
 ): Promise<ServeProcess> {
   const child = spawn(process.execPath, [CLI_BIN, "serve", ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: "info", ...opts.env },
+    // No canaries unless a test asks (NIGHTSHIFT_CANARY_RATE): they add leases and results that
+    // tests counting exact totals would have to tell apart.
+    env: { ...process.env, LOG_LEVEL: "info", NIGHTSHIFT_CANARY_RATE: "0", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

@@ -5,6 +5,7 @@ import type { Db } from "@nightshift/db/client";
 import { cars, operatorSessions, operators, tenantKeys, tenants } from "@nightshift/db/schema";
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { ApiConfig } from "./config";
+import { databaseUnavailable, isDatabaseUnavailable } from "./errors";
 import { sha256Hex, tokenKind } from "./crypto";
 import { type ApiState, monotonicMs, stateOf } from "./state";
 
@@ -55,7 +56,12 @@ export function createContextFactory(deps: ApiDeps): (opts: ContextOptions) => P
     if (hit && hit.untilMs > nowMs) {
       caller = hit.caller;
     } else {
-      caller = await resolveCaller(deps.db, token, deps.now());
+      try {
+        caller = await resolveCaller(deps.db, token, deps.now());
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
+        throw error;
+      }
       if (hash !== null && caller.kind !== "anonymous") {
         if (state.callers.size >= MAX_CACHED_CALLERS) state.callers.clear();
         state.callers.set(hash, { caller, untilMs: nowMs + deps.config.authCacheS * 1000 });

@@ -33,3 +33,38 @@ export class FieldError extends Error {
     this.name = "FieldError";
   }
 }
+
+/**
+ * PostgreSQL's codes for "not now": the server is shutting down, starting up or restarting
+ * (57P01–57P03), the connection failed or broke (class 08), too many connections (53300).
+ */
+const UNAVAILABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300"]);
+const UNAVAILABLE_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"]);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed/i;
+
+/**
+ * Whether an error (or one of its causes) says the database is away for now, rather than that
+ * the call is wrong: the caller should retry, not report a bug.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith("08")) return true;
+      if (UNAVAILABLE_ERRNOS.has(code)) return true;
+    }
+    if (UNAVAILABLE_MESSAGES.test(e.message)) return true;
+    e = e.cause;
+  }
+  return false;
+}
+
+/** SERVICE_UNAVAILABLE (503) for a database that is away: the call may be retried. */
+export function databaseUnavailable(cause: unknown): TRPCError {
+  return new TRPCError({
+    code: "SERVICE_UNAVAILABLE",
+    message: "the database is unavailable: retry shortly",
+    cause,
+  });
+}

@@ -1,7 +1,7 @@
 // tRPC's root: the error shape, the rate limit and who may call what.
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { Caller, Context } from "./context";
-import { FieldError } from "./errors";
+import { databaseUnavailable, FieldError, isDatabaseUnavailable } from "./errors";
 import { monotonicMs } from "./state";
 
 /** One problem with the input: where (a dotted path, "" for the whole input) and what. */
@@ -63,7 +63,7 @@ function rateKey(ctx: Context): { key: string; kind: "car" | "tenant" | "operato
 }
 
 /** Every call takes a token from its credential's bucket (anonymous calls: the client IP's). */
-export const publicProcedure = t.procedure.use(({ ctx, next }) => {
+export const publicProcedure = t.procedure.use(async ({ ctx, next }) => {
   const { key, kind } = rateKey(ctx);
   if (!ctx.state.limiter.take(key, ctx.deps.config.rateLimits[kind], monotonicMs())) {
     throw new TRPCError({
@@ -71,7 +71,13 @@ export const publicProcedure = t.procedure.use(({ ctx, next }) => {
       message: `rate limit of ${kind} calls exceeded`,
     });
   }
-  return next();
+  const result = await next();
+  // A database that is away (restarting, unreachable) is the server's state, not a bug: 503,
+  // which clients retry, instead of 500.
+  if (!result.ok && isDatabaseUnavailable(result.error.cause)) {
+    throw databaseUnavailable(result.error.cause);
+  }
+  return result;
 });
 
 /** A second, stricter bucket for sign-in attempts, per client IP. */

@@ -1,6 +1,7 @@
 // One API over real HTTP on a real PostgreSQL, as a test sees it: a server on port 0 (the
 // standalone adapter), clients per credential, a clock that can jump, and helpers to enroll cars
 // and count rows.
+import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
 import type { AddressInfo } from "node:net";
 import { createDb, createPool, type Db } from "@nightshift/db/client";
 import { resetDatabase, startTestDatabase, type TestDatabase } from "@nightshift/db/testing";
@@ -132,7 +133,11 @@ export function testDatabase(): {
 export async function setup(t: TestDatabase, overrides: Partial<ApiConfig> = {}): Promise<Harness> {
   await resetDatabase(t.pool);
   const clock = new TestClock();
-  const config = apiConfig(overrides);
+  // No canaries unless a test asks: they add leases that tests counting exact totals would see.
+  const config = apiConfig({
+    verification: { ...DEFAULT_VERIFICATION, canaryRate: 0 },
+    ...overrides,
+  });
   const seed = await seedDemo(t.db, {
     operatorPassword: OPERATOR_PASSWORD,
     operatorPasswordHash: await operatorHash,

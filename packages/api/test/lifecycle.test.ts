@@ -1,5 +1,6 @@
 // The work path end to end over HTTP: enroll → heartbeat → lease → submit → verify → ledger →
 // job result, and what happens when cars retry, drive off or go silent.
+import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
 import { jobs, leases, ledgerEntries, results, tasks } from "@nightshift/db/schema";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -477,10 +478,10 @@ describe("the work path", () => {
       tasksFailed: 2,
     });
     const results = (await tenant.tenant.jobs.results.query({ jobId: late.jobId })).items;
-    expect(results.map((r) => [r.status, r.error])).toEqual([
-      ["valid", null],
-      ["failed", "the job's deadline passed"],
-      ["failed", "the job's deadline passed"],
+    expect(results.map((r) => [r.taskId === first!.taskId, r.status, r.error]).sort()).toEqual([
+      [false, "failed", "the job's deadline passed"],
+      [false, "failed", "the job's deadline passed"],
+      [true, "valid", null],
     ]);
     // The car's running lease is gone: its late result is refused, and nobody gets the work.
     const refused = await a.client.node.submit.mutate({
@@ -512,6 +513,51 @@ describe("the work path", () => {
       tasksValidated: 1,
       tasksFailed: 1,
     });
+  });
+
+  it("issues canaries: validated work again, as if new; a wrong answer counts against the car", async () => {
+    const h = await setup(database.get(), {
+      verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
+    });
+    const [a, honest, cheat] = [await h.enrollCar(), await h.enrollCar(), await h.enrollCar()];
+    await submitJob(h, [[7, 7, 7, 7]], 1);
+    const task = (await a.client.node.lease.mutate({})).tasks[0]!;
+    const answer = runTiny(xOf(task.input));
+    await a.client.node.submit.mutate({
+      leaseId: task.leaseId,
+      output: answer,
+      durationMs: 5,
+      backend: "native",
+    });
+    // No other work: the next cars get the validated task again, like any task.
+    const canary = (await honest.client.node.lease.mutate({ max: 4 })).tasks;
+    expect(canary.map((t) => t.taskId)).toEqual([task.taskId]);
+    expect(canary[0]!.input).toEqual(task.input);
+    expect(
+      await honest.client.node.submit.mutate({
+        leaseId: canary[0]!.leaseId,
+        output: answer,
+        durationMs: 5,
+        backend: "native",
+      }),
+    ).toMatchObject({ accepted: true, verdict: "valid" });
+    const trap = (await cheat.client.node.lease.mutate({})).tasks[0]!;
+    expect(trap.taskId).toBe(task.taskId);
+    expect(
+      await cheat.client.node.submit.mutate({
+        leaseId: trap.leaseId,
+        output: answer.map((v) => v + 1),
+        durationMs: 5,
+        backend: "native",
+      }),
+    ).toMatchObject({ accepted: true, verdict: "invalid" });
+    const cheater = await h.operator.operator.cars.get.query({ carId: cheat.carId });
+    expect(cheater).toMatchObject({ invalidResults: 1, validResults: 0 });
+    // Each owner gets a task once: the first car's owner is never sent its own work back.
+    expect((await a.client.node.lease.mutate({})).tasks).toEqual([]);
+    // The job stays done; only the honest canary is paid.
+    const paid = await h.t.db.select().from(ledgerEntries);
+    expect(paid.filter((e) => e.validated)).toHaveLength(2);
   });
 
   it("records a model that failed its sha256 on a car for the operators", async () => {

@@ -262,6 +262,7 @@ CREATE INDEX "ledger_entries_job_id_index" ON "ledger_entries" USING btree ("job
 CREATE INDEX "results_task_id_index" ON "results" USING btree ("task_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "tasks_job_id_seq_index" ON "tasks" USING btree ("job_id","seq");--> statement-breakpoint
 CREATE INDEX "tasks_status_index" ON "tasks" USING btree ("status");--> statement-breakpoint
+CREATE INDEX "tasks_validated" ON "tasks" USING btree ("validated_at") WHERE "tasks"."status" = 'valid';--> statement-breakpoint
 CREATE INDEX "tenant_keys_tenant_id_index" ON "tenant_keys" USING btree ("tenant_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "work_units_task_id_replica_index_index" ON "work_units" USING btree ("task_id","replica_index");--> statement-breakpoint
 CREATE INDEX "work_units_claim" ON "work_units" USING btree ("tenant_id","priority" DESC NULLS LAST,"task_order","id") WHERE "work_units"."status" = 'open';--> statement-breakpoint

@@ -214,7 +214,9 @@ export const jobs = pgTable(
   },
   (t) => [
     index().on(t.tenantId, t.submittedAt),
-    uniqueIndex().on(t.tenantId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
+    uniqueIndex()
+      .on(t.tenantId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
   ],
 );
 
@@ -242,7 +244,14 @@ export const tasks = pgTable(
     createdAt: createdAt(),
     validatedAt: at(),
   },
-  (t) => [uniqueIndex().on(t.jobId, t.seq), index().on(t.status)],
+  (t) => [
+    uniqueIndex().on(t.jobId, t.seq),
+    index().on(t.status),
+    // Canaries are drawn from the latest validated tasks.
+    index("tasks_validated")
+      .on(t.validatedAt)
+      .where(sql`${t.status} = 'valid'`),
+  ],
 );
 
 export const workUnits = pgTable(
@@ -270,7 +279,9 @@ export const workUnits = pgTable(
       .on(t.tenantId, t.priority.desc(), t.taskOrder, t.id)
       .where(sql`${t.status} = 'open'`),
     // Usage: leased units per tenant.
-    index("work_units_leased").on(t.tenantId).where(sql`${t.status} = 'leased'`),
+    index("work_units_leased")
+      .on(t.tenantId)
+      .where(sql`${t.status} = 'leased'`),
     index().on(t.jobId),
   ],
 );
@@ -300,7 +311,9 @@ export const leases = pgTable(
     // retries: a car or owner never holds two leases of one task, even one after the other.
     uniqueIndex("leases_task_owner").on(t.taskId, t.ownerId),
     index().on(t.workUnitId),
-    index("leases_expiry").on(t.expiresAt).where(sql`${t.status} = 'active'`),
+    index("leases_expiry")
+      .on(t.expiresAt)
+      .where(sql`${t.status} = 'active'`),
   ],
 );
 
@@ -365,7 +378,12 @@ export const ledgerEntries = pgTable(
     createdAt: createdAt(),
     validatedAt: at(),
   },
-  (t) => [index().on(t.tenantId), index().on(t.ownerId), index().on(t.regionId), index().on(t.jobId)],
+  (t) => [
+    index().on(t.tenantId),
+    index().on(t.ownerId),
+    index().on(t.regionId),
+    index().on(t.jobId),
+  ],
 );
 
 export const auditEvents = pgTable(

@@ -14,7 +14,7 @@ import {
 import type { ScheduleContext } from "@nightshift/core/schedule/config";
 import { nextTenant } from "@nightshift/core/tenants";
 import type { Vehicle, WorkItem } from "@nightshift/core/types";
-import { replicasFor } from "@nightshift/core/verify";
+import { replicasFor, shouldIssueCanary } from "@nightshift/core/verify";
 import { cars, leases } from "@nightshift/db/schema";
 import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -24,7 +24,15 @@ import { notFound } from "../errors";
 import { ZUuid } from "../schemas";
 import { type ApiState, monotonicMs } from "../state";
 import { type CarRow, type ModelRow, toModelSpec, toVehicle } from "./convert";
-import { inPipelinedTx, inTx, type PipelinedTx, prepared, preparedRows, selectList } from "./db";
+import {
+  inPipelinedTx,
+  inTx,
+  type PipelinedTx,
+  prepared,
+  preparedRows,
+  rows,
+  selectList,
+} from "./db";
 import { scheduleContext } from "./eligibility";
 import { MAX_BATTERY_TEMP_C } from "./heartbeat";
 import { endLeases } from "./leases";
@@ -243,6 +251,15 @@ export async function lease(
     return out;
   });
 
+  // Now and then a canary: a task validated before, issued again to this car as if it were new.
+  if (
+    claimed.length < want &&
+    shouldIssueCanary(createRng(randomInt(2 ** 31)), config.verification)
+  ) {
+    const canary = await issueCanary(deps, vehicle.ownerId, carId, [...runnable.keys()], now);
+    if (canary) claimed.push(canary);
+  }
+
   // This instance's view of usage follows the cars it gives work to until the next load.
   const live = state.shares.peek();
   if (live) {
@@ -396,4 +413,75 @@ export async function release(deps: ApiDeps, carId: string): Promise<{ released:
     endLeases(tx, sql`leases.car_id = ${carId}`, "released", "released", now),
   );
   return { released: ended.length };
+}
+
+/** How far back a canary's task may have been validated; newer answers look like current work. */
+const CANARY_WINDOW_S = 24 * 3600;
+/** Canaries are drawn from this many of the latest validated tasks. */
+const CANARY_POOL = 32;
+
+/**
+ * A canary: a task validated recently (its answer known: the canonical result) of a model the
+ * car can run, that this car's owner never leased, issued again as one more replica. To the car
+ * it is ordinary work. Its result takes the path of a replica that arrives after the quorum
+ * (submit): compared with the answer, paid when it agrees, and counted in the car's reputation
+ * either way, so a car that cheats on work nobody else checks is caught. Nothing when no task
+ * fits, or when another claim races this one for the task (the owner's unique lease).
+ */
+async function issueCanary(
+  deps: ApiDeps,
+  ownerId: string,
+  carId: string,
+  modelIds: string[],
+  now: Date,
+): Promise<Claimed | null> {
+  const since = new Date(now.getTime() - CANARY_WINDOW_S * 1000);
+  return inTx(deps.db, async (tx) => {
+    const pool = await rows<
+      Omit<Candidate, "id" | "task_order" | "replication" | "replicas_required">
+    >(
+      tx,
+      sql`SELECT t.id AS task_id, t.job_id, j.tenant_id, j.model_id, j.priority, t.input, t.attempt
+            FROM tasks t JOIN jobs j ON j.id = t.job_id
+           WHERE t.status = 'valid' AND t.validated_at > ${since}
+             AND j.model_id IN (${sql.join(
+               modelIds.map((m) => sql`${m}`),
+               sql`, `,
+             )})
+             AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.owner_id = ${ownerId})
+           ORDER BY t.validated_at DESC
+           LIMIT ${CANARY_POOL}`,
+    );
+    if (pool.length === 0) return null;
+    const pick = pool[randomInt(pool.length)]!;
+    const expiresAt = new Date(now.getTime() + deps.config.leaseTtlS * 1000);
+    const [unit] = await rows<{ id: string }>(
+      tx,
+      sql`INSERT INTO work_units (task_id, job_id, tenant_id, priority, replica_index, task_order, attempt, status)
+          SELECT ${pick.task_id}, ${pick.job_id}, ${pick.tenant_id}, ${pick.priority},
+                 coalesce(max(replica_index), -1) + 1, coalesce(max(task_order), 0), ${pick.attempt}, 'leased'
+            FROM work_units WHERE task_id = ${pick.task_id}
+          RETURNING id`,
+    );
+    const [made] = await rows<{ id: string }>(
+      tx,
+      sql`INSERT INTO leases (work_unit_id, task_id, car_id, owner_id, leased_at, expires_at)
+          VALUES (${unit!.id}, ${pick.task_id}, ${carId}, ${ownerId}, ${now}, ${expiresAt})
+          ON CONFLICT (task_id, owner_id) DO NOTHING
+          RETURNING id`,
+    );
+    if (!made) {
+      await tx.execute(sql`DELETE FROM work_units WHERE id = ${unit!.id}`);
+      return null;
+    }
+    return {
+      ...pick,
+      id: unit!.id,
+      task_order: "0",
+      replication: null,
+      replicas_required: null,
+      leaseId: made.id,
+      expiresAt,
+    };
+  });
 }
