@@ -26,6 +26,9 @@ export interface Cluster {
    * WAL at the next start), stays down `downMs`, and comes back on the same port.
    */
   restartDatabase(downMs: number): Promise<{ downMs: number }>;
+  /** The two halves of restartDatabase. */
+  stopDatabase(): Promise<void>;
+  startDatabase(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +64,18 @@ export async function startCluster(opts: {
   const demo = parseDemo(servers[0]!.banner);
   const pool = createPool(db.url, { max: 4 });
 
+  const stopDatabase = async () => {
+    const pid = Number(
+      readFileSync(join(pgDataDir(dataDir), "postmaster.pid"), "utf8").split("\n", 1)[0],
+    );
+    // SIGQUIT: PostgreSQL's immediate shutdown, every session cut, no checkpoint.
+    process.kill(pid, "SIGQUIT");
+    await db.stop();
+  };
+  const startDatabase = async () => {
+    db = await startEmbedded({ dataDir, port, durable, settings: { max_connections: 200 } });
+  };
+
   return {
     servers,
     urls,
@@ -79,21 +94,13 @@ export async function startCluster(opts: {
       const port = new URL(urls[i]!).port;
       servers[i] = await spawnServe(["--port", port, "--database-url", db.url], { env });
     },
+    stopDatabase,
+    startDatabase,
     async restartDatabase(downMs) {
       const startedAt = performance.now();
-      const pid = Number(
-        readFileSync(join(pgDataDir(dataDir), "postmaster.pid"), "utf8").split("\n", 1)[0],
-      );
-      // SIGQUIT: PostgreSQL's immediate shutdown, every session cut, no checkpoint.
-      process.kill(pid, "SIGQUIT");
-      await db.stop();
+      await stopDatabase();
       await sleep(downMs);
-      db = await startEmbedded({
-        dataDir,
-        port,
-        durable: true,
-        settings: { max_connections: 200 },
-      });
+      await startDatabase();
       return { downMs: Math.round(performance.now() - startedAt) };
     },
     async stop() {

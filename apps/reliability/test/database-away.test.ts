@@ -1,0 +1,61 @@
+// While PostgreSQL is away, calls are refused with SERVICE_UNAVAILABLE (503: retry), not an
+// internal error, whether the credential was already resolved or not; once it is back, the same
+// server process serves again without a restart.
+import { createNightshiftClient } from "@nightshift/client/client";
+import { apiErrorCode } from "@nightshift/client/errors";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { DEMO_CODE, PARKED } from "../src/cars";
+import { type Cluster, startCluster } from "../src/cluster";
+
+let cluster: Cluster;
+beforeAll(async () => {
+  cluster = await startCluster({ instances: 1, durable: false });
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+it("answers 503 while the database is away, and serves again when it is back", async () => {
+  const [url] = cluster.urls as [string];
+  const enrolled = await createNightshiftClient({ url }).node.enroll.mutate({ code: DEMO_CODE });
+  const car = createNightshiftClient({ url, credential: enrolled.credential });
+  await car.node.heartbeat.mutate(PARKED);
+  // A tenant key never used yet: resolving it needs the database.
+  const [, key] = [...cluster.tenantKeys][0]!;
+  const tenant = createNightshiftClient({ url, credential: key });
+
+  await cluster.stopDatabase();
+  const codes = {
+    // The car's credential is cached: the procedure itself meets the database away.
+    heartbeat: apiErrorCode(await car.node.heartbeat.mutate(PARKED).catch((e: unknown) => e)),
+    // The key is not: resolving the caller meets it.
+    jobs: apiErrorCode(await tenant.tenant.jobs.list.query({}).catch((e: unknown) => e)),
+    enroll: apiErrorCode(
+      await createNightshiftClient({ url })
+        .node.enroll.mutate({ code: DEMO_CODE })
+        .catch((e: unknown) => e),
+    ),
+  };
+  const ready = (await fetch(`${url}/readyz`)).status;
+  await cluster.startDatabase();
+
+  expect(codes).toEqual({
+    heartbeat: "SERVICE_UNAVAILABLE",
+    jobs: "SERVICE_UNAVAILABLE",
+    enroll: "SERVICE_UNAVAILABLE",
+  });
+  expect(ready).toBe(503);
+  // Back: the pool opens new connections; nothing to restart.
+  const until = performance.now() + 20_000;
+  for (;;) {
+    const ok = await car.node.heartbeat.mutate(PARKED).then(
+      () => true,
+      () => false,
+    );
+    if (ok) break;
+    expect(performance.now()).toBeLessThan(until);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect((await tenant.tenant.jobs.list.query({})).items).toEqual([]);
+  expect((await fetch(`${url}/readyz`)).status).toBe(200);
+}, 120_000);
