@@ -197,3 +197,71 @@ describe("console", () => {
     await screenshot(page, "planner");
   });
 });
+
+describe("accessibility and layout", () => {
+  const PAGES = [
+    "/fleet",
+    "/cars",
+    "/jobs",
+    "/jobs/new",
+    "/tenants",
+    "/energy",
+    "/planner",
+    "/controls",
+  ];
+
+  it("has no serious or critical axe violations on the main pages, light and dark", async () => {
+    const { AxeBuilder } = await import("@axe-core/playwright");
+    const { page } = h;
+    const found: string[] = [];
+    const check = async (label: string) => {
+      const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
+      for (const v of result.violations) {
+        if (v.impact === "serious" || v.impact === "critical") {
+          found.push(
+            `${label}: ${v.id} (${v.impact}) — ${v.help}: ${v.nodes
+              .map((n) => n.target.join(" "))
+              .slice(0, 3)
+              .join(", ")}`,
+          );
+        }
+      }
+    };
+    const carPage = `/cars/${cars[0]!.carId}`;
+    for (const path of [...PAGES, carPage]) {
+      await page.goto(`${h.console.url}${path}`);
+      await page.locator("main h1").waitFor();
+      // Let data arrive: the states with data are the ones to check.
+      await page.waitForTimeout(1_500);
+      await check(path);
+    }
+    await page.emulateMedia({ colorScheme: "dark" });
+    for (const path of ["/fleet", "/tenants", "/controls"]) {
+      await page.goto(`${h.console.url}${path}`);
+      await page.locator("main h1").waitFor();
+      await page.waitForTimeout(3_000);
+      await check(`${path} (dark)`);
+      if (path === "/fleet") await screenshot(page, "fleet-dark");
+    }
+    await page.emulateMedia({ colorScheme: "light" });
+    expect(found).toEqual([]);
+  });
+
+  it("works at tablet width", async () => {
+    const { page } = h;
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.goto(`${h.console.url}/fleet`);
+    await page.getByTestId("stat-total").waitFor();
+    await page.waitForTimeout(2_000);
+    // Nothing wider than the window: no sideways scrolling of the page itself.
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(page, "fleet-tablet");
+    await page.goto(`${h.console.url}/cars`);
+    await page.getByTestId("cars-table").waitFor();
+    await screenshot(page, "cars-tablet");
+    await page.setViewportSize({ width: 1366, height: 900 });
+  });
+});

@@ -78,8 +78,12 @@ export async function parkCars(
   return cars;
 }
 
+/** The whole page as a PNG under test-results/. */
 export async function screenshot(page: Page, name: string): Promise<void> {
+  // A full-page capture scrolls: a sticky nav would be drawn where the scroll left it.
+  const unstick = await page.addStyleTag({ content: ".nav { position: static !important; }" });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await unstick.evaluate((el) => (el as Element).remove());
 }
 
 export async function signIn(

@@ -37,7 +37,10 @@ export function Stat({
   return (
     <div className="card">
       <div className="stat-label">{label}</div>
-      <div className="stat-value" data-testid={testId}>
+      <div
+        className={`stat-value${typeof value === "string" && value.length > 12 ? " long" : ""}`}
+        data-testid={testId}
+      >
         {value}
       </div>
       {note ? <div className="stat-note">{note}</div> : null}
@@ -212,5 +215,14 @@ export function ConfirmButton({
         ) : null}
       </dialog>
     </>
+  );
+}
+
+/** A table that may scroll sideways (or down): reachable and scrollable from the keyboard. */
+export function TableScroll({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="table-wrap" tabIndex={0} role="region" aria-label={label}>
+      {children}
+    </div>
   );
 }

@@ -34,18 +34,22 @@ export function tops(t: number): string {
 }
 
 export function usd(n: number): string {
+  // Fractions of a cent (one task's energy) keep two significant digits.
+  if (n !== 0 && Math.abs(n) < 0.01) return `$${sig(n, 2)}`;
   const digits = Math.abs(n) < 1 ? 4 : 2;
   return `$${new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: digits }).format(n)}`;
 }
 
 export function kwh(n: number): string {
   if (Math.abs(n) >= 1e3) return `${num(n / 1e3, 2)} MWh`;
-  return `${num(n, Math.abs(n) < 1 ? 4 : 2)} kWh`;
+  if (n !== 0 && Math.abs(n) < 1) return `${sig(n, 3)} kWh`;
+  return `${num(n, 2)} kWh`;
 }
 
 export function carbon(g: number): string {
   if (Math.abs(g) >= 1e6) return `${num(g / 1e6, 2)} t CO₂`;
   if (Math.abs(g) >= 1e3) return `${num(g / 1e3, 2)} kg CO₂`;
+  if (g !== 0 && Math.abs(g) < 1) return `${sig(g, 3)} g CO₂`;
   return `${num(g, 1)} g CO₂`;
 }
 

@@ -150,9 +150,13 @@ export function CarsView() {
           <div
             ref={scroller}
             className="table-wrap"
-            style={{ height: "min(640px, calc(100vh - 260px))", minHeight: 300 }}
+            // As tall as the rows need, up to most of the window.
+            style={{
+              height: `min(${(rows.length + 1) * ROW_PX + 2}px, max(300px, calc(100vh - 260px)))`,
+            }}
             role="table"
             aria-label="Cars"
+            tabIndex={0}
             aria-rowcount={rows.length + 1}
             data-testid="cars-table"
           >

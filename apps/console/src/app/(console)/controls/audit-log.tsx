@@ -1,6 +1,6 @@
 "use client";
 import { useState } from "react";
-import { Empty, ErrorState, Loading } from "~/components/ui";
+import { Empty, ErrorState, Loading, TableScroll } from "~/components/ui";
 import { dateTime, shortId } from "~/lib/format";
 import { usePages } from "~/lib/pages";
 import { useTRPC, useTRPCClient } from "~/lib/trpc";
@@ -54,7 +54,7 @@ export function AuditLog() {
       ) : rows.length === 0 ? (
         <Empty>Nothing recorded yet.</Empty>
       ) : (
-        <div className="table-wrap">
+        <TableScroll label="Audit log">
           <table className="table" data-testid="audit-table">
             <thead>
               <tr>
@@ -96,7 +96,7 @@ export function AuditLog() {
               Older events
             </button>
           ) : null}
-        </div>
+        </TableScroll>
       )}
     </section>
   );

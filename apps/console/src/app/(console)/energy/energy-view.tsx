@@ -15,8 +15,8 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
-import { Empty, ErrorState, Loading, PageHeader, Stat } from "~/components/ui";
-import { carbon, int, kwh, num, usd } from "~/lib/format";
+import { Empty, ErrorState, Loading, PageHeader, Stat, TableScroll } from "~/components/ui";
+import { carbon, int, kwh, sig, usd } from "~/lib/format";
 import { useTRPC } from "~/lib/trpc";
 
 const RANGES = {
@@ -152,7 +152,7 @@ export function EnergyView() {
                       stroke="var(--muted)"
                       width={72}
                       unit=" kWh"
-                      tickFormatter={(v: number) => num(v, 3)}
+                      tickFormatter={(v: number) => sig(v, 2)}
                     />
                     <Tooltip formatter={(v) => kwh(Number(v))} contentStyle={tooltipStyle} />
                     <Legend />
@@ -185,7 +185,7 @@ export function EnergyView() {
                       yAxisId="usd"
                       stroke="var(--muted)"
                       width={72}
-                      tickFormatter={(v: number) => `$${num(v, 3)}`}
+                      tickFormatter={(v: number) => `$${sig(v, 2)}`}
                     />
                     <YAxis
                       yAxisId="kg"
@@ -193,12 +193,12 @@ export function EnergyView() {
                       stroke="var(--muted)"
                       width={64}
                       unit=" kg"
-                      tickFormatter={(v: number) => num(v, 3)}
+                      tickFormatter={(v: number) => sig(v, 2)}
                     />
                     <Tooltip
                       contentStyle={tooltipStyle}
                       formatter={(v, name) =>
-                        name === "Carbon" ? `${num(Number(v), 4)} kg` : usd(Number(v))
+                        name === "Carbon" ? `${sig(Number(v), 3)} kg` : usd(Number(v))
                       }
                     />
                     <Legend />
@@ -284,7 +284,7 @@ function SummaryTable({
       : query.data.rows
     : [];
   return (
-    <section className="card table-wrap" aria-label={title}>
+    <section className="card" aria-label={title}>
       <h2>{title}</h2>
       {query.error ? (
         <ErrorState error={query.error} />
@@ -293,32 +293,34 @@ function SummaryTable({
       ) : rows.length === 0 ? (
         <Empty>No ledger entries in this period.</Empty>
       ) : (
-        <table className="table">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th className="num">Energy</th>
-              <th className="num">Cost</th>
-              <th className="num">Carbon</th>
-              <th className="num">Paid + owed</th>
-              <th className="num">Validated</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.key}>
-                <td>{nameOf(r.key)}</td>
-                <td className="num">{kwh(r.energyKWh)}</td>
-                <td className="num">{usd(r.costUsd)}</td>
-                <td className="num">{carbon(r.carbonG)}</td>
-                <td className="num">{usd(r.payoutUsd + r.payoutOwedUsd)}</td>
-                <td className="num">
-                  {int(r.validated)}/{int(r.entries)}
-                </td>
+        <TableScroll label={title}>
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th className="num">Energy</th>
+                <th className="num">Cost</th>
+                <th className="num">Carbon</th>
+                <th className="num">Paid + owed</th>
+                <th className="num">Validated</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.key}>
+                  <td>{nameOf(r.key)}</td>
+                  <td className="num">{kwh(r.energyKWh)}</td>
+                  <td className="num">{usd(r.costUsd)}</td>
+                  <td className="num">{carbon(r.carbonG)}</td>
+                  <td className="num">{usd(r.payoutUsd + r.payoutOwedUsd)}</td>
+                  <td className="num">
+                    {int(r.validated)}/{int(r.entries)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
     </section>
   );

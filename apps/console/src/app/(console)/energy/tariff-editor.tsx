@@ -4,7 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { isTRPCClientError } from "@trpc/client";
 import { useEffect, useState } from "react";
-import { Badge, ErrorState, Loading } from "~/components/ui";
+import { Badge, ErrorState, Loading, TableScroll } from "~/components/ui";
 import { dateTime } from "~/lib/format";
 import { type RouterOutputs, useTRPC } from "~/lib/trpc";
 
@@ -84,7 +84,7 @@ export function TariffEditor() {
             {region.utcOffsetH}. {region.drained ? <Badge tone="warn">drained</Badge> : null} Last
             changed {dateTime(region.updatedAt)}.
           </p>
-          <div className="table-wrap">
+          <TableScroll label="Tariff rates">
             <table className="table" style={{ maxWidth: 560 }}>
               <thead>
                 <tr>
@@ -147,7 +147,7 @@ export function TariffEditor() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
           <div>
             <button
               type="button"

@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useMemo, useState } from "react";
-import { Empty, ErrorState, Loading, PageHeader, Progress } from "~/components/ui";
+import { Empty, ErrorState, Loading, PageHeader, Progress, TableScroll } from "~/components/ui";
 import { dateTime, int, shortId } from "~/lib/format";
 import { usePages } from "~/lib/pages";
 import { type RouterInputs, useTRPC, useTRPCClient } from "~/lib/trpc";
@@ -73,7 +73,7 @@ export function JobsView() {
         ) : rows.length === 0 ? (
           <Empty>No jobs yet. Tenants submit them with the API, the CLI or the form here.</Empty>
         ) : (
-          <div className="table-wrap">
+          <TableScroll label="Jobs">
             <table className="table" data-testid="jobs-table">
               <thead>
                 <tr>
@@ -129,7 +129,7 @@ export function JobsView() {
                 {jobs.isFetchingNextPage ? "Loading…" : "Load more"}
               </button>
             ) : null}
-          </div>
+          </TableScroll>
         )}
       </div>
     </>

@@ -16,7 +16,15 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
-import { Badge, ConfirmButton, Empty, ErrorState, Loading, PageHeader } from "~/components/ui";
+import {
+  Badge,
+  ConfirmButton,
+  Empty,
+  ErrorState,
+  Loading,
+  PageHeader,
+  TableScroll,
+} from "~/components/ui";
 import { int, pct } from "~/lib/format";
 import { type RouterOutputs, useTRPC } from "~/lib/trpc";
 
@@ -224,75 +232,81 @@ function TenantsBody({
   });
   return (
     <div className="stack">
-      <section className="card table-wrap" aria-labelledby="tenants-table">
+      <section className="card" aria-labelledby="tenants-table">
         <h2 id="tenants-table">Tenants</h2>
-        <table className="table" data-testid="tenants-table">
-          <thead>
-            <tr>
-              <th>Tenant</th>
-              <th className="num">Quota</th>
-              <th className="num">Use</th>
-              <th className="num">Borrowed</th>
-              <th className="num">Weight</th>
-              <th className="num">Borrow limit</th>
-              <th className="num">Lend limit</th>
-              <th className="num">Running / queued</th>
-              <th>Status</th>
-              <th>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {tenants.map((t) => {
-              const u = usage(t, totalLeased);
-              return (
-                <tr key={t.id} data-testid={`tenant-${t.id}`}>
-                  <td>
-                    <strong>{t.name}</strong>
-                    <div className="muted small mono">{t.id}</div>
-                  </td>
-                  <td className="num" data-testid={`quota-${t.id}`}>
-                    {pct(t.quotaShare, 1)}
-                  </td>
-                  <td className="num">{pct(u.useShare, 1)}</td>
-                  <td className="num">{u.borrowedShare > 0 ? pct(u.borrowedShare, 1) : "—"}</td>
-                  <td className="num">{t.weight}</td>
-                  <td className="num">
-                    {t.borrowingLimitShare === null ? "none" : pct(t.borrowingLimitShare, 1)}
-                  </td>
-                  <td className="num">
-                    {t.lendingLimitShare === null ? "all" : pct(t.lendingLimitShare, 1)}
-                  </td>
-                  <td className="num">
-                    {int(t.activeLeases)} / {int(t.queued)}
-                  </td>
-                  <td>
-                    {t.paused ? <Badge tone="warn">paused</Badge> : <Badge tone="ok">active</Badge>}
-                  </td>
-                  <td>
-                    <div className="row" style={{ flexWrap: "nowrap" }}>
-                      <EditTenant tenant={t} onSaved={refresh} />
-                      <ConfirmButton
-                        label={t.paused ? "Resume" : "Pause"}
-                        danger={!t.paused}
-                        testId={`${t.paused ? "resume" : "pause"}-${t.id}`}
-                        title={`${t.paused ? "Resume" : "Pause"} ${t.name}?`}
-                        body={
-                          t.paused
-                            ? "Its queued work becomes eligible for cars again."
-                            : "Cars get none of its work until it is resumed; running leases finish. Its idle quota is lent to others."
-                        }
-                        confirmLabel={t.paused ? "Resume" : "Pause"}
-                        onConfirm={() => setPaused(t.id, !t.paused)}
-                      />
-                    </div>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <TableScroll label="Tenants">
+          <table className="table" data-testid="tenants-table">
+            <thead>
+              <tr>
+                <th>Tenant</th>
+                <th className="num">Quota</th>
+                <th className="num">Use</th>
+                <th className="num">Borrowed</th>
+                <th className="num">Weight</th>
+                <th className="num">Borrow limit</th>
+                <th className="num">Lend limit</th>
+                <th className="num">Running / queued</th>
+                <th>Status</th>
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {tenants.map((t) => {
+                const u = usage(t, totalLeased);
+                return (
+                  <tr key={t.id} data-testid={`tenant-${t.id}`}>
+                    <td>
+                      <strong>{t.name}</strong>
+                      <div className="muted small mono">{t.id}</div>
+                    </td>
+                    <td className="num" data-testid={`quota-${t.id}`}>
+                      {pct(t.quotaShare, 1)}
+                    </td>
+                    <td className="num">{pct(u.useShare, 1)}</td>
+                    <td className="num">{u.borrowedShare > 0 ? pct(u.borrowedShare, 1) : "—"}</td>
+                    <td className="num">{t.weight}</td>
+                    <td className="num">
+                      {t.borrowingLimitShare === null ? "none" : pct(t.borrowingLimitShare, 1)}
+                    </td>
+                    <td className="num">
+                      {t.lendingLimitShare === null ? "all" : pct(t.lendingLimitShare, 1)}
+                    </td>
+                    <td className="num">
+                      {int(t.activeLeases)} / {int(t.queued)}
+                    </td>
+                    <td>
+                      {t.paused ? (
+                        <Badge tone="warn">paused</Badge>
+                      ) : (
+                        <Badge tone="ok">active</Badge>
+                      )}
+                    </td>
+                    <td>
+                      <div className="row" style={{ flexWrap: "nowrap" }}>
+                        <EditTenant tenant={t} onSaved={refresh} />
+                        <ConfirmButton
+                          label={t.paused ? "Resume" : "Pause"}
+                          danger={!t.paused}
+                          testId={`${t.paused ? "resume" : "pause"}-${t.id}`}
+                          title={`${t.paused ? "Resume" : "Pause"} ${t.name}?`}
+                          body={
+                            t.paused
+                              ? "Its queued work becomes eligible for cars again."
+                              : "Cars get none of its work until it is resumed; running leases finish. Its idle quota is lent to others."
+                          }
+                          confirmLabel={t.paused ? "Resume" : "Pause"}
+                          onConfirm={() => setPaused(t.id, !t.paused)}
+                        />
+                      </div>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </TableScroll>
         <p className="muted small">
           Use is the tenant&apos;s share of the work units leased to cars now ({int(totalLeased)} in
           all); borrowed is its use above its quota.

@@ -13,6 +13,7 @@ import {
   Loading,
   PageHeader,
   Stat,
+  TableScroll,
 } from "~/components/ui";
 import { ago, dateTime, int, kwh, shortId, usd } from "~/lib/format";
 import { useTRPC } from "~/lib/trpc";
@@ -154,7 +155,7 @@ export function CarView({ carId }: { carId: string }) {
             {c.leases.length === 0 ? (
               <Empty>No active leases.</Empty>
             ) : (
-              <div className="table-wrap">
+              <TableScroll label="Active leases">
                 <table className="table">
                   <thead>
                     <tr>
@@ -173,7 +174,7 @@ export function CarView({ carId }: { carId: string }) {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableScroll>
             )}
             <p className="muted small">
               Finished tasks and the car&apos;s state over time need a per-car history from the
