@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
+import { parseVehicleEnv } from "./src/env.ts";
 import { ORT_DIST_DIR, ORT_FILES, ORT_PREFIX } from "./src/ort-files.ts";
 
 const ISOLATION_HEADERS = {
@@ -41,7 +42,7 @@ function ortFiles(): Plugin {
   };
 }
 
-const upstream = process.env.NIGHTSHIFT_URL ?? "http://127.0.0.1:8787";
+const upstream = parseVehicleEnv(process.env).NIGHTSHIFT_URL;
 
 export default defineConfig({
   plugins: [react(), ortFiles()],

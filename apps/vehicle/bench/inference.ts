@@ -5,7 +5,8 @@
 //
 //   npm run bench -w @nightshift/vehicle              # WASM vs native
 //   npx tsx bench/inference.ts --webgpu               # and WebGPU (on a machine with a GPU)
-//   npx tsx bench/inference.ts --seconds 5 --threads 4 --chromium-arg=--use-angle=vulkan
+//   npx tsx bench/inference.ts --seconds 5 --threads 4 --models tiny-mlp,ppocr-cls
+//   npx tsx bench/inference.ts --webgpu --chromium-arg=--enable-features=Vulkan   (Chromium flags)
 //
 // Each figure runs the model at its largest batch (manifest maxBatch), as the work loop batches
 // a lease's tasks, after warm-up runs; batch-1 figures are kept beside them.
@@ -39,12 +40,21 @@ const { values } = parseArgs({
     webgpu: { type: "boolean", default: false },
     seconds: { type: "string", default: "3" },
     threads: { type: "string" },
+    /** Comma-separated model ids; every shipped model by default. */
+    models: { type: "string" },
     "chromium-arg": { type: "string", multiple: true, default: [] },
   },
 });
 /** WASM threads and onnxruntime-node intra-op threads: the same, at most 4 (the runtime's cap). */
 const THREADS = Number(values.threads ?? Math.min(os.availableParallelism(), 4));
 const MIN_MS = Number(values.seconds) * 1000;
+const SELECTED = values.models
+  ? values.models.split(",").map((id) => {
+      const m = MODELS.find((x) => x.id === id.trim());
+      if (!m) throw new Error(`--models: no model ${JSON.stringify(id)} (there are ${MODELS.map((x) => x.id).join(", ")})`);
+      return m;
+    })
+  : MODELS;
 const WARMUP_RUNS = 3;
 const MIN_RUNS = 5;
 
@@ -112,9 +122,9 @@ async function main(): Promise<void> {
     const gpu = values.webgpu
       ? await openVehicle(browser, `${vehicle.url}?join=0&backend=webgpu`)
       : undefined;
-    if (gpu) console.log(`WebGPU: ${gpu.info.detail}`);
+    if (gpu) console.log(gpu.info.detail);
 
-    for (const m of MODELS) {
+    for (const m of SELECTED) {
       for (const batch of [...new Set([m.maxBatch, 1])]) {
         const native = await nativePerSecond(m, batch);
         const web = await browserPerSecond(wasm.page, m, batch, "wasm");

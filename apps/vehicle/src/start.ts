@@ -2,11 +2,12 @@
 // page and serves it, passing the API through to the Nightshift server. Node only.
 import { parseArgs } from "node:util";
 import { buildVehicle } from "./build";
+import { parseVehicleEnv } from "./env";
 import { startVehicleServer } from "./serve";
 
 const { values } = parseArgs({
   options: {
-    server: { type: "string", default: process.env.NIGHTSHIFT_URL ?? "http://127.0.0.1:8787" },
+    server: { type: "string", default: parseVehicleEnv(process.env).NIGHTSHIFT_URL },
     port: { type: "string", default: "5180" },
     host: { type: "string", default: "127.0.0.1" },
   },
