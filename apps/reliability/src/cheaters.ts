@@ -34,7 +34,7 @@ export interface CheatersSize {
 
 export const CHEATERS_CI: CheatersSize = {
   cars: 100,
-  tasks: 1000,
+  tasks: 800,
   perturberShare: 0.1,
   colluderShare: 0.02,
   perturbRate: 0.5,

@@ -48,13 +48,15 @@ export async function churn(size: ChurnSize): Promise<Figure[]> {
     );
     const ms = performance.now() - startedAt;
     const a = await accounting(cluster.pool, jobIds);
-    // From a lease broken by a departure (or a release) to the next lease of its work unit.
+    // From a lease broken by a departure (or a release) to the next lease of its task: the
+    // first lease still held, or ended, after it. A lease's leased_at is when its lease call
+    // started, which may be before the departure it followed: such a wait counts as 0.
     const { rows } = await cluster.pool.query<{ ms: number }>(
       `SELECT extract(epoch FROM (n.leased_at - l.ended_at)) * 1000 AS ms
          FROM leases l JOIN tasks t ON t.id = l.task_id
          CROSS JOIN LATERAL (SELECT leased_at FROM leases o
-                              WHERE o.task_id = l.task_id AND o.leased_at >= l.leased_at
-                                AND o.id <> l.id
+                              WHERE o.task_id = l.task_id AND o.id <> l.id
+                                AND (o.ended_at IS NULL OR o.ended_at > l.ended_at)
                               ORDER BY o.leased_at LIMIT 1) n
         WHERE t.job_id = ANY($1) AND l.end_reason IN ('departed', 'released')`,
       [jobIds],

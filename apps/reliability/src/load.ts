@@ -18,9 +18,9 @@ export interface LoadSize {
 }
 
 export const LOAD_CI: LoadSize = {
-  steps: [25, 50, 100, 200],
+  steps: [25, 50, 100],
   heartbeatEveryMs: 2000,
-  windowMs: 4000,
+  windowMs: 3000,
   limitMs: 100,
   durable: true,
 };

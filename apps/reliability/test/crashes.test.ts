@@ -13,6 +13,9 @@ it("a server killed and PostgreSQL crashed mid-load lose no acknowledged submit"
   expect(f.doubleCounted).toBe(0);
   expect(f.acknowledged).toBe(f.replicas);
   expect(f.instancesReady).toBe(2);
+  // A database away is answered 503 (retry), never 500.
+  expect(f.serverErrorsSeen).toBe(0);
+  expect(f.unavailableSeen).toBeGreaterThan(0);
   // The faults happened under load: some calls failed over, some met the database away.
   expect(f.failovers).toBeGreaterThan(0);
   expect(f.killedAtAcked).toBeLessThan(f.replicas!);
