@@ -141,6 +141,28 @@ describe("the work loop on a real server", () => {
     });
   }, 90_000);
 
+  it("finds the text lines of the demo pages with the detector, several pages a run", async () => {
+    const pages = DEMO_IMAGES.filter((d) => d.kind === "page");
+    const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+      modelId: "ppocr-det",
+      inputs: pages.map((d) => ({ image: { demo: d.file } })),
+      replication: 1,
+    });
+    const one = car("reader");
+    void one.loop.start();
+    expect(await waitForJobs(server.tenant, [jobId], 60_000)).toBe(true);
+    await one.loop.stop();
+    const runs = one.events.filter((e) => e.type === "task-done");
+    expect(Math.max(...runs.map((e) => (e.type === "task-done" ? e.batch : 0)))).toBeGreaterThan(1);
+    const { items } = await server.tenant.tenant.jobs.results.query({ jobId, limit: 10 });
+    items.forEach((item, i) => {
+      expect(item.status).toBe("valid");
+      expect(item.interpretation).toMatchObject({ kind: "boxes" });
+      const boxes = (item.interpretation as { boxes: unknown[] }).boxes;
+      expect(boxes).toHaveLength(pages[i]!.boxes.length);
+    });
+  }, 90_000);
+
   it("hands its lease back when the car drives off mid-run; another car completes the task", async () => {
     const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
       modelId: "tiny-mlp",
