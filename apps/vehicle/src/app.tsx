@@ -45,6 +45,11 @@ export function App({
   const [error, setError] = useState<string | null>(null);
   const [useDeviceBattery, setUseDeviceBattery] = useState(false);
 
+  // An engine that cannot start (no WebGPU when forced, ort files missing) says so.
+  useEffect(() => {
+    ready.catch((e: unknown) => setError(`The engine did not start: ${e instanceof Error ? e.message : String(e)}`));
+  }, [ready]);
+
   // Join the fleet once the engine is ready: enroll, or come back as the car this tab already is.
   useEffect(() => {
     if (!settings.join) return;

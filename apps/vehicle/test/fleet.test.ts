@@ -120,6 +120,16 @@ describe("a tab is a car", () => {
     await page.context().close();
   });
 
+  it("names a bad address parameter instead of starting", async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${inject("vehicleUrl")}?backend=cuda`);
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/^\?backend=: expected auto, webgpu or wasm, got cuda$/);
+    expect(await page.evaluate(() => window.nightshiftVehicle)).toBeUndefined();
+    await context.close();
+  });
+
   it("is one car per tab: two tabs are two cars, and a reload keeps the tab's car", async () => {
     const context = await browser.newContext();
     contexts.push(context);
