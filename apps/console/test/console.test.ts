@@ -1,7 +1,13 @@
 // The console end to end: its production build in Chromium, against a real server with the demo
 // data. One server and one browser for the whole file; the steps build on each other (cars
 // enrolled in one are listed, leased and quarantined in the next).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runFleet } from "@nightshift/agent/fleet";
+import { createTwin } from "@nightshift/agent/twin";
 import { runTiny, TEST_MODEL_ID, tinyInput } from "@nightshift/api/seed";
+import { demoImagePath } from "@nightshift/models/demo-images";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, parkCars, screenshot, signIn, startHarness } from "./harness";
@@ -139,6 +145,57 @@ describe("console", () => {
     await page.getByRole("navigation").getByRole("link", { name: "Jobs" }).click();
     await page.getByTestId("jobs-table").getByText("completed").waitFor();
     await screenshot(page, "jobs");
+  });
+
+  it("submits images and shows the text boxes and the direction that cars found", async () => {
+    const { page } = h;
+    const key = h.demo.tenantKeys.get("acme-vision")!;
+    const submit = async (modelId: string, file: string): Promise<string> => {
+      await page.goto(`${h.console.url}/jobs/new`);
+      await page.getByRole("combobox", { name: /^Tenant/ }).selectOption("acme-vision");
+      await page.getByLabel("Tenant API key").fill(key);
+      await page.getByLabel("Model").fill(modelId);
+      await page.getByRole("combobox", { name: /^Replication/ }).selectOption("1");
+      await page.getByLabel(/^Images \(one task each/).setInputFiles(demoImagePath(file));
+      await page.getByRole("img", { name: "Selected image 1" }).waitFor();
+      if (modelId === "ppocr-det") await screenshot(page, "submit-image");
+      await page.getByRole("button", { name: "Submit job" }).click();
+      await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
+      return page.url();
+    };
+    const detect = await submit("ppocr-det", "page-1.png");
+    const classify = await submit("ppocr-cls", "line-hello-world-180.png");
+
+    // One headless car with onnxruntime-node does the work.
+    const modelDir = mkdtempSync(join(tmpdir(), "nightshift-console-models-"));
+    const fleet = runFleet({
+      server: h.server.url,
+      cars: 1,
+      twin: (_i, nowMs) => createTwin({ nowMs, socPct: 80, pluggedIn: true, chargerKW: 11 }),
+      modelDir,
+      maxLease: 4,
+      heartbeatMs: 2_000,
+    });
+    try {
+      await page.goto(classify);
+      await expect
+        .poll(() => page.getByTestId("job-status").innerText(), { timeout: 120_000 })
+        .toBe("completed");
+      await expect.poll(() => page.getByTestId("direction").innerText()).toContain("180");
+      await screenshot(page, "job-direction");
+
+      await page.goto(detect);
+      await expect
+        .poll(() => page.getByTestId("job-status").innerText(), { timeout: 120_000 })
+        .toBe("completed");
+      await expect
+        .poll(() => page.getByTestId("text-boxes").locator("rect").count())
+        .toBeGreaterThan(0);
+      await screenshot(page, "job-boxes");
+    } finally {
+      await fleet.stop();
+      rmSync(modelDir, { recursive: true, force: true });
+    }
   });
 
   it("edits a tenant's quota", async () => {

@@ -38,7 +38,7 @@ export function Stat({
     <div className="card">
       <div className="stat-label">{label}</div>
       <div
-        className={`stat-value${typeof value === "string" && value.length > 12 ? " long" : ""}`}
+        className={`stat-value${typeof value === "string" && value.length > 8 ? " long" : ""}`}
         data-testid={testId}
       >
         {value}

@@ -228,7 +228,7 @@ export function FleetView() {
                       <YAxis
                         stroke="var(--muted)"
                         width={80}
-                        tickFormatter={(v: number) => num(v, 3)}
+                        tickFormatter={(v: number) => sig(v, 2)}
                         unit=" kWh"
                       />
                       <Tooltip

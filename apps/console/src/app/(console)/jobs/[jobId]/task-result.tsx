@@ -97,8 +97,15 @@ export function TaskResult({ item }: { item: Item }) {
       ) : null}
       {direction && direction.kind === "direction" ? (
         <p style={{ margin: "0.5rem 0 0" }} data-testid="direction">
-          Text direction: <strong>{direction.label}</strong> ({direction.angle}°,{" "}
-          {Math.round(direction.confidence * 100)}% confident)
+          Text direction:{" "}
+          <strong>
+            {direction.angle === 0
+              ? "upright"
+              : direction.angle === 180
+                ? "upside down"
+                : direction.label}
+          </strong>{" "}
+          ({direction.angle}°, {Math.round(direction.confidence * 100)}% confident)
         </p>
       ) : null}
       {boxes && boxes.kind === "boxes" ? (
