@@ -51,7 +51,10 @@ const MIN_MS = Number(values.seconds) * 1000;
 const SELECTED = values.models
   ? values.models.split(",").map((id) => {
       const m = MODELS.find((x) => x.id === id.trim());
-      if (!m) throw new Error(`--models: no model ${JSON.stringify(id)} (there are ${MODELS.map((x) => x.id).join(", ")})`);
+      if (!m)
+        throw new Error(
+          `--models: no model ${JSON.stringify(id)} (there are ${MODELS.map((x) => x.id).join(", ")})`,
+        );
       return m;
     })
   : MODELS;
@@ -67,7 +70,10 @@ async function startModelServer(): Promise<{ url: string; close(): Promise<void>
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": m.sizeBytes });
+    res.writeHead(200, {
+      "content-type": "application/octet-stream",
+      "content-length": m.sizeBytes,
+    });
     createReadStream(modelFilePath(m)).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -93,7 +99,12 @@ async function nativePerSecond(m: ModelManifest, batch: number): Promise<number>
   return (runs * batch * 1000) / elapsedMs;
 }
 
-async function browserPerSecond(page: Page, m: ModelManifest, batch: number, expect: string): Promise<number> {
+async function browserPerSecond(
+  page: Page,
+  m: ModelManifest,
+  batch: number,
+  expect: string,
+): Promise<number> {
   const r = await benchInPage(page, m.id, toJson(modelFeeds(m, batch)), {
     warmupRuns: WARMUP_RUNS,
     minRuns: MIN_RUNS,
@@ -113,7 +124,10 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   const rows: string[][] = [];
   try {
-    const wasm = await openVehicle(browser, `${vehicle.url}?join=0&backend=wasm&threads=${THREADS}`);
+    const wasm = await openVehicle(
+      browser,
+      `${vehicle.url}?join=0&backend=wasm&threads=${THREADS}`,
+    );
     const isolated = await wasm.page.evaluate(() => crossOriginIsolated);
     console.log(
       `Chromium ${browser.version()}, Node ${process.version}, ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? "?"}); ` +
@@ -133,10 +147,18 @@ async function main(): Promise<void> {
         figures.push(
           { name: `${key}.wasm.perSecond`, value: round(web), unit: "inferences/s" },
           { name: `${key}.native.perSecond`, value: round(native), unit: "inferences/s" },
-          { name: `${key}.wasmVsNative.ratio`, value: Math.round((web / native) * 1000) / 1000, unit: "ratio" },
+          {
+            name: `${key}.wasmVsNative.ratio`,
+            value: Math.round((web / native) * 1000) / 1000,
+            unit: "ratio",
+          },
         );
         if (webgpu !== undefined) {
-          figures.push({ name: `${key}.webgpu.perSecond`, value: round(webgpu), unit: "inferences/s" });
+          figures.push({
+            name: `${key}.webgpu.perSecond`,
+            value: round(webgpu),
+            unit: "inferences/s",
+          });
         }
         rows.push([
           m.id,
@@ -154,9 +176,17 @@ async function main(): Promise<void> {
     await models.close();
   }
 
-  const header = ["model", "batch", "wasm/s", "native/s", "wasm÷native", values.webgpu ? "webgpu/s" : ""];
+  const header = [
+    "model",
+    "batch",
+    "wasm/s",
+    "native/s",
+    "wasm÷native",
+    values.webgpu ? "webgpu/s" : "",
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   console.log(line(header));
   for (const row of rows) console.log(line(row));
 

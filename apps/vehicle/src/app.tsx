@@ -47,7 +47,9 @@ export function App({
 
   // An engine that cannot start (no WebGPU when forced, ort files missing) says so.
   useEffect(() => {
-    ready.catch((e: unknown) => setError(`The engine did not start: ${e instanceof Error ? e.message : String(e)}`));
+    ready.catch((e: unknown) =>
+      setError(`The engine did not start: ${e instanceof Error ? e.message : String(e)}`),
+    );
   }, [ready]);
 
   // Join the fleet once the engine is ready: enroll, or come back as the car this tab already is.
@@ -57,7 +59,12 @@ export function App({
     worker.onCredential = (c) => saveCredential(sessionStorage, settings.serverUrl, c);
     ready
       .then(() =>
-        worker.join(settings.code, loadCredential(sessionStorage, settings.serverUrl), settings.name, twinRef.current),
+        worker.join(
+          settings.code,
+          loadCredential(sessionStorage, settings.serverUrl),
+          settings.name,
+          twinRef.current,
+        ),
       )
       .then(() => !cancelled && setJoined(true))
       .catch((e: unknown) => !cancelled && setError(e instanceof Error ? e.message : String(e)));
@@ -97,7 +104,11 @@ export function App({
         <h1>Nightshift vehicle</h1>
         <div className="chips">
           <span className="chip" data-testid="car-id">
-            {node?.carId ? `car ${node.carId.slice(0, 8)}` : settings.join ? "joining…" : "not joined"}
+            {node?.carId
+              ? `car ${node.carId.slice(0, 8)}`
+              : settings.join
+                ? "joining…"
+                : "not joined"}
           </span>
           <span className={`chip backend-${info?.backend ?? "none"}`} data-testid="backend">
             {info ? info.detail : "starting the engine…"}
@@ -263,7 +274,9 @@ function WorkCard({ node }: { node: NodeView | null }) {
           {node?.socPct != null ? `, ${node.socPct.toFixed(1)}%` : ""}
         </dd>
         <dt>Takes work</dt>
-        <dd data-testid="blocker">{node?.state ? (node.blocker ? `no: ${node.blocker}` : "yes") : "—"}</dd>
+        <dd data-testid="blocker">
+          {node?.state ? (node.blocker ? `no: ${node.blocker}` : "yes") : "—"}
+        </dd>
         <dt>Running</dt>
         <dd data-testid="running">{running}</dd>
         <dt>Done (accepted)</dt>
@@ -299,7 +312,9 @@ function SelfTestCard({ worker, info }: { worker: VehicleWorker; info: RuntimeIn
       const m = getManifest(modelId)!;
       const r = await worker.selfTest(modelId, syntheticFeeds(m, 1));
       const head = Array.from(r.output.data.slice(0, 4), (x) => x.toFixed(4)).join(", ");
-      setResult(`${r.backend}: ${r.durationMs.toFixed(1)} ms, output [${r.output.dims.join("×")}] ${head}…`);
+      setResult(
+        `${r.backend}: ${r.durationMs.toFixed(1)} ms, output [${r.output.dims.join("×")}] ${head}…`,
+      );
     } catch (e) {
       setResult(e instanceof Error ? e.message : String(e));
     } finally {
@@ -362,7 +377,9 @@ function TasksCard({ tasks }: { tasks: TaskView[] }) {
                 </td>
                 <td>{t.backend ?? ""}</td>
                 <td className="num">{t.batch ?? ""}</td>
-                <td className="num">{t.latencyMs === undefined ? "" : `${t.latencyMs.toFixed(0)} ms`}</td>
+                <td className="num">
+                  {t.latencyMs === undefined ? "" : `${t.latencyMs.toFixed(0)} ms`}
+                </td>
                 <td className="num">{t.runMs === undefined ? "" : `${t.runMs.toFixed(1)} ms`}</td>
               </tr>
             ))}

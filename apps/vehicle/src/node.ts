@@ -115,7 +115,13 @@ export function startNode(options: VehicleNodeOptions): VehicleNode {
         break;
       case "task-done": {
         const task = byLease.get(e.leaseId);
-        if (task) Object.assign(task, { latencyMs: e.latencyMs, runMs: e.runMs, backend: e.backend, batch: e.batch });
+        if (task)
+          Object.assign(task, {
+            latencyMs: e.latencyMs,
+            runMs: e.runMs,
+            backend: e.backend,
+            batch: e.batch,
+          });
         break;
       }
       case "submitted": {
@@ -136,7 +142,16 @@ export function startNode(options: VehicleNodeOptions): VehicleNode {
         const task = byLease.get(e.leaseId);
         if (task) Object.assign(task, { outcome: "failed", detail, finishedAt: Date.now() });
         // A lease refused before its task started (its model failed its check) gets a row too.
-        else track({ leaseId: e.leaseId, taskId: "", modelId: "", startedAt: Date.now(), finishedAt: Date.now(), outcome: "failed", detail });
+        else
+          track({
+            leaseId: e.leaseId,
+            taskId: "",
+            modelId: "",
+            startedAt: Date.now(),
+            finishedAt: Date.now(),
+            outcome: "failed",
+            detail,
+          });
         break;
       }
       case "released":
@@ -151,7 +166,8 @@ export function startNode(options: VehicleNodeOptions): VehicleNode {
       case "lost":
         for (const id of e.leaseIds) {
           const task = byLease.get(id);
-          if (task?.outcome === "running") Object.assign(task, { outcome: "handed-back", detail: "lease lost" });
+          if (task?.outcome === "running")
+            Object.assign(task, { outcome: "handed-back", detail: "lease lost" });
         }
         break;
       case "directive":

@@ -18,6 +18,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
 }
 await buildVehicle();
 const server = await startVehicleServer({ port, host: values.host, serverUrl: values.server });
-console.log(`vehicle page on ${server.url} (API: ${values.server}); open it in several tabs for several cars`);
+console.log(
+  `vehicle page on ${server.url} (API: ${values.server}); open it in several tabs for several cars`,
+);
 process.once("SIGINT", () => void server.close().then(() => process.exit(0)));
 process.once("SIGTERM", () => void server.close().then(() => process.exit(0)));

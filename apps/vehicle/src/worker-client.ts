@@ -12,12 +12,19 @@ import type {
 } from "./protocol";
 import type { PageSettings } from "./settings";
 
-type Request = ToWorker extends infer M ? (M extends { id: number } ? Omit<M, "id"> : never) : never;
+type Request = ToWorker extends infer M
+  ? M extends { id: number }
+    ? Omit<M, "id">
+    : never
+  : never;
 
 export class VehicleWorker {
   private readonly worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve(v: unknown): void; reject(e: Error): void }
+  >();
   info: RuntimeInfo | null = null;
   node: NodeView | null = null;
   /** Called when the car enrolls: the page keeps the credential for this tab. */
@@ -87,7 +94,12 @@ export class VehicleWorker {
   }
 
   /** The tab joins the fleet: it enrolls, or comes back as the car of `credential`. */
-  join(code: string, credential: StoredCredential | null, name: string | null, twin: TwinSettings): Promise<void> {
+  join(
+    code: string,
+    credential: StoredCredential | null,
+    name: string | null,
+    twin: TwinSettings,
+  ): Promise<void> {
     return this.call({ type: "join", code, credential, twin, ...(name ? { name } : {}) });
   }
 

@@ -72,7 +72,8 @@ async function handle(message: ToWorker): Promise<unknown> {
       const bytes = await store.get(m, modelUrl(m));
       const feeds = toFeeds(message.feeds);
       let backend = runtime.info().backend;
-      for (let i = 0; i < message.warmupRuns; i++) backend = (await runtime.run(m, bytes, feeds)).backend;
+      for (let i = 0; i < message.warmupRuns; i++)
+        backend = (await runtime.run(m, bytes, feeds)).backend;
       const started = performance.now();
       let runs = 0;
       while (runs < message.minRuns || performance.now() - started < message.minDurationMs) {

@@ -21,7 +21,10 @@ export function toJson(feeds: Record<string, WireTensor>): Record<string, JsonTe
 }
 
 /** Opens the page and waits until its worker has an engine; rejects with the page's error. */
-export async function openVehicle(browser: Browser | BrowserContext, url: string): Promise<{ page: Page; info: RuntimeInfo }> {
+export async function openVehicle(
+  browser: Browser | BrowserContext,
+  url: string,
+): Promise<{ page: Page; info: RuntimeInfo }> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -41,10 +44,18 @@ export async function selfTest(
   return page.evaluate(
     async ({ modelId, feeds }) => {
       const wire = Object.fromEntries(
-        Object.entries(feeds).map(([k, t]) => [k, { dims: t.dims, data: Float32Array.from(t.data) }]),
+        Object.entries(feeds).map(([k, t]) => [
+          k,
+          { dims: t.dims, data: Float32Array.from(t.data) },
+        ]),
       );
       const r: SelfTestResult = await window.nightshiftVehicle!.worker.selfTest(modelId, wire);
-      return { dims: r.output.dims, data: Array.from(r.output.data), backend: r.backend, durationMs: r.durationMs };
+      return {
+        dims: r.output.dims,
+        data: Array.from(r.output.data),
+        backend: r.backend,
+        durationMs: r.durationMs,
+      };
     },
     { modelId, feeds },
   );
@@ -59,7 +70,10 @@ export async function benchInPage(
   return page.evaluate(
     async ({ modelId, feeds, runs }) => {
       const wire = Object.fromEntries(
-        Object.entries(feeds).map(([k, t]) => [k, { dims: t.dims, data: Float32Array.from(t.data) }]),
+        Object.entries(feeds).map(([k, t]) => [
+          k,
+          { dims: t.dims, data: Float32Array.from(t.data) },
+        ]),
       );
       return window.nightshiftVehicle!.worker.bench(modelId, wire, runs);
     },

@@ -69,7 +69,8 @@ async function waitJob(jobId: string, timeoutMs = 90_000) {
   for (;;) {
     const job = await tenant.tenant.jobs.get.query({ jobId });
     if (job.status !== "queued" && job.status !== "running") return job;
-    if (Date.now() > until) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
+    if (Date.now() > until)
+      throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
     await sleep(250);
   }
 }
@@ -80,7 +81,10 @@ async function results(jobId: string) {
 
 function tinyInputs(n: number, salt: number) {
   return Array.from({ length: n }, (_, i) => ({
-    x: { dims: [1, 16], data: Array.from({ length: 16 }, (_, j) => ((i * 13 + j * 5 + salt) % 11) / 5 - 1) },
+    x: {
+      dims: [1, 16],
+      data: Array.from({ length: 16 }, (_, j) => ((i * 13 + j * 5 + salt) % 11) / 5 - 1),
+    },
   }));
 }
 
@@ -99,12 +103,19 @@ function headlessCar(name: string) {
 describe("a tab is a car", () => {
   it("enrolls, heartbeats, and leases and completes tasks on WASM", async () => {
     const page = await openCar("backend=wasm&name=tab-a");
-    const joined = await waitView(page, "v.carId !== null && v.state === 'charging' && v.lastHeartbeatAt !== null");
+    const joined = await waitView(
+      page,
+      "v.carId !== null && v.state === 'charging' && v.lastHeartbeatAt !== null",
+    );
     const stored = await page.evaluate(() => JSON.stringify(sessionStorage));
     expect(stored).toContain(joined.carId!);
 
     const inputs = tinyInputs(12, 1);
-    const { jobId } = await tenant.tenant.jobs.submit.mutate({ modelId: "tiny-mlp", inputs, replication: 1 });
+    const { jobId } = await tenant.tenant.jobs.submit.mutate({
+      modelId: "tiny-mlp",
+      inputs,
+      replication: 1,
+    });
     expect((await waitJob(jobId)).status).toBe("completed");
 
     const items = await results(jobId);
@@ -116,7 +127,9 @@ describe("a tab is a car", () => {
       expect(outputsAgree(item.output!, expected, tolerance), `task ${item.seq}`).toBe(true);
     }
     const after = await waitView(page, "v.done >= 12");
-    expect(after.tasks.filter((t) => t.outcome === "accepted").every((t) => t.backend === "wasm")).toBe(true);
+    expect(
+      after.tasks.filter((t) => t.outcome === "accepted").every((t) => t.backend === "wasm"),
+    ).toBe(true);
     await page.context().close();
   });
 
@@ -125,7 +138,9 @@ describe("a tab is a car", () => {
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(`${inject("vehicleUrl")}?backend=cuda`);
-    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/^\?backend=: expected auto, webgpu or wasm, got cuda$/);
+    await expect
+      .poll(() => page.getByRole("alert").textContent())
+      .toMatch(/^\?backend=: expected auto, webgpu or wasm, got cuda$/);
     expect(await page.evaluate(() => window.nightshiftVehicle)).toBeUndefined();
     await context.close();
   });
@@ -149,12 +164,20 @@ describe("a tab is a car", () => {
     const page = await openCar("backend=wasm&name=tab-b");
     await waitView(page, "v.carId !== null && v.state === 'charging'");
     // Detection on 320 × 320 pages: slow enough on WASM that the tab is caught mid-work.
-    const inputs = Array.from({ length: 16 }, (_, i) => ({ image: { demo: `page-${(i % 4) + 1}.png` } }));
-    const { jobId } = await tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-det", inputs, replication: 1 });
+    const inputs = Array.from({ length: 16 }, (_, i) => ({
+      image: { demo: `page-${(i % 4) + 1}.png` },
+    }));
+    const { jobId } = await tenant.tenant.jobs.submit.mutate({
+      modelId: "ppocr-det",
+      inputs,
+      replication: 1,
+    });
     await waitView(page, "v.tasks.some((t) => t.outcome === 'running')");
     await page.getByTestId("drive").click();
     const driving = await waitView(page, "v.state === 'driving' && v.handedBack > 0");
-    const handedBack = driving.tasks.filter((t) => t.outcome === "handed-back").map((t) => t.taskId);
+    const handedBack = driving.tasks
+      .filter((t) => t.outcome === "handed-back")
+      .map((t) => t.taskId);
     expect(handedBack.length).toBeGreaterThan(0);
     const drivingSince = await page.evaluate(() => Date.now());
 
@@ -190,7 +213,11 @@ describe("a tab is a car", () => {
     await waitView(page, "v.carId !== null && v.state === 'charging'");
 
     const line = { image: { demo: "line-hello-world-0.png" } };
-    const first = await tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-cls", inputs: [line], replication: 1 });
+    const first = await tenant.tenant.jobs.submit.mutate({
+      modelId: "ppocr-cls",
+      inputs: [line],
+      replication: 1,
+    });
     const refused = await waitView(page, "v.failed >= 1");
     const failed = refused.tasks.find((t) => t.outcome === "failed")!;
     expect(failed.detail).toMatch(/^model-integrity: ModelIntegrityError/);
@@ -227,7 +254,11 @@ describe("a tab is a car", () => {
       { image: { demo: "line-night-shift-0.png" } },
       { image: { demo: "line-night-shift-180.png" } },
     ];
-    const { jobId } = await tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-cls", inputs, replication: 1 });
+    const { jobId } = await tenant.tenant.jobs.submit.mutate({
+      modelId: "ppocr-cls",
+      inputs,
+      replication: 1,
+    });
     const seen = await waitView(page, "v.tasks.some((t) => t.outcome === 'failed') && v.done >= 2");
     const failed = seen.tasks.find((t) => t.outcome === "failed")!;
     expect(failed.detail).toMatch(/^bad-input: ImageDecodeError/);

@@ -30,7 +30,8 @@ export default async function setup(project: TestProject) {
   });
   const vehicle = await startVehicleServer({ port: 0, serverUrl: server.url });
   const [, tenantKey] = [...parseDemo(server.banner).tenantKeys][0] ?? [];
-  if (!tenantKey) throw new Error(`the server printed no demo tenant key:\n${server.banner.join("\n")}`);
+  if (!tenantKey)
+    throw new Error(`the server printed no demo tenant key:\n${server.banner.join("\n")}`);
   project.provide("serverUrl", server.url);
   project.provide("vehicleUrl", vehicle.url);
   project.provide("tenantKey", tenantKey);

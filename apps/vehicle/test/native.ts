@@ -22,7 +22,10 @@ export function modelFeeds(m: ModelManifest, count: number): Record<string, Wire
   const files = DEMO_FILES[m.id];
   if (!files) throw new Error(`no demo images chosen for ${m.id}`);
   const tensors = Array.from({ length: count }, (_, i) =>
-    imageToTensor(m, decodeImage(new Uint8Array(readFileSync(demoImagePath(files[i % files.length]!))))),
+    imageToTensor(
+      m,
+      decodeImage(new Uint8Array(readFileSync(demoImagePath(files[i % files.length]!)))),
+    ),
   );
   const stacked = batch(tensors);
   return { [m.inputs[0]!.name]: { dims: stacked.dims, data: stacked.data } };
@@ -43,7 +46,8 @@ export async function nativeRunner(m: ModelManifest, threads: number): Promise<N
   return {
     async run(feeds) {
       const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor("float32", t.data, t.dims);
+      for (const [name, t] of Object.entries(feeds))
+        ortFeeds[name] = new ort.Tensor("float32", t.data, t.dims);
       const out = await session.run(ortFeeds);
       const first = out[session.outputNames[0]!]!;
       return { dims: [...first.dims], data: first.data as Float32Array };
@@ -55,6 +59,7 @@ export async function nativeRunner(m: ModelManifest, threads: number): Promise<N
 /** The largest element-wise difference, for messages when outputs disagree. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let max = 0;
-  for (let i = 0; i < Math.min(a.length, b.length); i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < Math.min(a.length, b.length); i++)
+    max = Math.max(max, Math.abs(a[i]! - b[i]!));
   return max;
 }

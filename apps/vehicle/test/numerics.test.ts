@@ -26,7 +26,12 @@ async function native(modelId: string, feeds: Record<string, WireTensor>): Promi
 }
 
 /** Runs `count` inputs in the page and on onnxruntime-node; expects the same numbers. */
-async function expectAgreement(page: Page, backend: "wasm" | "webgpu", modelId: string, count: number) {
+async function expectAgreement(
+  page: Page,
+  backend: "wasm" | "webgpu",
+  modelId: string,
+  count: number,
+) {
   const m = getManifest(modelId)!;
   const feeds = modelFeeds(m, count);
   const expected = await native(modelId, feeds);
@@ -34,7 +39,10 @@ async function expectAgreement(page: Page, backend: "wasm" | "webgpu", modelId: 
   expect(got.backend).toBe(backend);
   expect(got.dims).toEqual(expected.dims);
   const agree = outputsAgree(got.data, expected.data, m.tolerance);
-  expect(agree, `max |diff| ${maxAbsDiff(got.data, expected.data)} over ${got.data.length} values`).toBe(true);
+  expect(
+    agree,
+    `max |diff| ${maxAbsDiff(got.data, expected.data)} over ${got.data.length} values`,
+  ).toBe(true);
   return { feeds, expected };
 }
 

@@ -53,10 +53,12 @@ describe("startVehicleServer", () => {
   });
 
   it("says what is wrong with its options", async () => {
-    await expect(startVehicleServer({ serverUrl: "ftp://example.org" })).rejects.toThrow(/^serverUrl:/);
-    await expect(startVehicleServer({ serverUrl: "http://127.0.0.1:1", distDir: "/nonexistent" })).rejects.toThrow(
-      /^distDir: no index.html/,
+    await expect(startVehicleServer({ serverUrl: "ftp://example.org" })).rejects.toThrow(
+      /^serverUrl:/,
     );
+    await expect(
+      startVehicleServer({ serverUrl: "http://127.0.0.1:1", distDir: "/nonexistent" }),
+    ).rejects.toThrow(/^distDir: no index.html/);
   });
 
   it("answers 502 with the reason when the Nightshift server is away", async () => {

@@ -162,7 +162,8 @@ export async function createWebRuntime(options: WebRuntimeOptions): Promise<WebR
     if (!first) throw new Error(`model ${model.id} returned no output`);
     const output: Tensor = {
       dims: [...first.dims],
-      data: Float32Array.from(first.data as Float32Array),
+      // A copy (a memcpy): the tensor is disposed below.
+      data: new Float32Array(first.data as Float32Array),
     };
     for (const t of Object.values(outputs)) t.dispose();
     return { output, backend, durationMs };
