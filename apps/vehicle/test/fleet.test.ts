@@ -16,6 +16,7 @@ import { tinyMlpReference } from "@nightshift/models/tiny-mlp";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { NodeView } from "../src/protocol";
+import { startVehicleServer } from "../src/serve";
 import { openBrowser, openVehicle } from "./browser";
 
 let browser: Browser;
@@ -131,6 +132,42 @@ describe("a tab is a car", () => {
       after.tasks.filter((t) => t.outcome === "accepted").every((t) => t.backend === "wasm"),
     ).toBe(true);
     await page.context().close();
+  });
+
+  it("calls a server on another origin directly with ?server= (CORS under cross-origin isolation)", async () => {
+    // This page's own origin passes nothing through: every call must go to ?server=.
+    const elsewhere = await startVehicleServer({
+      port: inject("corsPort"),
+      serverUrl: "http://127.0.0.1:1",
+    });
+    try {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const server = encodeURIComponent(inject("serverUrl"));
+      const { page } = await openVehicle(
+        context,
+        `${elsewhere.url}?server=${server}&backend=wasm&name=tab-f`,
+      );
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      await waitView(page, "v.carId !== null && v.state === 'charging'");
+      const { jobId } = await tenant.tenant.jobs.submit.mutate({
+        modelId: "tiny-mlp",
+        inputs: tinyInputs(3, 7),
+        replication: 1,
+      });
+      // An image model: the model file and the input image are fetched across origins too.
+      const image = await tenant.tenant.jobs.submit.mutate({
+        modelId: "ppocr-cls",
+        inputs: [{ image: { demo: "line-low-tariff-180.png" } }],
+        replication: 1,
+      });
+      expect((await waitJob(jobId)).status).toBe("completed");
+      expect((await waitJob(image.jobId)).status).toBe("completed");
+      await waitView(page, "v.done >= 4");
+      await context.close();
+    } finally {
+      await elsewhere.close();
+    }
   });
 
   it("names a bad address parameter instead of starting", async () => {

@@ -2,6 +2,8 @@
 // the vehicle's static server in front of it, shared by every browser test file.
 import { copyFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { MODELS } from "@nightshift/models/registry";
 import { modelFilePath } from "@nightshift/models/files";
@@ -15,7 +17,18 @@ declare module "vitest" {
     serverUrl: string;
     vehicleUrl: string;
     tenantKey: string;
+    /** A port the server allows as a CORS origin (http://127.0.0.1:PORT), for a page that calls it directly. */
+    corsPort: number;
   }
+}
+
+/** A port free now (the OS picks it; it is released at once for the test to listen on). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 export default async function setup(project: TestProject) {
@@ -24,8 +37,13 @@ export default async function setup(project: TestProject) {
   // The server serves model files from a folder of `<id>.onnx`.
   const modelsDir = tempDir("nightshift-vehicle-models-");
   for (const m of MODELS) copyFileSync(modelFilePath(m), join(modelsDir, `${m.id}.onnx`));
+  const corsPort = await freePort();
   const server = await spawnServe(["--port", "0", "--data", dataDir], {
-    env: { NIGHTSHIFT_MODELS_DIR: modelsDir, NIGHTSHIFT_SWEEP_INTERVAL_S: "1" },
+    env: {
+      NIGHTSHIFT_MODELS_DIR: modelsDir,
+      NIGHTSHIFT_SWEEP_INTERVAL_S: "1",
+      NIGHTSHIFT_CORS_ORIGINS: `http://127.0.0.1:${corsPort}`,
+    },
     startTimeoutMs: 120_000,
   });
   const vehicle = await startVehicleServer({ port: 0, serverUrl: server.url });
@@ -35,6 +53,7 @@ export default async function setup(project: TestProject) {
   project.provide("serverUrl", server.url);
   project.provide("vehicleUrl", vehicle.url);
   project.provide("tenantKey", tenantKey);
+  project.provide("corsPort", corsPort);
 
   return async () => {
     await vehicle.close();
