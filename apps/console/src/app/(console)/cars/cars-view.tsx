@@ -33,9 +33,16 @@ function stateBadge(car: Car) {
   return <Badge tone={car.state === "driving" ? "warn" : "ok"}>{car.state}</Badge>;
 }
 
+/** The live count, in its own component: feed ticks re-render it, not the table. */
+function CarsCount() {
+  const { latest } = useFleetFeed();
+  return latest
+    ? `${int(latest.cars.total)} enrolled, ${int(latest.cars.online)} online`
+    : "Every enrolled car";
+}
+
 export function CarsView() {
   const trpc = useTRPC();
-  const { latest } = useFleetFeed();
   const [regionId, setRegionId] = useState("");
   const [state, setState] = useState<"" | "driving" | "parked" | "charging">("");
   const [quarantined, setQuarantined] = useState<"" | "yes" | "no">("");
@@ -91,14 +98,7 @@ export function CarsView() {
 
   return (
     <>
-      <PageHeader
-        title="Cars"
-        description={
-          latest
-            ? `${int(latest.cars.total)} enrolled, ${int(latest.cars.online)} online`
-            : "Every enrolled car"
-        }
-      />
+      <PageHeader title="Cars" description={<CarsCount />} />
       <div className="card stack">
         <div className="row" role="group" aria-label="Filters">
           <label className="field">
