@@ -99,10 +99,7 @@ describe("operator and tenant commands", () => {
 
   it("jobs submit, status, results and cancel, with the tenant's key", async () => {
     const env = { ...clean, NIGHTSHIFT_URL: server.url, NIGHTSHIFT_KEY: tenantKey };
-    const inputs = inputsFile("inputs.json", [
-      tinyInput([1, 2, 3, 4]),
-      tinyInput([4, 3, 2, 1]),
-    ]);
+    const inputs = inputsFile("inputs.json", [tinyInput([1, 2, 3, 4]), tinyInput([4, 3, 2, 1])]);
     const submitted = await runCli(
       ["jobs", "submit", "--model", "tiny-mlp", "--inputs", inputs, "--replication", "1"],
       { env },

@@ -6,12 +6,17 @@ import { z } from "zod";
 /** The repository's root: defaults for local state live under its `.nightshift/`. */
 export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
-/** Next.js (console) and Vite (vehicle page) development servers. */
+/**
+ * The console (3000) and the vehicle page (5180, as `npm start` serves it; 5173, Vite's
+ * development server). Both proxy the API by default; these cover pages that call it directly.
+ */
 const DEFAULT_CORS_ORIGINS = [
   "http://localhost:3000",
   "http://127.0.0.1:3000",
   "http://localhost:5173",
   "http://127.0.0.1:5173",
+  "http://localhost:5180",
+  "http://127.0.0.1:5180",
 ];
 
 /** An unset variable and an empty one mean the same: the default. */

@@ -1,24 +1,300 @@
+// `nightshift demo` (what `npm start` runs): the whole product on this machine. The server on
+// an embedded PostgreSQL (data kept in .nightshift/ across restarts), the operator console, the
+// vehicle page, a headless fleet running real ONNX models, and a tenant that keeps a steady
+// stream of demo jobs coming. Prints the addresses and the operator's sign-in; Ctrl-C stops it
+// all cleanly. The console and the vehicle page must be built first (`npm start` does it).
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { NightshiftClient } from "@nightshift/client/client";
 import type { Command } from "commander";
-import { formatFindings, formatInteger, formatReport } from "../format";
-import { runSimulation } from "./simulate";
+import { z } from "zod";
+import { parseIntegerFlag, parsePositiveFlag } from "../flags";
+import { UsageError } from "../usage-error";
 
-/** Small enough to finish in a few seconds on a laptop, large enough for stable shares. */
-const DEMO = { vehicles: 2000, hours: 24, seed: 42 } as const;
+interface DemoFlags {
+  cars: number;
+  data?: string;
+  port: number;
+  consolePort: number;
+  vehiclePort: number;
+  reset?: boolean;
+  workload: boolean;
+  speedup: number;
+}
+
+/** The demo's secrets, written once when the database is created (the server never shows them again). */
+const ZDemoCredentials = z.object({
+  operator: z.object({ email: z.string(), password: z.string() }),
+  tenantKeys: z.record(z.string(), z.string()),
+});
+type DemoCredentials = z.infer<typeof ZDemoCredentials>;
+
+/** How often the workload tops the queue up, and to how many open tasks. */
+const WORKLOAD_EVERY_MS = 5_000;
+const WORKLOAD_QUEUE_TARGET = 60;
+/** How often the status line is printed. */
+const STATUS_EVERY_MS = 10_000;
 
 export function registerDemo(program: Command): void {
   program
     .command("demo")
     .description(
-      `a short demonstration: ${formatInteger(DEMO.vehicles)} cars for ${DEMO.hours} h (seed ${DEMO.seed}) on the default scenario`,
+      "run the whole product here: server (embedded PostgreSQL), console, vehicle page, a headless fleet and a steady demo workload (Ctrl-C stops it)",
     )
-    .action(() => {
-      process.stderr.write(
-        `Simulating ${formatInteger(DEMO.vehicles)} cars for ${DEMO.hours} hours (seed ${DEMO.seed})…\n`,
-      );
-      const result = runSimulation(DEMO);
-      process.stdout.write(`${formatReport(result)}\n${formatFindings(result.summary)}\n\n`);
-      process.stdout.write(
-        "Try your own: nightshift simulate --vehicles 10000 --hours 48 --seed 7 (or --help).\n",
-      );
+    .option(
+      "--cars <count>",
+      "headless cars in the fleet, 0 to 1000",
+      (raw: string) => parseIntegerFlag("--cars", raw, { min: 0, max: 1000 }),
+      50,
+    )
+    .option(
+      "--data <dir>",
+      "the folder for the database and the demo's secrets (default .nightshift)",
+    )
+    .option(
+      "--port <port>",
+      "the server's port",
+      (raw: string) => parseIntegerFlag("--port", raw, { min: 0, max: 65_535 }),
+      8787,
+    )
+    .option(
+      "--console-port <port>",
+      "the console's port",
+      (raw: string) => parseIntegerFlag("--console-port", raw, { min: 0, max: 65_535 }),
+      3000,
+    )
+    .option(
+      "--vehicle-port <port>",
+      "the vehicle page's port",
+      (raw: string) => parseIntegerFlag("--vehicle-port", raw, { min: 0, max: 65_535 }),
+      5180,
+    )
+    .option("--reset", "start from an empty database (deletes the demo's data folder)")
+    .option("--no-workload", "submit no demo jobs")
+    .option(
+      "--speedup <factor>",
+      "simulated seconds per real second for the cars' days (60: a day in 24 minutes)",
+      (raw: string) => parsePositiveFlag("--speedup", raw, 3600),
+      60,
+    )
+    .action(async (flags: DemoFlags) => {
+      await demo(flags);
     });
+}
+
+async function demo(flags: DemoFlags): Promise<void> {
+  // Loaded here: the other commands need none of this.
+  const [{ REPO_ROOT }, server, consoleApp, vehicle, fleetModule, client, demoImages] =
+    await Promise.all([
+      import("@nightshift/server/env"),
+      import("@nightshift/server/start"),
+      import("@nightshift/console/serve"),
+      import("@nightshift/vehicle/serve"),
+      import("@nightshift/agent/fleet"),
+      import("@nightshift/client/client"),
+      import("@nightshift/models/demo-images"),
+    ]);
+  const home = resolve(flags.data ?? join(REPO_ROOT, ".nightshift"));
+  const dataDir = join(home, "data");
+  const secretsFile = join(home, "demo-credentials.json");
+  if (flags.reset) {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(secretsFile, { force: true });
+  }
+  if (!consoleApp.isBuilt()) {
+    throw new UsageError(
+      "the console is not built: run `npm start` (it builds first) or `npm run build -w @nightshift/console`",
+    );
+  }
+  mkdirSync(join(home, "logs"), { recursive: true });
+  const logFile = join(home, "logs", "server.log");
+  const log = server.createLogger(process.env.LOG_LEVEL ?? "info", logFile);
+
+  say(`Starting Nightshift (data in ${home})…`);
+  const api = await server.startServer({
+    port: flags.port,
+    dataDir,
+    seed: true,
+    log,
+  });
+  const credentials = rememberCredentials(secretsFile, api.demo);
+  const stops: (() => Promise<unknown>)[] = [() => api.stop()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const consoleServer = await consoleApp.startConsole({
+      port: flags.consolePort,
+      serverUrl: api.url,
+    });
+    stops.push(() => consoleServer.close());
+    const vehicleServer = await vehicle.startVehicleServer({
+      port: flags.vehiclePort,
+      serverUrl: api.url,
+    });
+    stops.push(() => vehicleServer.close());
+    const fleet =
+      flags.cars > 0
+        ? fleetModule.runFleet({
+            server: api.url,
+            cars: flags.cars,
+            seed: 7,
+            speedup: flags.speedup,
+            namePrefix: "demo-car",
+            modelDir: join(home, "model-cache"),
+          })
+        : null;
+    if (fleet) stops.push(() => fleet.stop());
+
+    const tenantKey = credentials ? Object.values(credentials.tenantKeys)[0] : undefined;
+    const workload =
+      flags.workload && tenantKey
+        ? startWorkload(
+            client.createNightshiftClient({ url: api.url, credential: tenantKey }),
+            (kind) => demoImages.DEMO_IMAGES.filter((d) => d.kind === kind).map((d) => d.file),
+          )
+        : null;
+    if (workload) stops.push(async () => workload.stop());
+
+    say("");
+    say(`  Console       ${consoleServer.url}`);
+    say(
+      credentials
+        ? `    sign in     ${credentials.operator.email} / ${credentials.operator.password}`
+        : `    sign in     (the demo's credentials were not kept: run npm start -- --reset)`,
+    );
+    say(`  Vehicle page  ${vehicleServer.url}   (open it in more tabs: each tab is a car)`);
+    say(`  Server        ${api.url}   (tRPC under /trpc, /healthz, /metrics)`);
+    say(`  Fleet         ${flags.cars} headless cars; server log in ${logFile}`);
+    if (credentials) say(`  Secrets       ${secretsFile}`);
+    say("");
+    say(
+      "Ctrl-C stops everything; the data stays for the next start (npm start -- --reset starts fresh).",
+    );
+
+    const status = setInterval(() => {
+      if (!fleet) return;
+      const s = fleet.summary();
+      say(
+        `cars ${s.parked + s.charging} parked · ${s.driving} driving · tasks ${s.acknowledged} done · ${s.errors} errors · ${(s.energyWh / 1000).toFixed(2)} kWh`,
+      );
+    }, STATUS_EVERY_MS);
+    status.unref();
+    stops.push(async () => clearInterval(status));
+
+    await new Promise<void>((done) => {
+      let stopping = false;
+      const onSignal = () => {
+        if (stopping) {
+          say("Stopping now.");
+          process.exit(130);
+        }
+        stopping = true;
+        say("\nStopping (Ctrl-C again to force)…");
+        done();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+    });
+  } finally {
+    await stopAll();
+  }
+  say("Stopped.");
+}
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/**
+ * The demo's secrets: written when seeding created them (the first start on a fresh folder),
+ * read back on later starts. Readable by this user only.
+ */
+function rememberCredentials(
+  file: string,
+  seeded: {
+    operator: { email: string; password: string | null };
+    tenants: { id: string; apiKey: string | null }[];
+  } | null,
+): DemoCredentials | null {
+  if (seeded?.operator.password) {
+    const created: DemoCredentials = {
+      operator: { email: seeded.operator.email, password: seeded.operator.password },
+      tenantKeys: Object.fromEntries(
+        seeded.tenants.flatMap((t) => (t.apiKey ? [[t.id, t.apiKey]] : [])),
+      ),
+    };
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return created;
+  }
+  if (!existsSync(file)) return null;
+  const parsed = ZDemoCredentials.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  return parsed.success ? parsed.data : null;
+}
+
+interface Workload {
+  stop(): void;
+}
+
+type TenantClient = NightshiftClient;
+
+/**
+ * A tenant that keeps work coming: whenever its open work runs low, it submits another job,
+ * in turn: the demo's text lines to the direction classifier, its pages to the text detector,
+ * and a batch of tiny-mlp tensors.
+ */
+function startWorkload(
+  tenant: TenantClient,
+  demoFiles: (kind: "line" | "page") => string[],
+): Workload {
+  let turn = 0;
+  let busy = false;
+  const jobs = [
+    async () =>
+      tenant.tenant.jobs.submit.mutate({
+        modelId: "ppocr-cls",
+        inputs: demoFiles("line").map((demo) => ({ image: { demo } })),
+      }),
+    async () =>
+      tenant.tenant.jobs.submit.mutate({
+        modelId: "ppocr-det",
+        inputs: demoFiles("page").map((demo) => ({ image: { demo } })),
+      }),
+    async () =>
+      tenant.tenant.jobs.submit.mutate({
+        modelId: "tiny-mlp",
+        inputs: Array.from({ length: 40 }, (_, i) => ({
+          x: {
+            dims: [1, 16],
+            data: Array.from({ length: 16 }, (_, k) => Math.sin(i * 16 + k + turn)),
+          },
+        })),
+      }),
+  ];
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const open = await tenant.tenant.jobs.list.query({ status: "running", limit: 50 });
+      const queued = await tenant.tenant.jobs.list.query({ status: "queued", limit: 50 });
+      const pending = [...open.items, ...queued.items].reduce(
+        (n, j) => n + j.taskCount - j.tasksValidated - j.tasksFailed,
+        0,
+      );
+      if (pending < WORKLOAD_QUEUE_TARGET) {
+        await jobs[turn % jobs.length]!();
+        turn++;
+      }
+    } catch {
+      // The server may be restarting or busy: the next tick tries again.
+    } finally {
+      busy = false;
+    }
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), WORKLOAD_EVERY_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -1,0 +1,135 @@
+// The one-command demo as a user runs it (`npm start` runs `nightshift demo` after building the
+// console and the vehicle page): everything comes up on the addresses it prints, the headless
+// fleet and the demo workload get work done, Ctrl-C stops it all, and the next start finds the
+// same data and still prints the operator's sign-in.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createNightshiftClient } from "@nightshift/client/client";
+import { tempDir } from "@nightshift/server/testing";
+import { afterAll, describe, expect, it } from "vitest";
+import { CLI_DIR } from "./run-cli";
+
+const BIN = join(CLI_DIR, "bin", "nightshift.js");
+const home = tempDir("nightshift-demo-");
+const running: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+interface Demo {
+  child: ChildProcess;
+  lines: string[];
+  /** The value after a banner label, e.g. "Console". */
+  field(label: string): string;
+}
+
+async function startDemo(extra: string[] = []): Promise<Demo> {
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      "demo",
+      "--data",
+      home,
+      "--port",
+      "0",
+      "--console-port",
+      "0",
+      "--vehicle-port",
+      "0",
+      "--cars",
+      "3",
+      ...extra,
+    ],
+    { cwd: CLI_DIR, env: { ...process.env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  running.push(child);
+  const lines: string[] = [];
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    let buffered = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buffered += d.toString();
+      const parts = buffered.split("\n");
+      buffered = parts.pop() ?? "";
+      lines.push(...parts);
+      if (parts.some((l) => l.startsWith("Ctrl-C stops everything"))) resolve();
+    });
+    child.once("exit", (code) =>
+      reject(
+        new Error(`demo exited (${code}) before it was ready:\n${lines.join("\n")}\n${stderr}`),
+      ),
+    );
+  });
+  const field = (label: string) => {
+    const line = lines.find((l) => l.trimStart().startsWith(label));
+    if (!line) throw new Error(`no "${label}" line in:\n${lines.join("\n")}`);
+    return line.trim().slice(label.length).trim().split(/\s+/)[0]!;
+  };
+  return { child, lines, field };
+}
+
+async function stop(demo: Demo): Promise<number | null> {
+  demo.child.kill("SIGINT");
+  const [code] = (await once(demo.child, "exit")) as [number | null];
+  return code;
+}
+
+describe("nightshift demo", () => {
+  let operator = "";
+
+  it("brings up the server, console, vehicle page, fleet and workload; Ctrl-C stops them", async () => {
+    const demo = await startDemo();
+    const server = demo.field("Server");
+    const consoleUrl = demo.field("Console");
+    const vehicleUrl = demo.field("Vehicle page");
+    const signIn = demo.lines.find((l) => l.trim().startsWith("sign in"))!;
+    operator = signIn.trim().slice("sign in".length).trim();
+    expect(operator).toMatch(/^operator@nightshift\.local \/ \S{12,}$/);
+
+    expect((await fetch(`${server}/readyz`)).status).toBe(200);
+    expect((await fetch(`${consoleUrl}/sign-in`)).status).toBe(200);
+    const page = await fetch(vehicleUrl);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("cross-origin-embedder-policy")).toBe("require-corp");
+
+    // The secrets are kept for the next start, readable by this user only.
+    const secrets = join(home, "demo-credentials.json");
+    expect(statSync(secrets).mode & 0o777).toBe(0o600);
+
+    // The workload's jobs get done by the headless fleet.
+    const [email, password] = operator.split(" / ") as [string, string];
+    const anonymous = createNightshiftClient({ url: server });
+    const { token } = await anonymous.operator.auth.signIn.mutate({ email, password });
+    const ops = createNightshiftClient({ url: server, credential: token });
+    let validated = 0;
+    for (let i = 0; i < 120 && validated === 0; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const jobs = await ops.operator.jobs.list.query({});
+      validated = jobs.items.reduce((n, j) => n + j.tasksValidated, 0);
+    }
+    expect(validated).toBeGreaterThan(0);
+
+    expect(await stop(demo)).toBe(0);
+    expect(demo.lines).toContain("Stopped.");
+    expect((await fetch(`${server}/healthz`).catch(() => null))?.status).toBeUndefined();
+  }, 240_000);
+
+  it("starts again on the same data, with the same sign-in; --reset starts fresh", async () => {
+    const again = await startDemo(["--no-workload"]);
+    expect(again.lines.find((l) => l.trim().startsWith("sign in"))!.trim()).toBe(
+      `sign in     ${operator}`,
+    );
+    expect(await stop(again)).toBe(0);
+
+    const fresh = await startDemo(["--reset", "--no-workload", "--cars", "0"]);
+    const signIn = fresh.lines.find((l) => l.trim().startsWith("sign in"))!.trim();
+    expect(signIn).not.toBe(`sign in     ${operator}`);
+    expect(existsSync(join(home, "data"))).toBe(true);
+    expect(await stop(fresh)).toBe(0);
+  }, 240_000);
+});
