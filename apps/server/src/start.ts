@@ -10,6 +10,8 @@ import { type ApiDeps, createContextFactory } from "@nightshift/api/context";
 import { appRouter } from "@nightshift/api/router";
 import { registerModels, seedDemo } from "@nightshift/api/seed";
 import { readImage } from "@nightshift/api/services/inputs";
+import { pruneFleetSamples, recordFleetSample } from "@nightshift/api/services/history";
+import { stateOf } from "@nightshift/api/state";
 import { endOverdueJobs, sweepExpired } from "@nightshift/api/sweeper";
 import { type Logger, pino } from "pino";
 import { type Readiness, createApp } from "./app";
@@ -41,6 +43,8 @@ export interface StartServerOptions {
   drainDelayMs?: number;
   drainTimeoutMs?: number;
   sweepIntervalMs?: number;
+  /** Between samples of the fleet's figures (the console's history). Default 60 s. */
+  sampleIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -183,6 +187,19 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     intervalMs: opts.sweepIntervalMs ?? env.NIGHTSHIFT_SWEEP_INTERVAL_S * 1000,
     log,
   });
+  // The fleet's history for the console: a sample a minute (one instance writes each minute),
+  // and samples past a week dropped.
+  let samples = 0;
+  const sampler = startSweeper({
+    sweep: async () => {
+      const state = stateOf(deps);
+      const wrote = await recordFleetSample(deps, state);
+      if (samples++ % 60 === 0) await pruneFleetSamples(deps);
+      return { sampled: wrote };
+    },
+    intervalMs: opts.sampleIntervalMs ?? 60_000,
+    log,
+  });
   log.info(
     { port, host, embeddedDatabase: database.embedded, seeded: demo !== null },
     "server listening",
@@ -193,7 +210,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     const startedAt = performance.now();
     draining = true;
     log.info({ drainDelayMs, inFlight: open.size }, "draining: not ready, no new leases");
-    await sweeper.stop();
+    await Promise.all([sweeper.stop(), sampler.stop()]);
     if (drainDelayMs > 0) await sleep(drainDelayMs);
 
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContextFactory } from "../src/context";
 import { appRouter } from "../src/router";
 import { runTiny } from "../src/seed";
+import { ALL_REGIONS, recordFleetSample } from "../src/services/history";
+import { stateOf } from "../src/state";
 import { createCallerFactory } from "../src/trpc";
 import { failure, tinyInput, PARKED, setup, testDatabase } from "./harness";
 
@@ -233,6 +235,114 @@ describe("operator", () => {
     const all = JSON.stringify(await h.operator.operator.audit.list.query({ limit: 500 }));
     for (const key of Object.values(h.tenantKeys)) expect(all).not.toContain(key);
     expect(all).not.toContain(car.credential);
+  });
+
+  it("keeps the fleet's history a minute at a time, once across instances, region by region", async () => {
+    const h = await setup(database.get());
+    await h.enrollCar({ regionId: "us-west" });
+    await h.enrollCar({ regionId: "eu-north" });
+    const state = stateOf(h.api.deps);
+    const wrote = await Promise.all([
+      recordFleetSample(h.api.deps, state),
+      recordFleetSample(h.api.deps, state),
+    ]);
+    expect(wrote.filter(Boolean)).toHaveLength(1);
+    const { points } = await h.operator.operator.fleet.series.query({ hours: 24 });
+    const all = points.find((p) => p.regionId === ALL_REGIONS)!;
+    expect(all).toMatchObject({ online: 2, eligible: 2 });
+    expect(all.availableKW).toBeGreaterThan(0);
+    const west = points.find((p) => p.regionId === "us-west")!;
+    expect(west).toMatchObject({ online: 1, eligible: 1 });
+    expect(points.map((p) => p.regionId).sort()).toEqual([ALL_REGIONS, ...h.seed.regions].sort());
+    const summary = await h.operator.operator.fleet.summary.query();
+    expect(summary.byRegion.reduce((n, r) => n + r.online, 0)).toBe(summary.cars.online);
+    expect(summary.busyCars).toBe(0);
+  });
+
+  it("shows a car's changes of state and its work; a job's replicas and verdicts", async () => {
+    const h = await setup(database.get());
+    const [a, b] = [await h.enrollCar(), await h.enrollCar()];
+    await a.client.node.heartbeat.mutate({ ...PARKED, state: "charging" });
+    await a.client.node.heartbeat.mutate({ ...PARKED, state: "charging" }); // no change
+    await a.client.node.heartbeat.mutate({ ...PARKED, pluggedIn: false, chargerKW: 0 });
+    const history = await h.operator.operator.cars.history.query({ carId: a.carId });
+    // Newest first; the first is enrollCar's heartbeat (plugged in, where enrollment had not said).
+    expect(history.items.map((e) => [e.state, e.pluggedIn])).toEqual([
+      ["parked", false],
+      ["charging", true],
+      ["parked", true],
+    ]);
+    await a.park();
+
+    const { jobId } = await h.tenant().tenant.jobs.submit.mutate(job(1, 2));
+    const onA = (await a.client.node.lease.mutate({})).tasks[0]!;
+    const onB = (await b.client.node.lease.mutate({})).tasks[0]!;
+    const x = (onA.input as { x: { data: number[] } }).x.data;
+    for (const [car, lease] of [
+      [a, onA],
+      [b, onB],
+    ] as const) {
+      await car.client.node.submit.mutate({
+        leaseId: lease.leaseId,
+        output: runTiny(x),
+        durationMs: 9,
+        backend: "wasm",
+      });
+    }
+    const work = await h.operator.operator.cars.tasks.query({ carId: a.carId });
+    expect(work.items).toHaveLength(1);
+    expect(work.items[0]).toMatchObject({
+      leaseId: onA.leaseId,
+      jobId,
+      modelId: "tiny-mlp",
+      status: "submitted",
+      verdict: "valid",
+      backend: "wasm",
+      durationMs: 9,
+    });
+    expect(work.items[0]!.payoutUsd).toBeGreaterThan(0);
+    const tasks = await h.operator.operator.jobs.tasks.query({ jobId });
+    expect(tasks.items).toHaveLength(1);
+    expect(tasks.items[0]).toMatchObject({
+      status: "valid",
+      replicasRequired: 2,
+      verification: { status: "valid", support: 2, agreeing: 2, disagreeing: 0 },
+    });
+    expect(tasks.items[0]!.replicas.map((r) => [r.carId, r.verdict]).sort()).toEqual(
+      [
+        [a.carId, "valid"],
+        [b.carId, "valid"],
+      ].sort(),
+    );
+  });
+
+  it("submits a job on a tenant's behalf, audited; lists the models", async () => {
+    const h = await setup(database.get());
+    const models = await h.operator.operator.models.list.query();
+    expect(models.map((m) => [m.id, m.takes])).toEqual([
+      ["ppocr-cls", "image"],
+      ["ppocr-det", "image"],
+      ["tiny-mlp", "tensor"],
+    ]);
+    expect(await h.tenant().tenant.models.list.query()).toEqual(models);
+    const missing = await failure(
+      h.operator.operator.jobs.submit.mutate({ tenantId: "nobody", ...job() }),
+    );
+    expect(missing).toMatchObject({
+      code: "NOT_FOUND",
+      message: expect.stringContaining("tenantId"),
+    });
+    const { jobId } = await h.operator.operator.jobs.submit.mutate({
+      tenantId: "mapworks",
+      modelId: "ppocr-cls",
+      inputs: [{ image: { demo: "line-open-road-0.png" } }],
+    });
+    expect(await h.operator.operator.jobs.get.query({ jobId })).toMatchObject({
+      tenantId: "mapworks",
+      modelId: "ppocr-cls",
+    });
+    const events = await h.operator.operator.audit.list.query({ subjectId: jobId });
+    expect(events.items.map((e) => e.action)).toEqual(["jobs.submit"]);
   });
 
   it("streams the fleet summary until the subscriber leaves", async () => {

@@ -9,6 +9,15 @@ CREATE TABLE "audit_events" (
 	"detail" jsonb DEFAULT '{}'::jsonb NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "car_events" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"car_id" uuid NOT NULL,
+	"at" timestamp with time zone NOT NULL,
+	"state" text NOT NULL,
+	"soc_pct" double precision NOT NULL,
+	"plugged_in" boolean NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "cars" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"owner_id" uuid NOT NULL,
@@ -44,6 +53,18 @@ CREATE TABLE "enrollment_codes" (
 	"uses_left" integer DEFAULT 1 NOT NULL,
 	"expires_at" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "fleet_samples" (
+	"at" timestamp with time zone NOT NULL,
+	"region_id" text NOT NULL,
+	"online" integer NOT NULL,
+	"eligible" integer NOT NULL,
+	"available_kw" double precision NOT NULL,
+	"available_tops" double precision NOT NULL,
+	"active_leases" integer NOT NULL,
+	"queue_depth" integer NOT NULL,
+	CONSTRAINT "fleet_samples_at_region_id_pk" PRIMARY KEY("at","region_id")
 );
 --> statement-breakpoint
 CREATE TABLE "input_blobs" (
@@ -229,6 +250,7 @@ CREATE TABLE "work_units" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "car_events" ADD CONSTRAINT "car_events_car_id_cars_id_fk" FOREIGN KEY ("car_id") REFERENCES "public"."cars"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "cars" ADD CONSTRAINT "cars_owner_id_owners_id_fk" FOREIGN KEY ("owner_id") REFERENCES "public"."owners"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "cars" ADD CONSTRAINT "cars_region_id_regions_id_fk" FOREIGN KEY ("region_id") REFERENCES "public"."regions"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "enrollment_codes" ADD CONSTRAINT "enrollment_codes_owner_id_owners_id_fk" FOREIGN KEY ("owner_id") REFERENCES "public"."owners"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -246,6 +268,7 @@ ALTER TABLE "tenant_keys" ADD CONSTRAINT "tenant_keys_tenant_id_tenants_id_fk" F
 ALTER TABLE "verifications" ADD CONSTRAINT "verifications_task_id_tasks_id_fk" FOREIGN KEY ("task_id") REFERENCES "public"."tasks"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "work_units" ADD CONSTRAINT "work_units_task_id_tasks_id_fk" FOREIGN KEY ("task_id") REFERENCES "public"."tasks"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "audit_events_at_index" ON "audit_events" USING btree ("at");--> statement-breakpoint
+CREATE INDEX "car_events_car_id_at_index" ON "car_events" USING btree ("car_id","at");--> statement-breakpoint
 CREATE INDEX "cars_region_id_index" ON "cars" USING btree ("region_id");--> statement-breakpoint
 CREATE INDEX "cars_owner_id_index" ON "cars" USING btree ("owner_id");--> statement-breakpoint
 CREATE INDEX "cars_last_heartbeat_at_index" ON "cars" USING btree ("last_heartbeat_at");--> statement-breakpoint

@@ -18,6 +18,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -399,4 +400,41 @@ export const auditEvents = pgTable(
     detail: jsonb().notNull().default({}),
   },
   (t) => [index().on(t.at)],
+);
+
+// ---- history ----
+
+/**
+ * The fleet, one row per region (and "*" for all) per minute: what the console charts over
+ * the last day. Written by every instance's sampler; the minute is the key, so one row lands.
+ */
+export const fleetSamples = pgTable(
+  "fleet_samples",
+  {
+    at: timestamp({ withTimezone: true }).notNull(),
+    regionId: text().notNull(),
+    online: integer().notNull(),
+    eligible: integer().notNull(),
+    availableKW: doublePrecision().notNull(),
+    availableTops: doublePrecision().notNull(),
+    activeLeases: integer().notNull(),
+    queueDepth: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.at, t.regionId] })],
+);
+
+/** A car's changes of state (driving, parked, charging; plugged in or not), from its heartbeats. */
+export const carEvents = pgTable(
+  "car_events",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    carId: uuid()
+      .notNull()
+      .references(() => cars.id, { onDelete: "cascade" }),
+    at: timestamp({ withTimezone: true }).notNull(),
+    state: text().$type<DriveState>().notNull(),
+    socPct: doublePrecision().notNull(),
+    pluggedIn: boolean().notNull(),
+  },
+  (t) => [index().on(t.carId, t.at)],
 );

@@ -1,6 +1,21 @@
 // Operators: sign in, watch and steer the fleet. Every mutation writes an audit event.
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
+import {
+  carHistory,
+  carTasks,
+  fleetSeries,
+  jobTasks,
+  listModels,
+  ZCarHistory,
+  ZCarPageInput,
+  ZCarTasks,
+  ZFleetSeries,
+  ZFleetSeriesInput,
+  ZJobTasks,
+  ZJobTasksInput,
+  ZModelView,
+} from "../services/history";
 import { listAudit, ZAuditListInput, ZAuditListOutput } from "../services/audit";
 import { signIn, signOut, ZSignInInput, ZSignInOutput } from "../services/auth";
 import { createEnrollmentCode, ZCreateCodeInput, ZCreateCodeOutput } from "../services/enroll";
@@ -31,6 +46,9 @@ import {
   ZJobResultsOutput,
   ZListJobsInput,
   ZListJobsOutput,
+  submitJobFor,
+  ZOperatorSubmitJobInput,
+  ZSubmitJobOutput,
 } from "../services/jobs";
 import { ledgerSummary, ZLedgerSummaryInput, ZLedgerSummaryOutput } from "../services/ledger";
 import {
@@ -92,6 +110,11 @@ export const operatorRouter = router({
     summary: operatorProcedure
       .output(ZFleetSummary)
       .query(({ ctx }) => fleetSummary(ctx.deps, ctx.state)),
+    /** The fleet minute by minute (the whole fleet as region "*", and each region). */
+    series: operatorProcedure
+      .input(ZFleetSeriesInput)
+      .output(ZFleetSeries)
+      .query(({ ctx, input }) => fleetSeries(ctx.deps, input)),
     /** The fleet summary every `intervalMs`, over SSE, until the subscriber leaves. */
     watch: operatorProcedure.input(ZWatchInput).subscription(async function* ({
       ctx,
@@ -120,6 +143,16 @@ export const operatorRouter = router({
       .input(ZQuarantineInput)
       .output(ZQuarantineOutput)
       .mutation(({ ctx, input }) => setQuarantine(ctx.deps, ctx.caller.operatorId, input, false)),
+    /** The car's changes of state, newest first. */
+    history: operatorProcedure
+      .input(ZCarPageInput)
+      .output(ZCarHistory)
+      .query(({ ctx, input }) => carHistory(ctx.deps, input)),
+    /** The work given to the car, newest first, with what came of each lease. */
+    tasks: operatorProcedure
+      .input(ZCarPageInput)
+      .output(ZCarTasks)
+      .query(({ ctx, input }) => carTasks(ctx.deps, input)),
     /**
      * Revokes the car's credential for good; its leases end at once. Other instances stop
      * accepting it within their auth cache's lifetime (ApiConfig.authCacheS).
@@ -152,6 +185,18 @@ export const operatorRouter = router({
       .input(ZJobResultsInput)
       .output(ZJobResultsOutput)
       .query(({ ctx, input }) => jobResults(ctx.deps, null, input)),
+    /** The job's tasks, each with every replica (lease) and the verification's outcome. */
+    tasks: operatorProcedure
+      .input(ZJobTasksInput)
+      .output(ZJobTasks)
+      .query(({ ctx, input }) => jobTasks(ctx.deps, input)),
+    /** A job submitted on a tenant's behalf (audited). */
+    submit: operatorProcedure
+      .input(ZOperatorSubmitJobInput)
+      .output(ZSubmitJobOutput)
+      .mutation(({ ctx, input }) =>
+        submitJobFor(ctx.deps, ctx.state, ctx.caller.operatorId, input),
+      ),
     cancel: operatorProcedure
       .input(ZJobRef)
       .output(ZCancelOutput)
@@ -227,6 +272,9 @@ export const operatorRouter = router({
       .input(ZLedgerSummaryInput)
       .output(ZLedgerSummaryOutput)
       .query(({ ctx, input }) => ledgerSummary(ctx.deps, input)),
+  }),
+  models: router({
+    list: operatorProcedure.output(z.array(ZModelView)).query(({ ctx }) => listModels(ctx.deps)),
   }),
   audit: router({
     list: operatorProcedure

@@ -1,4 +1,5 @@
-// Tenants: their own jobs only.
+// Tenants: their own jobs only, and the models they may run.
+import { z } from "zod";
 import {
   cancelJob,
   getJob,
@@ -15,9 +16,14 @@ import {
   ZSubmitJobInput,
   ZSubmitJobOutput,
 } from "../services/jobs";
+import { listModels, ZModelView } from "../services/history";
 import { router, tenantProcedure } from "../trpc";
 
 export const tenantRouter = router({
+  /** The models a job may name, and what each takes. */
+  models: router({
+    list: tenantProcedure.output(z.array(ZModelView)).query(({ ctx }) => listModels(ctx.deps)),
+  }),
   jobs: router({
     submit: tenantProcedure
       .input(ZSubmitJobInput)

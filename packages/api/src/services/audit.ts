@@ -24,6 +24,8 @@ export const ZAuditListInput = z
   .object({
     action: z.string().max(64).optional(),
     subjectKind: z.string().max(32).optional(),
+    /** Events about one thing (a car's id, a job's id, a region's id). */
+    subjectId: z.string().max(128).optional(),
     /** The id of the last event of the previous page. */
     cursor: z.number().int().min(1).optional(),
     limit: ZLimit,
@@ -53,6 +55,7 @@ export async function listAudit(
   const conditions = [];
   if (input.action) conditions.push(eq(auditEvents.action, input.action));
   if (input.subjectKind) conditions.push(eq(auditEvents.subjectKind, input.subjectKind));
+  if (input.subjectId) conditions.push(eq(auditEvents.subjectId, input.subjectId));
   if (input.cursor !== undefined) conditions.push(lt(auditEvents.id, input.cursor));
   const page = await deps.db
     .select()

@@ -37,7 +37,21 @@ export const ZFleetSummary = z.object({
   /** Work units waiting for a car. */
   queueDepth: z.number().int(),
   activeLeases: z.number().int(),
+  /** Cars holding at least one lease: activeLeases counts a car once per task it runs. */
+  busyCars: z.number().int(),
   jobs: z.object({ queued: z.number().int(), running: z.number().int() }),
+  /** The same figures region by region (every region, even an empty one). */
+  byRegion: z.array(
+    z.object({
+      regionId: z.string(),
+      online: z.number().int(),
+      eligible: z.number().int(),
+      availableKW: z.number(),
+      availableTops: z.number(),
+      activeLeases: z.number().int(),
+      busyCars: z.number().int(),
+    }),
+  ),
 });
 export type FleetSummary = z.infer<typeof ZFleetSummary>;
 
@@ -45,7 +59,7 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
   const now = deps.now();
   const since = new Date(now.getTime() - deps.config.heartbeatTimeoutS * 1000);
   const regionRows = await state.regions.get(monotonicMs());
-  const [byState, online, [counts]] = await Promise.all([
+  const [byState, online, [counts], regionOnline, regionLeases] = await Promise.all([
     rows<{
       state: "driving" | "parked" | "charging";
       total: number;
@@ -66,6 +80,17 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
                  (SELECT count(*) FROM jobs WHERE status = 'queued')::int AS queued,
                  (SELECT count(*) FROM jobs WHERE status = 'running')::int AS running`,
     ),
+    rows<{ region_id: string; online: number }>(
+      deps.db,
+      sql`SELECT region_id, count(*)::int AS online FROM cars
+           WHERE revoked_at IS NULL AND last_heartbeat_at > ${since} GROUP BY region_id`,
+    ),
+    rows<{ region_id: string; leases: number; busy: number }>(
+      deps.db,
+      sql`SELECT c.region_id, count(*)::int AS leases, count(DISTINCT l.car_id)::int AS busy
+            FROM leases l JOIN cars c ON c.id = l.car_id
+           WHERE l.status = 'active' GROUP BY c.region_id`,
+    ),
   ]);
   const ctx = scheduleContext(now, regionRows, deps.config);
   const eligible = online.filter((c) => isEligible(c, now, regionRows, ctx, deps.config));
@@ -79,18 +104,34 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
     onlineCount += s.online;
     quarantined += s.quarantined;
   }
+  const kwOf = (cs: readonly CarRow[]) =>
+    cs.reduce((kw, c) => kw + (HARDWARE[c.hardwareId]?.inferencePowerW ?? 0) / 1000, 0);
+  const topsOf = (cs: readonly CarRow[]) =>
+    cs.reduce((tops, c) => tops + (HARDWARE[c.hardwareId]?.peakTops ?? 0), 0);
+  const byRegion = [...regionRows.keys()].sort().map((regionId) => {
+    const here = eligible.filter((c) => c.regionId === regionId);
+    const leasesHere = regionLeases.find((r) => r.region_id === regionId);
+    return {
+      regionId,
+      online: regionOnline.find((r) => r.region_id === regionId)?.online ?? 0,
+      eligible: here.length,
+      availableKW: kwOf(here),
+      availableTops: topsOf(here),
+      activeLeases: leasesHere?.leases ?? 0,
+      busyCars: leasesHere?.busy ?? 0,
+    };
+  });
   return {
     at: now.toISOString(),
     cars: { total, online: onlineCount, byState: states, quarantined },
     eligible: eligible.length,
-    availableKW: eligible.reduce(
-      (kw, c) => kw + (HARDWARE[c.hardwareId]?.inferencePowerW ?? 0) / 1000,
-      0,
-    ),
-    availableTops: eligible.reduce((tops, c) => tops + (HARDWARE[c.hardwareId]?.peakTops ?? 0), 0),
+    availableKW: kwOf(eligible),
+    availableTops: topsOf(eligible),
     queueDepth: counts?.queue ?? 0,
     activeLeases: counts?.leases ?? 0,
+    busyCars: regionLeases.reduce((n, r) => n + r.busy, 0),
     jobs: { queued: counts?.queued ?? 0, running: counts?.running ?? 0 },
+    byRegion,
   };
 }
 

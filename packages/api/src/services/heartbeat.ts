@@ -61,7 +61,16 @@ export type HeartbeatOutput = z.infer<typeof ZHeartbeatOutput>;
  */
 const PARKED_HEARTBEAT = prepared(
   "heartbeat_parked",
-  `WITH renewed AS (
+  `WITH prev AS (
+     -- The row as it was before this statement (every part of it sees the same snapshot).
+     SELECT state, plugged_in FROM cars WHERE id = $1::uuid
+   ), ev AS (
+     -- A change of state is kept for the car's history; a heartbeat that changes nothing is not.
+     INSERT INTO car_events (car_id, at, state, soc_pct, plugged_in)
+     SELECT $1::uuid, $3::timestamptz, $4::text, $5::float8, $6::boolean FROM prev
+      WHERE prev.state IS DISTINCT FROM $4::text OR prev.plugged_in IS DISTINCT FROM $6::boolean
+     RETURNING 1
+   ), renewed AS (
      UPDATE leases SET expires_at = $2::timestamptz, renewed_at = $3::timestamptz
       WHERE car_id = $1::uuid AND id = ANY($11::uuid[]) AND status = 'active'
         AND expires_at > $3::timestamptz
@@ -74,7 +83,8 @@ const PARKED_HEARTBEAT = prepared(
       WHERE cars.id = $1::uuid AND (SELECT count(*) FROM renewed) >= 0
      RETURNING quarantined, region_id
    )
-   SELECT c.quarantined, r.drained, (SELECT count(*) FROM renewed)::int AS renewed
+   SELECT c.quarantined, r.drained, (SELECT count(*) FROM renewed)::int AS renewed,
+          (SELECT count(*) FROM ev)::int AS events
      FROM c LEFT JOIN regions r ON r.id = c.region_id`,
 );
 
@@ -115,6 +125,11 @@ export async function heartbeat(
     const released = (
       await endLeases(tx, sql`leases.car_id = ${carId}`, "released", "departed", now)
     ).length;
+    await tx.execute(
+      sql`INSERT INTO car_events (car_id, at, state, soc_pct, plugged_in)
+          SELECT id, ${now}, ${input.state}, ${input.socPct}, ${input.pluggedIn} FROM cars
+           WHERE id = ${carId} AND (state IS DISTINCT FROM ${input.state} OR plugged_in IS DISTINCT FROM ${input.pluggedIn})`,
+    );
     const [car] = await tx
       .update(cars)
       .set({

@@ -160,6 +160,8 @@ export async function submitJob(
   state: ApiState,
   tenantId: string,
   raw: z.infer<typeof ZSubmitJobInput>,
+  /** An operator submitting on the tenant's behalf: audited in the job's transaction. */
+  operatorId?: string,
 ): Promise<z.infer<typeof ZSubmitJobOutput>> {
   const cfg = deps.config;
   if (raw.inputs.length > cfg.maxTasksPerJob)
@@ -244,6 +246,16 @@ export async function submitJob(
            WHERE t.job_id = ${job.id} ORDER BY t.seq`,
     );
     await tx.execute(sql`UPDATE work_units SET task_order = id WHERE job_id = ${job.id}`);
+    if (operatorId !== undefined) {
+      await audit(tx, deps.now(), {
+        actorKind: "operator",
+        actorId: operatorId,
+        action: "jobs.submit",
+        subjectKind: "job",
+        subjectId: job.id,
+        detail: { tenantId, modelId: model.id, tasks: raw.inputs.length },
+      });
+    }
     return { jobId: job.id, taskCount: raw.inputs.length, duplicate: false };
   });
   // The shares behind lease decisions should see the new demand now, not seconds later.
@@ -435,4 +447,25 @@ export async function listJobs(
     items: items.map(toJob),
     nextCursor: more && last ? encodeCursor(last.submittedAt.toISOString(), last.id) : null,
   };
+}
+
+/** An operator's submission: a tenant's job, on its behalf. */
+export const ZOperatorSubmitJobInput = z
+  .object({ tenantId: ZSlug })
+  .extend(ZSubmitJobInput.shape)
+  .strict();
+
+export async function submitJobFor(
+  deps: ApiDeps,
+  state: ApiState,
+  operatorId: string,
+  input: z.infer<typeof ZOperatorSubmitJobInput>,
+): Promise<z.infer<typeof ZSubmitJobOutput>> {
+  const { tenantId, ...job } = input;
+  const [tenant] = await rows<{ id: string }>(
+    deps.db,
+    sql`SELECT id FROM tenants WHERE id = ${tenantId}`,
+  );
+  if (!tenant) throw notFound("tenantId", tenantId);
+  return submitJob(deps, state, tenantId, job, operatorId);
 }
