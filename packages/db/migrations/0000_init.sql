@@ -272,6 +272,8 @@ CREATE INDEX "car_events_car_id_at_index" ON "car_events" USING btree ("car_id",
 CREATE INDEX "cars_region_id_index" ON "cars" USING btree ("region_id");--> statement-breakpoint
 CREATE INDEX "cars_owner_id_index" ON "cars" USING btree ("owner_id");--> statement-breakpoint
 CREATE INDEX "cars_last_heartbeat_at_index" ON "cars" USING btree ("last_heartbeat_at");--> statement-breakpoint
+CREATE INDEX "cars_enrolled_at_id_index" ON "cars" USING btree ("enrolled_at","id");--> statement-breakpoint
+CREATE INDEX "cars_name_id_index" ON "cars" USING btree ("name","id");--> statement-breakpoint
 CREATE INDEX "jobs_tenant_id_submitted_at_index" ON "jobs" USING btree ("tenant_id","submitted_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "jobs_tenant_id_idempotency_key_index" ON "jobs" USING btree ("tenant_id","idempotency_key") WHERE "jobs"."idempotency_key" is not null;--> statement-breakpoint
 CREATE INDEX "leases_car_id_status_index" ON "leases" USING btree ("car_id","status");--> statement-breakpoint

@@ -145,7 +145,15 @@ export const cars = pgTable(
     enrolledAt: createdAt(),
     revokedAt: at(),
   },
-  (t) => [index().on(t.regionId), index().on(t.ownerId), index().on(t.lastHeartbeatAt)],
+  (t) => [
+    index().on(t.regionId),
+    index().on(t.ownerId),
+    index().on(t.lastHeartbeatAt),
+    // The operator's car list pages by these (keyset); both are fixed at enrollment, so they
+    // cost heartbeats nothing. Charge level changes every heartbeat: it is sorted, not indexed.
+    index().on(t.enrolledAt, t.id),
+    index().on(t.name, t.id),
+  ],
 );
 
 // ---- models ----
