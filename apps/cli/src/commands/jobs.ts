@@ -48,7 +48,7 @@ function readInputs(path: string): unknown[] {
   }
   if (!Array.isArray(inputs) || inputs.length === 0) {
     throw new UsageError(
-      `--inputs: ${path} must hold a JSON array of task inputs, e.g. [{"x":{"dims":[1,4],"data":[1,2,3,4]}}]`,
+      `--inputs: ${path} must hold a JSON array of task inputs, e.g. [{"image":{"demo":"page-1.png"}}] or [{"x":{"dims":[1,16],"data":[…]}}]`,
     );
   }
   return inputs;
@@ -72,7 +72,7 @@ export function registerJobs(program: Command): void {
     .requiredOption("--model <id>", "the model to run, e.g. tiny-mlp")
     .requiredOption(
       "--inputs <file>",
-      'a JSON array of task inputs, each {"<feed>": {"dims": [...], "data": [...]}}; - reads stdin',
+      'a JSON array of task inputs: images {"image": {"base64": "…"}} or {"image": {"demo": "<file>"}}, or tensors {"<feed>": {"dims": [...], "data": [...]}}; - reads stdin',
     )
     .option("--priority <0-9>", "higher runs first within the tenant (default 0)", (raw: string) =>
       parseIntegerFlag("--priority", raw, { min: 0, max: 9 }),
