@@ -3,7 +3,16 @@
 // vehicle page, a headless fleet running real ONNX models, and a tenant that keeps a steady
 // stream of demo jobs coming. Prints the addresses and the operator's sign-in; Ctrl-C stops it
 // all cleanly. The console and the vehicle page must be built first (`npm start` does it).
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { NightshiftClient } from "@nightshift/client/client";
 import type { Command } from "commander";
@@ -94,7 +103,7 @@ async function demo(flags: DemoFlags): Promise<void> {
       import("@nightshift/client/client"),
       import("@nightshift/models/demo-images"),
     ]);
-  const home = resolve(flags.data ?? join(REPO_ROOT, ".nightshift"));
+  const home = resolve(flags.data ?? defaultHome(join(REPO_ROOT, ".nightshift")));
   const dataDir = join(home, "data");
   const secretsFile = join(home, "demo-credentials.json");
   if (flags.reset) {
@@ -200,6 +209,27 @@ async function demo(flags: DemoFlags): Promise<void> {
     await stopAll();
   }
   say("Stopped.");
+}
+
+/**
+ * `.nightshift` in the checkout, except as root in a checkout that other users cannot reach
+ * (under /root, say): PostgreSQL runs as the `postgres` user then, and could not open its data.
+ * The demo's folder goes to /var/lib/nightshift/<checkout's hash> instead, kept across restarts.
+ */
+function defaultHome(inCheckout: string): string {
+  if (process.getuid?.() !== 0) return inCheckout;
+  for (let dir = dirname(inCheckout); ; dir = dirname(dir)) {
+    const mode = existsSync(dir) ? statSync(dir).mode : 0o755;
+    if ((mode & 0o001) === 0) {
+      const hash = createHash("sha256").update(inCheckout).digest("hex").slice(0, 12);
+      const elsewhere = join("/var/lib/nightshift", hash);
+      say(
+        `(${dir} is closed to other users, and PostgreSQL runs as 'postgres': data in ${elsewhere})`,
+      );
+      return elsewhere;
+    }
+    if (dir === dirname(dir)) return inCheckout;
+  }
 }
 
 function say(line: string): void {
