@@ -68,9 +68,34 @@ describe("console", () => {
     await expect.poll(() => statNumber("stat-total"), { timeout: 20_000 }).toBe(before + 3);
     await expect.poll(() => statNumber("stat-parked"), { timeout: 20_000 }).toBe(parkedBefore + 3);
     await expect.poll(() => statNumber("stat-eligible"), { timeout: 20_000 }).toBeGreaterThan(0);
-    // A few samples for the chart.
-    await h.page.waitForTimeout(5_000);
-    await screenshot(h.page, "fleet");
+    await screenshot(h.page, "fleet-live");
+  });
+
+  it("charts the server's minute samples by region against the datacenter line", async () => {
+    const { page } = h;
+    await h.recordFleetSample();
+    const sampled = new Set(
+      (await operator.operator.fleet.series.query({ hours: 24 })).points.map((p) => p.at),
+    ).size;
+    expect(sampled).toBeGreaterThanOrEqual(1);
+    // A fresh page fetches the series at once (it refetches only each minute).
+    await page.reload();
+    const chart = page.getByTestId("fleet-chart");
+    await chart.waitFor();
+    expect(Number(await chart.getAttribute("data-sampled"))).toBe(sampled);
+    await expect
+      .poll(() => page.getByTestId("series-note").innerText())
+      .toMatch(/^\d+ minute samples? from the server/);
+    // The stacked regions, the whole fleet and the reference line in the legend, and drawn.
+    const legend = chart.locator(".recharts-legend-wrapper");
+    const regions = await operator.operator.regions.list.query();
+    for (const name of ["Whole fleet", "MW datacenter, scaled", ...regions.map((r) => r.name)])
+      await expect.poll(() => legend.innerText()).toContain(name);
+    await expect.poll(() => chart.locator(".recharts-area-area").count()).toBe(regions.length);
+    // Utilization is cars at work ÷ eligible: nothing leased yet.
+    expect(await page.getByTestId("stat-utilization").innerText()).toBe("0%");
+    await page.getByTestId("regions-now").waitFor();
+    await screenshot(page, "fleet");
   });
 
   it("lists the cars, opens one, and quarantines and releases it", async () => {
@@ -87,25 +112,30 @@ describe("console", () => {
     expect((await operator.operator.cars.get.query({ carId: cars[0]!.carId })).quarantined).toBe(
       true,
     );
-    await screenshot(page, "car");
     await confirm("car-release", "Release");
     await page.getByTestId("car-quarantine").waitFor();
     expect((await operator.operator.cars.get.query({ carId: cars[0]!.carId })).quarantined).toBe(
       false,
     );
+    // Both actions, from the audit log's events about this car.
+    const audit = page.getByTestId("car-audit");
+    await audit.getByText("cars.release").waitFor();
+    await audit.getByText("cars.quarantine").waitFor();
+    // The car reported in once: parked and plugged in. Nothing leased to it yet.
+    await expect.poll(() => page.getByTestId("car-history").innerText()).toContain("parked");
+    await page.getByText("This car has not been given any work yet.").waitFor();
+    await screenshot(page, "car");
   });
 
   it("submits a job for a tenant and shows its results as cars validate them", async () => {
     const { page } = h;
     const tenantId = "acme-vision";
-    const key = h.demo.tenantKeys.get(tenantId);
-    expect(key).toMatch(/^nsk_/);
     await page.goto(`${h.console.url}/jobs/new`);
     await page.getByRole("combobox", { name: /^Tenant/ }).selectOption(tenantId);
-    await page.getByLabel("Tenant API key").fill(key!);
-    await page.getByLabel("Model").fill(TEST_MODEL_ID);
+    await page.getByRole("combobox", { name: /^Model/ }).selectOption(TEST_MODEL_ID);
     await page.getByRole("combobox", { name: /^Replication/ }).selectOption("1");
-    await page.getByLabel("Tensors (JSON)").check();
+    // A tensor model: the form offers JSON, started from an input of the model's shape.
+    await expect.poll(() => page.getByLabel(/Inputs: a JSON list/).inputValue()).toContain('"x"');
     await page
       .getByLabel(/Inputs: a JSON list/)
       .fill(JSON.stringify([tinyInput([1, 2, 3, 4]), tinyInput([5, 6, 7, 8])]));
@@ -139,8 +169,33 @@ describe("console", () => {
     await expect
       .poll(() => page.getByTestId("task-result").first().innerText(), { timeout: 20_000 })
       .toContain(shown);
+    // Each task's replica: the car that ran it, its lease submitted and its verdict valid.
+    const carName = (await operator.operator.cars.get.query({ carId: cars[1]!.carId })).name;
+    const replicas = page.getByTestId("replicas");
+    await expect.poll(() => replicas.count()).toBe(2);
+    for (const i of [0, 1]) {
+      await expect.poll(() => replicas.nth(i).innerText()).toContain("valid");
+      const text = await replicas.nth(i).innerText();
+      expect(text).toContain(carName);
+      expect(text).toContain("submitted");
+      expect(text).toContain("native");
+    }
     await screenshot(page, "job");
     expect((await operator.operator.jobs.get.query({ jobId })).status).toBe("completed");
+    // Submitted by the operator on the tenant's behalf, and audited as such.
+    const submitted = await operator.operator.audit.list.query({ subjectId: jobId });
+    expect(submitted.items.map((e) => e.action)).toContain("jobs.submit");
+
+    // The car that did the work lists it, with its verdict, backend and latency.
+    await page.goto(`${h.console.url}/cars/${cars[1]!.carId}`);
+    const work = page.getByTestId("car-tasks");
+    await expect.poll(() => work.locator("tbody tr").count()).toBe(2);
+    const row = await work.locator("tbody tr").first().innerText();
+    expect(row).toContain(TEST_MODEL_ID);
+    expect(row).toContain("valid");
+    expect(row).toContain("native");
+    expect(row).toContain("5 ms");
+    await screenshot(page, "car-work");
 
     await page.getByRole("navigation").getByRole("link", { name: "Jobs" }).click();
     await page.getByTestId("jobs-table").getByText("completed").waitFor();
@@ -149,12 +204,10 @@ describe("console", () => {
 
   it("submits images and shows the text boxes and the direction that cars found", async () => {
     const { page } = h;
-    const key = h.demo.tenantKeys.get("acme-vision")!;
     const submit = async (modelId: string, file: string): Promise<string> => {
       await page.goto(`${h.console.url}/jobs/new`);
       await page.getByRole("combobox", { name: /^Tenant/ }).selectOption("acme-vision");
-      await page.getByLabel("Tenant API key").fill(key);
-      await page.getByLabel("Model").fill(modelId);
+      await page.getByRole("combobox", { name: /^Model/ }).selectOption(modelId);
       await page.getByRole("combobox", { name: /^Replication/ }).selectOption("1");
       await page.getByLabel(/^Images \(one task each/).setInputFiles(demoImagePath(file));
       await page.getByRole("img", { name: "Selected image 1" }).waitFor();
@@ -191,6 +244,7 @@ describe("console", () => {
       await expect
         .poll(() => page.getByTestId("text-boxes").locator("rect").count())
         .toBeGreaterThan(0);
+      await expect.poll(() => page.getByTestId("replicas").first().innerText()).toContain("valid");
       await screenshot(page, "job-boxes");
     } finally {
       await fleet.stop();

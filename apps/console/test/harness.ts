@@ -2,7 +2,11 @@
 // console's production build on a free port, and a headless Chromium.
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { DEFAULT_API_CONFIG } from "@nightshift/api/config";
+import { recordFleetSample } from "@nightshift/api/services/history";
+import { stateOf } from "@nightshift/api/state";
 import { launchChromium } from "@nightshift/browser/chromium";
+import { createDb, createPool } from "@nightshift/db/client";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -27,13 +31,21 @@ export interface Harness {
   context: BrowserContext;
   page: Page;
   demo: ReturnType<typeof parseDemo>;
+  /**
+   * Records this minute's fleet sample in the server's database now, with the function the
+   * server's own once-a-minute sampler calls, so a test need not wait for it.
+   */
+  recordFleetSample(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startHarness(): Promise<Harness> {
   const data = tempDir("nightshift-console-");
-  const server = await spawnServe(["--port", "0", "--data", data]);
+  const server = await spawnServe(["--port", "0", "--data", data, "--print-database-url"]);
   const demo = parseDemo(server.banner);
+  if (!server.databaseUrl) throw new Error("serve did not print its database URL");
+  const pool = createPool(server.databaseUrl, { max: 1 });
+  const deps = { db: createDb(pool), now: () => new Date(), config: DEFAULT_API_CONFIG };
   const running = await startConsole({ port: 0, serverUrl: server.url });
   const browser = await launchChromium({ webgpu: false });
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
@@ -52,8 +64,12 @@ export async function startHarness(): Promise<Harness> {
     context,
     page,
     demo,
+    async recordFleetSample() {
+      await recordFleetSample(deps, stateOf(deps));
+    },
     async stop() {
       await browser.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
       await running.close().catch(() => undefined);
       await server.stop();
       rmSync(data, { recursive: true, force: true });

@@ -16,6 +16,8 @@ export interface FleetSample {
   total: number;
   queueDepth: number;
   activeLeases: number;
+  /** Available kW region by region. */
+  regionKW: Record<string, number>;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -63,6 +65,7 @@ export function FleetFeedProvider({ children }: { children: ReactNode }) {
               total: s.cars.total,
               queueDepth: s.queueDepth,
               activeLeases: s.activeLeases,
+              regionKW: Object.fromEntries(s.byRegion.map((r) => [r.regionId, r.availableKW])),
             }),
           ),
       },

@@ -5,7 +5,6 @@ import type { AppRouter } from "@nightshift/api/router";
 import {
   createTRPCClient,
   httpBatchLink,
-  httpLink,
   httpSubscriptionLink,
   splitLink,
   type TRPCClient,
@@ -30,12 +29,5 @@ export function createBrowserClient(): TRPCClient<AppRouter> {
         false: httpBatchLink({ url: TRPC_PATH, maxURLLength: 4000 }),
       }),
     ],
-  });
-}
-
-/** A client that calls as a tenant (its API key), for submitting jobs on a tenant's behalf. */
-export function createTenantClient(apiKey: string): TRPCClient<AppRouter> {
-  return createTRPCClient<AppRouter>({
-    links: [httpLink({ url: TRPC_PATH, headers: { authorization: `Bearer ${apiKey}` } })],
   });
 }

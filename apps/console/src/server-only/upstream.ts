@@ -15,11 +15,9 @@ export async function forward(request: Request, path: string): Promise<Response>
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
-  // A tenant key the page sends explicitly (the submit form) wins over the operator's session.
-  const explicit = request.headers.get("authorization");
+  // Only the operator's session: whatever Authorization the page sends is dropped.
   const session = (await cookies()).get(SESSION_COOKIE)?.value;
-  if (explicit?.startsWith("Bearer nsk_")) headers.set("authorization", explicit);
-  else if (session) headers.set("authorization", `Bearer ${session}`);
+  if (session) headers.set("authorization", `Bearer ${session}`);
 
   let upstream: Response;
   try {

@@ -14,8 +14,8 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
-import { useFleetFeed } from "~/components/fleet-feed";
-import { Empty, ErrorState, Loading, PageHeader, Stat } from "~/components/ui";
+import { type FleetSample, useFleetFeed } from "~/components/fleet-feed";
+import { Empty, ErrorState, Loading, PageHeader, Stat, TableScroll } from "~/components/ui";
 import { clock, int, kwh, num, pct, power, sig, tops } from "~/lib/format";
 import {
   datacenterEquivalents,
@@ -23,12 +23,51 @@ import {
   REFERENCE_DATACENTER_MW,
   referenceKW,
 } from "~/lib/reference";
-import { useTRPC } from "~/lib/trpc";
+import { type RouterOutputs, useTRPC } from "~/lib/trpc";
 
 const DAY_MS = 24 * 3600_000;
+/** Region colours; --chart-1 is the whole fleet and --chart-2 the reference line. */
+const REGION_COLOURS = ["var(--chart-3)", "var(--chart-4)", "var(--chart-5)", "var(--chart-1)"];
+
+type SeriesPoint = RouterOutputs["operator"]["fleet"]["series"]["points"][number];
+/** One moment of the chart: the fleet's kW, each region's (keyed `r:<id>`) and the reference. */
+type ChartRow = { t: number; availableKW: number; referenceKW: number } & Record<string, number>;
 
 function chartSpanMs(points: readonly { t: number }[]): number {
   return points.length ? points[points.length - 1]!.t - points[0]!.t : 0;
+}
+
+/**
+ * The server's minute samples, then the live samples taken since the last of them: the chart
+ * reaches back 24 hours and forward to now. The reference line uses today's fleet size (the
+ * samples count cars online, not enrolled).
+ */
+export function chartRows(
+  points: readonly SeriesPoint[],
+  live: readonly FleetSample[],
+  enrolled: number,
+): ChartRow[] {
+  const byMinute = new Map<number, ChartRow>();
+  for (const p of points) {
+    const t = Date.parse(p.at);
+    let row = byMinute.get(t);
+    if (!row) {
+      row = { t, availableKW: 0, referenceKW: referenceKW(enrolled) } as ChartRow;
+      byMinute.set(t, row);
+    }
+    if (p.regionId === "*") row.availableKW = p.availableKW;
+    else row[`r:${p.regionId}`] = p.availableKW;
+  }
+  const rows = [...byMinute.values()].sort((a, b) => a.t - b.t);
+  const lastSampled = rows.length ? rows[rows.length - 1]!.t : -Infinity;
+  for (const s of live) {
+    if (s.atMs <= lastSampled) continue;
+    const row = { t: s.atMs, availableKW: s.availableKW, referenceKW: referenceKW(s.total) };
+    for (const [regionId, kw] of Object.entries(s.regionKW))
+      (row as ChartRow)[`r:${regionId}`] = kw;
+    rows.push(row as ChartRow);
+  }
+  return rows;
 }
 
 export function FleetView() {
@@ -43,12 +82,28 @@ export function FleetView() {
     trpc.operator.ledger.summary.queryOptions({ by: "region", from: since }),
   );
   const regions = useQuery(trpc.operator.regions.list.queryOptions());
+  // The server samples once a minute: fetching as often is enough.
+  const series = useQuery({
+    ...trpc.operator.fleet.series.queryOptions({ hours: 24 }),
+    refetchInterval: 60_000,
+  });
 
-  const chart = samples.map((s) => ({
-    t: s.atMs,
-    availableKW: s.availableKW,
-    referenceKW: referenceKW(s.total),
-  }));
+  const chart = useMemo(
+    () => chartRows(series.data?.points ?? [], samples, latest?.cars.total ?? 0),
+    [series.data, samples, latest?.cars.total],
+  );
+  const sampled = series.data ? new Set(series.data.points.map((p) => p.at)).size : 0;
+  const regionIds = useMemo(
+    () =>
+      [
+        ...new Set([
+          ...(series.data?.points ?? []).map((p) => p.regionId).filter((r) => r !== "*"),
+          ...(latest?.byRegion ?? []).map((r) => r.regionId),
+        ]),
+      ].sort(),
+    [series.data, latest?.byRegion],
+  );
+  const regionName = (id: string) => regions.data?.find((r) => r.id === id)?.name ?? id;
 
   return (
     <>
@@ -112,9 +167,10 @@ export function FleetView() {
             <Stat
               label="Utilization"
               value={
-                latest.eligible > 0 ? pct(Math.min(1, latest.activeLeases / latest.eligible)) : "—"
+                latest.eligible > 0 ? pct(Math.min(1, latest.busyCars / latest.eligible)) : "—"
               }
-              note={`${int(latest.activeLeases)} active leases ÷ eligible cars`}
+              testId="stat-utilization"
+              note={`${int(latest.busyCars)} cars at work ÷ ${int(latest.eligible)} eligible; ${int(latest.activeLeases)} leases`}
             />
             <Stat
               label="Queue depth"
@@ -134,65 +190,131 @@ export function FleetView() {
             />
           </section>
           <section className="card" aria-labelledby="chart-kw">
-            <h2 id="chart-kw">Available power against the reference datacenter</h2>
+            <h2 id="chart-kw">Available power over the last 24 hours, by region</h2>
             <p className="muted small" style={{ marginTop: 0 }}>
-              The reference line is a {REFERENCE_DATACENTER_MW} MW AI datacenter scaled to this
-              fleet: at about 1 kW of inference per car, {int(REFERENCE_CARS)} cars would match it,
-              so a fleet of N cars is N ÷ {int(REFERENCE_CARS)} of it — N kW. Samples since this
-              console was opened (up to 24 hours).
+              Regions are stacked; their top is the whole fleet. The reference line is a{" "}
+              {REFERENCE_DATACENTER_MW} MW AI datacenter scaled to this fleet: at about 1 kW of
+              inference per car, {int(REFERENCE_CARS)} cars would match it, so a fleet of N cars is
+              N ÷ {int(REFERENCE_CARS)} of it — N kW.
             </p>
-            {chart.length < 2 ? (
-              <Empty>Collecting samples…</Empty>
+            {series.error ? (
+              <ErrorState error={series.error} retry={() => void series.refetch()} />
+            ) : !series.data ? (
+              <Loading label="Loading the last 24 hours…" />
             ) : (
-              <div
-                className="chart"
-                role="img"
-                aria-label="Available kilowatts over time, with the scaled datacenter line"
-              >
-                <ResponsiveContainer>
-                  <ComposedChart data={chart} margin={{ left: 8, right: 16, top: 8 }}>
-                    <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
-                    <XAxis
-                      dataKey="t"
-                      type="number"
-                      domain={["dataMin", "dataMax"]}
-                      tickFormatter={(t: number) => clock(t, chartSpanMs(chart) < 3600_000)}
-                      stroke="var(--muted)"
-                    />
-                    <YAxis
-                      stroke="var(--muted)"
-                      tickFormatter={(v: number) => num(v, 1)}
-                      unit=" kW"
-                      width={80}
-                    />
-                    <Tooltip
-                      labelFormatter={(v) => clock(Number(v), true)}
-                      formatter={(v) => power(Number(v))}
-                      contentStyle={{
-                        background: "var(--panel)",
-                        border: "1px solid var(--border)",
-                      }}
-                    />
-                    <Legend />
-                    <Area
-                      name="Available"
-                      dataKey="availableKW"
-                      stroke="var(--chart-1)"
-                      fill="var(--chart-1)"
-                      fillOpacity={0.2}
-                      isAnimationActive={false}
-                    />
-                    <Line
-                      name={`${REFERENCE_DATACENTER_MW} MW datacenter, scaled`}
-                      dataKey="referenceKW"
-                      stroke="var(--chart-2)"
-                      strokeDasharray="6 4"
-                      dot={false}
-                      isAnimationActive={false}
-                    />
-                  </ComposedChart>
-                </ResponsiveContainer>
-              </div>
+              <>
+                <p className="small" style={{ marginTop: 0 }} data-testid="series-note">
+                  {sampled === 0
+                    ? "No minute samples yet: the server records the first within a minute of starting. Meanwhile the chart shows the live feed since this page was opened."
+                    : `${int(sampled)} minute ${sampled === 1 ? "sample" : "samples"} from the server, then the live feed.`}
+                </p>
+                {chart.length < 2 ? (
+                  <Empty>Collecting samples…</Empty>
+                ) : (
+                  <div
+                    className="chart"
+                    role="img"
+                    aria-label="Available kilowatts over the last 24 hours by region, with the scaled datacenter line"
+                    data-testid="fleet-chart"
+                    data-sampled={sampled}
+                  >
+                    <ResponsiveContainer>
+                      <ComposedChart data={chart} margin={{ left: 8, right: 16, top: 8 }}>
+                        <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
+                        <XAxis
+                          dataKey="t"
+                          type="number"
+                          scale="time"
+                          domain={["dataMin", "dataMax"]}
+                          tickFormatter={(t: number) => clock(t, chartSpanMs(chart) < 3600_000)}
+                          stroke="var(--muted)"
+                        />
+                        <YAxis
+                          stroke="var(--muted)"
+                          tickFormatter={(v: number) => num(v, 1)}
+                          unit=" kW"
+                          width={80}
+                        />
+                        <Tooltip
+                          labelFormatter={(v) => clock(Number(v), true)}
+                          formatter={(v) => power(Number(v))}
+                          contentStyle={{
+                            background: "var(--panel)",
+                            border: "1px solid var(--border)",
+                          }}
+                        />
+                        <Legend />
+                        {regionIds.map((id, i) => (
+                          <Area
+                            key={id}
+                            name={regionName(id)}
+                            dataKey={`r:${id}`}
+                            stackId="regions"
+                            stroke={REGION_COLOURS[i % REGION_COLOURS.length]}
+                            fill={REGION_COLOURS[i % REGION_COLOURS.length]}
+                            fillOpacity={0.25}
+                            connectNulls
+                            isAnimationActive={false}
+                          />
+                        ))}
+                        <Line
+                          name="Whole fleet"
+                          dataKey="availableKW"
+                          stroke="var(--chart-1)"
+                          strokeWidth={2}
+                          dot={false}
+                          isAnimationActive={false}
+                        />
+                        <Line
+                          name={`${REFERENCE_DATACENTER_MW} MW datacenter, scaled`}
+                          dataKey="referenceKW"
+                          stroke="var(--chart-2)"
+                          strokeDasharray="6 4"
+                          dot={false}
+                          isAnimationActive={false}
+                        />
+                      </ComposedChart>
+                    </ResponsiveContainer>
+                  </div>
+                )}
+              </>
+            )}
+          </section>
+          <section className="card" aria-labelledby="regions-now">
+            <h2 id="regions-now">Regions now</h2>
+            {latest.byRegion.length === 0 ? (
+              <Empty>No regions.</Empty>
+            ) : (
+              <TableScroll label="Regions now">
+                <table className="table" data-testid="regions-now">
+                  <thead>
+                    <tr>
+                      <th>Region</th>
+                      <th className="num">Online</th>
+                      <th className="num">Eligible</th>
+                      <th className="num">Available power</th>
+                      <th className="num">Compute</th>
+                      <th className="num">Leases</th>
+                      <th className="num">Utilization</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {latest.byRegion.map((r) => (
+                      <tr key={r.regionId}>
+                        <td>{regionName(r.regionId)}</td>
+                        <td className="num">{int(r.online)}</td>
+                        <td className="num">{int(r.eligible)}</td>
+                        <td className="num">{power(r.availableKW)}</td>
+                        <td className="num">{tops(r.availableTops)}</td>
+                        <td className="num">{int(r.activeLeases)}</td>
+                        <td className="num">
+                          {r.eligible > 0 ? pct(Math.min(1, r.busyCars / r.eligible)) : "—"}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </TableScroll>
             )}
           </section>
           <section className="card" aria-labelledby="chart-region">

@@ -1,7 +1,7 @@
 "use client";
 // One car: what it reports, why the scheduler would or would not give it work now, its leases,
-// its record (reputation), the energy it has used and what its owner has earned, and the operator
-// actions taken on it. Quarantine and release are confirmed first and land in the audit log.
+// its record (reputation), the energy it has used and what its owner has earned, its changes of
+// state, the work it was given and what came of it, and the operator actions taken on it. Quarantine and release are confirmed first and land in the audit log.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
@@ -15,8 +15,9 @@ import {
   Stat,
   TableScroll,
 } from "~/components/ui";
-import { ago, dateTime, int, kwh, shortId, usd } from "~/lib/format";
-import { useTRPC } from "~/lib/trpc";
+import { ago, dateTime, int, kwh, num, shortId, usd } from "~/lib/format";
+import { usePages } from "~/lib/pages";
+import { useTRPC, useTRPCClient } from "~/lib/trpc";
 
 /** What core's filters say, for people. */
 const REJECTIONS: Record<string, string> = {
@@ -29,6 +30,14 @@ const REJECTIONS: Record<string, string> = {
   "unknown-region": "its region is unknown to the server",
 };
 
+const VERDICT_TONES = {
+  valid: "ok",
+  invalid: "danger",
+  pending: "warn",
+  none: "muted",
+} as const;
+const STATE_TONES = { parked: "ok", charging: "ok", driving: "muted" } as const;
+
 export function CarView({ carId }: { carId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -36,13 +45,29 @@ export function CarView({ carId }: { carId: string }) {
     ...trpc.operator.cars.get.queryOptions({ carId }),
     refetchInterval: 5_000,
   });
-  const audit = useQuery(trpc.operator.audit.list.queryOptions({ subjectKind: "car", limit: 200 }));
+  const client = useTRPCClient();
+  const audit = useQuery(trpc.operator.audit.list.queryOptions({ subjectId: carId, limit: 100 }));
+  const history = usePages({
+    pathKey: trpc.operator.cars.history.pathKey(),
+    input: { carId, limit: 50 },
+    fetchPage: (i, cursor: number | undefined) =>
+      client.operator.cars.history.query({ ...i, cursor }),
+    refetchInterval: 15_000,
+  });
+  const tasks = usePages({
+    pathKey: trpc.operator.cars.tasks.pathKey(),
+    input: { carId, limit: 50 },
+    fetchPage: (i, cursor: number | undefined) =>
+      client.operator.cars.tasks.query({ ...i, cursor }),
+    refetchInterval: 15_000,
+  });
   const [reason, setReason] = useState("");
   const invalidate = () =>
     Promise.all([
       queryClient.invalidateQueries({ queryKey: trpc.operator.cars.get.queryKey({ carId }) }),
       queryClient.invalidateQueries(trpc.operator.audit.list.pathFilter()),
       queryClient.invalidateQueries(trpc.operator.cars.list.pathFilter()),
+      queryClient.invalidateQueries(trpc.operator.cars.tasks.pathFilter()),
     ]);
   const quarantine = useMutation(
     trpc.operator.cars.quarantine.mutationOptions({ onSuccess: invalidate }),
@@ -55,7 +80,9 @@ export function CarView({ carId }: { carId: string }) {
   if (!car.data) return <Loading label="Loading the car…" rows={6} />;
   const c = car.data;
   const now = Date.now();
-  const events = (audit.data?.items ?? []).filter((e) => e.subjectId === carId);
+  const events = audit.data?.items ?? [];
+  const changes = history.data?.pages.flatMap((p) => p.items) ?? [];
+  const work = tasks.data?.pages.flatMap((p) => p.items) ?? [];
   const decided = c.validResults + c.invalidResults;
 
   return (
@@ -176,10 +203,6 @@ export function CarView({ carId }: { carId: string }) {
                 </table>
               </TableScroll>
             )}
-            <p className="muted small">
-              Finished tasks and the car&apos;s state over time need a per-car history from the
-              server (not yet available).
-            </p>
           </section>
           <section className="card" aria-labelledby="actions">
             <h2 id="actions">Operator actions on this car</h2>
@@ -190,7 +213,7 @@ export function CarView({ carId }: { carId: string }) {
             ) : events.length === 0 ? (
               <Empty>None recorded.</Empty>
             ) : (
-              <table className="table">
+              <table className="table" data-testid="car-audit">
                 <thead>
                   <tr>
                     <th>When</th>
@@ -215,6 +238,123 @@ export function CarView({ carId }: { carId: string }) {
             )}
           </section>
         </div>
+        <section className="card" aria-labelledby="work">
+          <h2 id="work">Work given to this car</h2>
+          <p className="muted small" style={{ marginTop: 0 }}>
+            Every lease, newest first: how it ended, whether its result agreed with the other
+            replicas (valid), disagreed (invalid) or awaits them (pending), where it ran, how long
+            it took, the energy it used and what its owner was paid.
+          </p>
+          {tasks.error ? (
+            <ErrorState error={tasks.error} retry={() => void tasks.refetch()} />
+          ) : !tasks.data ? (
+            <Loading label="Loading the car's work…" />
+          ) : work.length === 0 ? (
+            <Empty>This car has not been given any work yet.</Empty>
+          ) : (
+            <TableScroll label="Work given to this car">
+              <table className="table" data-testid="car-tasks">
+                <thead>
+                  <tr>
+                    <th>Leased</th>
+                    <th>Job</th>
+                    <th>Model</th>
+                    <th>Lease</th>
+                    <th>Verdict</th>
+                    <th>Backend</th>
+                    <th className="num">Latency</th>
+                    <th className="num">Energy</th>
+                    <th className="num">Owner paid</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {work.map((t) => (
+                    <tr key={t.leaseId}>
+                      <td>{dateTime(t.leasedAt)}</td>
+                      <td className="mono">
+                        <Link href={`/jobs/${t.jobId}`}>{shortId(t.jobId)}</Link>
+                      </td>
+                      <td>{t.modelId}</td>
+                      <td>
+                        {t.status}
+                        {t.endReason && t.endReason !== t.status ? (
+                          <span className="muted small"> ({t.endReason})</span>
+                        ) : null}
+                      </td>
+                      <td>
+                        <Badge tone={VERDICT_TONES[t.verdict]}>{t.verdict}</Badge>
+                      </td>
+                      <td>{t.backend ?? "—"}</td>
+                      <td className="num">
+                        {t.durationMs === null ? "—" : `${num(t.durationMs, 0)} ms`}
+                      </td>
+                      <td className="num">{t.energyKWh === null ? "—" : kwh(t.energyKWh)}</td>
+                      <td className="num">{t.payoutUsd === null ? "—" : usd(t.payoutUsd)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableScroll>
+          )}
+          {tasks.hasNextPage ? (
+            <button
+              type="button"
+              style={{ marginTop: "0.75rem" }}
+              disabled={tasks.isFetchingNextPage}
+              onClick={() => void tasks.fetchNextPage()}
+            >
+              Older work
+            </button>
+          ) : null}
+        </section>
+        <section className="card" aria-labelledby="history">
+          <h2 id="history">State history</h2>
+          <p className="muted small" style={{ marginTop: 0 }}>
+            What the car reported each time its state, charge or plug changed, newest first.
+          </p>
+          {history.error ? (
+            <ErrorState error={history.error} retry={() => void history.refetch()} />
+          ) : !history.data ? (
+            <Loading label="Loading the car's history…" />
+          ) : changes.length === 0 ? (
+            <Empty>No changes recorded yet.</Empty>
+          ) : (
+            <TableScroll label="State history">
+              <table className="table" data-testid="car-history">
+                <thead>
+                  <tr>
+                    <th>When</th>
+                    <th>State</th>
+                    <th className="num">Charge</th>
+                    <th>Plugged in</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {changes.map((e, i) => (
+                    <tr key={`${e.at}-${i}`}>
+                      <td>{dateTime(e.at)}</td>
+                      <td>
+                        <Badge tone={STATE_TONES[e.state]}>{e.state}</Badge>
+                      </td>
+                      <td className="num">{Math.round(e.socPct)}%</td>
+                      <td>{e.pluggedIn ? "yes" : "no"}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableScroll>
+          )}
+          {history.hasNextPage ? (
+            <button
+              type="button"
+              style={{ marginTop: "0.75rem" }}
+              disabled={history.isFetchingNextPage}
+              onClick={() => void history.fetchNextPage()}
+            >
+              Older changes
+            </button>
+          ) : null}
+        </section>
       </div>
     </>
   );

@@ -1,6 +1,7 @@
 "use client";
-// A job: its progress live (operator.jobs.watch over SSE until it finishes), its tasks' outcomes
-// and their results.
+// A job: its progress live (operator.jobs.watch over SSE until it finishes), and each task's
+// result for people beside its replicas (which car ran it, how it ended, its verdict) and the
+// verification's outcome.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
 import Link from "next/link";
@@ -31,6 +32,13 @@ export function JobView({ jobId }: { jobId: string }) {
     fetchPage: (i, cursor: number | undefined) =>
       client.operator.jobs.results.query({ ...i, cursor }),
   });
+  // Same page size as the results: page N of one matches page N of the other.
+  const tasks = usePages({
+    pathKey: trpc.operator.jobs.tasks.pathKey(),
+    input: { jobId, limit: 24 },
+    fetchPage: (i, cursor: number | undefined) =>
+      client.operator.jobs.tasks.query({ ...i, cursor }),
+  });
   useSubscription(
     trpc.operator.jobs.watch.subscriptionOptions(
       { jobId, intervalMs: 1000 },
@@ -39,6 +47,7 @@ export function JobView({ jobId }: { jobId: string }) {
         onData: (update) => {
           queryClient.setQueryData(trpc.operator.jobs.get.queryKey({ jobId }), update);
           void queryClient.invalidateQueries(trpc.operator.jobs.results.pathFilter());
+          void queryClient.invalidateQueries(trpc.operator.jobs.tasks.pathFilter());
         },
       },
     ),
@@ -54,6 +63,9 @@ export function JobView({ jobId }: { jobId: string }) {
   if (!job.data) return <Loading label="Loading the job…" rows={5} />;
   const j = job.data;
   const items = results.data?.pages.flatMap((p) => p.items) ?? [];
+  const details = new Map(
+    (tasks.data?.pages.flatMap((p) => p.items) ?? []).map((t) => [t.taskId, t]),
+  );
   const counts = items.reduce<Record<string, number>>(
     (acc, i) => ({ ...acc, [i.status]: (acc[i.status] ?? 0) + 1 }),
     {},
@@ -128,9 +140,11 @@ export function JobView({ jobId }: { jobId: string }) {
                   .map(([s, n]) => `${n} ${s}`)
                   .join(", ")
               : "none yet"}
-            . Per-replica detail (which car ran what, and each replica&apos;s verdict) needs a
-            task-level procedure on the server (not yet available).
+            . Each task below lists its replicas: the car, how its lease ended and its verdict.
           </p>
+          {tasks.error ? (
+            <ErrorState error={tasks.error} retry={() => void tasks.refetch()} />
+          ) : null}
         </section>
         <section aria-labelledby="results">
           <h2 id="results">Results</h2>
@@ -146,7 +160,11 @@ export function JobView({ jobId }: { jobId: string }) {
               style={{ gridTemplateColumns: "repeat(auto-fill, minmax(300px, 1fr))" }}
             >
               {items.map((item) => (
-                <TaskResult key={item.taskId} item={item} />
+                <TaskResult
+                  key={item.taskId}
+                  item={item}
+                  detail={tasks.data ? (details.get(item.taskId) ?? null) : undefined}
+                />
               ))}
             </div>
           )}
@@ -154,7 +172,10 @@ export function JobView({ jobId }: { jobId: string }) {
             <button
               type="button"
               style={{ marginTop: "1rem" }}
-              onClick={() => void results.fetchNextPage()}
+              onClick={() => {
+                void results.fetchNextPage();
+                if (tasks.hasNextPage) void tasks.fetchNextPage();
+              }}
             >
               More results
             </button>

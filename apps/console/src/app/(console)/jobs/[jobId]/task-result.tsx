@@ -1,8 +1,12 @@
 "use client";
 // One task's result for people: the input image with the detected text boxes drawn on it and
-// the direction found, when the server interprets the output; else the numbers.
+// the direction found, when the server interprets the output; else the numbers. Below it, the
+// replicas that ran it and what verification decided.
+import Link from "next/link";
 import { useState } from "react";
+import { Badge } from "~/components/ui";
 import { num } from "~/lib/format";
+import type { RouterOutputs } from "~/lib/trpc";
 import {
   type Interpretation,
   inputImageOf,
@@ -71,7 +75,68 @@ function ImageWithBoxes({
   );
 }
 
-export function TaskResult({ item }: { item: Item }) {
+export type TaskDetail = RouterOutputs["operator"]["jobs"]["tasks"]["items"][number];
+
+const VERDICT_TONES = { valid: "ok", invalid: "danger", pending: "warn", none: "muted" } as const;
+
+function Replicas({ detail }: { detail: TaskDetail | null | undefined }) {
+  if (detail === undefined) return <p className="muted small">Loading replicas…</p>;
+  if (detail === null) return <p className="muted small">Replicas not loaded.</p>;
+  const v = detail.verification;
+  return (
+    <div style={{ marginTop: "0.5rem" }} data-testid="replicas">
+      <p className="small" style={{ margin: "0 0 0.25rem" }} data-testid="verification">
+        {v
+          ? `Verification: ${v.status} — ${v.agreeing} agreeing, ${v.disagreeing} disagreeing (${v.support} needed)`
+          : detail.replicas.length === 0
+            ? "Waiting for a car."
+            : `Verification: awaiting ${detail.replicasRequired ?? "more"} ${detail.replicasRequired === 1 ? "replica" : "replicas"}`}
+      </p>
+      {detail.replicas.length ? (
+        <table className="table small">
+          <caption className="sr-only">Replicas of task {detail.seq}</caption>
+          <thead>
+            <tr>
+              <th>Car</th>
+              <th>Lease</th>
+              <th>Verdict</th>
+              <th className="num">Latency</th>
+            </tr>
+          </thead>
+          <tbody>
+            {detail.replicas.map((r) => (
+              <tr key={r.leaseId}>
+                <td>
+                  <Link href={`/cars/${r.carId}`}>{r.carName}</Link>
+                </td>
+                <td>
+                  {r.status}
+                  {r.endReason && r.endReason !== r.status ? ` (${r.endReason})` : ""}
+                </td>
+                <td>
+                  <Badge tone={VERDICT_TONES[r.verdict]}>{r.verdict}</Badge>
+                </td>
+                <td className="num">
+                  {r.durationMs === null ? "—" : `${num(r.durationMs, 0)} ms`}
+                  {r.backend ? <span className="muted"> {r.backend}</span> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </div>
+  );
+}
+
+export function TaskResult({
+  item,
+  detail,
+}: {
+  item: Item;
+  /** The task's replicas and verification; undefined while loading. */
+  detail?: TaskDetail | null;
+}) {
   const interpretations = interpretationsOf(item);
   const sha = inputImageOf(item);
   const direction = interpretations.find((i) => i.kind === "direction");
@@ -135,6 +200,7 @@ export function TaskResult({ item }: { item: Item }) {
           </p>
         )
       ) : null}
+      <Replicas detail={detail} />
     </div>
   );
 }

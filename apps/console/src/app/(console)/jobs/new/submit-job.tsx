@@ -1,19 +1,29 @@
 "use client";
-// Submits a job as a tenant. The API takes jobs from tenants only (tenant.jobs.submit, with the
-// tenant's API key), so the operator gives a key of the tenant the job is for; it is kept in this
-// tab's session storage, never sent anywhere but this console's API route.
-import { useQuery } from "@tanstack/react-query";
-import { isTRPCClientError } from "@trpc/client";
+// Submits a job on a tenant's behalf (operator.jobs.submit, recorded in the audit log). The model
+// list says whether a model takes images (uploaded here, one task each) or named tensors (JSON).
+import { useMutation, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
-import { PageHeader } from "~/components/ui";
-import { createTenantClient, type RouterInputs, useTRPC } from "~/lib/trpc";
+import { ErrorState, PageHeader } from "~/components/ui";
+import { type RouterInputs, type RouterOutputs, useTRPC } from "~/lib/trpc";
 
-type SubmitInput = RouterInputs["tenant"]["jobs"]["submit"];
+type SubmitInput = RouterInputs["operator"]["jobs"]["submit"];
+type Model = RouterOutputs["operator"]["models"]["list"][number];
 
-/** Models the demo server knows; any other id may be typed. */
-const KNOWN_MODELS = ["ppocr-det", "ppocr-cls", "tiny-mlp"];
+/** One task's input shaped as the model's spec says, zeros where the data goes (small ones). */
+export function exampleTensors(model: Model): string {
+  const spec = (model.inputSpec ?? {}) as Record<string, { dims?: unknown }>;
+  const task = Object.fromEntries(
+    Object.entries(spec).map(([name, s]) => {
+      const dims = Array.isArray(s.dims) ? s.dims.map((d) => (typeof d === "number" ? d : 1)) : [];
+      const size = dims.reduce((a, b) => a * b, 1);
+      return [name, { dims, data: size <= 64 ? Array.from({ length: size }, () => 0) : [] }];
+    }),
+  );
+  return JSON.stringify([task]);
+}
+
 /** The server's limit for one image (decoded). */
 const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
 
@@ -29,26 +39,28 @@ export function SubmitJob() {
   const trpc = useTRPC();
   const router = useRouter();
   const tenants = useQuery(trpc.operator.tenants.list.queryOptions());
+  const models = useQuery(trpc.operator.models.list.queryOptions());
   const [tenantId, setTenantId] = useState("");
-  const [apiKey, setApiKey] = useState("");
-  const [modelId, setModelId] = useState("ppocr-det");
-  const [kind, setKind] = useState<"image" | "json">("image");
+  const [modelId, setModelId] = useState("");
   const [files, setFiles] = useState<File[]>([]);
   const [previews, setPreviews] = useState<string[]>([]);
-  const [json, setJson] = useState(
-    '[{"x":{"dims":[1,16],"data":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}}]',
-  );
+  const [json, setJson] = useState("");
   const [replication, setReplication] = useState("auto");
   const [priority, setPriority] = useState(0);
   const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const submitJob = useMutation(trpc.operator.jobs.submit.mutationOptions());
+  const model = models.data?.find((m) => m.id === modelId);
 
   useEffect(() => {
     if (!tenantId && tenants.data?.[0]) setTenantId(tenants.data[0].id);
   }, [tenantId, tenants.data]);
   useEffect(() => {
-    setApiKey(tenantId ? (sessionStorage.getItem(`nightshift-key:${tenantId}`) ?? "") : "");
-  }, [tenantId]);
+    if (!modelId && models.data?.[0]) setModelId(models.data[0].id);
+  }, [modelId, models.data]);
+  // A new tensor model starts from an input of its own shape.
+  useEffect(() => {
+    if (model?.takes === "tensor") setJson(exampleTensors(model));
+  }, [model]);
   useEffect(() => {
     const urls = files.map((f) => URL.createObjectURL(f));
     setPreviews(urls);
@@ -57,9 +69,10 @@ export function SubmitJob() {
 
   async function submit() {
     setError(null);
-    if (!apiKey.startsWith("nsk_")) return setError("API key: a tenant key starts with nsk_");
+    if (!tenantId) return setError("Tenant: choose one");
+    if (!model) return setError("Model: choose one");
     let inputs: SubmitInput["inputs"];
-    if (kind === "image") {
+    if (model.takes === "image") {
       if (!files.length) return setError("Images: choose at least one image");
       const big = files.find((f) => f.size > MAX_IMAGE_BYTES);
       if (big) return setError(`Images: ${big.name} is over ${MAX_IMAGE_BYTES / 1024 / 1024} MiB`);
@@ -73,22 +86,20 @@ export function SubmitJob() {
         return setError(`Inputs: not JSON (${String(e)})`);
       }
     }
-    setBusy(true);
     try {
-      sessionStorage.setItem(`nightshift-key:${tenantId}`, apiKey);
-      const { jobId } = await createTenantClient(apiKey).tenant.jobs.submit.mutate({
-        modelId,
+      const { jobId } = await submitJob.mutateAsync({
+        tenantId,
+        modelId: model.id,
         inputs,
         priority,
         replication: replication === "auto" ? "auto" : Number(replication),
       });
       router.push(`/jobs/${jobId}`);
     } catch (e) {
-      setError(isTRPCClientError(e) ? e.message : String(e));
-    } finally {
-      setBusy(false);
+      setError(e instanceof Error ? e.message : String(e));
     }
   }
+  const busy = submitJob.isPending;
 
   return (
     <>
@@ -96,8 +107,8 @@ export function SubmitJob() {
         title="Submit a job"
         description={
           <>
-            <Link href="/jobs">Jobs</Link> / new — one task per input, submitted with the
-            tenant&apos;s API key.
+            <Link href="/jobs">Jobs</Link> / new — one task per input, submitted on the
+            tenant&apos;s behalf and recorded in the audit log.
           </>
         }
       />
@@ -121,29 +132,14 @@ export function SubmitJob() {
             </select>
           </label>
           <label className="field" style={{ gridColumn: "span 2" }}>
-            <span>Tenant API key</span>
-            <input
-              type="password"
-              value={apiKey}
-              onChange={(e) => setApiKey(e.target.value)}
-              placeholder="nsk_…"
-              autoComplete="off"
-              required
-            />
-          </label>
-          <label className="field">
             <span>Model</span>
-            <input
-              list="models"
-              value={modelId}
-              onChange={(e) => setModelId(e.target.value)}
-              required
-            />
-            <datalist id="models">
-              {KNOWN_MODELS.map((m) => (
-                <option key={m} value={m} />
-              ))}
-            </datalist>
+            <select value={modelId} onChange={(e) => setModelId(e.target.value)} required>
+              {models.data?.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.title} ({m.id}, takes {m.takes === "image" ? "images" : "tensors"})
+                </option>
+              )) ?? <option value="">Loading…</option>}
+            </select>
           </label>
           <label className="field">
             <span>Replication</span>
@@ -167,30 +163,13 @@ export function SubmitJob() {
             />
           </label>
         </div>
-        <fieldset className="row" style={{ border: 0, padding: 0, margin: 0 }}>
-          <legend className="small muted" style={{ marginBottom: "0.25rem" }}>
-            Inputs
-          </legend>
-          <label className="row small" style={{ gap: "0.3rem" }}>
-            <input
-              type="radio"
-              name="kind"
-              checked={kind === "image"}
-              onChange={() => setKind("image")}
-            />{" "}
-            Images
-          </label>
-          <label className="row small" style={{ gap: "0.3rem" }}>
-            <input
-              type="radio"
-              name="kind"
-              checked={kind === "json"}
-              onChange={() => setKind("json")}
-            />{" "}
-            Tensors (JSON)
-          </label>
-        </fieldset>
-        {kind === "image" ? (
+        {tenants.error ? (
+          <ErrorState error={tenants.error} retry={() => void tenants.refetch()} />
+        ) : null}
+        {models.error ? (
+          <ErrorState error={models.error} retry={() => void models.refetch()} />
+        ) : null}
+        {!model ? null : model.takes === "image" ? (
           <>
             <label className="field">
               <span>Images (one task each; PNG or JPEG, up to 8 MiB)</span>
@@ -217,6 +196,11 @@ export function SubmitJob() {
         ) : (
           <label className="field">
             <span>Inputs: a JSON list, one object of named tensors per task</span>
+            <span className="muted small">
+              {Object.entries((model.inputSpec ?? {}) as Record<string, { dims?: unknown }>)
+                .map(([name, spec]) => `${name}: dims ${JSON.stringify(spec.dims)}`)
+                .join("; ")}
+            </span>
             <textarea
               className="mono"
               rows={6}
@@ -231,7 +215,7 @@ export function SubmitJob() {
           </p>
         ) : null}
         <div className="row">
-          <button className="primary" type="submit" disabled={busy || !tenantId}>
+          <button className="primary" type="submit" disabled={busy || !tenantId || !model}>
             {busy ? "Submitting…" : "Submit job"}
           </button>
         </div>
