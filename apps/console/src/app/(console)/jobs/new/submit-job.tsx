@@ -196,11 +196,11 @@ export function SubmitJob() {
         ) : (
           <label className="field">
             <span>Inputs: a JSON list, one object of named tensors per task</span>
-            <span className="muted small">
+            <small className="muted">
               {Object.entries((model.inputSpec ?? {}) as Record<string, { dims?: unknown }>)
                 .map(([name, spec]) => `${name}: dims ${JSON.stringify(spec.dims)}`)
                 .join("; ")}
-            </span>
+            </small>
             <textarea
               className="mono"
               rows={6}
