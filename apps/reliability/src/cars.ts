@@ -31,11 +31,27 @@ export const DRIVING = {
 export type Answer = (x: readonly number[], random: Rng) => number[];
 
 export const honest: Answer = (x) => runTiny(x);
-/** Wrong by a random amount, on a random share of tasks. */
+/**
+ * A lie: each value off by 5–15% of itself, plus 1. Far outside any tolerance a model allows
+ * (tiny-mlp's is 1e-3 absolute plus 1e-3 relative): a smaller change would be an answer within
+ * tolerance, and accepting it would be right.
+ */
+const lie = (x: readonly number[], random: Rng) =>
+  runTiny(x).map((v) => v * (1.05 + 0.1 * random.next()) + 1);
+
+/** Wrong on a random share of tasks. */
 export const perturbing =
   (share: number): Answer =>
   (x, random) =>
-    random.next() < share ? runTiny(x).map((v) => v + 0.5 + random.next()) : runTiny(x);
+    random.next() < share ? lie(x, random) : runTiny(x);
+/**
+ * Honest until it has answered `after` tasks (time enough to be trusted and run work alone),
+ * wrong ever after. One per car: it counts.
+ */
+export const sleeping = (after: number): Answer => {
+  let answered = 0;
+  return (x, random) => (answered++ < after ? runTiny(x) : lie(x, random));
+};
 /** Always the same wrong answer for the same input, so colluders agree with each other. */
 export const colluding: Answer = (x) => runTiny(x).map((v) => v * 2 + 1);
 
@@ -133,9 +149,23 @@ export async function call<T>(
   }
 }
 
+/** One enrollment; past the anonymous rate limit it waits and tries again, as a car would. */
+async function enrollOnce(client: NightshiftClient) {
+  const deadline = performance.now() + CALL_DEADLINE_MS;
+  for (;;) {
+    try {
+      return await client.node.enroll.mutate({ code: DEMO_CODE });
+    } catch (error) {
+      if (apiErrorCode(error) !== "TOO_MANY_REQUESTS" || performance.now() > deadline) throw error;
+      await sleep(200 + 300 * Math.random());
+    }
+  }
+}
+
 /**
  * Enrolls `count` cars with the demo code, car i at instance i mod urls, 20 at a time (the
- * anonymous rate limit is per instance and client address: 200 at once, then 50/s).
+ * anonymous rate limit is per instance and client address: 200 at once, then 50/s; past it
+ * they wait).
  */
 export async function enrollCars(
   urls: readonly string[],
@@ -150,7 +180,7 @@ export async function enrollCars(
       ...(await Promise.all(
         batch.map(async (index) => {
           const home = index % urls.length;
-          const out = await anonymous[home]!.node.enroll.mutate({ code: DEMO_CODE });
+          const out = await enrollOnce(anonymous[home]!);
           return {
             index,
             carId: out.carId,
@@ -185,11 +215,13 @@ export async function runCar(
     log.unansweredLeaseCalls += 1;
     await call(car, log, b, (c) => c.node.release.mutate());
   };
-  let parked = false;
+  let lastBeat = -Infinity;
   while (!stop()) {
-    if (!parked) {
+    // A parked car heartbeats every couple of seconds, as the agent does (every 5 s): the
+    // server ends the leases of a car silent past its heartbeat timeout.
+    if (performance.now() - lastBeat > 2000) {
       await call(car, log, b, (c) => c.node.heartbeat.mutate(PARKED));
-      parked = true;
+      lastBeat = performance.now();
     }
     const { tasks } = await call(
       car,
@@ -200,8 +232,6 @@ export async function runCar(
     );
     if (tasks.length === 0) {
       await sleep(b.idleMs * (0.5 + car.random.next()));
-      // A parked car heartbeats now and then; the server ends the leases of a silent one.
-      parked = car.random.next() > 0.2;
       continue;
     }
     log.leased += tasks.length;
@@ -230,7 +260,7 @@ export async function runCar(
       const [lo, hi] = b.awayMs;
       await sleep(lo + (hi - lo) * car.random.next());
       car.at = Math.floor(car.random.next() * car.clients.length);
-      parked = false;
+      lastBeat = -Infinity;
       continue;
     }
 

@@ -1,13 +1,16 @@
 // Cheaters: some cars lie. Perturbers return wrong outputs on half their tasks; colluders return
-// the same wrong output for the same input, so that two of them on one task agree. Verification
+// the same wrong output for the same input, so that two of them on one task agree; sleepers are
+// honest until trusted and lie ever after (reported on their own: adaptive replication runs a
+// trusted car's work unreplicated, and without canaries only spot checks catch them). Verification
 // is on (replication "auto": core's adaptive replication, quorum and quarantine). Figures: wrong
 // results accepted (from the database, against tiny-mlp computed here), how fast each cheater
 // is quarantined, and what verification costs in extra replicas.
 import { runTiny } from "@nightshift/api/seed";
-import { outputsAgree, TOLERANCE_CPU } from "@nightshift/core/verify";
+import { outputsAgree, TOLERANCE_CROSS_BACKEND } from "@nightshift/core/verify";
 import {
   type Answer,
   colluding,
+  sleeping,
   enrollCars,
   FleetLog,
   honest,
@@ -28,6 +31,9 @@ export interface CheatersSize {
   colluderShare: number;
   /** Share of its tasks a perturber lies on. */
   perturbRate: number;
+  sleeperShare: number;
+  /** Tasks a sleeper answers honestly first (trust comes after 10 consecutive valid). */
+  sleeperHonestTasks: number;
   deadlineMs: number;
   seed: number;
 }
@@ -38,6 +44,8 @@ export const CHEATERS_CI: CheatersSize = {
   perturberShare: 0.1,
   colluderShare: 0.02,
   perturbRate: 0.5,
+  sleeperShare: 0.02,
+  sleeperHonestTasks: 15,
   deadlineMs: 120_000,
   seed: 3,
 };
@@ -48,31 +56,36 @@ export const CHEATERS_LONG: CheatersSize = {
   deadlineMs: 480_000,
 };
 
-type Role = "honest" | "perturber" | "colluder";
+type Role = "honest" | "perturber" | "colluder" | "sleeper";
 
 export async function cheaters(size: CheatersSize): Promise<Figure[]> {
-  // Cars spread the roles evenly: of every 50, the first 5 perturb and the next 1 colludes.
+  // Cars spread the roles evenly: of every 50, the first 5 perturb, the next 1 colludes, the
+  // next 1 sleeps.
   const per50 = {
     perturber: Math.round(size.perturberShare * 50),
     colluder: Math.round(size.colluderShare * 50),
+    sleeper: Math.round(size.sleeperShare * 50),
   };
-  const roleOf = (i: number): Role =>
-    i % 50 < per50.perturber
-      ? "perturber"
-      : i % 50 < per50.perturber + per50.colluder
-        ? "colluder"
-        : "honest";
-  const answers: Record<Role, Answer> = {
-    honest,
-    perturber: perturbing(size.perturbRate),
-    colluder: colluding,
+  const roleOf = (i: number): Role => {
+    const k = i % 50;
+    if (k < per50.perturber) return "perturber";
+    if (k < per50.perturber + per50.colluder) return "colluder";
+    if (k < per50.perturber + per50.colluder + per50.sleeper) return "sleeper";
+    return "honest";
+  };
+  const answerOf = (i: number): Answer => {
+    const r = roleOf(i);
+    if (r === "perturber") return perturbing(size.perturbRate);
+    if (r === "colluder") return colluding;
+    if (r === "sleeper") return sleeping(size.sleeperHonestTasks);
+    return honest;
   };
   const cluster = await startCluster({ instances: 1 });
   try {
     const tenant = tenantClient(cluster);
     const cars = await enrollCars(cluster.urls, size.cars, {
       seed: size.seed,
-      answer: (i) => answers[roleOf(i)],
+      answer: answerOf,
     });
     const role = new Map(cars.map((c) => [c.carId, roleOf(c.index)]));
     const jobIds = await submitTasks(tenant, size.tasks, { salt: size.seed, replication: "auto" });
@@ -88,28 +101,45 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
     const { rows: decided } = await cluster.pool.query<{
       input: { x: { data: number[] } };
       output: number[];
+      car_id: string;
+      task_id: string;
+      support: number;
+      agreeing: number;
+      disagreeing: number;
+      replicas_required: number;
     }>(
-      `SELECT t.input, r.output FROM tasks t
+      `SELECT t.input, r.output, r.car_id, t.id AS task_id, v.support, v.agreeing, v.disagreeing,
+              t.replicas_required FROM tasks t
          JOIN verifications v ON v.task_id = t.id JOIN results r ON r.id = v.canonical_result_id
         WHERE t.job_id = ANY($1) AND t.status = 'valid'`,
       [jobIds],
     );
-    const wrong = decided.filter(
-      (d) => !outputsAgree(d.output, runTiny(d.input.x.data), TOLERANCE_CPU),
-    ).length;
+    const wrongAnswers = decided.filter(
+      // Wrong: outside the tolerance the server judges tiny-mlp by (its manifest's, cross-backend).
+      (d) => !outputsAgree(d.output, runTiny(d.input.x.data), TOLERANCE_CROSS_BACKEND),
+    );
+    const fromSleepers = wrongAnswers.filter((d) => role.get(d.car_id) === "sleeper").length;
+    const wrong = wrongAnswers.length - fromSleepers;
+    // How each wrong answer got through: whose it was, and the verdict that accepted it.
+    const how = new Map<string, number>();
+    for (const d of wrongAnswers) {
+      const k = `${role.get(d.car_id) ?? "unknown"} replicas=${d.replicas_required} support=${d.support} agreeing=${d.agreeing} disagreeing=${d.disagreeing}`;
+      how.set(k, (how.get(k) ?? 0) + 1);
+    }
+    if (how.size > 0)
+      console.log(
+        `wrong answers accepted, by how:\n  ${[...how].map(([k, n]) => `${n} × ${k}`).join("\n  ")}`,
+      );
 
-    // Each car: its results, the lies among them, and whether it ended quarantined.
+    // Each car: its results, and whether it ended quarantined.
     const { rows: perCar } = await cluster.pool.query<{
       car_id: string;
       results: number;
-      lies: number;
       quarantined: boolean;
       trusted: boolean;
     }>(
       `SELECT c.id AS car_id, c.quarantined, c.consecutive_valid >= $2 AS trusted,
-              count(r.id)::int AS results,
-              count(r.id) FILTER (WHERE r.output::text <> '[]' AND r.id IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM verifications v WHERE v.canonical_result_id = r.id))::int AS lies
+              count(r.id)::int AS results
          FROM cars c LEFT JOIN results r ON r.car_id = c.id
         WHERE c.id = ANY($1::uuid[])
         GROUP BY c.id`,
@@ -151,6 +181,24 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
         a.tasks ? (100 * a.results) / a.tasks - 100 : 0,
         "% extra replicas (results ÷ tasks − 1)",
       ],
+      sleepers: [
+        of("sleeper").length,
+        `cars, honest for ${size.sleeperHonestTasks} tasks, then lying`,
+      ],
+      sleeperWrongAccepted: [fromSleepers, "tasks whose accepted answer is a sleeper's lie"],
+      wrongAcceptedFromPerturbers: [
+        wrongAnswers.filter((d) => role.get(d.car_id) === "perturber").length,
+        "tasks (lies that agree with nothing: must be 0)",
+      ],
+      wrongAcceptedFromColluders: [
+        wrongAnswers.filter((d) => role.get(d.car_id) === "colluder").length,
+        "tasks",
+      ],
+      unreplicatedAccepted: [
+        decided.filter((d) => d.support === 1).length,
+        "tasks accepted on one result (a trusted car alone)",
+      ],
+      sleepersQuarantined: [of("sleeper").filter((c) => c.quarantined).length, "cars"],
       canaries: [canaries[0]!.n, "canary tasks issued"],
     });
   } finally {

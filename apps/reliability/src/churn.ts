@@ -26,7 +26,7 @@ export const CHURN_LONG: ChurnSize = {
   cars: 500,
   tasks: 10_000,
   departChance: 0.35,
-  deadlineMs: 480_000,
+  deadlineMs: 900_000,
   seed: 1,
 };
 
@@ -73,6 +73,7 @@ export async function churn(size: ChurnSize): Promise<Figure[]> {
       doubleCounted: [a.doubleCounted, "leases or tasks counted twice"],
       lateResultsAccepted: [log.lateAccepted.length, "results"],
       lateResultsRefused: [log.lateRefused, "results"],
+      submitsRefused: [log.refused.length, "results of leases still held, refused"],
       leases: [a.leases, "leases"],
       leasesBroken: [a.leasesBroken, "leases"],
       brokenShare: [a.leases ? (100 * a.leasesBroken) / a.leases : 0, "%"],

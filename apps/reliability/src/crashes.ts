@@ -33,23 +33,30 @@ export const CRASHES_LONG: CrashesSize = {
 };
 
 /**
- * From a fault at `t0`: when the first submit after it was acknowledged, and when the fleet was
- * back to at least half its acknowledged rate of the 3 s before (the end of the first such 1 s
- * window), ms after t0.
+ * What the cars saw after a fault at `t0` (acknowledgement times, ms): the longest stretch
+ * without any acknowledged submit in the minute after (the outage as the fleet felt it), and
+ * when the fleet was back to at least half its acknowledged rate of the 3 s before the fault:
+ * the end of the first 1 s window after that stretch with that many, ms after t0.
  */
-function recovery(acks: readonly number[], t0: number): { firstAckMs: number; halfRateMs: number } {
+function recovery(acks: readonly number[], t0: number): { gapMs: number; recoveryMs: number } {
   const before = acks.filter((t) => t >= t0 - 3000 && t < t0).length / 3;
-  const after = acks.filter((t) => t >= t0).sort((a, b) => a - b);
-  const firstAckMs = after.length ? after[0]! - t0 : NaN;
-  let halfRateMs = NaN;
-  for (let i = 0, j = 0; i < after.length; i++) {
-    while (after[j]! < after[i]! - 1000) j++;
-    if (i - j + 1 >= before / 2) {
-      halfRateMs = after[i]! - t0;
-      break;
+  const after = acks.filter((t) => t >= t0 && t < t0 + 60_000).sort((a, b) => a - b);
+  let gapMs = 0;
+  let gapEnd = t0;
+  let previous = t0;
+  for (const t of after) {
+    if (t - previous > gapMs) {
+      gapMs = t - previous;
+      gapEnd = t;
     }
+    previous = t;
   }
-  return { firstAckMs, halfRateMs };
+  const rest = after.filter((t) => t >= gapEnd);
+  for (let i = 0, j = 0; i < rest.length; i++) {
+    while (rest[j]! < rest[i]! - 1000) j++;
+    if (i - j + 1 >= before / 2) return { gapMs, recoveryMs: rest[i]! - t0 };
+  }
+  return { gapMs, recoveryMs: NaN };
 }
 
 export async function crashes(size: CrashesSize): Promise<Figure[]> {
@@ -104,7 +111,7 @@ export async function crashes(size: CrashesSize): Promise<Figure[]> {
     const acks = [...log.acked.values()];
     const afterKill = recovery(acks, marks.kill!);
     const afterDatabase = recovery(acks, marks.database!);
-    const afterDatabaseBack = recovery(acks, marks.databaseBack!);
+    const firstAfterBack = Math.min(...acks.filter((t) => t >= marks.databaseBack!));
     const lost = await acknowledgedLost(cluster.pool, [...log.acked.keys()]);
     const a = await accounting(cluster.pool, jobIds);
     const ready = await Promise.all(
@@ -121,20 +128,17 @@ export async function crashes(size: CrashesSize): Promise<Figure[]> {
       tasksLost: [a.tasksLost, "tasks"],
       doubleCounted: [a.doubleCounted, "leases or tasks counted twice"],
       killedAtAcked: [marks.ackedAtKill!, "submits"],
-      killFirstAckMs: [afterKill.firstAckMs, "ms, kill -9 → next acknowledged submit"],
-      killHalfRateMs: [afterKill.halfRateMs, "ms, kill -9 → half the rate before"],
+      killNoAckMs: [afterKill.gapMs, "ms, longest stretch without an acknowledged submit"],
+      killRecoveryMs: [afterKill.recoveryMs, "ms, kill -9 → half the rate before"],
       serverRestartMs: [marks.restartMs!, "ms, start of the killed instance"],
       databaseAtAcked: [marks.ackedAtDatabase!, "submits"],
       databaseDownMs: [marks.databaseDownMs!, "ms, PostgreSQL away (stop → ready)"],
-      databaseFirstAckMs: [
-        afterDatabase.firstAckMs,
-        "ms, PostgreSQL down → next acknowledged submit",
-      ],
+      databaseNoAckMs: [afterDatabase.gapMs, "ms, longest stretch without an acknowledged submit"],
       databaseBackFirstAckMs: [
-        afterDatabaseBack.firstAckMs,
+        firstAfterBack - marks.databaseBack!,
         "ms, PostgreSQL ready again → next acknowledged submit",
       ],
-      databaseRecoveryMs: [afterDatabase.halfRateMs, "ms, PostgreSQL down → half the rate before"],
+      databaseRecoveryMs: [afterDatabase.recoveryMs, "ms, PostgreSQL down → half the rate before"],
       instancesReady: [ready.filter(Boolean).length, `of ${ready.length} instances`],
       failovers: [log.failovers, "calls moved to the other instance"],
       retriedCalls: [log.retries, "calls"],

@@ -25,7 +25,7 @@ export const LOAD_CI: LoadSize = {
   durable: true,
 };
 export const LOAD_LONG: LoadSize = {
-  steps: [250, 500, 1000, 2000, 3000, 4000, 6000, 8000],
+  steps: [50, 100, 250, 500, 1000, 2000, 4000, 8000],
   heartbeatEveryMs: 5000,
   windowMs: 15_000,
   limitMs: 100,
@@ -94,10 +94,42 @@ async function enroll(url: string, count: number, firstAddress: number): Promise
   return tokens;
 }
 
+/** The heartbeat duration histogram of an instance: cumulative count per upper bound (s). */
+async function heartbeatBuckets(url: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<number, number>();
+  for (const line of text.split("\n")) {
+    const m =
+      /^nightshift_trpc_duration_seconds_bucket\{le="([^"]+)",path="node\.heartbeat",outcome="ok"\} (\d+)/.exec(
+        line,
+      );
+    if (m) out.set(m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2]));
+  }
+  return out;
+}
+
+/** The upper bound of the bucket holding the q-quantile of what was added between two scrapes. */
+function bucketQuantile(
+  before: readonly Map<number, number>[],
+  after: readonly Map<number, number>[],
+  q: number,
+): number {
+  const sum = new Map<number, number>();
+  after.forEach((a, i) => {
+    for (const [le, n] of a) sum.set(le, (sum.get(le) ?? 0) + n - (before[i]!.get(le) ?? 0));
+  });
+  const bounds = [...sum.keys()].sort((x, y) => x - y);
+  const total = sum.get(Infinity) ?? 0;
+  for (const le of bounds) if (total > 0 && sum.get(le)! >= q * total) return le * 1000;
+  return NaN;
+}
+
 interface Step {
   cars: number;
   p50: number;
   p99: number;
+  /** As the servers measured it (their histogram's bucket bound), without the client's own delays. */
+  serverP99: number;
   errors: number;
   beats: number;
 }
@@ -139,22 +171,32 @@ async function measure(instances: number, size: LoadSize): Promise<Step[]> {
         }
       }
       await sleep(size.heartbeatEveryMs);
+      const scraped = await Promise.all(cluster.urls.map(heartbeatBuckets));
       window = { latencies: [], errors: 0 };
       await sleep(size.windowMs);
+      const serverP99 = bucketQuantile(
+        scraped,
+        await Promise.all(cluster.urls.map(heartbeatBuckets)),
+        0.99,
+      );
       const w: { latencies: number[]; errors: number } = window;
       window = null;
       const step = {
         cars: cars.length,
         p50: quantile(w.latencies, 0.5),
         p99: quantile(w.latencies, 0.99),
+        serverP99,
         errors: w.errors,
         beats: w.latencies.length,
       };
       steps.push(step);
       console.log(
-        `  ${instances} instance(s), ${step.cars} cars: p50 ${step.p50.toFixed(1)} ms, p99 ${step.p99.toFixed(1)} ms, ${step.beats} heartbeats, ${step.errors} errors`,
+        `  ${instances} instance(s), ${step.cars} cars: p50 ${step.p50.toFixed(1)} ms, p99 ${step.p99.toFixed(1)} ms (server ≤ ${step.serverP99} ms), ${step.beats} heartbeats, ${step.errors} errors`,
       );
-      if (step.p99 > size.limitMs) break;
+      // One step over the limit may be a neighbour's noise on a shared machine: stop when a step
+      // is far over it, or two in a row are over it.
+      const over = steps.slice(-2).filter((x) => x.p99 > size.limitMs).length;
+      if (step.p99 > 3 * size.limitMs || over === 2) break;
     }
     stop = true;
     await Promise.all(running);
@@ -181,7 +223,13 @@ export async function load(size: LoadSize): Promise<Figure[]> {
       steps.reduce((s, x) => s + x.errors, 0),
       "heartbeats refused or failed",
     ];
-    for (const s of steps) entries[`${label}.p99At${s.cars}`] = [s.p99, "ms"];
+    for (const s of steps) {
+      entries[`${label}.p99At${s.cars}`] = [s.p99, "ms, as the cars saw it"];
+      entries[`${label}.serverP99At${s.cars}`] = [
+        s.serverP99,
+        "ms or less, as the server timed it",
+      ];
+    }
   }
   entries.durable = [size.durable ? 1 : 0, "1 = PostgreSQL fsyncs every commit"];
   entries.heartbeatEveryMs = [size.heartbeatEveryMs, "ms between a car's heartbeats"];
