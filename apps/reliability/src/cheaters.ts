@@ -1,12 +1,17 @@
 // Cheaters: some cars lie. Perturbers return wrong outputs on half their tasks; colluders return
 // the same wrong output for the same input, so that two of them on one task agree; sleepers are
 // honest until trusted and lie ever after (reported on their own: adaptive replication runs a
-// trusted car's work unreplicated, and without canaries only spot checks catch them). Verification
-// is on (replication "auto": core's adaptive replication, quorum and quarantine). Figures: wrong
+// trusted car's work unreplicated: spot checks and canaries catch them). Verification is on as
+// in production: replication "auto" (core's adaptive replication, quorum and quarantine) and
+// canaries at core's default rate. Figures: wrong
 // results accepted (from the database, against tiny-mlp computed here), how fast each cheater
 // is quarantined, and what verification costs in extra replicas.
 import { runTiny } from "@nightshift/api/seed";
-import { outputsAgree, TOLERANCE_CROSS_BACKEND } from "@nightshift/core/verify";
+import {
+  DEFAULT_VERIFICATION,
+  outputsAgree,
+  TOLERANCE_CROSS_BACKEND,
+} from "@nightshift/core/verify";
 import {
   type Answer,
   colluding,
@@ -80,7 +85,10 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
     if (r === "sleeper") return sleeping(size.sleeperHonestTasks);
     return honest;
   };
-  const cluster = await startCluster({ instances: 1 });
+  const cluster = await startCluster({
+    instances: 1,
+    env: { NIGHTSHIFT_CANARY_RATE: String(DEFAULT_VERIFICATION.canaryRate) },
+  });
   try {
     const tenant = tenantClient(cluster);
     const cars = await enrollCars(cluster.urls, size.cars, {
@@ -150,8 +158,10 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
     const caught = cheats.filter((c) => c.quarantined);
     // A quarantined car is sent no more work, so its results are the tasks it took to catch it.
     const untilQuarantine = caught.map((c) => c.results);
+    // A canary is a lease of a task given after the task was validated (its answer known).
     const { rows: canaries } = await cluster.pool.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM tasks WHERE job_id = ANY($1) AND canary",
+      `SELECT count(*)::int AS n FROM leases l JOIN tasks t ON t.id = l.task_id
+        WHERE t.job_id = ANY($1) AND t.validated_at IS NOT NULL AND l.leased_at > t.validated_at`,
       [jobIds],
     );
     return figures({
@@ -165,7 +175,10 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
       wrongAccepted: [wrong, "tasks whose accepted answer is wrong"],
       wrongAcceptedRate: [decided.length ? wrong / decided.length : 0, "of validated tasks"],
       wrongAcceptedUpper95: [upperBound95(wrong, decided.length), "95% upper bound of the rate"],
-      doubleCounted: [a.doubleCounted, "leases or tasks counted twice"],
+      doubleCounted: [
+        a.doubleCounted,
+        `leases or tasks counted twice (${JSON.stringify(a.doubleCountedParts)})`,
+      ],
       resultsByCheaters: [cheats.reduce((s, c) => s + c.results, 0), "results"],
       cheatersQuarantined: [caught.length, `of ${cheats.length} cheaters`],
       honestQuarantined: [

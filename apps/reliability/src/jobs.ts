@@ -44,6 +44,7 @@ export interface Accounting {
   jobsUnfinished: number;
   /** Leases with more than one result or ledger entry, plus tasks paid more often than replicas agreed. */
   doubleCounted: number;
+  doubleCountedParts: { leases: number; overpaidTasks: number; decidedTwice: number };
   leases: number;
   /** Leases that ended without a result: the car departed, released them, or went silent. */
   leasesBroken: number;
@@ -71,11 +72,14 @@ export async function accounting(pool: Pool, jobIds: readonly string[]): Promise
        CROSS JOIN LATERAL (SELECT count(*) AS n FROM ledger_entries WHERE lease_id = l.id) e
       WHERE t.job_id = ANY($1)`,
   );
-  // Paid entries per task beyond the replicas its verdict counted as agreeing.
+  // Paid entries per task beyond the replicas its verdict counted as agreeing, leaving out
+  // canaries (leases given after the task was validated): each is judged against the known
+  // answer on its own and paid when it agrees.
   const overpaid = await q<{ n: number }>(
     `SELECT count(*)::int AS n FROM (
        SELECT v.task_id FROM verifications v JOIN tasks t ON t.id = v.task_id
          JOIN ledger_entries le ON le.task_id = v.task_id AND le.validated
+         JOIN leases l ON l.id = le.lease_id AND l.leased_at <= t.validated_at
         WHERE t.job_id = ANY($1)
         GROUP BY v.task_id, v.agreeing HAVING count(*) > v.agreeing) x`,
   );
@@ -89,6 +93,11 @@ export async function accounting(pool: Pool, jobIds: readonly string[]): Promise
     tasksLost: t.lost,
     jobsUnfinished: j.unfinished,
     doubleCounted: perLease.doubled + overpaid.n + decided.n,
+    doubleCountedParts: {
+      leases: perLease.doubled,
+      overpaidTasks: overpaid.n,
+      decidedTwice: decided.n,
+    },
     leases: perLease.leases,
     leasesBroken: perLease.broken,
     results: perLease.results ?? 0,

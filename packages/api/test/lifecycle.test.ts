@@ -1,7 +1,7 @@
 // The work path end to end over HTTP: enroll → heartbeat → lease → submit → verify → ledger →
 // job result, and what happens when cars retry, drive off or go silent.
 import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
-import { jobs, leases, ledgerEntries, results, tasks } from "@nightshift/db/schema";
+import { jobs, leases, ledgerEntries, results, tasks, workUnits } from "@nightshift/db/schema";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTiny } from "../src/seed";
@@ -558,6 +558,30 @@ describe("the work path", () => {
     // The job stays done; only the honest canary is paid.
     const paid = await h.t.db.select().from(ledgerEntries);
     expect(paid.filter((e) => e.validated)).toHaveLength(2);
+  });
+
+  it("gives one validated task to many cars asking at once as canaries, each once", async () => {
+    const h = await setup(database.get(), {
+      verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
+    });
+    const first = await h.enrollCar();
+    await submitJob(h, [[3, 1, 4, 1]], 1);
+    const task = (await first.client.node.lease.mutate({})).tasks[0]!;
+    await first.client.node.submit.mutate({
+      leaseId: task.leaseId,
+      output: runTiny(xOf(task.input)),
+      durationMs: 5,
+      backend: "native",
+    });
+    const cars = await Promise.all(Array.from({ length: 8 }, () => h.enrollCar()));
+    // All at once: the replica index of each canary is taken once; a car that loses the race
+    // gets nothing this time, never an error.
+    const got = await Promise.all(cars.map((c) => c.client.node.lease.mutate({})));
+    const canaries = got.flatMap((g) => g.tasks);
+    expect(canaries.length).toBeGreaterThan(0);
+    expect(new Set(canaries.map((t) => t.taskId))).toEqual(new Set([task.taskId]));
+    const units = await h.t.db.select().from(workUnits).where(eq(workUnits.taskId, task.taskId));
+    expect(new Set(units.map((u) => u.replicaIndex)).size).toBe(units.length);
   });
 
   it("records a model that failed its sha256 on a car for the operators", async () => {

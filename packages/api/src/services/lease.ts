@@ -461,22 +461,25 @@ async function issueCanary(
           SELECT ${pick.task_id}, ${pick.job_id}, ${pick.tenant_id}, ${pick.priority},
                  coalesce(max(replica_index), -1) + 1, coalesce(max(task_order), 0), ${pick.attempt}, 'leased'
             FROM work_units WHERE task_id = ${pick.task_id}
+          ON CONFLICT (task_id, replica_index) DO NOTHING
           RETURNING id`,
     );
+    // Another canary of this task took the same replica index at the same moment: none this time.
+    if (!unit) return null;
     const [made] = await rows<{ id: string }>(
       tx,
       sql`INSERT INTO leases (work_unit_id, task_id, car_id, owner_id, leased_at, expires_at)
-          VALUES (${unit!.id}, ${pick.task_id}, ${carId}, ${ownerId}, ${now}, ${expiresAt})
+          VALUES (${unit.id}, ${pick.task_id}, ${carId}, ${ownerId}, ${now}, ${expiresAt})
           ON CONFLICT (task_id, owner_id) DO NOTHING
           RETURNING id`,
     );
     if (!made) {
-      await tx.execute(sql`DELETE FROM work_units WHERE id = ${unit!.id}`);
+      await tx.execute(sql`DELETE FROM work_units WHERE id = ${unit.id}`);
       return null;
     }
     return {
       ...pick,
-      id: unit!.id,
+      id: unit.id,
       task_order: "0",
       replication: null,
       replicas_required: null,
