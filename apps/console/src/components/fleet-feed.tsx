@@ -24,13 +24,32 @@ const DAY_MS = 24 * 3600_000;
 const MAX_SAMPLES = 1500;
 const INTERVAL_MS = 2000;
 
-/** Keeps the samples of the last day; past MAX_SAMPLES, every other old sample goes. */
+/**
+ * Keeps the samples of the last day; past MAX_SAMPLES, every other sample of the older half goes,
+ * so the buffer stays bounded and thins as samples age. One new array per sample (React state
+ * must not be mutated), built in one pass.
+ */
 export function appendSample(samples: readonly FleetSample[], next: FleetSample): FleetSample[] {
-  const recent = samples.filter((s) => next.atMs - s.atMs <= DAY_MS);
-  recent.push(next);
-  if (recent.length <= MAX_SAMPLES) return recent;
-  const half = Math.floor(recent.length / 2);
-  return [...recent.slice(0, half).filter((_, i) => i % 2 === 0), ...recent.slice(half)];
+  let first = 0;
+  while (first < samples.length && next.atMs - samples[first]!.atMs > DAY_MS) first++;
+  const kept = samples.length - first + 1;
+  if (kept <= MAX_SAMPLES) {
+    const recent = samples.slice(first);
+    recent.push(next);
+    return recent;
+  }
+  const half = Math.floor(kept / 2);
+  const thinned: FleetSample[] = [];
+  for (let i = 0; i < half; i += 2) thinned.push(samples[first + i]!);
+  for (let i = half; i < kept - 1; i++) thinned.push(samples[first + i]!);
+  thinned.push(next);
+  return thinned;
+}
+
+function regionKW(byRegion: FleetSummary["byRegion"]): Record<string, number> {
+  const kw: Record<string, number> = {};
+  for (const r of byRegion) kw[r.regionId] = r.availableKW;
+  return kw;
 }
 
 interface Feed {
@@ -65,7 +84,7 @@ export function FleetFeedProvider({ children }: { children: ReactNode }) {
               total: s.cars.total,
               queueDepth: s.queueDepth,
               activeLeases: s.activeLeases,
-              regionKW: Object.fromEntries(s.byRegion.map((r) => [r.regionId, r.availableKW])),
+              regionKW: regionKW(s.byRegion),
             }),
           ),
       },

@@ -1,19 +1,52 @@
 // Number and time formatting for people: units always shown, sensible precision.
 
-const intFmt = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+// Building an Intl formatter costs far more than using one, and live pages format thousands of
+// figures and chart ticks a minute: each distinct set of options gets one formatter, kept.
+const numberFormats = new Map<string, Intl.NumberFormat>();
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+function numberFormat(options: Intl.NumberFormatOptions): Intl.NumberFormat {
+  const key = JSON.stringify(options);
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat("en-US", options);
+    numberFormats.set(key, format);
+  }
+  return format;
+}
+
+function dateFormat(options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = JSON.stringify(options);
+  let format = dateFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-GB", options);
+    dateFormats.set(key, format);
+  }
+  return format;
+}
+
+const DATE_TIME = dateFormat({
+  day: "2-digit",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+const CLOCK = dateFormat({ hour: "2-digit", minute: "2-digit" });
+const CLOCK_SECONDS = dateFormat({ hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 export function int(n: number): string {
-  return intFmt.format(n);
+  return numberFormat({ maximumFractionDigits: 0 }).format(n);
 }
 
 /** A number with up to `digits` significant decimals, grouped. */
 export function num(n: number, digits = 1): string {
-  return new Intl.NumberFormat("en-US", { maximumFractionDigits: digits }).format(n);
+  return numberFormat({ maximumFractionDigits: digits }).format(n);
 }
 
 /** A number to `digits` significant digits: 0.000123 stays readable, 1234.5 becomes 1,230. */
 export function sig(n: number, digits = 3): string {
-  return new Intl.NumberFormat("en-US", { maximumSignificantDigits: digits }).format(n);
+  return numberFormat({ maximumSignificantDigits: digits }).format(n);
 }
 
 export function pct(share: number, digits = 0): string {
@@ -37,7 +70,7 @@ export function usd(n: number): string {
   // Fractions of a cent (one task's energy) keep two significant digits.
   if (n !== 0 && Math.abs(n) < 0.01) return `$${sig(n, 2)}`;
   const digits = Math.abs(n) < 1 ? 4 : 2;
-  return `$${new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: digits }).format(n)}`;
+  return `$${numberFormat({ minimumFractionDigits: 2, maximumFractionDigits: digits }).format(n)}`;
 }
 
 export function kwh(n: number): string {
@@ -55,21 +88,14 @@ export function carbon(g: number): string {
 
 export function dateTime(iso: string | null): string {
   if (!iso) return "—";
-  return new Date(iso).toLocaleString("en-GB", {
-    day: "2-digit",
-    month: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  });
+  const ms = Date.parse(iso);
+  // A formatter throws on an invalid date where toLocaleString said so.
+  return Number.isNaN(ms) ? "Invalid Date" : DATE_TIME.format(ms);
 }
 
 export function clock(ms: number, seconds = false): string {
-  return new Date(ms).toLocaleTimeString("en-GB", {
-    hour: "2-digit",
-    minute: "2-digit",
-    ...(seconds ? { second: "2-digit" } : {}),
-  });
+  if (!Number.isFinite(ms)) return "Invalid Date";
+  return (seconds ? CLOCK_SECONDS : CLOCK).format(ms);
 }
 
 export function ago(iso: string | null, nowMs: number): string {
