@@ -454,7 +454,10 @@ async function issueCanary(
     );
     if (pool.length === 0) return null;
     const pick = pool[randomInt(pool.length)]!;
-    const expiresAt = new Date(now.getTime() + deps.config.leaseTtlS * 1000);
+    // Leased now, after the task's validation was committed (the call's start may be earlier:
+    // the claim ran first), so that a canary's lease always follows its task's verdict in time.
+    const leasedAt = deps.now();
+    const expiresAt = new Date(leasedAt.getTime() + deps.config.leaseTtlS * 1000);
     const [unit] = await rows<{ id: string }>(
       tx,
       sql`INSERT INTO work_units (task_id, job_id, tenant_id, priority, replica_index, task_order, attempt, status)
@@ -469,7 +472,7 @@ async function issueCanary(
     const [made] = await rows<{ id: string }>(
       tx,
       sql`INSERT INTO leases (work_unit_id, task_id, car_id, owner_id, leased_at, expires_at)
-          VALUES (${unit.id}, ${pick.task_id}, ${carId}, ${ownerId}, ${now}, ${expiresAt})
+          VALUES (${unit.id}, ${pick.task_id}, ${carId}, ${ownerId}, ${leasedAt}, ${expiresAt})
           ON CONFLICT (task_id, owner_id) DO NOTHING
           RETURNING id`,
     );
