@@ -8,21 +8,19 @@ import { stateOf } from "@nightshift/api/state";
 import { launchChromium } from "@nightshift/browser/chromium";
 import { createDb, createPool } from "@nightshift/db/client";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
-import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import {
+  DEMO_CODE,
+  PARKED,
+  parseDemo,
+  type ServeProcess,
+  spawnServe,
+  tempDir,
+} from "@nightshift/server/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CONSOLE_DIR, type RunningConsole, startConsole } from "../src/serve";
 
-export const DEMO_CODE = "DEMO-NIGHTSHIFT";
+export { DEMO_CODE, PARKED };
 export const SCREENSHOTS = join(CONSOLE_DIR, "test-results");
-
-export const PARKED = {
-  state: "parked",
-  socPct: 80,
-  pluggedIn: true,
-  chargerKW: 7.4,
-  predictedDepartureAt: null,
-  batteryTempC: 20,
-} as const;
 
 export interface Harness {
   server: ServeProcess;

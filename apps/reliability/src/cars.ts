@@ -8,24 +8,9 @@ import { createNightshiftClient, type NightshiftClient } from "@nightshift/clien
 import { apiErrorCode, isApiError } from "@nightshift/client/errors";
 import { type Rng, rng } from "./random";
 
-export const DEMO_CODE = "DEMO-NIGHTSHIFT";
+import { DEMO_CODE, DRIVING, PARKED } from "@nightshift/server/testing";
 
-export const PARKED = {
-  state: "parked",
-  socPct: 80,
-  pluggedIn: true,
-  chargerKW: 7.4,
-  predictedDepartureAt: null,
-  batteryTempC: 20,
-} as const;
-
-export const DRIVING = {
-  state: "driving",
-  socPct: 78,
-  pluggedIn: false,
-  chargerKW: 0,
-  predictedDepartureAt: null,
-} as const;
+export { DEMO_CODE, DRIVING, PARKED };
 
 /** What a car hands back for an input: the truth, or a lie. */
 export type Answer = (x: readonly number[], random: Rng) => number[];

@@ -8,6 +8,28 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { REPO_ROOT } from "./env";
 
+/** The code any car may enroll with on a seeded (demo) server. */
+export const DEMO_CODE = "DEMO-NIGHTSHIFT";
+
+/** A heartbeat of a car parked and plugged in, free to take work. */
+export const PARKED = {
+  state: "parked",
+  socPct: 80,
+  pluggedIn: true,
+  chargerKW: 7.4,
+  predictedDepartureAt: null,
+  batteryTempC: 20,
+} as const;
+
+/** A heartbeat of a car that drives off: its leases are handed back at once. */
+export const DRIVING = {
+  state: "driving",
+  socPct: 78,
+  pluggedIn: false,
+  chargerKW: 0,
+  predictedDepartureAt: null,
+} as const;
+
 export const CLI_BIN = join(REPO_ROOT, "apps", "cli", "bin", "nightshift.js");
 
 export interface ServeProcess {

@@ -11,24 +11,9 @@ import { expect } from "vitest";
 
 type Pool = ReturnType<typeof createPool>;
 
-export const DEMO_CODE = "DEMO-NIGHTSHIFT";
+import { DEMO_CODE, DRIVING, PARKED } from "@nightshift/server/testing";
 
-export const PARKED = {
-  state: "parked",
-  socPct: 80,
-  pluggedIn: true,
-  chargerKW: 7.4,
-  predictedDepartureAt: null,
-  batteryTempC: 20,
-} as const;
-
-export const DRIVING = {
-  state: "driving",
-  socPct: 78,
-  pluggedIn: false,
-  chargerKW: 0,
-  predictedDepartureAt: null,
-} as const;
+export { DEMO_CODE, DRIVING, PARKED };
 
 /** A tiny-mlp input per row. */
 export function tinyInputs(rows: readonly (readonly number[])[]) {
