@@ -16,6 +16,16 @@ import { inTx, rows } from "./db";
 import { isEligible, onlineCars, scheduleContext } from "./eligibility";
 import { endLeases } from "./leases";
 
+/** What the fleet offers in one region (or "*", all of them), at one moment. */
+export const ZRegionFigures = z.object({
+  regionId: z.string(),
+  online: z.number().int(),
+  eligible: z.number().int(),
+  availableKW: z.number(),
+  availableTops: z.number(),
+  activeLeases: z.number().int(),
+});
+
 export const ZFleetSummary = z.object({
   at: z.string(),
   cars: z.object({
@@ -41,17 +51,7 @@ export const ZFleetSummary = z.object({
   busyCars: z.number().int(),
   jobs: z.object({ queued: z.number().int(), running: z.number().int() }),
   /** The same figures region by region (every region, even an empty one). */
-  byRegion: z.array(
-    z.object({
-      regionId: z.string(),
-      online: z.number().int(),
-      eligible: z.number().int(),
-      availableKW: z.number(),
-      availableTops: z.number(),
-      activeLeases: z.number().int(),
-      busyCars: z.number().int(),
-    }),
-  ),
+  byRegion: z.array(ZRegionFigures.extend({ busyCars: z.number().int() })),
 });
 export type FleetSummary = z.infer<typeof ZFleetSummary>;
 

@@ -10,7 +10,7 @@ import { notFound } from "../errors";
 import { ZLimit, ZUuid } from "../schemas";
 import type { ApiState } from "../state";
 import { rows } from "./db";
-import { fleetSummary } from "./fleet";
+import { fleetSummary, ZRegionFigures } from "./fleet";
 
 /** The region key of the whole fleet's row in fleet_samples. */
 export const ALL_REGIONS = "*";
@@ -57,19 +57,8 @@ export const ZFleetSeriesInput = z
   .object({ hours: z.number().int().min(1).max(168).default(24) })
   .strict();
 export const ZFleetSeries = z.object({
-  points: z.array(
-    z.object({
-      at: z.string(),
-      /** "*" for the whole fleet, else a region id. */
-      regionId: z.string(),
-      online: z.number().int(),
-      eligible: z.number().int(),
-      availableKW: z.number(),
-      availableTops: z.number(),
-      activeLeases: z.number().int(),
-      queueDepth: z.number().int(),
-    }),
-  ),
+  /** regionId "*" for the whole fleet, else a region id. */
+  points: z.array(ZRegionFigures.extend({ at: z.string(), queueDepth: z.number().int() })),
 });
 
 /** The fleet's samples over the last `hours`, oldest first (one per minute and region). */
