@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { launchChromium } from "@nightshift/browser/chromium";
 import { createNightshiftClient } from "@nightshift/client/client";
 import { tempDir } from "@nightshift/server/testing";
 import { afterAll, describe, expect, it } from "vitest";
@@ -73,10 +74,11 @@ async function startDemo(extra: string[] = []): Promise<Demo> {
   return { child, lines, field };
 }
 
-async function stop(demo: Demo): Promise<number | null> {
+/** Ctrl-C; resolves with the exit code, or the signal that ended the process. */
+async function stop(demo: Demo): Promise<number | string> {
   demo.child.kill("SIGINT");
-  const [code] = (await once(demo.child, "exit")) as [number | null];
-  return code;
+  const [code, signal] = (await once(demo.child, "exit")) as [number | null, string | null];
+  return code ?? signal ?? "unknown";
 }
 
 describe("nightshift demo", () => {
@@ -113,6 +115,31 @@ describe("nightshift demo", () => {
       validated = jobs.items.reduce((n, j) => n + j.tasksValidated, 0);
     }
     expect(validated).toBeGreaterThan(0);
+
+    // As a user: sign in to the console, open the vehicle page in another tab, and watch the
+    // fleet count the new car within seconds.
+    const browser = await launchChromium();
+    try {
+      const ops = await browser.newPage();
+      await ops.goto(`${consoleUrl}/fleet`);
+      await ops.waitForURL(/\/sign-in/);
+      await ops.getByLabel("Email").fill(email);
+      await ops.getByLabel("Password").fill(password);
+      await ops.getByRole("button", { name: "Sign in" }).click();
+      await ops.waitForURL(/\/fleet$/);
+      const total = async () =>
+        Number((await ops.getByTestId("stat-total").innerText()).replace(/[^0-9]/g, ""));
+      await expect.poll(total, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+      const before = await total();
+      const tab = await browser.newPage();
+      await tab.goto(vehicleUrl);
+      await expect
+        .poll(async () => (await tab.getByTestId("car-id").innerText()).trim(), { timeout: 60_000 })
+        .toMatch(/[0-9a-f]{8}/);
+      await expect.poll(total, { timeout: 30_000 }).toBe(before + 1);
+    } finally {
+      await browser.close();
+    }
 
     expect(await stop(demo)).toBe(0);
     expect(demo.lines).toContain("Stopped.");

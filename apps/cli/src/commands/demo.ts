@@ -103,6 +103,21 @@ async function demo(flags: DemoFlags): Promise<void> {
       import("@nightshift/client/client"),
       import("@nightshift/models/demo-images"),
     ]);
+  // Ctrl-C from the very start: during start-up too, what has started is stopped cleanly.
+  const stopRequested = new Promise<void>((done) => {
+    let stopping = false;
+    const onSignal = () => {
+      if (stopping) {
+        say("Stopping now.");
+        process.exit(130);
+      }
+      stopping = true;
+      say("\nStopping (Ctrl-C again to force)…");
+      done();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
   const home = resolve(flags.data ?? defaultHome(join(REPO_ROOT, ".nightshift")));
   const dataDir = join(home, "data");
   const secretsFile = join(home, "demo-credentials.json");
@@ -191,20 +206,7 @@ async function demo(flags: DemoFlags): Promise<void> {
     status.unref();
     stops.push(async () => clearInterval(status));
 
-    await new Promise<void>((done) => {
-      let stopping = false;
-      const onSignal = () => {
-        if (stopping) {
-          say("Stopping now.");
-          process.exit(130);
-        }
-        stopping = true;
-        say("\nStopping (Ctrl-C again to force)…");
-        done();
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-    });
+    await stopRequested;
   } finally {
     await stopAll();
   }
