@@ -20,4 +20,4 @@ it("a server killed and PostgreSQL crashed mid-load lose no acknowledged submit"
   expect(f.failovers).toBeGreaterThan(0);
   expect(f.killedAtAcked).toBeLessThan(f.replicas!);
   expect(f.databaseAtAcked).toBeLessThan(f.replicas!);
-}, 240_000);
+}, 300_000);
