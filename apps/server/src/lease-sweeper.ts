@@ -12,7 +12,10 @@ export function startSweeper(opts: {
   sweep: () => Promise<unknown>;
   intervalMs: number;
   log: Logger;
+  /** What the loop does, for its log lines (default "lease sweep"). */
+  name?: string;
 }): Sweeper {
+  const name = opts.name ?? "lease sweep";
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -31,9 +34,9 @@ export function startSweeper(opts: {
     const startedAt = performance.now();
     try {
       const outcome = await opts.sweep();
-      opts.log.debug({ outcome, ms: Math.round(performance.now() - startedAt) }, "swept leases");
+      opts.log.debug({ outcome, ms: Math.round(performance.now() - startedAt) }, `${name} done`);
     } catch (error) {
-      opts.log.warn({ err: error }, "lease sweep failed; retrying at the next interval");
+      opts.log.warn({ err: error }, `${name} failed; retrying at the next interval`);
     }
   };
 

@@ -199,6 +199,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     },
     intervalMs: opts.sampleIntervalMs ?? 60_000,
     log,
+    name: "fleet sample",
   });
   log.info(
     { port, host, embeddedDatabase: database.embedded, seeded: demo !== null },

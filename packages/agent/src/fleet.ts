@@ -5,7 +5,14 @@
 import { createNightshiftClient } from "@nightshift/client/client";
 import { createRng } from "@nightshift/core/random";
 import { fetchWithTimeout } from "./fetch-bytes";
-import { type ClientFactory, type Clock, type LoopEvent, systemClock, WorkLoop } from "./loop";
+import {
+  type ClientFactory,
+  type Clock,
+  type LoopEvent,
+  type LoopStats,
+  systemClock,
+  WorkLoop,
+} from "./loop";
 import { NodeModelStore } from "./model-store-node";
 import type { InferenceRuntime, ModelStore } from "./runtime";
 import { NodeRuntime } from "./runtime-node";
@@ -49,24 +56,14 @@ export interface FleetOptions {
   namePrefix?: string;
 }
 
-export interface FleetSummary {
+/** Every car's loop figures added up, and the fleet's state now. */
+export interface FleetSummary extends LoopStats {
   cars: number;
   enrolled: number;
   driving: number;
   parked: number;
   charging: number;
-  leased: number;
-  computed: number;
-  acknowledged: number;
-  refused: number;
-  failed: number;
-  dropped: number;
-  errors: number;
-  retries: number;
   outbox: number;
-  energyWh: number;
-  /** Empty lease calls by the server's reason. */
-  idle: Record<string, number>;
   elapsedS: number;
 }
 

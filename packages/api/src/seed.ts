@@ -4,7 +4,7 @@
 import { DEFAULT_SCENARIO } from "@nightshift/core/sim/scenario";
 import type { Db } from "@nightshift/db/client";
 import { enrollmentCodes, models, operators, regions, tenants } from "@nightshift/db/schema";
-import type { ModelManifest } from "@nightshift/models/manifest";
+import { type ModelManifest, oneInputDims } from "@nightshift/models/manifest";
 import { MODELS } from "@nightshift/models/registry";
 import { TINY_IN, tinyMlpReference } from "@nightshift/models/tiny-mlp";
 import { eq } from "drizzle-orm";
@@ -35,8 +35,6 @@ export function runTiny(x: readonly number[]): number[] {
 
 /** The models table's row of a manifest: shapes per task (a "batch" dimension is 1). */
 export function modelRow(m: ModelManifest) {
-  const perTask = (dims: readonly (number | string)[]) =>
-    dims.map((d) => (typeof d === "number" ? d : 1));
   const [out] = m.outputs;
   return {
     id: m.id,
@@ -48,10 +46,10 @@ export function modelRow(m: ModelManifest) {
     inputSpec:
       m.preprocess.kind === "tensor"
         ? Object.fromEntries(
-            m.inputs.map((i) => [i.name, { dims: perTask(i.dims), type: i.dtype }]),
+            m.inputs.map((i) => [i.name, { dims: oneInputDims(i.dims), type: i.dtype }]),
           )
         : { image: m.preprocess },
-    outputSpec: { name: out!.name, dims: perTask(out!.dims), type: out!.dtype },
+    outputSpec: { name: out!.name, dims: oneInputDims(out!.dims), type: out!.dtype },
     tolerance: m.tolerance,
   };
 }

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { modelFilePath } from "./files";
+import { oneInputDims } from "./manifest";
 import { MODELS } from "./registry";
 import { ProtoWriter, readFields, readPackedVarints, type ProtoField } from "./protobuf";
 
@@ -106,7 +107,7 @@ async function countOps(
 }
 
 for (const m of MODELS) {
-  const dims = m.inputs[0]!.dims.map((d) => (typeof d === "number" ? d : 1));
+  const dims = oneInputDims(m.inputs[0]!.dims);
   const { ops, byOp } = await countOps(modelFilePath(m), dims);
   const parts = Object.entries(byOp)
     .map(([op, n]) => `${op} ${n.toExponential(3)}`)

@@ -87,3 +87,8 @@ export const ZModelManifest = z
   })
   .strict();
 export type ModelManifest = z.infer<typeof ZModelManifest>;
+
+/** A tensor's shape for one input: named dimensions (the batch) are 1. */
+export function oneInputDims(dims: readonly (number | string)[]): number[] {
+  return dims.map((d) => (typeof d === "number" ? d : 1));
+}

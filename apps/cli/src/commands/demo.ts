@@ -93,16 +93,23 @@ export function registerDemo(program: Command): void {
 
 async function demo(flags: DemoFlags): Promise<void> {
   // Loaded here: the other commands need none of this.
-  const [{ REPO_ROOT }, server, consoleApp, vehicle, fleetModule, client, demoImages] =
-    await Promise.all([
-      import("@nightshift/server/env"),
-      import("@nightshift/server/start"),
-      import("@nightshift/console/serve"),
-      import("@nightshift/vehicle/serve"),
-      import("@nightshift/agent/fleet"),
-      import("@nightshift/client/client"),
-      import("@nightshift/models/demo-images"),
-    ]);
+  const [
+    { EnvError, REPO_ROOT, serverEnv },
+    server,
+    consoleApp,
+    vehicle,
+    fleetModule,
+    client,
+    demoImages,
+  ] = await Promise.all([
+    import("@nightshift/server/env"),
+    import("@nightshift/server/start"),
+    import("@nightshift/console/serve"),
+    import("@nightshift/vehicle/serve"),
+    import("@nightshift/agent/fleet"),
+    import("@nightshift/client/client"),
+    import("@nightshift/models/demo-images"),
+  ]);
   // Ctrl-C from the very start: during start-up too, what has started is stopped cleanly.
   const stopRequested = new Promise<void>((done) => {
     let stopping = false;
@@ -132,7 +139,14 @@ async function demo(flags: DemoFlags): Promise<void> {
   }
   mkdirSync(join(home, "logs"), { recursive: true });
   const logFile = join(home, "logs", "server.log");
-  const log = server.createLogger(process.env.LOG_LEVEL ?? "info", logFile);
+  let logLevel: string;
+  try {
+    logLevel = serverEnv().LOG_LEVEL;
+  } catch (error) {
+    if (error instanceof EnvError) throw new UsageError(error.message);
+    throw error;
+  }
+  const log = server.createLogger(logLevel, logFile);
 
   say(`Starting Nightshift (data in ${home})…`);
   const api = await server.startServer({
@@ -309,12 +323,11 @@ function startWorkload(
     if (busy) return;
     busy = true;
     try {
-      const open = await tenant.tenant.jobs.list.query({ status: "running", limit: 50 });
-      const queued = await tenant.tenant.jobs.list.query({ status: "queued", limit: 50 });
-      const pending = [...open.items, ...queued.items].reduce(
-        (n, j) => n + j.taskCount - j.tasksValidated - j.tasksFailed,
-        0,
-      );
+      // Newest first: the workload's unfinished jobs are among its latest.
+      const latest = await tenant.tenant.jobs.list.query({ limit: 50 });
+      const pending = latest.items
+        .filter((j) => j.status === "queued" || j.status === "running")
+        .reduce((n, j) => n + j.taskCount - j.tasksValidated - j.tasksFailed, 0);
       if (pending < WORKLOAD_QUEUE_TARGET) {
         await jobs[turn % jobs.length]!();
         turn++;

@@ -139,20 +139,24 @@ const RESULT_VERDICT = `CASE WHEN r.id IS NULL THEN 'none'
             WHEN t.status IN ('valid', 'failed') THEN 'invalid'
             ELSE 'pending' END`;
 
+/** One lease and what came of it: how it ended, and its result's standing. */
+const ZLeaseRecord = z.object({
+  leaseId: ZUuid,
+  status: ZLeaseOutcome,
+  endReason: z.string().nullable(),
+  verdict: ZResultVerdict,
+  backend: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  leasedAt: z.string(),
+  endedAt: z.string().nullable(),
+});
+
 export const ZCarTasks = z.object({
   items: z.array(
-    z.object({
-      leaseId: ZUuid,
+    ZLeaseRecord.extend({
       taskId: ZUuid,
       jobId: ZUuid,
       modelId: z.string(),
-      status: ZLeaseOutcome,
-      endReason: z.string().nullable(),
-      verdict: ZResultVerdict,
-      backend: z.string().nullable(),
-      durationMs: z.number().nullable(),
-      leasedAt: z.string(),
-      endedAt: z.string().nullable(),
       energyKWh: z.number().nullable(),
       payoutUsd: z.number().nullable(),
     }),
@@ -239,20 +243,7 @@ export const ZJobTasks = z.object({
           decidedAt: z.string(),
         })
         .nullable(),
-      replicas: z.array(
-        z.object({
-          leaseId: ZUuid,
-          carId: ZUuid,
-          carName: z.string(),
-          status: ZLeaseOutcome,
-          endReason: z.string().nullable(),
-          verdict: ZResultVerdict,
-          backend: z.string().nullable(),
-          durationMs: z.number().nullable(),
-          leasedAt: z.string(),
-          endedAt: z.string().nullable(),
-        }),
-      ),
+      replicas: z.array(ZLeaseRecord.extend({ carId: ZUuid, carName: z.string() })),
     }),
   ),
   nextCursor: z.number().int().nullable(),

@@ -1,6 +1,7 @@
 // A validated output read for people, by the model's own post-processing: the direction of a
 // line of text, text boxes in the input image's pixels, or a preview of a raw tensor. Computed
 // once, from the canonical output, when the task validates: tenants read it with their results.
+import { oneInputDims } from "@nightshift/models/manifest";
 import { getManifest } from "@nightshift/models/registry";
 import { type Interpretation, interpretOutput } from "@nightshift/models/postprocess";
 import { imageMeta } from "@nightshift/models/preprocess";
@@ -17,8 +18,7 @@ export function interpret(
   const m = getManifest(modelId);
   const spec = m?.outputs[0];
   if (!m || !spec) return null;
-  // One task's output: the batch dimension is 1.
-  const dims = spec.dims.map((d) => (typeof d === "number" ? d : 1));
+  const dims = oneInputDims(spec.dims);
   try {
     const meta =
       image && m.preprocess.kind === "image" ? imageMeta(m, image.width, image.height) : undefined;
