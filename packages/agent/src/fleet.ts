@@ -52,6 +52,8 @@ export interface FleetOptions {
   /** Stop cleanly on SIGINT and SIGTERM. */
   handleSignals?: boolean;
   onEvent?: (car: number, event: LoopEvent) => void;
+  /** Regions the cars enroll in, in turn (car i in regions[i % n]); the server's default if absent. */
+  regions?: readonly string[];
   /** Name prefix for enrolled cars. */
   namePrefix?: string;
 }
@@ -116,6 +118,7 @@ export function runFleet(o: FleetOptions): Fleet {
       enrollment: {
         code: o.code ?? DEMO_ENROLLMENT_CODE,
         name: `${o.namePrefix ?? "sim"}-${seed}-${i}`,
+        ...(o.regions?.length ? { regionId: o.regions[i % o.regions.length] } : {}),
       },
       random: jitter.fork().next,
       speedup: o.speedup ?? 1,

@@ -179,6 +179,8 @@ async function demo(flags: DemoFlags): Promise<void> {
             seed: 7,
             speedup: flags.speedup,
             namePrefix: "demo-car",
+            // Spread over the seeded regions, so that the console shows each of them at work.
+            ...(api.demo ? { regions: api.demo.regions } : {}),
             modelDir: join(home, "model-cache"),
           })
         : null;
@@ -214,7 +216,7 @@ async function demo(flags: DemoFlags): Promise<void> {
       if (!fleet) return;
       const s = fleet.summary();
       say(
-        `cars ${s.parked + s.charging} parked · ${s.driving} driving · tasks ${s.acknowledged} done · ${s.errors} errors · ${(s.energyWh / 1000).toFixed(2)} kWh`,
+        `cars ${s.parked + s.charging} parked · ${s.driving} driving · tasks ${s.acknowledged} done · ${s.errors} errors · ${s.energyWh.toFixed(1)} Wh`,
       );
     }, STATUS_EVERY_MS);
     status.unref();
