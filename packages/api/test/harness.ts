@@ -47,6 +47,11 @@ export async function startInstance(
   const server = createHTTPServer({
     router: appRouter,
     maxBodySize: config.maxBodyBytes,
+    // A 500 reaches the client as "internal error" only: the cause is printed here.
+    onError: ({ error, path }) => {
+      if (error.code === "INTERNAL_SERVER_ERROR")
+        console.error(`${path ?? "?"}:`, error.cause ?? error);
+    },
     createContext: ({ req }) =>
       createContext({ headers: req.headers, ip: req.socket.remoteAddress ?? undefined }),
   });

@@ -1,7 +1,15 @@
 // The work path end to end over HTTP: enroll → heartbeat → lease → submit → verify → ledger →
 // job result, and what happens when cars retry, drive off or go silent.
 import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
-import { jobs, leases, ledgerEntries, results, tasks, workUnits } from "@nightshift/db/schema";
+import {
+  cars,
+  jobs,
+  leases,
+  ledgerEntries,
+  results,
+  tasks,
+  workUnits,
+} from "@nightshift/db/schema";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTiny } from "../src/seed";
@@ -275,6 +283,130 @@ describe("the work path", () => {
       verdict: "invalid",
       duplicate: true,
     });
+  });
+
+  it("asks a third car when two cars nobody trusts agree (auto replication)", async () => {
+    const h = await setup(database.get());
+    const [a, b, c] = [await h.enrollCar(), await h.enrollCar(), await h.enrollCar()];
+    const { jobId } = await submitJob(h, [[2, 2, 2, 2]], "auto");
+    const ta = (await a.client.node.lease.mutate({})).tasks[0]!;
+    const tb = (await b.client.node.lease.mutate({})).tasks[0]!;
+    expect(tb.taskId).toBe(ta.taskId);
+    const right = runTiny(xOf(ta.input));
+    const send = (car: typeof a, leaseId: string) =>
+      car.client.node.submit.mutate({ leaseId, output: right, durationMs: 5, backend: "wasm" });
+    expect((await send(a, ta.leaseId)).verdict).toBe("pending");
+    // Two new cars that agree could be two colluders: one more independent car must agree.
+    expect((await send(b, tb.leaseId)).verdict).toBe("pending");
+    expect((await h.tenant().tenant.jobs.get.query({ jobId })).status).toBe("running");
+    const tc = (await c.client.node.lease.mutate({})).tasks[0]!;
+    expect(tc.taskId).toBe(ta.taskId);
+    expect((await send(c, tc.leaseId)).verdict).toBe("valid");
+    expect((await h.tenant().tenant.jobs.get.query({ jobId })).status).toBe("completed");
+    const paid = await h.t.db
+      .select()
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.taskId, ta.taskId));
+    expect(paid.map((e) => e.validated)).toEqual([true, true, true]);
+  });
+
+  it("runs a caught car's unchecked answers again on other cars", async () => {
+    // No spot checks: a trusted car's auto work runs alone.
+    const h = await setup(database.get(), {
+      verification: { ...DEFAULT_VERIFICATION, canaryRate: 0, trustedSpotCheckRate: 0 },
+    });
+    const [sleeper, a, b, c] = [
+      await h.enrollCar(),
+      await h.enrollCar(),
+      await h.enrollCar(),
+      await h.enrollCar(),
+    ];
+    // The sleeper has earned trust (ten checked results in a row).
+    await h.t.db
+      .update(cars)
+      .set({ validResults: 10, consecutiveValid: 10 })
+      .where(eq(cars.id, sleeper.carId));
+    const lieAbout = (input: unknown) => runTiny(xOf(input)).map((v) => v + 1);
+
+    // Trusted, it runs a task alone and lies: nobody checks, the lie is accepted and paid.
+    const first = await submitJob(h, [[3, 1, 4, 1]], "auto");
+    const alone = (await sleeper.client.node.lease.mutate({})).tasks[0]!;
+    expect(
+      await sleeper.client.node.submit.mutate({
+        leaseId: alone.leaseId,
+        output: lieAbout(alone.input),
+        durationMs: 5,
+        backend: "wasm",
+      }),
+    ).toMatchObject({ verdict: "valid" });
+    expect((await h.tenant().tenant.jobs.get.query({ jobId: first.jobId })).status).toBe(
+      "completed",
+    );
+
+    // Then it lies on a task the tenant replicated: two honest cars outvote it.
+    await submitJob(h, [[2, 7, 1, 8]], 3);
+    const caught = (await sleeper.client.node.lease.mutate({})).tasks[0]!;
+    const honest = [
+      (await a.client.node.lease.mutate({})).tasks[0]!,
+      (await b.client.node.lease.mutate({})).tasks[0]!,
+    ];
+    await sleeper.client.node.submit.mutate({
+      leaseId: caught.leaseId,
+      output: lieAbout(caught.input),
+      durationMs: 5,
+      backend: "wasm",
+    });
+    for (const [car, t] of [
+      [a, honest[0]!],
+      [b, honest[1]!],
+    ] as const) {
+      await car.client.node.submit.mutate({
+        leaseId: t.leaseId,
+        output: runTiny(xOf(t.input)),
+        durationMs: 5,
+        backend: "wasm",
+      });
+    }
+
+    // Caught: the answer it gave alone is withdrawn. The task runs again, the job is running
+    // again, the lie is not paid, and the audit log says why.
+    const job = await h.tenant().tenant.jobs.get.query({ jobId: first.jobId });
+    expect(job).toMatchObject({ status: "running", tasksValidated: 0 });
+    const [task] = await h.t.db.select().from(tasks).where(eq(tasks.id, alone.taskId));
+    expect(task).toMatchObject({
+      status: "open",
+      attempt: 1,
+      replicasRequired: 2,
+      interpretation: null,
+    });
+    const [entry] = await h.t.db
+      .select()
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.leaseId, alone.leaseId));
+    expect(entry).toMatchObject({ validated: false, payoutUsd: 0 });
+    const events = await h.operator.operator.audit.list.query({ action: "verification.recheck" });
+    expect(events.items).toHaveLength(1);
+    expect(events.items[0]).toMatchObject({ subjectId: sleeper.carId, detail: { tasks: 1 } });
+    const page = await h.tenant().tenant.jobs.results.query({ jobId: first.jobId });
+    expect(page.items[0]).toMatchObject({ status: "open", output: null });
+
+    // The sleeper's owner never gets it back; three honest cars (none trusted yet) decide it.
+    expect((await sleeper.client.node.lease.mutate({})).tasks).toEqual([]);
+    for (const car of [a, b, c]) {
+      const t = (await car.client.node.lease.mutate({})).tasks[0]!;
+      expect(t.taskId).toBe(alone.taskId);
+      await car.client.node.submit.mutate({
+        leaseId: t.leaseId,
+        output: runTiny(xOf(t.input)),
+        durationMs: 5,
+        backend: "wasm",
+      });
+    }
+    const done = await h.tenant().tenant.jobs.results.query({ jobId: first.jobId });
+    expect(done.items[0]).toMatchObject({ status: "valid", output: runTiny(xOf(alone.input)) });
+    expect((await h.tenant().tenant.jobs.get.query({ jobId: first.jobId })).status).toBe(
+      "completed",
+    );
   });
 
   it("hands a departing car's leases back at once, and another car finishes the task", async () => {

@@ -6,7 +6,9 @@
 // results decides whether it is trusted; a job sent to a trusted host is not replicated except
 // for a random spot check; one invalid result zeroes the run, so trust is slow to earn and quick
 // to lose. Results from the same car or the same owner count once toward a quorum, the rule BOINC
-// calls "one result per user per workunit".
+// calls "one result per user per workunit". Beyond BOINC: replicas from cars nobody trusts yet
+// need one more agreeing car (quorumUntrusted), which colluders cannot supply, and a car caught
+// once has its unchecked answers checked again by other cars.
 import type { Rng } from "./random";
 import type { Reputation } from "./types";
 
@@ -65,6 +67,17 @@ export interface VerificationConfig {
   quarantineInvalidShare: number;
   /** Results a car needs before its invalid share, rather than its invalid count, judges it. */
   minResultsForShare: number;
+  /**
+   * Independent agreeing results a replicated task needs when none of them comes from a trusted
+   * car (at least the quorum). Cars that nobody trusts yet and that agree on a wrong answer are
+   * colluding; one more independent car must agree before their answer is accepted.
+   */
+  quorumUntrusted: number;
+  /**
+   * How far back (seconds) a car's unchecked answers (those it gave alone, as a trusted car) are
+   * run again on other cars when it gives an invalid result.
+   */
+  recheckWindowS: number;
 }
 
 export const DEFAULT_VERIFICATION: VerificationConfig = {
@@ -89,6 +102,14 @@ export const DEFAULT_VERIFICATION: VerificationConfig = {
   // (numeric drift past tolerance) is far below this.
   quarantineInvalidShare: 0.1,
   minResultsForShare: 20,
+  // Colluders are never trusted: they agree with honest cars on nothing, so they never build a
+  // run of valid results. Two of them on one task (about 1 task in 2,500 at 2% of the fleet)
+  // would make a quorum of 2; they cannot make a quorum of 3 without a third colluder, and a
+  // trusted honest car in the group shows the answer is not theirs alone.
+  quorumUntrusted: 3,
+  // A day: the window canaries are drawn from too. A sleeper (honest until trusted, lying
+  // after) is caught by a spot check or a canary within tens of tasks, far inside it.
+  recheckWindowS: 24 * 3600,
 };
 
 export interface ReplicaResult {
@@ -96,6 +117,8 @@ export interface ReplicaResult {
   vehicleId: string;
   ownerId: string;
   output: ArrayLike<number>;
+  /** Whether the car is trusted (isTrusted) as its result is judged. */
+  trusted: boolean;
 }
 
 export type QuorumOutcome =
@@ -137,15 +160,32 @@ export function quorumFor(requiredReplicas: number, cfg: VerificationConfig): nu
 }
 
 /**
+ * Agreeing independent results a group of replicas needs: the task's quorum (quorumFor) when one
+ * of the group's cars is trusted or the task is unreplicated, else quorumUntrusted (never more
+ * than maxReplicas).
+ */
+export function groupQuorum(
+  group: readonly Pick<ReplicaResult, "trusted">[],
+  requiredReplicas: number,
+  cfg: VerificationConfig,
+): number {
+  const needed = quorumFor(requiredReplicas, cfg);
+  if (needed <= 1 || group.some((r) => r.trusted)) return needed;
+  return Math.min(cfg.maxReplicas, Math.max(needed, cfg.quorumUntrusted));
+}
+
+/**
  * Decide a task from the results in so far. Results are grouped by agreement with each group's
  * first result (its representative), in arrival order. A group's support is the largest number
  * of its results on pairwise distinct cars and owners, so an owner's several cars (or one car
- * reporting twice) count once: no owner makes a quorum alone. The group with the most support
- * wins, ties to the group formed first; it is valid once its support reaches quorumFor().
+ * reporting twice) count once: no owner makes a quorum alone. A group is valid once its support
+ * reaches groupQuorum(): the task's quorum with a trusted car among it, quorumUntrusted without.
+ * Of the valid groups the one with the most support wins, ties to the group formed first.
  *
- * Otherwise the task is pending, asking for as many more results as would let the best group
- * reach quorum and bring the total to requiredReplicas, or failed when even maxReplicas results
- * in all could not reach quorum. A repeated replicaId is ignored after its first result.
+ * Otherwise the task is pending, asking for as many more results as would let the group closest
+ * to its quorum reach it (a new group needs the quorum: its cars may be trusted) and bring the
+ * total to requiredReplicas, or failed when even maxReplicas results in all could not make any
+ * group valid. A repeated replicaId is ignored after its first result.
  *
  * Once valid, stop issuing replicas: a later batch could form a larger group and change the answer.
  */
@@ -157,7 +197,6 @@ export function decideQuorum(
 ): QuorumOutcome {
   const unique = dedupeById(results);
   const required = clampReplicas(requiredReplicas, cfg);
-  const needed = quorumFor(required, cfg);
 
   const groups: ReplicaResult[][] = [];
   for (const r of unique) {
@@ -168,15 +207,19 @@ export function decideQuorum(
 
   let best: ReplicaResult[] | undefined;
   let bestSupport = 0;
+  // A group not yet formed needs the quorum.
+  let toQuorum = quorumFor(required, cfg);
   for (const g of groups) {
     const s = independentSupport(g);
-    if (s > bestSupport) {
+    const need = groupQuorum(g, required, cfg);
+    if (s >= need && s > bestSupport) {
       best = g;
       bestSupport = s;
     }
+    toQuorum = Math.min(toQuorum, need - s);
   }
 
-  if (best && bestSupport >= needed) {
+  if (best) {
     const agreeing = new Set(best.map((r) => r.replicaId));
     return {
       status: "valid",
@@ -188,7 +231,6 @@ export function decideQuorum(
   }
 
   const budget = cfg.maxReplicas - unique.length;
-  const toQuorum = needed - bestSupport;
   if (toQuorum > budget) {
     return { status: "failed", disagreeing: unique.map((r) => r.replicaId) };
   }
@@ -196,6 +238,16 @@ export function decideQuorum(
     status: "pending",
     moreReplicas: Math.min(budget, Math.max(toQuorum, required - unique.length)),
   };
+}
+
+/**
+ * The configuration a task's results are judged by. "auto" (the platform's adaptive replication)
+ * asks cars nobody trusts for quorumUntrusted agreeing results; a tenant's explicit replica count
+ * is judged by the quorum it implies, trusted cars or not: the tenant chose the replicas it pays
+ * for.
+ */
+export function judgedBy(requested: number | "auto", cfg: VerificationConfig): VerificationConfig {
+  return requested === "auto" ? cfg : { ...cfg, quorumUntrusted: 0 };
 }
 
 /** Replica ids that get paid: the agreeing replicas of a valid outcome, nobody otherwise. */

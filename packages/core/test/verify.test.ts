@@ -11,6 +11,8 @@ import {
   checkCanary,
   decideQuorum,
   distinctPlacement,
+  groupQuorum,
+  judgedBy,
   isTrusted,
   outputsAgree,
   quorumFor,
@@ -28,18 +30,23 @@ import { arbOutput, arbReputation, arbTolerance } from "./arbitraries";
 const cfg = DEFAULT_VERIFICATION;
 const tol = TOLERANCE_CROSS_BACKEND;
 
-/** A replica on car `v<id>` of owner `o<id>` unless told otherwise. */
+/** A replica on car `v<id>` of owner `o<id>` unless told otherwise, from a trusted car. */
 const rr = (
   id: string,
   output: number[],
   vehicleId = `v${id}`,
   ownerId = `o${id}`,
+  trusted = true,
 ): ReplicaResult => ({
   replicaId: id,
   vehicleId,
   ownerId,
   output,
+  trusted,
 });
+/** The same from a car nobody trusts yet. */
+const untrusted = (id: string, output: number[]): ReplicaResult =>
+  rr(id, output, `v${id}`, `o${id}`, false);
 
 const rep = (over: Partial<Reputation> = {}): Reputation => ({
   validResults: 0,
@@ -238,6 +245,57 @@ describe("decideQuorum", () => {
       status: "valid",
       canonicalReplicaId: "c1",
       agreeing: ["c1", "c2"],
+    });
+  });
+
+  it("needs quorumUntrusted agreeing cars when none of them is trusted", () => {
+    // Two colluders that nobody trusts agree on a lie: not enough.
+    expect(decideQuorum([untrusted("c1", LIE), untrusted("c2", LIE)], 2, tol, cfg)).toEqual({
+      status: "pending",
+      moreReplicas: 1,
+    });
+    // A third untrusted car that agrees makes the quorum of three.
+    expect(
+      decideQuorum(
+        [untrusted("a", TRUTH), untrusted("b", NEAR), untrusted("c", TRUTH)],
+        2,
+        tol,
+        cfg,
+      ),
+    ).toMatchObject({ status: "valid", canonicalReplicaId: "a", support: 3 });
+    // One trusted car in the group is enough for the ordinary quorum, whichever came first.
+    expect(decideQuorum([untrusted("a", TRUTH), rr("b", NEAR)], 2, tol, cfg)).toMatchObject({
+      status: "valid",
+      agreeing: ["a", "b"],
+      support: 2,
+    });
+    // An unreplicated task is one result, whoever ran it.
+    expect(decideQuorum([untrusted("a", TRUTH)], 1, tol, cfg)).toMatchObject({ status: "valid" });
+    expect(groupQuorum([{ trusted: false }], 2, { ...cfg, maxReplicas: 2 })).toBe(2);
+  });
+
+  it("judges a tenant's explicit replica count by its own quorum, trusted cars or not", () => {
+    const pair = [untrusted("a", TRUTH), untrusted("b", NEAR)];
+    expect(decideQuorum(pair, 2, tol, judgedBy(2, cfg))).toMatchObject({ status: "valid" });
+    expect(decideQuorum(pair, 2, tol, judgedBy("auto", cfg)).status).toBe("pending");
+    expect(judgedBy("auto", cfg)).toBe(cfg);
+  });
+
+  it("lets honest cars outvote a colluding pair, or fails the round, but never accepts the pair", () => {
+    const pair = [untrusted("c1", LIE), untrusted("c2", LIE)];
+    // The honest side with a trusted car validates at two and the colluders are invalid.
+    expect(
+      decideQuorum([...pair, untrusted("h1", TRUTH), rr("h2", TRUTH)], 2, tol, cfg),
+    ).toMatchObject({ status: "valid", canonicalReplicaId: "h1", disagreeing: ["c1", "c2"] });
+    // Two untrusted honest cars against the pair: neither side can reach three within four.
+    expect(
+      decideQuorum([...pair, untrusted("h1", TRUTH), untrusted("h2", TRUTH)], 2, tol, cfg).status,
+    ).toBe("failed");
+    // One honest car against the pair: one more result could still make the honest side valid
+    // (a trusted car) and cannot make the pair's.
+    expect(decideQuorum([...pair, untrusted("h1", TRUTH)], 2, tol, cfg)).toEqual({
+      status: "pending",
+      moreReplicas: 1,
     });
   });
 
@@ -569,6 +627,35 @@ describe("decideQuorum properties", () => {
           expect(new Set(outcome.agreeing)).toEqual(new Set(honest.map((h) => h.replicaId)));
           for (const ch of cheaters) expect(outcome.disagreeing).toContain(ch.replicaId);
         }
+      }),
+    );
+  });
+
+  it("never accepts the answer of cars nobody trusts while they are fewer than quorumUntrusted", () => {
+    const arbScenario = fc.record({
+      c: arbConfig,
+      truth: arbOutput(1, 8),
+      honest: fc.array(fc.boolean(), { maxLength: 4 }),
+      colluders: fc.integer({ min: 0, max: DEFAULT_VERIFICATION.quorumUntrusted - 1 }),
+      required: fc.integer({ min: 2, max: 4 }),
+      seed: fc.integer(),
+    });
+    fc.assert(
+      fc.property(arbScenario, ({ c, truth, honest, colluders, required, seed }) => {
+        // With fewer replicas allowed than quorumUntrusted, the quorum is what can be had.
+        fc.pre(c.maxReplicas >= c.quorumUntrusted);
+        const lie = truth.map((x) => x + 1 + Math.abs(x));
+        const all = [
+          ...honest.map((trusted, i) => rr(`h${i}`, truth, `vh${i}`, `oh${i}`, trusted)),
+          ...Array.from({ length: colluders }, (_, i) => untrusted(`c${i}`, lie)),
+        ];
+        const rng = createRng(seed);
+        const results = all
+          .map((r) => ({ r, k: rng.next() }))
+          .sort((a, b) => a.k - b.k)
+          .map(({ r }) => r);
+        const outcome = decideQuorum(results, required, TOLERANCE_CPU, c);
+        if (outcome.status === "valid") expect(outcome.canonicalReplicaId).toMatch(/^h/);
       }),
     );
   });

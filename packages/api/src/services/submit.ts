@@ -8,6 +8,8 @@ import {
   afterResult,
   afterValidResults,
   decideQuorum,
+  isTrusted,
+  judgedBy,
   outputsAgree,
   type QuorumOutcome,
 } from "@nightshift/core/verify";
@@ -24,6 +26,7 @@ import { type Executor, inPipelinedTx, type PipelinedTx, prepared, rows, selectL
 import { MAX_LEASE_PER_CALL } from "../config";
 import { interpret } from "./interpret";
 import { endLeases } from "./leases";
+import { recheckUnchecked } from "./recheck";
 
 /** Most numbers in one output; ApiConfig.maxOutputValues may lower it. */
 export const MAX_OUTPUT_VALUES = 1024 * 1024;
@@ -134,6 +137,8 @@ interface Locked {
   jobStatus: string;
   modelId: string;
   tenantId: string;
+  /** The job's replicas per task; null: "auto". */
+  replication: number | null;
   /** The result already recorded for this lease, if any. */
   previous: string | null;
 }
@@ -150,6 +155,7 @@ const LOCK_LEASES = prepared(
           json_build_object('id', t.id, 'jobId', t.job_id, 'status', t.status, 'attempt', t.attempt,
                             'replicasRequired', t.replicas_required, 'image', t.input->'image') AS task,
           j.status AS "jobStatus", j.model_id AS "modelId", j.tenant_id AS "tenantId",
+          j.replication,
           r.id AS previous
      FROM leases l
      JOIN tasks t ON t.id = l.task_id
@@ -172,18 +178,22 @@ const CAR = prepared(
  * current round still open or leased, its units nobody claimed, and the round's results in
  * arrival order; for a task already valid, the canonical result's output. An unreplicated task
  * has no row: its round holds just the one unit's result. Units are found through the index on
- * (task_id, replica_index) and filtered after, so no plan walks every open unit.
+ * (task_id, replica_index) and filtered after, so no plan walks every open unit. Each result says
+ * whether its car is trusted now ($2: core's trustAfterConsecutiveValid): a car caught since its
+ * result arrived no longer vouches for it.
  */
 const READ_ROUNDS = prepared(
   "submit_rounds",
   `SELECT t.id AS task_id, u.outstanding, u.open_units,
           coalesce((
             SELECT json_agg(json_build_object('resultId', r.id, 'leaseId', r.lease_id, 'carId', r.car_id,
-                                              'ownerId', rl.owner_id, 'output', r.output)
+                                              'ownerId', rl.owner_id, 'output', r.output,
+                                              'trusted', rc.consecutive_valid >= $2::int AND NOT rc.quarantined)
                             ORDER BY r.created_at, r.id)
               FROM results r
               JOIN leases rl ON rl.id = r.lease_id
               JOIN work_units wu ON wu.id = rl.work_unit_id
+              JOIN cars rc ON rc.id = r.car_id
              WHERE r.task_id = t.id AND wu.attempt = t.attempt AND t.status <> 'valid'), '[]') AS round,
           (SELECT c.output FROM verifications v JOIN results c ON c.id = v.canonical_result_id
             WHERE v.task_id = t.id AND t.status = 'valid') AS canonical
@@ -329,7 +339,14 @@ interface RoundRow {
   outstanding: number;
   /** The task's units nobody has claimed. */
   open_units: number[];
-  round: { resultId: string; leaseId: string; carId: string; ownerId: string; output: number[] }[];
+  round: {
+    resultId: string;
+    leaseId: string;
+    carId: string;
+    ownerId: string;
+    output: number[];
+    trusted: boolean;
+  }[];
   /** For a task already valid: the canonical result's output. */
   canonical: number[] | null;
 }
@@ -371,7 +388,7 @@ async function submitResults(
     const [locked, [car], rounds] = await tx.batch<[Locked[], CarRow[], RoundRow[]]>(
       [LOCK_LEASES, [leaseIds]],
       [CAR, [carId]],
-      [READ_ROUNDS, [leaseIds]],
+      [READ_ROUNDS, [leaseIds, deps.config.verification.trustAfterConsecutiveValid]],
     );
     if (!car) throw notFound("car", carId);
     const regionRow = regions.get(car.regionId);
@@ -514,6 +531,7 @@ async function record(
         carId: car.id,
         ownerId: car.ownerId,
         output: a.input.output,
+        trusted: isTrusted(reputationOf(car), cfg),
       },
     ];
     const quorum = decideQuorum(
@@ -522,10 +540,11 @@ async function record(
         vehicleId: r.carId,
         ownerId: r.ownerId,
         output: r.output,
+        trusted: r.trusted,
       })),
       task.replicasRequired ?? 1,
       a.model.tolerance,
-      cfg,
+      judgedBy(a.row.replication ?? "auto", cfg),
     );
     outcomes.push({ kind: "decided", quorum, row: a.row });
     if (quorum.status === "pending") {
@@ -670,17 +689,21 @@ async function record(
     jobProgress.map((j) => j.job_id),
     cancelUnits,
   ];
-  const quarantined = carUpdates.filter((c) => c.newly_quarantined).map((c) => c.id);
-  if (quarantined.length === 0) {
+  // Cars with an invalid verdict (their counts replaced, not added to).
+  const caught = carUpdates.filter((c) => !c.relative).map((c) => c.id);
+  if (caught.length === 0) {
     await tx.commitWith(WRITE, values);
     return verdicts;
   }
-  // A car quarantined now loses its leases at once: after the write, which has closed the
-  // leases of this call's results.
+  // After the write, which has closed the leases of this call's results and recorded its
+  // verdicts: a car quarantined now loses its other leases at once, and a caught car's answers
+  // that nobody checked (this call's included) run again on other cars.
   await tx.rows(WRITE, values);
-  for (const id of quarantined) {
-    await endLeases(tx.orm, sql`leases.car_id = ${id}`, "cancelled", "quarantined", now);
+  for (const c of carUpdates) {
+    if (c.newly_quarantined)
+      await endLeases(tx.orm, sql`leases.car_id = ${c.id}`, "cancelled", "quarantined", now);
   }
+  await recheckUnchecked(tx.orm, deps, caught, now);
   return verdicts;
 }
 

@@ -31,6 +31,8 @@ import {
   afterResult,
   afterValidResults,
   decideQuorum,
+  isTrusted,
+  judgedBy,
   DEFAULT_VERIFICATION,
   replicasFor,
   TOLERANCE_CROSS_BACKEND,
@@ -231,6 +233,8 @@ class Simulation {
   private readonly verifyRng: Rng;
   private readonly ctx: ScheduleContext & { nowS: number };
   private readonly vcfg: VerificationConfig;
+  /** How a job with an explicit replica count is judged (built once: evaluate is hot). */
+  private readonly vcfgExplicit: VerificationConfig;
   private readonly cost: CostConfig;
   private readonly regions: Region[];
   private readonly tenants: Tenant[];
@@ -293,6 +297,7 @@ class Simulation {
     this.endS = hours * HOUR_S;
     this.cost = { ...DEFAULT_SCHEDULE_CONFIG.cost, ...this.scenario.cost };
     this.vcfg = { ...DEFAULT_VERIFICATION, ...options.verification };
+    this.vcfgExplicit = judgedBy(1, this.vcfg);
     this.regions = this.scenario.regions.map(({ fleetShare: _share, ...region }) => region);
     this.ctx = {
       nowS: 0,
@@ -740,7 +745,13 @@ class Simulation {
     )
       output = [TRUE_OUTPUT + 0.05 + this.verifyRng.next()];
     else output = [TRUE_OUTPUT + (this.verifyRng.next() - 0.5) * 1e-5];
-    group.results.push({ replicaId, vehicleId: car.id, ownerId: car.ownerId, output });
+    group.results.push({
+      replicaId,
+      vehicleId: car.id,
+      ownerId: car.ownerId,
+      output,
+      trusted: isTrusted(car.reputation, this.vcfg),
+    });
     group.cars.push(car);
     group.payoutsUsd.push(cost.ownerPayoutUsd);
   }
@@ -751,7 +762,8 @@ class Simulation {
       this.totals.replicaTasks += group.inferences;
       return;
     }
-    const outcome = decideQuorum(group.results, group.required, TOLERANCE_CROSS_BACKEND, this.vcfg);
+    const vcfg = group.job.replication === "auto" ? this.vcfg : this.vcfgExplicit;
+    const outcome = decideQuorum(group.results, group.required, TOLERANCE_CROSS_BACKEND, vcfg);
     if (outcome.status === "pending") {
       for (let i = group.inFlight; i < outcome.moreReplicas; i++) this.pushReplica(group);
       return;
