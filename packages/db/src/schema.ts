@@ -313,9 +313,17 @@ export const leases = pgTable(
     renewedAt: at(),
     endedAt: at(),
     endReason: text(),
+    /**
+     * The car's id for the lease call that made this lease: a retry of that call (its answer
+     * lost) gets these leases back instead of new ones. Null for calls that sent none.
+     */
+    requestId: uuid(),
   },
   (t) => [
     index().on(t.carId, t.status),
+    index("leases_car_request")
+      .on(t.carId, t.requestId)
+      .where(sql`${t.requestId} is not null`),
     // Replicas of a task run on distinct owners (so distinct cars), across instances and
     // retries: a car or owner never holds two leases of one task, even one after the other.
     uniqueIndex("leases_task_owner").on(t.taskId, t.ownerId),

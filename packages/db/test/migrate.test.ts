@@ -1,7 +1,9 @@
 // Migrations: they build the whole schema on an empty database, a second run is a no-op, and
 // two servers starting at once both get through.
-import { readFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate as drizzleMigrate } from "drizzle-orm/node-postgres/migrator";
 import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
 import { toSnakeCase } from "drizzle-orm/casing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -100,6 +102,55 @@ describe("migrate", () => {
       expect((await pool.query(objects)).rows).toEqual(before.rows);
     } finally {
       await pool.end();
+    }
+  });
+
+  it("brings a database made by the first migration up to date, keeping its rows", async () => {
+    // The first migration alone, as a server of that release left the database.
+    const tmp = await tempDir();
+    const url = await emptyDatabase(server.url);
+    const pool = createPool(url);
+    try {
+      const [first] = JSON.parse(
+        await readFile(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8"),
+      ).entries;
+      await mkdir(path.join(tmp.dir, "meta"));
+      await writeFile(
+        path.join(tmp.dir, "meta", "_journal.json"),
+        JSON.stringify({ version: "7", dialect: "postgresql", entries: [first] }),
+      );
+      await copyFile(
+        path.join(MIGRATIONS_FOLDER, `${first.tag}.sql`),
+        path.join(tmp.dir, `${first.tag}.sql`),
+      );
+      await drizzleMigrate(drizzle({ client: pool }), { migrationsFolder: tmp.dir });
+      // A lease of that release (its references do not matter here: replica mode skips the
+      // foreign-key triggers for this one session).
+      const client = await pool.connect();
+      try {
+        await client.query("set session_replication_role = replica");
+        await client.query(
+          `insert into leases (id, work_unit_id, task_id, car_id, owner_id, expires_at)
+           values ('00000000-0000-4000-8000-000000000001', 1, gen_random_uuid(), gen_random_uuid(),
+                   gen_random_uuid(), now())`,
+        );
+      } finally {
+        client.release(true);
+      }
+
+      await migrate(pool);
+      expect((await applied(url)).length).toBe((await journalTags()).length);
+      const { rows } = await pool.query(
+        "select id, request_id from leases where id = '00000000-0000-4000-8000-000000000001'",
+      );
+      expect(rows).toEqual([{ id: "00000000-0000-4000-8000-000000000001", request_id: null }]);
+      const { rows: indexes } = await pool.query(
+        "select indexname from pg_indexes where tablename = 'leases' and indexname = 'leases_car_request'",
+      );
+      expect(indexes).toHaveLength(1);
+    } finally {
+      await pool.end();
+      await tmp.remove();
     }
   });
 

@@ -28,9 +28,9 @@ import {
   inPipelinedTx,
   inTx,
   type PipelinedTx,
+  type Prepared,
   prepared,
   preparedRows,
-  rows,
   selectList,
 } from "./db";
 import { scheduleContext } from "./eligibility";
@@ -40,7 +40,16 @@ import { endLeases } from "./leases";
 export { MAX_LEASE_PER_CALL };
 
 export const ZLeaseInput = z
-  .object({ max: z.number().int().min(1).max(MAX_LEASE_PER_CALL).default(1) })
+  .object({
+    max: z.number().int().min(1).max(MAX_LEASE_PER_CALL).default(1),
+    /**
+     * The car's id for this lease attempt, the same on every retry of it and a new one once an
+     * answer came: a retry whose first answer was lost gets back the leases that call made
+     * (those still active) instead of new ones, which would leave the first ones held by nobody
+     * until they run out.
+     */
+    requestId: ZUuid.optional(),
+  })
   .strict();
 export type LeaseInput = z.infer<typeof ZLeaseInput>;
 
@@ -63,20 +72,61 @@ export type LeasedTask = z.infer<typeof ZLeasedTask>;
 
 export const ZLeaseOutput = z.object({
   tasks: z.array(ZLeasedTask),
-  /** Why no (or fewer) tasks came: a core filter's reason, or "no-work". */
+  /**
+   * Why no (or fewer) tasks came: a core filter's reason, "no-work", or "leases-ended" (a retried
+   * requestId whose leases have all ended since: ask again with a new one).
+   */
   reason: z.string().nullable(),
 });
 export type LeaseOutput = z.infer<typeof ZLeaseOutput>;
 
-/** The car, and the tenants whose units it holds now. */
+/**
+ * The leases car $1 was given by its lease call $2 (requestId), oldest first, with what the call
+ * answered about each: one probe of the index leases (car_id, request_id).
+ */
+const MADE_BY_REQUEST = `
+  SELECT l.id AS "leaseId", l.task_id AS "taskId", t.job_id AS "jobId", j.model_id AS "modelId",
+         m.sha256 AS "modelSha256", t.input, l.expires_at AS "expiresAt",
+         l.status = 'active' AS active
+    FROM leases l
+    JOIN tasks t ON t.id = l.task_id
+    JOIN jobs j ON j.id = t.job_id
+    JOIN models m ON m.id = j.model_id
+   WHERE l.car_id = $1::uuid AND l.request_id = $2::uuid
+   ORDER BY l.leased_at, l.id`;
+
+/**
+ * The car, the tenants whose units it holds now, and what its lease call $2 made before (null
+ * when $2 is null or made nothing yet: a retry whose answer was lost finds its leases here).
+ */
 const CAR_AND_HELD = prepared(
   "lease_car",
   `SELECT ${selectList(cars, "c")},
           coalesce((SELECT array_agg(DISTINCT wu.tenant_id)
                       FROM leases l JOIN work_units wu ON wu.id = l.work_unit_id
-                     WHERE l.car_id = c.id AND l.status = 'active'), '{}') AS held
+                     WHERE l.car_id = c.id AND l.status = 'active'), '{}') AS held,
+          (SELECT json_agg(made) FROM (${MADE_BY_REQUEST}) made) AS made
      FROM cars c WHERE c.id = $1::uuid`,
 );
+
+/**
+ * One claim at a time per (car, requestId), held to the end of the transaction: a retry that
+ * races its original on another instance waits here until the original commits, then finds its
+ * leases (REQUEST_MADE). An original whose answer can be lost has sent its claim, so it took this
+ * lock a round trip earlier: a retry can only come after it. Two calls that both find nothing
+ * made claim one after the other, the second only if the first found no work. (The two-key
+ * form: its key space is apart from the migrator's one-key lock.)
+ */
+const REQUEST_LOCK = prepared(
+  "lease_request_lock",
+  `SELECT pg_advisory_xact_lock(hashtext($1::text), hashtext($2::text))`,
+);
+
+/**
+ * MADE_BY_REQUEST inside the claim, after REQUEST_LOCK: a statement of its own, so that its
+ * snapshot is taken once the lock is held and sees what the call that held it committed.
+ */
+const REQUEST_MADE = prepared("lease_request_made", MADE_BY_REQUEST);
 
 /**
  * A tenant's open units in queue order (the work_units_claim index), of models the car can run,
@@ -111,8 +161,9 @@ const CLAIM_WRITE = prepared(
        unit_id bigint, task_id uuid, job_id uuid, tenant_id text, priority int, task_order bigint,
        attempt int, replicas int)
    ), l AS (
-     INSERT INTO leases (work_unit_id, task_id, car_id, owner_id, leased_at, expires_at)
-     SELECT unit_id, task_id, $2::uuid, $3::uuid, $4::timestamptz, $5::timestamptz FROM c ORDER BY task_id
+     INSERT INTO leases (work_unit_id, task_id, car_id, owner_id, leased_at, expires_at, request_id)
+     SELECT unit_id, task_id, $2::uuid, $3::uuid, $4::timestamptz, $5::timestamptz, $9::uuid
+       FROM c ORDER BY task_id
      ON CONFLICT (task_id, owner_id) DO NOTHING
      RETURNING id, work_unit_id, task_id
    ), u AS (
@@ -174,6 +225,40 @@ interface Claimed extends Candidate {
   expiresAt: Date;
 }
 
+/** A lease made by an earlier call with the same requestId (timestamps as Date, or in JSON). */
+interface Made {
+  leaseId: string;
+  taskId: string;
+  jobId: string;
+  modelId: string;
+  modelSha256: string;
+  input: unknown;
+  expiresAt: Date | string;
+  active: boolean;
+}
+
+const modelUrl = (modelId: string, sha256: string) => `/models/${modelId}/${sha256}`;
+
+/**
+ * The answer a retried call gets: the leases its requestId made that are still this car's
+ * (active, not yet run out), with their expiry as it is now. Nothing new is claimed.
+ */
+function replay(made: readonly Made[], now: Date): LeaseOutput {
+  const tasks = made
+    .filter((m) => m.active && new Date(m.expiresAt).getTime() > now.getTime())
+    .map((m) => ({
+      leaseId: m.leaseId,
+      taskId: m.taskId,
+      jobId: m.jobId,
+      modelId: m.modelId,
+      modelSha256: m.modelSha256,
+      modelUrl: modelUrl(m.modelId, m.modelSha256),
+      input: m.input,
+      expiresAt: new Date(m.expiresAt).toISOString(),
+    }));
+  return { tasks, reason: tasks.length === 0 ? "leases-ended" : null };
+}
+
 export async function lease(
   deps: ApiDeps,
   state: ApiState,
@@ -184,8 +269,16 @@ export async function lease(
   const config = deps.config;
   // The car, and the tenants it already works for (core counts usage in cars: this car is the
   // slot being given out, so those tenants do not count it while their turn is decided).
-  const [found] = await preparedRows<CarRow & { held: string[] }>(deps.db, CAR_AND_HELD, [carId]);
+  const requestId = input.requestId ?? null;
+  const [found] = await preparedRows<CarRow & { held: string[]; made: Made[] | null }>(
+    deps.db,
+    CAR_AND_HELD,
+    [carId, requestId],
+  );
   if (!found) throw notFound("car", carId);
+  // A retry of a call that made leases: those, whatever the car's state is now (the filters
+  // below may say otherwise since, and the leases would be held by nobody).
+  if (found.made) return replay(found.made, now);
   const car = found;
   const heartbeatAgeS = car.lastHeartbeatAt
     ? (now.getTime() - car.lastHeartbeatAt.getTime()) / 1000
@@ -223,7 +316,25 @@ export async function lease(
   const usage = new Map(shares.usage);
   for (const t of held) usage.set(t, Math.max(0, (usage.get(t) ?? 0) - 1));
 
-  const claimed = await inPipelinedTx(deps.db, async (tx) => {
+  const outcome = await inPipelinedTx(deps.db, async (tx) => {
+    // With a requestId, the transaction starts with its lock and a look at what the call made
+    // meanwhile (an original still running when this retry came), sent with the first claim's
+    // query: no round trip more than without one.
+    let guard: [Prepared, unknown[]][] =
+      requestId === null
+        ? []
+        : [
+            [REQUEST_LOCK, [carId, requestId]],
+            [REQUEST_MADE, [carId, requestId]],
+          ];
+    /** `statements` (after the guard, the first time): their rows, and what the guard found. */
+    const send = async (...statements: [Prepared, unknown[]][]) => {
+      const out = await tx.batch(...guard, ...statements);
+      const made = (guard.length > 0 ? out[1] : []) as Made[];
+      const rows = out.slice(guard.length);
+      guard = [];
+      return { made, rows };
+    };
     // The tasks taken must all fit the car's longest run (energy, departure, allowed hours).
     const budget = { runS: maxRunS(vehicle, ctx) };
     const out: Claimed[] = [];
@@ -235,30 +346,40 @@ export async function lease(
       // seconds old, and a claim that finds nothing costs one index probe.
       const tenantId = nextTenant(shares.tenants, turns, shares.entitlements, (t) => !tried.has(t));
       if (tenantId === null) break;
-      const got = await claim(tx, deps, {
-        vehicle,
-        tenantId,
-        count: want - out.length,
-        runnable,
-        budget,
-        now,
-        ctx,
-      });
+      const args = { vehicle, tenantId, count: want - out.length, runnable, budget, now, ctx };
+      const { made, rows } = await send(candidatesQuery(args));
+      if (made.length > 0) return { made, claimed: [] };
+      const got = await claim(tx, deps, args, rows[0] as Candidate[], requestId);
       out.push(...got);
       tried.add(tenantId);
       if (got.length > 0) turns.set(tenantId, (turns.get(tenantId) ?? 0) + 1);
     }
-    return out;
+    if (guard.length > 0) {
+      const { made } = await send();
+      if (made.length > 0) return { made, claimed: [] };
+    }
+    // Now and then a canary: a task validated before, issued again to this car as if it were
+    // new, in this transaction so that a retry finds it with the rest. None when a claim that
+    // filled the call has committed and lost rows on the way (then this call's draw is skipped).
+    if (
+      out.length < want &&
+      !tx.ended &&
+      shouldIssueCanary(createRng(randomInt(2 ** 31)), config.verification)
+    ) {
+      const canary = await issueCanary(
+        tx,
+        deps,
+        vehicle.ownerId,
+        carId,
+        [...runnable.keys()],
+        requestId,
+      );
+      if (canary) out.push(canary);
+    }
+    return { made: [] as Made[], claimed: out };
   });
-
-  // Now and then a canary: a task validated before, issued again to this car as if it were new.
-  if (
-    claimed.length < want &&
-    shouldIssueCanary(createRng(randomInt(2 ** 31)), config.verification)
-  ) {
-    const canary = await issueCanary(deps, vehicle.ownerId, carId, [...runnable.keys()], now);
-    if (canary) claimed.push(canary);
-  }
+  if (outcome.made.length > 0) return replay(outcome.made, now);
+  const claimed = outcome.claimed;
 
   // This instance's view of usage follows the cars it gives work to until the next load.
   const live = state.shares.peek();
@@ -274,7 +395,10 @@ export async function lease(
       jobId: c.job_id,
       modelId: c.model_id,
       modelSha256: (runnable.get(c.model_id) as { model: ModelRow }).model.sha256,
-      modelUrl: `/models/${c.model_id}/${(runnable.get(c.model_id) as { model: ModelRow }).model.sha256}`,
+      modelUrl: modelUrl(
+        c.model_id,
+        (runnable.get(c.model_id) as { model: ModelRow }).model.sha256,
+      ),
       input: c.input,
       expiresAt: c.expiresAt.toISOString(),
     })),
@@ -292,6 +416,11 @@ interface ClaimArgs {
   ctx: ScheduleContext;
 }
 
+/** Step 1 of claim (below): the statement that finds the tenant's candidates. */
+function candidatesQuery(a: ClaimArgs): [Prepared, unknown[]] {
+  return [CLAIM_CANDIDATES, [a.tenantId, [...a.runnable.keys()], a.vehicle.ownerId, a.count * 2]];
+}
+
 /**
  * Claims up to `count` open units of one tenant for the car, in one transaction:
  *
@@ -307,14 +436,13 @@ interface ClaimArgs {
  * 4. The units that got a lease become 'leased'; a task's first claim fixes its replica count
  *    (core's replicasFor, from this car's reputation) and adds the extra replicas' units.
  */
-async function claim(tx: PipelinedTx, deps: ApiDeps, a: ClaimArgs): Promise<Claimed[]> {
-  const models = [...a.runnable.keys()];
-  const candidates = await tx.rows<Candidate>(CLAIM_CANDIDATES, [
-    a.tenantId,
-    models,
-    a.vehicle.ownerId,
-    a.count * 2,
-  ]);
+async function claim(
+  tx: PipelinedTx,
+  deps: ApiDeps,
+  a: ClaimArgs,
+  candidates: Candidate[],
+  requestId: string | null,
+): Promise<Claimed[]> {
   const chosen: Candidate[] = [];
   const tasksSeen = new Set<string>();
   for (const c of candidates) {
@@ -355,6 +483,7 @@ async function claim(tx: PipelinedTx, deps: ApiDeps, a: ClaimArgs): Promise<Clai
     units.map((u) => u.unit_id),
     units.filter((u) => u.replicas !== null).map((u) => u.task_id),
     [...new Set(units.map((u) => u.job_id))],
+    requestId,
   ];
   // The call's work is complete when this tenant fills it: the write then goes with COMMIT.
   const inserted =
@@ -420,74 +549,95 @@ const CANARY_WINDOW_S = 24 * 3600;
 /** Canaries are drawn from this many of the latest validated tasks. */
 const CANARY_POOL = 32;
 
+/** Recent validated tasks of the car's models that its owner never leased: canary material. */
+const CANARY_POOL_QUERY = prepared(
+  "canary_pool",
+  `SELECT t.id AS task_id, t.job_id, j.tenant_id, j.model_id, j.priority, t.input, t.attempt
+     FROM tasks t JOIN jobs j ON j.id = t.job_id
+    WHERE t.status = 'valid' AND t.validated_at > $1::timestamptz
+      AND j.model_id = ANY($2::text[])
+      AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.owner_id = $3::uuid)
+    ORDER BY t.validated_at DESC
+    LIMIT $4::int`,
+);
+
+/** One more replica unit of the task, already leased (nothing when another took its index). */
+const CANARY_UNIT = prepared(
+  "canary_unit",
+  `INSERT INTO work_units (task_id, job_id, tenant_id, priority, replica_index, task_order, attempt, status)
+   SELECT $1::uuid, $2::uuid, $3::text, $4::int, coalesce(max(replica_index), -1) + 1,
+          coalesce(max(task_order), 0), $5::int, 'leased'
+     FROM work_units WHERE task_id = $1::uuid
+   ON CONFLICT (task_id, replica_index) DO NOTHING
+   RETURNING id`,
+);
+
+const CANARY_LEASE = prepared(
+  "canary_lease",
+  `INSERT INTO leases (work_unit_id, task_id, car_id, owner_id, leased_at, expires_at, request_id)
+   VALUES ($1::bigint, $2::uuid, $3::uuid, $4::uuid, $5::timestamptz, $6::timestamptz, $7::uuid)
+   ON CONFLICT (task_id, owner_id) DO NOTHING
+   RETURNING id`,
+);
+
+const CANARY_UNDO = prepared("canary_undo", `DELETE FROM work_units WHERE id = $1::bigint`);
+
 /**
  * A canary: a task validated recently (its answer known: the canonical result) of a model the
  * car can run, that this car's owner never leased, issued again as one more replica. To the car
  * it is ordinary work. Its result takes the path of a replica that arrives after the quorum
  * (submit): compared with the answer, paid when it agrees, and counted in the car's reputation
  * either way, so a car that cheats on work nobody else checks is caught. Nothing when no task
- * fits, or when another claim races this one for the task (the owner's unique lease).
+ * fits, or when another claim races this one for the task (the owner's unique lease). Issued in
+ * the call's claim transaction, stamped with its requestId.
  */
 async function issueCanary(
+  tx: PipelinedTx,
   deps: ApiDeps,
   ownerId: string,
   carId: string,
   modelIds: string[],
-  now: Date,
+  requestId: string | null,
 ): Promise<Claimed | null> {
-  const since = new Date(now.getTime() - CANARY_WINDOW_S * 1000);
-  return inTx(deps.db, async (tx) => {
-    const pool = await rows<
-      Omit<Candidate, "id" | "task_order" | "replication" | "replicas_required">
-    >(
-      tx,
-      sql`SELECT t.id AS task_id, t.job_id, j.tenant_id, j.model_id, j.priority, t.input, t.attempt
-            FROM tasks t JOIN jobs j ON j.id = t.job_id
-           WHERE t.status = 'valid' AND t.validated_at > ${since}
-             AND j.model_id IN (${sql.join(
-               modelIds.map((m) => sql`${m}`),
-               sql`, `,
-             )})
-             AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.owner_id = ${ownerId})
-           ORDER BY t.validated_at DESC
-           LIMIT ${CANARY_POOL}`,
-    );
-    if (pool.length === 0) return null;
-    const pick = pool[randomInt(pool.length)]!;
-    // Leased now, after the task's validation was committed (the call's start may be earlier:
-    // the claim ran first), so that a canary's lease always follows its task's verdict in time.
-    const leasedAt = deps.now();
-    const expiresAt = new Date(leasedAt.getTime() + deps.config.leaseTtlS * 1000);
-    const [unit] = await rows<{ id: string }>(
-      tx,
-      sql`INSERT INTO work_units (task_id, job_id, tenant_id, priority, replica_index, task_order, attempt, status)
-          SELECT ${pick.task_id}, ${pick.job_id}, ${pick.tenant_id}, ${pick.priority},
-                 coalesce(max(replica_index), -1) + 1, coalesce(max(task_order), 0), ${pick.attempt}, 'leased'
-            FROM work_units WHERE task_id = ${pick.task_id}
-          ON CONFLICT (task_id, replica_index) DO NOTHING
-          RETURNING id`,
-    );
-    // Another canary of this task took the same replica index at the same moment: none this time.
-    if (!unit) return null;
-    const [made] = await rows<{ id: string }>(
-      tx,
-      sql`INSERT INTO leases (work_unit_id, task_id, car_id, owner_id, leased_at, expires_at)
-          VALUES (${unit.id}, ${pick.task_id}, ${carId}, ${ownerId}, ${leasedAt}, ${expiresAt})
-          ON CONFLICT (task_id, owner_id) DO NOTHING
-          RETURNING id`,
-    );
-    if (!made) {
-      await tx.execute(sql`DELETE FROM work_units WHERE id = ${unit.id}`);
-      return null;
-    }
-    return {
-      ...pick,
-      id: unit.id,
-      task_order: "0",
-      replication: null,
-      replicas_required: null,
-      leaseId: made.id,
-      expiresAt,
-    };
-  });
+  const since = new Date(deps.now().getTime() - CANARY_WINDOW_S * 1000);
+  const pool = await tx.rows<
+    Omit<Candidate, "id" | "task_order" | "replication" | "replicas_required">
+  >(CANARY_POOL_QUERY, [since, modelIds, ownerId, CANARY_POOL]);
+  if (pool.length === 0) return null;
+  const pick = pool[randomInt(pool.length)]!;
+  // Leased now, after the task's validation was committed (the call's start may be earlier:
+  // the claim ran first), so that a canary's lease always follows its task's verdict in time.
+  const leasedAt = deps.now();
+  const expiresAt = new Date(leasedAt.getTime() + deps.config.leaseTtlS * 1000);
+  const [unit] = await tx.rows<{ id: string }>(CANARY_UNIT, [
+    pick.task_id,
+    pick.job_id,
+    pick.tenant_id,
+    pick.priority,
+    pick.attempt,
+  ]);
+  // Another canary of this task took the same replica index at the same moment: none this time.
+  if (!unit) return null;
+  const [made] = await tx.rows<{ id: string }>(CANARY_LEASE, [
+    unit.id,
+    pick.task_id,
+    carId,
+    ownerId,
+    leasedAt,
+    expiresAt,
+    requestId,
+  ]);
+  if (!made) {
+    await tx.rows(CANARY_UNDO, [unit.id]);
+    return null;
+  }
+  return {
+    ...pick,
+    id: unit.id,
+    task_order: "0",
+    replication: null,
+    replicas_required: null,
+    leaseId: made.id,
+    expiresAt,
+  };
 }
