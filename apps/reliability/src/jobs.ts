@@ -72,14 +72,14 @@ export async function accounting(pool: Pool, jobIds: readonly string[]): Promise
        CROSS JOIN LATERAL (SELECT count(*) AS n FROM ledger_entries WHERE lease_id = l.id) e
       WHERE t.job_id = ANY($1)`,
   );
-  // Paid entries per task beyond the replicas its verdict counted as agreeing, leaving out
-  // canaries (leases given after the task was validated): each is judged against the known
-  // answer on its own and paid when it agrees.
+  // Entries paid by a task's verdict (at its moment) beyond the replicas it counted as agreeing.
+  // Results judged after the verdict are left out: canaries and replicas still running when the
+  // quorum formed are each compared with the answer on their own and paid when they agree.
   const overpaid = await q<{ n: number }>(
     `SELECT count(*)::int AS n FROM (
        SELECT v.task_id FROM verifications v JOIN tasks t ON t.id = v.task_id
          JOIN ledger_entries le ON le.task_id = v.task_id AND le.validated
-         JOIN leases l ON l.id = le.lease_id AND l.leased_at <= t.validated_at
+                                AND le.validated_at <= t.validated_at
         WHERE t.job_id = ANY($1)
         GROUP BY v.task_id, v.agreeing HAVING count(*) > v.agreeing) x`,
   );

@@ -59,8 +59,10 @@ export interface VerificationConfig {
   canaryRate: number;
   /** Consecutive valid results after which a car is trusted and runs work unreplicated. */
   trustAfterConsecutiveValid: number;
-  /** Probability that a trusted car's task is replicated anyway, 0..1. */
+  /** Probability that a trusted car's task is replicated anyway, 0..1, once trust is old. */
   trustedSpotCheckRate: number;
+  /** The same when trust has just been earned, 0..1 (see spotCheckRate). */
+  spotCheckNewTrust: number;
   /** Invalid results that quarantine a car while it has fewer than minResultsForShare results. */
   quarantineAfterInvalid: number;
   /** Share of invalid results (0..1) above which a car with enough history is quarantined. */
@@ -96,6 +98,11 @@ export const DEFAULT_VERIFICATION: VerificationConfig = {
   // BOINC replicates a trusted host's job with probability 1/CV, which is 0.1 at the threshold
   // and falls towards 0. We hold it at 0.1: a car trusted for a long time is still checked.
   trustedSpotCheckRate: 0.1,
+  // Half of a newly trusted car's tasks are checked, falling to 0.1 at a run of 50 checked
+  // results (about 240 tasks for an honest car). A sleeper's run stops growing when it starts
+  // lying, so it stays near 0.5 and is caught within a few tasks (unchecked lies are then run
+  // again: recheckWindowS).
+  spotCheckNewTrust: 0.5,
   // A new car returning 3 invalid results in its first 20 is broken or cheating.
   quarantineAfterInvalid: 3,
   // Past 20 results, more than 1 in 10 invalid quarantines. An honest car's false-invalid rate
@@ -182,10 +189,10 @@ export function groupQuorum(
  * reaches groupQuorum(): the task's quorum with a trusted car among it, quorumUntrusted without.
  * Of the valid groups the one with the most support wins, ties to the group formed first.
  *
- * Otherwise the task is pending, asking for as many more results as would let the group closest
- * to its quorum reach it (a new group needs the quorum: its cars may be trusted) and bring the
- * total to requiredReplicas, or failed when even maxReplicas results in all could not make any
- * group valid. A repeated replicaId is ignored after its first result.
+ * Otherwise the task is pending, asking for as many more results as would let the best group
+ * reach the task's quorum if they came from trusted cars (at least one), and bring the total to
+ * requiredReplicas; or failed when even maxReplicas results in all could not make any group
+ * valid. A repeated replicaId is ignored after its first result.
  *
  * Once valid, stop issuing replicas: a later batch could form a larger group and change the answer.
  */
@@ -207,16 +214,14 @@ export function decideQuorum(
 
   let best: ReplicaResult[] | undefined;
   let bestSupport = 0;
-  // A group not yet formed needs the quorum.
-  let toQuorum = quorumFor(required, cfg);
+  let mostSupport = 0;
   for (const g of groups) {
     const s = independentSupport(g);
-    const need = groupQuorum(g, required, cfg);
-    if (s >= need && s > bestSupport) {
+    mostSupport = Math.max(mostSupport, s);
+    if (s >= groupQuorum(g, required, cfg) && s > bestSupport) {
       best = g;
       bestSupport = s;
     }
-    toQuorum = Math.min(toQuorum, need - s);
   }
 
   if (best) {
@@ -230,6 +235,9 @@ export function decideQuorum(
     };
   }
 
+  // Asked for hopefully: the next results may come from trusted cars, which make any group's
+  // quorum the task's. One more result at least: a group short only of a trusted car needs one.
+  const toQuorum = Math.max(1, quorumFor(required, cfg) - mostSupport);
   const budget = cfg.maxReplicas - unique.length;
   if (toQuorum > budget) {
     return { status: "failed", disagreeing: unique.map((r) => r.replicaId) };
@@ -269,11 +277,27 @@ export function isTrusted(rep: Reputation, cfg: VerificationConfig): boolean {
 }
 
 /**
+ * The probability that a trusted car's task is replicated anyway: spotCheckNewTrust when trust
+ * has just been earned, falling in proportion to the car's run of checked valid results to
+ * trustedSpotCheckRate. A car that lies once it is trusted (a sleeper) is still checked on about
+ * every other task, so it is caught within a few; a car that keeps passing is checked less.
+ */
+export function spotCheckRate(rep: Reputation, cfg: VerificationConfig): number {
+  const run = Math.max(rep.consecutiveValid, cfg.trustAfterConsecutiveValid, 1);
+  return Math.min(
+    1,
+    Math.max(
+      cfg.trustedSpotCheckRate,
+      (cfg.spotCheckNewTrust * cfg.trustAfterConsecutiveValid) / run,
+    ),
+  );
+}
+
+/**
  * How many cars a task goes to, decided when its first car claims it (late binding): that car's
  * reputation decides. A number is the tenant's explicit choice, clamped to 1..maxReplicas.
- * "auto": a trusted car runs it alone, except for a spot check with probability
- * trustedSpotCheckRate; any other car gets max(quorum, 2) replicas. Draws from rng only for a
- * trusted car on "auto".
+ * "auto": a trusted car runs it alone, except for a spot check with probability spotCheckRate();
+ * any other car gets max(quorum, 2) replicas. Draws from rng only for a trusted car on "auto".
  */
 export function replicasFor(
   requested: number | "auto",
@@ -284,7 +308,7 @@ export function replicasFor(
   if (requested !== "auto") return clampReplicas(requested, cfg);
   const replicated = clampReplicas(Math.max(2, cfg.quorum), cfg);
   if (!isTrusted(reputation, cfg)) return replicated;
-  return rng.chance(cfg.trustedSpotCheckRate) ? replicated : 1;
+  return rng.chance(spotCheckRate(reputation, cfg)) ? replicated : 1;
 }
 
 /**

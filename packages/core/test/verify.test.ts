@@ -19,6 +19,7 @@ import {
   releaseQuarantine,
   replicasFor,
   shouldIssueCanary,
+  spotCheckRate,
   validatedReplicas,
   type QuorumOutcome,
   type ReplicaResult,
@@ -375,14 +376,28 @@ describe("isTrusted and replicasFor", () => {
     expect(replicasFor("auto", { ...trusted, quarantined: true }, cfg, rng)).toBe(2);
   });
 
+  it("checks new trust often and old trust at the configured rate", () => {
+    const run = (n: number) => rep({ validResults: n, consecutiveValid: n });
+    expect(spotCheckRate(run(10), cfg)).toBe(0.5);
+    expect(spotCheckRate(run(20), cfg)).toBe(0.25);
+    expect(spotCheckRate(run(50), cfg)).toBeCloseTo(0.1, 12);
+    expect(spotCheckRate(run(5000), cfg)).toBe(cfg.trustedSpotCheckRate);
+    expect(spotCheckRate(run(10), { ...cfg, spotCheckNewTrust: 2 })).toBe(1);
+    // Never more often as the run grows.
+    for (let n = 10; n < 200; n++)
+      expect(spotCheckRate(run(n + 1), cfg)).toBeLessThanOrEqual(spotCheckRate(run(n), cfg));
+  });
+
   it("runs a trusted car alone, except for spot checks at the configured rate", () => {
-    expect(replicasFor("auto", trusted, { ...cfg, trustedSpotCheckRate: 0 }, createRng(3))).toBe(1);
+    const off = { ...cfg, trustedSpotCheckRate: 0, spotCheckNewTrust: 0 };
+    expect(replicasFor("auto", trusted, off, createRng(3))).toBe(1);
     expect(replicasFor("auto", trusted, { ...cfg, trustedSpotCheckRate: 1 }, createRng(3))).toBe(2);
     const rng = createRng(20_250_601);
     let checks = 0;
     const draws = 10_000;
+    const oldTrust = rep({ validResults: 5000, consecutiveValid: 5000 });
     for (let i = 0; i < draws; i++) {
-      const n = replicasFor("auto", trusted, cfg, rng);
+      const n = replicasFor("auto", oldTrust, cfg, rng);
       expect([1, 2]).toContain(n);
       if (n === 2) checks++;
     }
