@@ -2,6 +2,7 @@
 // submit; they drive off and come back at random, fail over between server instances, retry what
 // got no answer, and may lie. What they saw (acknowledged submits, departures) is kept for the
 // checks against the database afterwards.
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runTiny } from "@nightshift/api/seed";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
@@ -85,9 +86,14 @@ export class FleetLog {
   readonly lateAccepted: string[] = [];
   lateRefused = 0;
   leased = 0;
+  /** Every lease a car was told of. */
+  readonly leaseIds = new Set<string>();
   retries = 0;
   failovers = 0;
-  /** Lease calls without an answer, after which the car handed back whatever it might hold. */
+  /**
+   * Lease calls without an answer, retried with the same requestId: the retry gets back what
+   * the first attempt leased, if it got that far.
+   */
   unansweredLeaseCalls = 0;
   /** Call errors by code, retried or not. */
   readonly errors = new Map<string, number>();
@@ -196,9 +202,8 @@ export async function runCar(
   log: FleetLog,
   stop: () => boolean,
 ): Promise<void> {
-  const recover = async () => {
+  const unanswered = async () => {
     log.unansweredLeaseCalls += 1;
-    await call(car, log, b, (c) => c.node.release.mutate());
   };
   let lastBeat = -Infinity;
   while (!stop()) {
@@ -208,18 +213,22 @@ export async function runCar(
       await call(car, log, b, (c) => c.node.heartbeat.mutate(PARKED));
       lastBeat = performance.now();
     }
+    // One requestId per lease attempt, the same on each retry of it: a retry whose first
+    // answer was lost (an instance killed after COMMIT) gets those leases back.
+    const requestId = randomUUID();
     const { tasks } = await call(
       car,
       log,
       b,
-      (c) => c.node.lease.mutate({ max: b.leaseMax }),
-      recover,
+      (c) => c.node.lease.mutate({ max: b.leaseMax, requestId }),
+      unanswered,
     );
     if (tasks.length === 0) {
       await sleep(b.idleMs * (0.5 + car.random.next()));
       continue;
     }
     log.leased += tasks.length;
+    for (const t of tasks) log.leaseIds.add(t.leaseId);
     const outputs = tasks.map((t) => car.answer(xOf(t.input), car.random));
 
     if (car.random.next() < b.departChance) {

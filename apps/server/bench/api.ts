@@ -8,6 +8,7 @@
 //   npx tsx bench/api.ts --cars 32 --tasks 40000 --max 32
 //   npx tsx bench/api.ts --profile DIR | --statements | --waits | --single   (see below)
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import {
   appendFileSync,
@@ -229,7 +230,11 @@ async function runApi(
     while (!done) {
       await car.client.node.heartbeat.mutate(PARKED);
       const t0 = performance.now();
-      const { tasks } = await car.client.node.lease.mutate({ max: MAX_PER_LEASE });
+      // A requestId per call, as the agent sends it: the idempotency lookup and lock are measured.
+      const { tasks } = await car.client.node.lease.mutate({
+        max: MAX_PER_LEASE,
+        requestId: randomUUID(),
+      });
       leaseMs.push(performance.now() - t0);
       if (tasks.length === 0) {
         // Nothing for this car now: the others hold the rest, or the run is over.

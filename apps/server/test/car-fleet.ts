@@ -2,6 +2,7 @@
 // car loop (heartbeat → lease → compute → submit) that fails over to another instance when one
 // goes away, a record of what the servers acknowledged, and the checks on the database that say
 // every task was done, decided once and paid once.
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runTiny, tinyInput } from "@nightshift/api/seed";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
@@ -57,13 +58,12 @@ export class FleetLog {
   readonly leaseCalls = new Map<string, { answered: number; withTasks: number }>();
   /**
    * Calls retried (after a failure without an answer, or a refusal to serve), calls moved to
-   * another instance; lease calls that got no answer, and the leases the car then handed back
-   * because the answer, not the call, had been lost.
+   * another instance; lease calls that got no answer (retried with the same requestId, which
+   * gets back what the first attempt leased if it got that far).
    */
   retries = 0;
   failovers = 0;
   unansweredLeaseCalls = 0;
-  recoveredLeases = 0;
 }
 
 /**
@@ -164,12 +164,8 @@ export async function runCar(car: FleetCar, o: CarLoopOptions): Promise<void> {
   const { log } = o;
   let lastBeat = -Infinity;
   let leaseCalls = 0;
-  // After a lease call without an answer the car may hold leases it does not know of. It holds
-  // no others between iterations, so it hands back everything before it asks again.
-  const recover = async () => {
+  const unanswered = async () => {
     log.unansweredLeaseCalls += 1;
-    const { released } = await call(car, log, (c) => c.node.release.mutate());
-    log.recoveredLeases += released;
   };
   await o.startAfter;
   while (!o.stop()) {
@@ -179,11 +175,14 @@ export async function runCar(car: FleetCar, o: CarLoopOptions): Promise<void> {
       await call(car, log, (c) => c.node.heartbeat.mutate(PARKED));
       lastBeat = performance.now();
     }
+    // One requestId per lease attempt, the same on each retry of it: a retry whose first
+    // answer was lost (its instance killed after COMMIT) gets those leases back.
+    const requestId = randomUUID();
     const { tasks, reason } = await call(
       car,
       log,
-      (c) => c.node.lease.mutate({ max: o.leaseMax ?? 4 }),
-      recover,
+      (c) => c.node.lease.mutate({ max: o.leaseMax ?? 4, requestId }),
+      unanswered,
     );
     const by = log.leaseCalls.get(car.urls[car.at]!) ?? { answered: 0, withTasks: 0 };
     log.leaseCalls.set(car.urls[car.at]!, {

@@ -78,6 +78,8 @@ export interface WorkLoopOptions {
   fetch?: FetchFn;
   /** Uniform in [0, 1): jitter. */
   random?: () => number;
+  /** A new lease call's requestId (a uuid); random (crypto.getRandomValues) by default. */
+  requestId?: () => string;
   /** The manifest of a model id; the registry's by default. */
   manifest?: (modelId: string) => ModelManifest | undefined;
   /** Most tasks one lease call asks for. */
@@ -238,6 +240,13 @@ export class WorkLoop {
   private readonly outbox = new Map<string, OutboxEntry>();
   /** Bumped when work in hand must be dropped (driving, a stop directive): its results are not kept. */
   private generation = 0;
+  /**
+   * The lease call not yet answered, sent again with the same requestId until an answer comes:
+   * if the lost answer's call went through, the retry gets those leases back instead of leaving
+   * them held by nobody until they run out. A new generation starts a new call (what the old
+   * one leased was handed back with the work in hand).
+   */
+  private leaseRequest: { id: string; generation: number } | undefined;
   private directives: Directive[] = [];
   private lastBlocker: string | null | undefined = undefined;
   private heartbeatOk = false;
@@ -279,6 +288,7 @@ export class WorkLoop {
       clock: options.clock ?? systemClock,
       fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
       random: options.random ?? Math.random,
+      requestId: options.requestId ?? randomUuid,
       manifest: options.manifest ?? getManifest,
       maxLease: options.maxLease ?? 8,
       heartbeatMs: options.heartbeatMs ?? 5000,
@@ -446,8 +456,14 @@ export class WorkLoop {
       }
       let tasks: LeasedTask[];
       const generation = this.generation;
+      if (this.leaseRequest?.generation !== generation)
+        this.leaseRequest = { id: this.o.requestId(), generation };
       try {
-        const out = await this.api().node.lease.mutate({ max: this.o.maxLease });
+        const out = await this.api().node.lease.mutate({
+          max: this.o.maxLease,
+          requestId: this.leaseRequest.id,
+        });
+        this.leaseRequest = undefined;
         tasks = out.tasks;
         failures = 0;
         if (tasks.length === 0) {
@@ -992,6 +1008,15 @@ export class WorkLoop {
 }
 
 // ---- batching ----
+
+/** A random uuid (v4) from crypto.getRandomValues, which browsers give outside secure contexts too. */
+function randomUuid(): string {
+  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 /** Rows of a task's feeds: the first dimension of its first input. */
 function rowsOf(feeds: Feeds): number {

@@ -13,7 +13,7 @@ import { NodeModelStore } from "../src/model-store-node";
 import type { InferenceRuntime } from "../src/runtime";
 import { NodeRuntime } from "../src/runtime-node";
 import { createTwin, park, startDriving, type Twin } from "../src/twin";
-import { startTamperingProxy } from "./proxy";
+import { startAnswerLosingProxy, startTamperingProxy } from "./proxy";
 import {
   accounting,
   parkedTwin,
@@ -210,6 +210,50 @@ describe("the work loop on a real server", () => {
       { car_id: other.loop.carId, status: "submitted", results: 1 },
     ]);
     expect(await accounting(server.pool, [jobId])).toMatchObject({ tasks: 1, valid: 1, ledger: 1 });
+  }, 90_000);
+
+  it("gets back the leases of a lease call whose answer was lost, by retrying it with its requestId", async () => {
+    const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+      modelId: "tiny-mlp",
+      inputs: tinyInputs(2, 11),
+      replication: 1,
+    });
+    // The first answer that hands out work never reaches the car: the leases are made, and the
+    // car knows nothing of them.
+    const proxy = await startAnswerLosingProxy(
+      server.url,
+      (path, answer) => path.includes("node.lease") && answer.includes('"leaseId"'),
+    );
+    try {
+      const lossy = car("lossy", { server: proxy.url });
+      void lossy.loop.start();
+      // Well inside the lease lifetime (120 s): nothing waits for a lease to run out.
+      expect(await waitForJobs(server.tenant, [jobId], 30_000)).toBe(true);
+      await lossy.loop.stop();
+      expect(proxy.lost).toHaveLength(1);
+      expect(lossy.loop.stats.retries).toBeGreaterThan(0);
+      // The retry got the same two leases: no others were made, and the car ran both.
+      const { rows } = await server.pool.query<{
+        car_id: string;
+        status: string;
+        request_id: string;
+      }>(
+        `SELECT l.car_id, l.status, l.request_id FROM leases l JOIN tasks t ON t.id = l.task_id
+          WHERE t.job_id = $1`,
+        [jobId],
+      );
+      expect(rows).toHaveLength(2);
+      expect(new Set(rows.map((r) => `${r.car_id} ${r.status}`))).toEqual(
+        new Set([`${lossy.loop.carId} submitted`]),
+      );
+      expect(new Set(rows.map((r) => r.request_id)).size).toBe(1);
+      expect(rows[0]!.request_id).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      expect(lossy.loop.stats.leased).toBe(2);
+    } finally {
+      await proxy.close();
+    }
   }, 90_000);
 
   it("reports a broken input image with node.fail and carries on with the next task", async () => {
