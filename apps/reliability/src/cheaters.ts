@@ -2,8 +2,8 @@
 // the same wrong output for the same input, so that two of them on one task agree; sleepers are
 // honest until trusted and lie ever after (reported on their own: adaptive replication runs a
 // trusted car's work unreplicated: spot checks and canaries catch them). Verification is on as
-// in production: replication "auto" (core's adaptive replication, quorum and quarantine) and
-// canaries at core's default rate. Figures: wrong
+// in production: replication "auto" (core's adaptive replication, quorum and quarantine,
+// recheck of a caught car's unchecked answers) and canaries at core's default rate. Figures: wrong
 // results accepted (from the database, against tiny-mlp computed here), how fast each cheater
 // is quarantined, and what verification costs in extra replicas.
 import { runTiny } from "@nightshift/api/seed";
@@ -164,6 +164,19 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
         WHERE t.job_id = ANY($1) AND t.validated_at IS NOT NULL AND l.leased_at > t.validated_at`,
       [jobIds],
     );
+    // Verification's cost once the fleet has built trust: results per task among the tasks
+    // validated in the run's second half (the first half pays for every car's first checked
+    // results, when nobody is trusted and every task is replicated).
+    const { rows: halves } = await cluster.pool.query<{ tasks: number; results: number }>(
+      `WITH t AS (
+         SELECT id, ntile(2) OVER (ORDER BY validated_at) AS half
+           FROM tasks WHERE job_id = ANY($1) AND status = 'valid')
+       SELECT count(DISTINCT t.id)::int AS tasks, count(r.id)::int AS results
+         FROM t LEFT JOIN results r ON r.task_id = t.id
+        WHERE t.half = 2`,
+      [jobIds],
+    );
+    const late = halves[0] ?? { tasks: 0, results: 0 };
     return figures({
       cars: [size.cars, "cars"],
       perturbers: [of("perturber").length, `cars, lying on ${size.perturbRate * 100}% of tasks`],
@@ -193,6 +206,10 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
       overhead: [
         a.tasks ? (100 * a.results) / a.tasks - 100 : 0,
         "% extra replicas (results ÷ tasks − 1)",
+      ],
+      overheadSecondHalf: [
+        late.tasks ? (100 * late.results) / late.tasks - 100 : 0,
+        "% extra replicas among the tasks validated in the run's second half",
       ],
       sleepers: [
         of("sleeper").length,

@@ -1,7 +1,7 @@
-// Perturbing and colluding cars under adaptive replication: no perturbed answer accepted (it can
-// agree with nothing), every cheater quarantined, no honest car quarantined. Two colluders that
-// meet on one task do win it, rarely (about 1 task in 10,000 at full size): that is a figure,
-// bounded loosely here.
+// Perturbing and colluding cars under adaptive replication: no wrong answer accepted (a perturbed
+// one agrees with nothing; two colluders that nobody trusts need a third car to agree, and the
+// CI fleet has two), every cheater quarantined, no honest car quarantined. Sleepers' lies are
+// a figure: one told on the run's last task may go unchecked before the run ends.
 import { expect, it } from "vitest";
 import { cheaters, CHEATERS_CI } from "../src/cheaters";
 import { runAndReport } from "./figures";
@@ -11,7 +11,7 @@ it("cheating cars get no wrong answer accepted and are quarantined", async () =>
   expect(f.finished).toBe(1);
   expect(f.tasksValid).toBe(CHEATERS_CI.tasks);
   expect(f.wrongAcceptedFromPerturbers).toBe(0);
-  expect(f.wrongAcceptedRate).toBeLessThan(0.01);
+  expect(f.wrongAccepted).toBe(0);
   expect(f.doubleCounted).toBe(0);
   expect(f.cheatersQuarantined).toBe(f.perturbers! + f.colluders!);
   expect(f.honestQuarantined).toBe(0);

@@ -14,7 +14,15 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTiny } from "../src/seed";
 import { endOverdueJobs, sweepExpired } from "../src/sweeper";
-import { failure, type Harness, tinyInput, PARKED, setup, testDatabase } from "./harness";
+import {
+  failure,
+  type Harness,
+  PARKED,
+  setup,
+  type TestCar,
+  testDatabase,
+  tinyInput,
+} from "./harness";
 
 const database = testDatabase();
 beforeAll(database.start);
@@ -30,6 +38,23 @@ async function submitJob(h: Harness, inputs: number[][], replication: number | "
 
 function xOf(input: unknown): number[] {
   return (input as { x: { data: number[] } }).x.data;
+}
+
+/** A one-task job the tenant replicated on two cars, which both answer right: its lease. */
+async function validateOnTwo(h: Harness, pair: [TestCar, TestCar], x: number[]) {
+  await submitJob(h, [x], 2);
+  let first: Awaited<ReturnType<TestCar["client"]["node"]["lease"]["mutate"]>>["tasks"][number];
+  for (const car of pair) {
+    const t = (await car.client.node.lease.mutate({})).tasks[0]!;
+    first ??= t;
+    await car.client.node.submit.mutate({
+      leaseId: t.leaseId,
+      output: runTiny(xOf(t.input)),
+      durationMs: 5,
+      backend: "native",
+    });
+  }
+  return first!;
 }
 
 describe("the work path", () => {
@@ -313,7 +338,12 @@ describe("the work path", () => {
   it("runs a caught car's unchecked answers again on other cars", async () => {
     // No spot checks: a trusted car's auto work runs alone.
     const h = await setup(database.get(), {
-      verification: { ...DEFAULT_VERIFICATION, canaryRate: 0, trustedSpotCheckRate: 0 },
+      verification: {
+        ...DEFAULT_VERIFICATION,
+        canaryRate: 0,
+        trustedSpotCheckRate: 0,
+        spotCheckNewTrust: 0,
+      },
     });
     const [sleeper, a, b, c] = [
       await h.enrollCar(),
@@ -651,16 +681,25 @@ describe("the work path", () => {
     const h = await setup(database.get(), {
       verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
     });
-    const [a, honest, cheat] = [await h.enrollCar(), await h.enrollCar(), await h.enrollCar()];
-    await submitJob(h, [[7, 7, 7, 7]], 1);
-    const task = (await a.client.node.lease.mutate({})).tasks[0]!;
-    const answer = runTiny(xOf(task.input));
+    const [a, b, honest, cheat] = [
+      await h.enrollCar(),
+      await h.enrollCar(),
+      await h.enrollCar(),
+      await h.enrollCar(),
+    ];
+    // An answer one car gave alone is not known to be right: never a canary.
+    await submitJob(h, [[5, 5, 5, 5]], 1);
+    const alone = (await a.client.node.lease.mutate({})).tasks[0]!;
     await a.client.node.submit.mutate({
-      leaseId: task.leaseId,
-      output: answer,
+      leaseId: alone.leaseId,
+      output: runTiny(xOf(alone.input)),
       durationMs: 5,
       backend: "native",
     });
+    expect((await honest.client.node.lease.mutate({ max: 4 })).tasks).toEqual([]);
+
+    const task = await validateOnTwo(h, [a, b], [7, 7, 7, 7]);
+    const answer = runTiny(xOf(task.input));
     // No other work: the next cars get the validated task again, like any task.
     const canary = (await honest.client.node.lease.mutate({ max: 4 })).tasks;
     expect(canary.map((t) => t.taskId)).toEqual([task.taskId]);
@@ -685,26 +724,22 @@ describe("the work path", () => {
     ).toMatchObject({ accepted: true, verdict: "invalid" });
     const cheater = await h.operator.operator.cars.get.query({ carId: cheat.carId });
     expect(cheater).toMatchObject({ invalidResults: 1, validResults: 0 });
-    // Each owner gets a task once: the first car's owner is never sent its own work back.
+    // Each owner gets a task once: the cars that decided it are never sent it back.
     expect((await a.client.node.lease.mutate({})).tasks).toEqual([]);
-    // The job stays done; only the honest canary is paid.
-    const paid = await h.t.db.select().from(ledgerEntries);
-    expect(paid.filter((e) => e.validated)).toHaveLength(2);
+    expect((await b.client.node.lease.mutate({})).tasks).toEqual([]);
+    // The job stays done; of the canaries only the honest one is paid.
+    const paid = await h.t.db
+      .select()
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.taskId, task.taskId));
+    expect(paid.filter((e) => e.validated)).toHaveLength(3);
   });
 
   it("gives one validated task to many cars asking at once as canaries, each once", async () => {
     const h = await setup(database.get(), {
       verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
     });
-    const first = await h.enrollCar();
-    await submitJob(h, [[3, 1, 4, 1]], 1);
-    const task = (await first.client.node.lease.mutate({})).tasks[0]!;
-    await first.client.node.submit.mutate({
-      leaseId: task.leaseId,
-      output: runTiny(xOf(task.input)),
-      durationMs: 5,
-      backend: "native",
-    });
+    const task = await validateOnTwo(h, [await h.enrollCar(), await h.enrollCar()], [3, 1, 4, 1]);
     const cars = await Promise.all(Array.from({ length: 8 }, () => h.enrollCar()));
     // All at once: the replica index of each canary is taken once; a car that loses the race
     // gets nothing this time, never an error.

@@ -549,13 +549,18 @@ const CANARY_WINDOW_S = 24 * 3600;
 /** Canaries are drawn from this many of the latest validated tasks. */
 const CANARY_POOL = 32;
 
-/** Recent validated tasks of the car's models that its owner never leased: canary material. */
+/**
+ * Recent validated tasks of the car's models that its owner never leased, whose answer more
+ * than one independent car gave (an answer a trusted car gave alone is not known to be right):
+ * canary material.
+ */
 const CANARY_POOL_QUERY = prepared(
   "canary_pool",
   `SELECT t.id AS task_id, t.job_id, j.tenant_id, j.model_id, j.priority, t.input, t.attempt
      FROM tasks t JOIN jobs j ON j.id = t.job_id
     WHERE t.status = 'valid' AND t.validated_at > $1::timestamptz
       AND j.model_id = ANY($2::text[])
+      AND EXISTS (SELECT 1 FROM verifications v WHERE v.task_id = t.id AND v.support >= 2)
       AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.owner_id = $3::uuid)
     ORDER BY t.validated_at DESC
     LIMIT $4::int`,
@@ -583,7 +588,7 @@ const CANARY_LEASE = prepared(
 const CANARY_UNDO = prepared("canary_undo", `DELETE FROM work_units WHERE id = $1::bigint`);
 
 /**
- * A canary: a task validated recently (its answer known: the canonical result) of a model the
+ * A canary: a task validated recently by a quorum (its answer known) of a model the
  * car can run, that this car's owner never leased, issued again as one more replica. To the car
  * it is ordinary work. Its result takes the path of a replica that arrives after the quorum
  * (submit): compared with the answer, paid when it agrees, and counted in the car's reputation
