@@ -16,9 +16,21 @@ const BIN = join(CLI_DIR, "bin", "nightshift.js");
 const home = tempDir("nightshift-demo-");
 const running: ChildProcess[] = [];
 
-afterAll(() => {
-  for (const child of running) child.kill("SIGKILL");
-});
+// A demo still running after a failed test is stopped as a user would (Ctrl-C), so that it stops
+// its embedded PostgreSQL too; SIGKILL only if it has not exited in 30 s.
+afterAll(async () => {
+  await Promise.all(
+    running
+      .filter((child) => child.exitCode === null && child.signalCode === null)
+      .map(async (child) => {
+        const exited = once(child, "exit");
+        child.kill("SIGINT");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+  );
+}, 60_000);
 
 interface Demo {
   child: ChildProcess;
