@@ -166,10 +166,18 @@ describe("operator streams over SSE", () => {
 
   it("streams fleet figures until the server shuts down, which ends the stream at once", async () => {
     const operator = streamingClient(server.url, operatorToken);
-    const events = recorder<{ cars: { byState: { parked: number } } }>();
+    const events = recorder<{ at: string; cars: { byState: { parked: number } } }>();
     const sub = operator.operator.fleet.watch.subscribe({ intervalMs: 250 }, events.handlers);
+    // A second console watching: the instance computes one summary a second for both.
+    const other = recorder<{ at: string }>();
+    const second = operator.operator.fleet.watch.subscribe({ intervalMs: 250 }, other.handlers);
     try {
-      await events.until(() => events.items.length >= 1);
+      await events.until(() => events.items.length >= 4);
+      await other.until(() => other.items.length >= 4);
+      second.unsubscribe();
+      // Four figures in about a second from each, but only as many distinct summaries as seconds.
+      const computed = new Set([...events.items, ...other.items].map((e) => e.at));
+      expect(computed.size).toBeLessThan(events.items.length + other.items.length);
       const parkedBefore = events.items.at(-1)!.cars.byState.parked;
       // A car parks: a later figure counts it.
       const enrolled = await createNightshiftClient({ url: server.url }).node.enroll.mutate({

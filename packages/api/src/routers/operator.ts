@@ -21,6 +21,7 @@ import { signIn, signOut, ZSignInInput, ZSignInOutput } from "../services/auth";
 import { createEnrollmentCode, ZCreateCodeInput, ZCreateCodeOutput } from "../services/enroll";
 import {
   fleetSummary,
+  watchedSummary,
   getCar,
   listCars,
   revokeCar,
@@ -115,14 +116,17 @@ export const operatorRouter = router({
       .input(ZFleetSeriesInput)
       .output(ZFleetSeries)
       .query(({ ctx, input }) => fleetSeries(ctx.deps, input)),
-    /** The fleet summary every `intervalMs`, over SSE, until the subscriber leaves. */
+    /**
+     * The fleet summary every `intervalMs`, over SSE, until the subscriber leaves. Figures are
+     * computed at most once a second per instance and shared by its subscribers.
+     */
     watch: operatorProcedure.input(ZWatchInput).subscription(async function* ({
       ctx,
       input,
       signal,
     }) {
       do {
-        yield await fleetSummary(ctx.deps, ctx.state);
+        yield await watchedSummary(ctx.deps, ctx.state);
       } while (await tick(input.intervalMs, signal));
     }),
   }),

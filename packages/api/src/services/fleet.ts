@@ -6,6 +6,7 @@ import { releaseQuarantine } from "@nightshift/core/verify";
 import { cars, leases, ledgerEntries } from "@nightshift/db/schema";
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
+import { Cached } from "../cache";
 import type { ApiDeps } from "../context";
 import { badRequest, notFound } from "../errors";
 import { decodeCursor, encodeCursor, ZCursor, ZLimit, ZSlug, ZUuid } from "../schemas";
@@ -133,6 +134,26 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
     jobs: { queued: counts?.queued ?? 0, running: counts?.running ?? 0 },
     byRegion,
   };
+}
+
+/** How long watchers of one instance share one summary. */
+const WATCH_SHARE_MS = 1000;
+const watched = new WeakMap<ApiState, Cached<FleetSummary>>();
+
+/**
+ * The fleet summary for `fleet.watch`: computed at most once a second per instance and shared
+ * by every subscriber, so that ten open consoles cost what one does.
+ */
+export function watchedSummary(deps: ApiDeps, state: ApiState): Promise<FleetSummary> {
+  let shared = watched.get(state);
+  if (!shared) {
+    shared = new Cached(
+      () => WATCH_SHARE_MS,
+      () => fleetSummary(deps, state),
+    );
+    watched.set(state, shared);
+  }
+  return shared.get(monotonicMs());
 }
 
 // ---- cars ----
