@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { applyCors } from "./cors";
 import type { ServerMetrics } from "./metrics";
 import type { ModelFiles } from "./model-files";
+import { clientAddress } from "./client-address";
 
 const TRPC_PREFIX = "/trpc/";
 /** Probes and scrapes come every few seconds: logged at debug, not info. */
@@ -34,6 +35,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   readiness: () => Promise<Readiness>;
   isDraining: () => boolean;
+  /** Proxies in front that append to X-Forwarded-For (see clientAddress); 0: none. */
+  trustedProxies: number;
 }
 
 interface CallRecord {
@@ -93,7 +96,10 @@ export function createApp(opts: AppOptions): RequestListener {
             message: "this server is shutting down: lease from another",
           });
         }
-        return opts.createContext({ headers: r.headers, ip: r.socket?.remoteAddress });
+        return opts.createContext({
+          headers: r.headers,
+          ip: clientAddress(r, opts.trustedProxies),
+        });
       },
       onError: ({ path, error, req: r }) => {
         const label = path === undefined ? "*" : procedureTypes.has(path) ? path : "unknown";

@@ -62,6 +62,12 @@ export const ZServerEnv = z.object({
    * known), 0..1. Default: core's DEFAULT_VERIFICATION.canaryRate (0.02).
    */
   NIGHTSHIFT_CANARY_RATE: optional(z.coerce.number().min(0).max(1)),
+  /**
+   * Proxies (load balancers) in front of the server that append the address they received from
+   * to X-Forwarded-For. Per-IP limits then key on the address the outermost one saw; 0 (the
+   * default): on the TCP peer, and the header is ignored.
+   */
+  NIGHTSHIFT_TRUSTED_PROXIES: optional(z.coerce.number().int().min(0).max(10)).default(0),
   /** Seconds between sweeps of expired leases. */
   NIGHTSHIFT_SWEEP_INTERVAL_S: optional(z.coerce.number().positive().max(3600)).default(2),
   LOG_LEVEL: optional(

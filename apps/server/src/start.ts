@@ -154,6 +154,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     maxBodyBytes: config.maxBodyBytes,
     readiness,
     isDraining: () => draining,
+    trustedProxies: env.NIGHTSHIFT_TRUSTED_PROXIES,
   });
 
   const server = createServer(app);

@@ -222,7 +222,10 @@ describe("one instance", () => {
 
 describe("two instances on one database", () => {
   it("both serve, and see each other's writes", async () => {
-    second = await spawnServe(["--port", "0", "--database-url", first.databaseUrl!]);
+    // As behind one load balancer: X-Forwarded-For names the client.
+    second = await spawnServe(["--port", "0", "--database-url", first.databaseUrl!], {
+      env: { NIGHTSHIFT_TRUSTED_PROXIES: "1" },
+    });
     // Already seeded by the first: no credentials are made (or printed) again.
     expect(second.banner.filter((l) => l.startsWith("demo "))).toEqual([]);
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
@@ -243,6 +246,29 @@ describe("two instances on one database", () => {
     const [a, b] = await Promise.all([scrape(first.url), scrape(second.url)]);
     expect(a.get("nightshift_queue_depth")).toBe(3 + 2);
     expect(b.get("nightshift_queue_depth")).toBe(3 + 2);
+  });
+
+  it("keys per-IP limits on X-Forwarded-For behind a trusted proxy, on the TCP peer otherwise", async () => {
+    const wrongSignIn = (url: string, client: string) =>
+      fetch(`${url}/trpc/operator.auth.signIn`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-forwarded-for": client },
+        body: JSON.stringify({ email: demo.email, password: "not the password" }),
+      }).then((r) => r.status);
+    // Sign-in allows a burst of 10 per address (then one per 2 s; a sign-in takes a while, so
+    // the calls go at once). One client spends its burst through the proxy…
+    const burst = (n: number, url: string, client: (i: number) => string) =>
+      Promise.all(Array.from({ length: n }, (_, i) => wrongSignIn(url, client(i))));
+    const count = (statuses: number[], status: number) =>
+      statuses.filter((s) => s === status).length;
+    const spent = await burst(14, second!.url, () => "203.0.113.7");
+    expect(count(spent, 401)).toBeLessThanOrEqual(11);
+    expect(count(spent, 429)).toBeGreaterThanOrEqual(3);
+    // …and another client behind the same proxy is not held back by it.
+    expect(await wrongSignIn(second!.url, "198.51.100.23")).toBe(401);
+    // The first instance trusts no proxy: the header is the caller's word and changes nothing.
+    const peer = await burst(14, first.url, (i) => `192.0.2.${i}`);
+    expect(count(peer, 429)).toBeGreaterThanOrEqual(3);
   });
 });
 
