@@ -373,6 +373,17 @@ describe("the work path", () => {
       "completed",
     );
 
+    // A tenant that asked for one replica asked for no check: that answer stands, whatever.
+    const unchecked = await submitJob(h, [[1, 6, 1, 8]], 1);
+    const asked = (await sleeper.client.node.lease.mutate({})).tasks[0]!;
+    expect(asked.jobId).toBe(unchecked.jobId);
+    await sleeper.client.node.submit.mutate({
+      leaseId: asked.leaseId,
+      output: lieAbout(asked.input),
+      durationMs: 5,
+      backend: "wasm",
+    });
+
     // Then it lies on a task the tenant replicated: two honest cars outvote it.
     await submitJob(h, [[2, 7, 1, 8]], 3);
     const caught = (await sleeper.client.node.lease.mutate({})).tasks[0]!;
@@ -419,6 +430,9 @@ describe("the work path", () => {
     expect(events.items[0]).toMatchObject({ subjectId: sleeper.carId, detail: { tasks: 1 } });
     const page = await h.tenant().tenant.jobs.results.query({ jobId: first.jobId });
     expect(page.items[0]).toMatchObject({ status: "open", output: null });
+    expect((await h.tenant().tenant.jobs.get.query({ jobId: unchecked.jobId })).status).toBe(
+      "completed",
+    );
 
     // The sleeper's owner never gets it back; three honest cars (none trusted yet) decide it.
     expect((await sleeper.client.node.lease.mutate({})).tasks).toEqual([]);

@@ -21,7 +21,8 @@ interface Suspect {
  * Withdraws the unchecked answers (validated on the car's result alone: support 1) that `carIds`
  * gave since `now − recheckWindowS`, in the caller's transaction; the number withdrawn. The
  * tasks are locked in id order; a task decided again since (no longer valid) is left alone, as
- * is the work of cancelled jobs, whose answers nobody will read.
+ * is the work of cancelled jobs, whose answers nobody will read, and of jobs whose tenant chose
+ * the replica count (`replication: 1` asks for no check, and gets none).
  */
 export async function recheckUnchecked(
   tx: Executor,
@@ -47,7 +48,7 @@ export async function recheckUnchecked(
          )}) AND l.status = 'submitted'
            AND l.leased_at > ${since}
            AND v.status = 'valid' AND v.support = 1 AND t.status = 'valid'
-           AND j.status <> 'cancelled'
+           AND j.status <> 'cancelled' AND j.replication IS NULL
          ORDER BY t.id
            FOR UPDATE OF t`,
   );
