@@ -314,8 +314,12 @@ async function runApi(
   const { rows } = await db.query<{ last: Date; validated: number; ledger: number; paid: number }>(
     `select (select max(completed_at) from jobs where id = any($1::uuid[])) as last,
             (select sum(tasks_validated)::int from jobs where id = any($1::uuid[])) as validated,
-            (select count(*)::int from ledger_entries where job_id = any($1::uuid[])) as ledger,
-            (select count(*)::int from ledger_entries where job_id = any($1::uuid[]) and validated) as paid`,
+            count(*)::int as ledger, (count(*) filter (where le.validated))::int as paid
+       from ledger_entries le
+       join leases l on l.id = le.lease_id
+       join tasks t on t.id = le.task_id
+      -- Canaries (leased after their task's verdict) are checks, not the tasks' replicas.
+      where le.job_id = any($1::uuid[]) and l.leased_at <= t.validated_at`,
     [jobIds],
   );
   const r = rows[0]!;
