@@ -23,7 +23,7 @@ import {
   STEADY,
   waitForJobs,
   withFleet,
-} from "./cars";
+} from "@nightshift/server/test-cars";
 import { startCluster } from "./cluster";
 import { figures, type Figure, quantile, upperBound95 } from "./figures";
 import { accounting, submitTasks, tenantClient } from "./jobs";
@@ -99,7 +99,9 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
     const jobIds = await submitTasks(tenant, size.tasks, { salt: size.seed, replication: "auto" });
     const log = new FleetLog();
     const startedAt = performance.now();
-    const finished = await withFleet(cars, { ...STEADY, leaseMax: 2 }, log, (stopped) =>
+    const {
+      value: { finished },
+    } = await withFleet(cars, { log, behaviour: { ...STEADY, leaseMax: 2 } }, (stopped) =>
       waitForJobs(tenant, jobIds, size.deadlineMs, stopped),
     );
     const ms = performance.now() - startedAt;

@@ -1,7 +1,7 @@
 // Churn: cars across two server instances on one PostgreSQL drive off and come back at random,
 // many of them while holding leases. Nothing may be lost or counted twice, and the work of a car
 // that left should go to another car quickly.
-import { type Car, FleetLog, enrollCars, STEADY, waitForJobs, withFleet } from "./cars";
+import { enrollCars, FleetLog, STEADY, waitForJobs, withFleet } from "@nightshift/server/test-cars";
 import { startCluster } from "./cluster";
 import { figures, type Figure, quantile } from "./figures";
 import { accounting, submitTasks, tenantClient } from "./jobs";
@@ -34,16 +34,20 @@ export async function churn(size: ChurnSize): Promise<Figure[]> {
   const cluster = await startCluster({ instances: 2 });
   try {
     const tenant = tenantClient(cluster);
-    const cars: Car[] = await enrollCars(cluster.urls, size.cars, { seed: size.seed });
+    const cars = await enrollCars(cluster.urls, size.cars, { seed: size.seed });
     const jobIds = await submitTasks(tenant, size.tasks, { salt: size.seed, replication: 1 });
     const log = new FleetLog();
     const startedAt = performance.now();
-    const finished = await withFleet(
+    const {
+      value: { finished },
+    } = await withFleet(
       cars,
-      // Each car takes one task at a time so that a departure breaks a lease mid-task rather
-      // than a batch: the share of leases broken is then the chance of departing.
-      { ...STEADY, leaseMax: 1, departChance: size.departChance, awayMs: [50, 600] },
-      log,
+      {
+        log,
+        // Each car takes one task at a time so that a departure breaks a lease mid-task rather
+        // than a batch: the share of leases broken is then the chance of departing.
+        behaviour: { ...STEADY, leaseMax: 1, departChance: size.departChance, awayMs: [50, 600] },
+      },
       (stopped) => waitForJobs(tenant, jobIds, size.deadlineMs, stopped),
     );
     const ms = performance.now() - startedAt;
@@ -62,6 +66,7 @@ export async function churn(size: ChurnSize): Promise<Figure[]> {
       [jobIds],
     );
     const releaseMs = rows.map((r) => Math.max(0, r.ms));
+    const late = log.departures.flatMap((d) => (d.late ? [d.late] : []));
     return figures({
       cars: [size.cars, "cars"],
       instances: [2, "server processes"],
@@ -71,8 +76,8 @@ export async function churn(size: ChurnSize): Promise<Figure[]> {
       tasksLost: [a.tasksLost, "tasks"],
       jobsUnfinished: [a.jobsUnfinished, "jobs"],
       doubleCounted: [a.doubleCounted, "leases or tasks counted twice"],
-      lateResultsAccepted: [log.lateAccepted.length, "results"],
-      lateResultsRefused: [log.lateRefused, "results"],
+      lateResultsAccepted: [late.filter((l) => l.accepted).length, "results"],
+      lateResultsRefused: [late.filter((l) => !l.accepted).length, "results"],
       submitsRefused: [log.refused.length, "results of leases still held, refused"],
       leases: [a.leases, "leases"],
       leasesBroken: [a.leasesBroken, "leases"],

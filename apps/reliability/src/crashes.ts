@@ -3,7 +3,7 @@
 // started again). Every submit a car saw acknowledged must have its result and ledger entry,
 // and every job must finish.
 import { setTimeout as sleep } from "node:timers/promises";
-import { enrollCars, FleetLog, STEADY, waitForJobs, withFleet } from "./cars";
+import { enrollCars, FleetLog, STEADY, waitForJobs, withFleet } from "@nightshift/server/test-cars";
 import { startCluster } from "./cluster";
 import { figures, type Figure } from "./figures";
 import { accounting, acknowledgedLost, submitTasks, tenantClient } from "./jobs";
@@ -81,11 +81,10 @@ export async function crashes(size: CrashesSize): Promise<Figure[]> {
         await sleep(10);
       }
     };
-    const finished = await withFleet(
+    const { value: finished } = await withFleet(
       cars,
       // No retry of internal errors: a database that is away must be answered 503, not 500.
-      STEADY,
-      log,
+      { log, behaviour: STEADY },
       async (stopped) => {
         // PostgreSQL first: every instance loses it at once.
         await untilAcked(0.25, stopped);
@@ -104,14 +103,14 @@ export async function crashes(size: CrashesSize): Promise<Figure[]> {
         const restarted = cluster.restart(1).then(() => {
           marks.restartMs = performance.now() - marks.restartFrom!;
         });
-        const done = await waitForJobs(tenant, jobIds, size.deadlineMs, stopped);
+        const { finished: done } = await waitForJobs(tenant, jobIds, size.deadlineMs, stopped);
         marks.finished = performance.now();
         await restarted;
         return done;
       },
     );
     const ms = performance.now() - startedAt;
-    const acks = [...log.acked.values()];
+    const acks = [...log.acked.values()].map((a) => a.at);
     const afterKill = recovery(acks, marks.kill!);
     const afterDatabase = recovery(acks, marks.database!);
     const firstAfterBack = Math.min(...acks.filter((t) => t >= marks.databaseBack!));
@@ -122,7 +121,7 @@ export async function crashes(size: CrashesSize): Promise<Figure[]> {
       `SELECT l.id FROM leases l JOIN tasks t ON t.id = l.task_id WHERE t.job_id = ANY($1)`,
       [jobIds],
     );
-    const unseen = made.rows.filter((l) => !log.leaseIds.has(l.id)).length;
+    const unseen = made.rows.filter((l) => !log.leases.has(l.id)).length;
     const a = await accounting(cluster.pool, jobIds);
     const ready = await Promise.all(
       cluster.urls.map((u) => fetch(`${u}/readyz`).then((r) => r.status === 200)),

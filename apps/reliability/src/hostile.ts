@@ -8,9 +8,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { tinyInput } from "@nightshift/api/seed";
 import { appRouter } from "@nightshift/api/router";
 import { createNightshiftClient } from "@nightshift/client/client";
+import { DEMO_CODE, PARKED } from "@nightshift/server/testing";
 import fc from "fast-check";
 import { z } from "zod";
-import { DEMO_CODE, PARKED } from "./cars";
 import { type Cluster, startCluster } from "./cluster";
 import { figures, type Figure } from "./figures";
 

@@ -3,7 +3,7 @@
 // by step until the p99 of a step's heartbeats, as the cars saw them, passes the limit.
 import { Agent, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DEMO_CODE, PARKED } from "./cars";
+import { DEMO_CODE, PARKED } from "@nightshift/server/testing";
 import { startCluster } from "./cluster";
 import { figures, type Figure, quantile } from "./figures";
 

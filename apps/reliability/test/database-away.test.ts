@@ -3,8 +3,8 @@
 // server process serves again without a restart.
 import { createNightshiftClient } from "@nightshift/client/client";
 import { apiErrorCode } from "@nightshift/client/errors";
+import { DEMO_CODE, PARKED } from "@nightshift/server/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { DEMO_CODE, PARKED } from "../src/cars";
 import { type Cluster, startCluster } from "../src/cluster";
 
 let cluster: Cluster;

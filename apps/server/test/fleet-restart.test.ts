@@ -6,16 +6,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { startTestDatabase, type TestDatabase } from "@nightshift/db/testing";
 import { parseDemo, type ServeProcess, spawnServe } from "@nightshift/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   enrollCars,
-  expectAcknowledgedRecorded,
-  expectJobsAccounted,
-  expectNoUnitHeldTwice,
   FleetLog,
   tinyInputs,
   waitForJobs,
   withFleet,
+} from "@nightshift/server/test-cars";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  expectAcknowledgedRecorded,
+  expectJobsAccounted,
+  expectNoUnitHeldTwice,
 } from "./car-fleet";
 
 const CARS = 100;
@@ -94,7 +96,7 @@ describe.each(["SIGTERM", "SIGKILL"] as const)("a server stopped by %s mid-load"
     let beforeRestart = { answered: 0, withTasks: 0 };
     const { value: finished, ...run } = await withFleet(
       cars,
-      { pool: database.pool, log },
+      { log, sampleLeasesOf: database.pool },
       async (stopped) => {
         // Mid-load: a quarter of the results in, cars working on both instances.
         const until = performance.now() + FINISH_DEADLINE_MS;

@@ -7,17 +7,19 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createNightshiftClient } from "@nightshift/client/client";
 import { createPool } from "@nightshift/db/client";
 import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   enrollCars,
-  expectAcknowledgedRecorded,
-  expectJobsAccounted,
-  expectNoUnitHeldTwice,
   type FleetCar,
   FleetLog,
   tinyInputs,
   waitForJobs,
   withFleet,
+} from "@nightshift/server/test-cars";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  expectAcknowledgedRecorded,
+  expectJobsAccounted,
+  expectNoUnitHeldTwice,
 } from "./car-fleet";
 
 const CARS = 200;
@@ -75,9 +77,9 @@ beforeAll(async () => {
   const { value, ...measured } = await withFleet(
     cars,
     {
-      pool,
       log,
-      carOptions: (car) =>
+      sampleLeasesOf: pool,
+      script: (car) =>
         departing(car)
           ? {
               departAt: 1,

@@ -7,7 +7,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { AppRouter } from "@nightshift/api/router";
 import { runTiny } from "@nightshift/api/seed";
 import { createNightshiftClient, trpcUrl } from "@nightshift/client/client";
-import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import { tinyInputs, xOf } from "@nightshift/server/test-cars";
+import {
+  DEMO_CODE,
+  PARKED,
+  parseDemo,
+  type ServeProcess,
+  spawnServe,
+  tempDir,
+} from "@nightshift/server/testing";
 import {
   createTRPCClient,
   httpBatchLink,
@@ -17,7 +25,6 @@ import {
 } from "@trpc/client";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_CODE, tinyInputs, PARKED, xOf } from "./car-fleet";
 
 const tmp = tempDir();
 /** Longer than the test waits for the exit: an event stream that held shutdown up would show. */
