@@ -5,13 +5,19 @@
 //    the page's main content shows; then client-side navigation between the main pages, from
 //    the click on the nav link to the page's heading shown with nothing left loading.
 // 2. The Fleet and Cars pages, each open for --minutes, with --cars live cars whose rows change
-//    every second (one UPDATE of every car per second, what their heartbeats do to the table):
-//    long tasks, frame times and the JS heap. Steady state starts 30 s after the page shows.
+//    every second (one UPDATE of every car per second, what their heartbeats do to the table),
+//    and --history-hours of minute samples already recorded (what a server that has run a day
+//    holds, and what the Fleet chart draws): long tasks, each attributed to what ran in it (the
+//    long animation frame around it: which callbacks, how long in script, how long in style and
+//    layout), frame times, and the JS heap after a forced garbage collection every 10 s.
+//    Steady state starts 30 s after the page shows.
 //
 // Prints a table and writes bench-results/console.json as [{ name, value, unit }].
 //
 //   npm run bench -w @nightshift/console                  # 5 minutes per page, 10,000 cars
 //   npx tsx bench/perf.ts --minutes 1 --cars 2000 --reps 3
+//   npx tsx bench/perf.ts --reps 0 --pages fleet --minutes 3 --profile   # the live Fleet page
+//     only, sampled by the CPU profiler all along: each long task's functions (slows the page)
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -23,7 +29,7 @@ import { DEFAULT_POLICY } from "@nightshift/api/services/enroll";
 import { launchChromium } from "@nightshift/browser/chromium";
 import { HARDWARE } from "@nightshift/core/hardware";
 import { createDb, createPool } from "@nightshift/db/client";
-import { cars as carsTable, owners } from "@nightshift/db/schema";
+import { cars as carsTable, fleetSamples, owners } from "@nightshift/db/schema";
 import { parseDemo, spawnServe, tempDir } from "@nightshift/server/testing";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { CONSOLE_DIR, isBuilt, startConsole } from "../src/serve";
@@ -49,8 +55,33 @@ function flag(name: string, fallback: number, min: number): number {
 /** How long each live page stays open, the first 30 s of it settling in. */
 const MINUTES = flag("--minutes", 5, 1);
 const CARS = Math.round(flag("--cars", 10_000, 1));
-/** Repetitions of each first load and of each navigation. */
-const REPS = Math.round(flag("--reps", 7, 1));
+/** Repetitions of each first load and of each navigation; 0 leaves both out. */
+const REPS = Math.round(flag("--reps", 7, 0));
+/** Minute samples of the fleet recorded before the live pages open (the Fleet chart's day). */
+const HISTORY_HOURS = Math.round(flag("--history-hours", 24, 0));
+const LIVE_PAGES = (() => {
+  const at = args.indexOf("--pages");
+  const names = at < 0 ? ["fleet", "cars"] : String(args[at + 1] ?? "").split(",");
+  for (const n of names) {
+    if (n !== "fleet" && n !== "cars") {
+      throw new Error(
+        `--pages takes fleet, cars or both (comma-separated), got ${JSON.stringify(n)}`,
+      );
+    }
+  }
+  return names as ("fleet" | "cars")[];
+})();
+/**
+ * The CPU profiler samples each live page all along (every 1 ms) and each long task is broken
+ * down by function. Off by default: sampling slows the page it measures.
+ */
+const PROFILE_ALONG = args.includes("--profile");
+/**
+ * A heap snapshot of each live page at the start and the end of its steady state, written to a
+ * temporary folder, and what grew between them by constructor. Off by default: a snapshot stops
+ * the page for a while.
+ */
+const HEAP_SNAPSHOTS = args.includes("--heap-snapshots");
 const SETTLE_MS = 30_000;
 const HEAP_SAMPLE_MS = 10_000;
 const PROFILE_MS = 20_000;
@@ -118,17 +149,44 @@ const OBSERVE_LOAD = `(() => {
 })();`;
 
 // For the live pages: every frame's start and its gap from the previous one, into a buffer
-// allocated once (so the recording does not itself grow the heap), and every long task.
+// allocated once (so the recording does not itself grow the heap), every long task, and every
+// long animation frame over 50 ms with the scripts that ran in it (Chromium's attribution: the
+// callback that started each, its source, and the style and layout it forced).
 function observeFrames(capacity: number): string {
   return `(() => {
   const w = window;
   const frames = new Float64Array(${capacity} * 2);
   const longTasks = [];
-  w.__perf = { frames, count: 0, longTasks };
+  const longFrames = [];
+  w.__perf = { frames, count: 0, longTasks, longFrames };
   try {
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) longTasks.push([e.startTime, e.duration]);
     }).observe({ type: "longtask", buffered: true });
+  } catch {}
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (e.duration <= 50) continue;
+        longFrames.push({
+          start: e.startTime,
+          duration: e.duration,
+          blocking: e.blockingDuration,
+          renderStart: e.renderStart,
+          styleAndLayoutStart: e.styleAndLayoutStart,
+          scripts: e.scripts.map((s) => ({
+            invoker: s.invoker,
+            invokerType: s.invokerType,
+            source: s.sourceURL,
+            fn: s.sourceFunctionName,
+            char: s.sourceCharPosition,
+            start: s.startTime,
+            duration: s.duration,
+            forcedLayout: s.forcedStyleAndLayoutDuration,
+          })),
+        });
+      }
+    }).observe({ type: "long-animation-frame", buffered: true });
   } catch {}
   let last = -1;
   const tick = (t) => {
@@ -244,6 +302,56 @@ async function addCars(databaseUrl: string, n: number): Promise<void> {
 }
 
 /**
+ * `hours` of minute samples up to the minute before this one, as the server's sampler writes
+ * them (the whole fleet as region "*", and each region): a day that swings from most of the
+ * fleet eligible at night to a third of it at midday. Returns how many minutes were written.
+ */
+async function addHistory(databaseUrl: string, cars: number, hours: number): Promise<number> {
+  if (hours === 0) return 0;
+  const pool = createPool(databaseUrl, { max: 2 });
+  try {
+    const db = createDb(pool);
+    const regionIds = (await pool.query<{ id: string }>("SELECT id FROM regions ORDER BY id")).rows;
+    const profiles = Object.values(HARDWARE);
+    const meanKW = profiles.reduce((s, h) => s + h.inferencePowerW, 0) / profiles.length / 1000;
+    const meanTops = profiles.reduce((s, h) => s + h.peakTops, 0) / profiles.length;
+    const thisMinute = Math.floor(Date.now() / 60_000) * 60_000;
+    const minutes = hours * 60;
+    const perRegion = cars / regionIds.length;
+    let rows: (typeof fleetSamples.$inferInsert)[] = [];
+    for (let m = minutes; m >= 1; m--) {
+      const at = new Date(thisMinute - m * 60_000);
+      const hour = at.getUTCHours() + at.getUTCMinutes() / 60;
+      const share = 0.6 + 0.3 * Math.cos(((hour - 2) / 24) * 2 * Math.PI);
+      const all = { online: 0, eligible: 0, availableKW: 0, availableTops: 0 };
+      regionIds.forEach(({ id }, i) => {
+        const online = Math.round(perRegion * 0.9);
+        const eligible = Math.round(online * share * (1 - 0.05 * i));
+        const figures = {
+          online,
+          eligible,
+          availableKW: eligible * meanKW,
+          availableTops: eligible * meanTops,
+        };
+        rows.push({ at, regionId: id, ...figures, activeLeases: 0, queueDepth: 0 });
+        all.online += online;
+        all.eligible += eligible;
+        all.availableKW += figures.availableKW;
+        all.availableTops += figures.availableTops;
+      });
+      rows.push({ at, regionId: "*", ...all, activeLeases: 0, queueDepth: 0 });
+      if (rows.length >= 2000 || m === 1) {
+        await db.insert(fleetSamples).values(rows).onConflictDoNothing();
+        rows = [];
+      }
+    }
+    return minutes;
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
  * Every second, every car's row changes as a heartbeat changes it: last heard now, its charge
  * drifting, and about 2% of cars changing state (a charging car unplugs, a driving car parks).
  */
@@ -289,27 +397,273 @@ function heartbeatEverySecond(databaseUrl: string): {
 
 // ---- a live page over minutes ----
 
+interface LongFrameScript {
+  invoker: string;
+  invokerType: string;
+  source: string;
+  fn: string;
+  char: number;
+  start: number;
+  duration: number;
+  forcedLayout: number;
+}
+interface LongFrame {
+  start: number;
+  duration: number;
+  blocking: number;
+  renderStart: number;
+  styleAndLayoutStart: number;
+  scripts: LongFrameScript[];
+}
+
+/** One long task of the steady state and what ran in it. */
+interface LongTask {
+  /** Seconds into the steady state. */
+  atS: number;
+  durationMs: number;
+  /** CPU time the main thread got during it (from a trace): the rest it waited for a core. */
+  cpuMs?: number;
+  /** The long animation frame around it: script, then style/layout and paint, and who ran. */
+  frame?: {
+    durationMs: number;
+    scriptMs: number;
+    forcedLayoutMs: number;
+    renderMs: number;
+    scripts: string[];
+  };
+}
+
 interface LiveResult {
   longTasksOver50ms: number;
   longestTaskMs: number;
+  longTasks: LongTask[];
+  /** Long tasks that overlapped a garbage collection the bench forced: not counted above. */
+  longTasksInForcedGc: number;
   frames: number;
   frameP50Ms: number;
   frameP95Ms: number;
   frameP99Ms: number;
   frameMaxMs: number;
+  /** JS heap after a forced full GC at the start and the end of the steady state. */
   heapStartMB: number;
   heapEndMB: number;
   heapGrowthMBPerMin: number;
+  /** Least-squares slope over every heap sample (each after a forced GC). */
   heapSlopeMBPerMin: number;
+  heapSamples: number;
+  heapMinMB: number;
+  heapMaxMB: number;
   /** Distinct texts of the page's live figure seen at the heap samples: proof it was updating. */
   liveValuesSeen: number;
   profile: ScriptProfile;
+  threadTimes: ThreadTimes;
+  /** Where the memory allocated in the steady state and alive at its end was allocated. */
+  retained: RetainedSite[];
+  /** With --heap-snapshots: what grew between the snapshots at the start and the end. */
+  growth: HeapGrowth[];
+  /** With --profile: each run of script over 50 ms in the profile, by function. */
+  profiledRuns: ProfiledRun[];
 }
 
-async function heapMB(cdp: CDPSession, gc: boolean): Promise<number> {
-  if (gc) await cdp.send("HeapProfiler.collectGarbage");
-  const { metrics } = await cdp.send("Performance.getMetrics");
-  return metrics.find((m) => m.name === "JSHeapUsedSize")!.value / MB;
+/** The JS heap in use after a forced full garbage collection, and when (page time) it ran. */
+async function heapAfterGc(
+  page: Page,
+  cdp: CDPSession,
+): Promise<{ mb: number; gcFrom: number; gcTo: number }> {
+  const gcFrom = (await page.evaluate("performance.now()")) as number;
+  await cdp.send("HeapProfiler.collectGarbage");
+  const gcTo = (await page.evaluate("performance.now()")) as number;
+  const { usedSize } = await cdp.send("Runtime.getHeapUsage");
+  return { mb: usedSize / MB, gcFrom, gcTo };
+}
+
+/** A script of a long animation frame in a line: who called it, for how long, from where. */
+function describeScript(s: LongFrameScript): string {
+  const file = s.source
+    ? s.source.replace(/^https?:\/\/[^/]+/, "").replace(/^\/_next\/static\//, "")
+    : "";
+  const where = file ? ` ${file}:${s.char}` : "";
+  const fn = s.fn ? ` ${s.fn}()` : "";
+  const layout = s.forcedLayout >= 1 ? `, ${Math.round(s.forcedLayout)} ms forced layout` : "";
+  return `${Math.round(s.duration)} ms ${s.invokerType} ${s.invoker}${fn}${where}${layout}`;
+}
+
+function attribute(
+  task: [number, number],
+  frames: readonly LongFrame[],
+  steadyFrom: number,
+): LongTask {
+  const [start, duration] = task;
+  const frame = frames.find((f) => f.start < start + duration && start < f.start + f.duration);
+  const out: LongTask = { atS: round((start - steadyFrom) / 1000), durationMs: round(duration) };
+  if (frame) {
+    const end = frame.start + frame.duration;
+    out.frame = {
+      durationMs: round(frame.duration),
+      scriptMs: round(frame.scripts.reduce((sum, s) => sum + s.duration, 0)),
+      forcedLayoutMs: round(frame.scripts.reduce((sum, s) => sum + s.forcedLayout, 0)),
+      renderMs: round(frame.renderStart > 0 ? end - frame.renderStart : 0),
+      scripts: [...frame.scripts]
+        .sort((a, b) => b.duration - a.duration)
+        .slice(0, 4)
+        .map(describeScript),
+    };
+  }
+  return out;
+}
+
+/** Writes a heap snapshot of the page to `file` (it collects garbage first). */
+async function heapSnapshot(cdp: CDPSession, file: string): Promise<void> {
+  const chunks: string[] = [];
+  const onChunk = (e: { chunk: string }) => chunks.push(e.chunk);
+  cdp.on("HeapProfiler.addHeapSnapshotChunk", onChunk);
+  await cdp.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+  cdp.off("HeapProfiler.addHeapSnapshotChunk", onChunk);
+  writeFileSync(file, chunks.join(""));
+}
+
+interface HeapGrowth {
+  what: string;
+  countDelta: number;
+  kbDelta: number;
+}
+
+/** Objects by type and constructor (or string, closure name…) in a heap snapshot file. */
+function heapCensus(file: string): Map<string, { count: number; bytes: number }> {
+  const snap = JSON.parse(readFileSync(file, "utf8")) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snap.snapshot.meta.node_fields;
+  const types = snap.snapshot.meta.node_types[0];
+  const [typeAt, nameAt, sizeAt] = ["type", "name", "self_size"].map((f) => fields.indexOf(f));
+  const census = new Map<string, { count: number; bytes: number }>();
+  for (let i = 0; i < snap.nodes.length; i += fields.length) {
+    const type = types[snap.nodes[i + typeAt!]!]!;
+    // Strings and code are grouped by kind, not by their text.
+    const name =
+      type === "string" || type === "concatenated string" || type === "sliced string"
+        ? ""
+        : snap.strings[snap.nodes[i + nameAt!]!]!.slice(0, 80);
+    const key = `${type} ${name}`.trim();
+    const entry = census.get(key) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += snap.nodes[i + sizeAt!]!;
+    census.set(key, entry);
+  }
+  return census;
+}
+
+/** What grew between two heap snapshots, by bytes, the fifteen largest. */
+function heapGrowth(startFile: string, endFile: string): HeapGrowth[] {
+  const [start, end] = [heapCensus(startFile), heapCensus(endFile)];
+  const keys = new Set([...start.keys(), ...end.keys()]);
+  return [...keys]
+    .map((what) => ({
+      what,
+      countDelta: (end.get(what)?.count ?? 0) - (start.get(what)?.count ?? 0),
+      kbDelta: round(((end.get(what)?.bytes ?? 0) - (start.get(what)?.bytes ?? 0)) / 1024),
+    }))
+    .sort((a, b) => b.kbDelta - a.kbDelta)
+    .slice(0, 15);
+}
+
+const SYNC_MARK = "bench-clock-sync";
+
+/** A main-thread task of the page from a trace: when (page clock, ms), wall time, CPU time. */
+interface TracedTask {
+  atMs: number;
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** What a trace of the steady state says of the page's main thread. */
+interface ThreadTimes {
+  /** Its tasks over 50 ms, oldest first. */
+  long: TracedTask[];
+  /** All its tasks: wall time and the CPU time they got (the rest they waited for a core). */
+  tasksWallMs: number;
+  tasksCpuMs: number;
+  traceMB: number;
+}
+
+/**
+ * Ends a trace started with category "toplevel" (one event per task of every thread, with its
+ * wall and thread time) and reads the page's main thread from it: the renderer main thread
+ * that ran the most.
+ */
+async function endTrace(cdp: CDPSession, syncAt: number): Promise<ThreadTimes> {
+  const complete = new Promise<string>((resolve) =>
+    cdp.once("Tracing.tracingComplete", (e) => resolve(e.stream!)),
+  );
+  await cdp.send("Tracing.end");
+  const handle = await complete;
+  const chunks: string[] = [];
+  let size = 0;
+  for (;;) {
+    const r = await cdp.send("IO.read", { handle, size: 4 * MB });
+    const text = r.base64Encoded ? Buffer.from(r.data, "base64").toString("utf8") : r.data;
+    chunks.push(text);
+    size += text.length;
+    if (r.eof) break;
+  }
+  await cdp.send("IO.close", { handle });
+  const { traceEvents } = JSON.parse(chunks.join("")) as {
+    traceEvents: {
+      name: string;
+      ph: string;
+      pid: number;
+      tid: number;
+      ts: number;
+      dur?: number;
+      tdur?: number;
+      args?: { name?: string };
+    }[];
+  };
+  const mains = new Set(
+    traceEvents
+      .filter((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain")
+      .map((e) => `${e.pid}:${e.tid}`),
+  );
+  const byThread = new Map<string, typeof traceEvents>();
+  for (const e of traceEvents) {
+    const key = `${e.pid}:${e.tid}`;
+    if (e.ph !== "X" || e.name !== "ThreadControllerImpl::RunTask" || !mains.has(key)) continue;
+    if (!byThread.has(key)) byThread.set(key, []);
+    byThread.get(key)!.push(e);
+  }
+  const busiest = [...byThread.values()].sort(
+    (a, b) => b.reduce((t, e) => t + e.dur!, 0) - a.reduce((t, e) => t + e.dur!, 0),
+  )[0];
+  const tasks = (busiest ?? []).sort((a, b) => a.ts - b.ts);
+  const mark = traceEvents.find((e) => e.name === SYNC_MARK);
+  if (!mark) throw new Error(`the trace has no ${SYNC_MARK} mark: cannot place its tasks`);
+  const offsetMs = mark.ts / 1000 - syncAt;
+  return {
+    long: tasks
+      .filter((e) => e.dur! > 50_000)
+      .map((e) => ({
+        atMs: e.ts / 1000 - offsetMs,
+        wallMs: e.dur! / 1000,
+        cpuMs: (e.tdur ?? Number.NaN) / 1000,
+      })),
+    tasksWallMs: tasks.reduce((t, e) => t + e.dur!, 0) / 1000,
+    tasksCpuMs: tasks.reduce((t, e) => t + (e.tdur ?? 0), 0) / 1000,
+    traceMB: size / MB,
+  };
+}
+
+/** The CPU time of each long task: the traced task that started with it. */
+function matchCpu(
+  tasks: readonly [number, number][],
+  reports: LongTask[],
+  traced: readonly TracedTask[],
+): void {
+  tasks.forEach(([start], i) => {
+    const match = traced.find((t) => Math.abs(t.atMs - start) <= 3);
+    if (match) reports[i]!.cpuMs = round(match.cpuMs);
+  });
 }
 
 async function livePage(
@@ -322,7 +676,6 @@ async function livePage(
   const totalMs = MINUTES * 60_000;
   await page.addInitScript(observeFrames(Math.ceil((totalMs / 1000 + 120) * 144)));
   const cdp = await context.newCDPSession(page);
-  await cdp.send("Performance.enable");
   await cdp.send("HeapProfiler.enable");
   await page.goto(`${baseUrl}${href}`);
   await page.waitForFunction("window.__contentAt > 0", undefined, { timeout: 60_000 });
@@ -335,53 +688,239 @@ async function livePage(
       .catch(() => "");
 
   await sleep(SETTLE_MS);
-  const steadyFrom: number = await page.evaluate("performance.now()");
-  const heapStart = await heapMB(cdp, true);
-  const samples = [{ x: 0, y: heapStart }];
+  if (PROFILE_ALONG) {
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 1000 });
+    await cdp.send("Profiler.start");
+  }
+  const snapshots = HEAP_SNAPSHOTS
+    ? {
+        start: path.join(SNAPSHOT_DIR, `${href.slice(1)}-start.heapsnapshot`),
+        end: path.join(SNAPSHOT_DIR, `${href.slice(1)}-end.heapsnapshot`),
+      }
+    : undefined;
+  // The first read of the live figure injects the driver's own script into the page (a third
+  // of a megabyte): done before the first heap sample, it is not counted as growth.
   const seen = new Set([await liveText()]);
-  const steadyMs = totalMs - SETTLE_MS;
+  const snapshotFrom = (await page.evaluate("performance.now()")) as number;
+  if (snapshots) await heapSnapshot(cdp, snapshots.start);
+  // A snapshot stops the page: the frames across it are the bench's doing.
+  const snapshotWindow = {
+    mb: 0,
+    gcFrom: snapshotFrom,
+    gcTo: (await page.evaluate("performance.now()")) as number,
+  };
+  await cdp.send("Tracing.start", {
+    categories: "toplevel,blink.user_timing",
+    transferMode: "ReturnAsStream",
+  });
+  // A mark seen by both clocks: the trace's and the page's.
+  const syncAt = (await page.evaluate(
+    `performance.mark(${JSON.stringify(SYNC_MARK)}).startTime`,
+  )) as number;
+  const first = await heapAfterGc(page, cdp);
+  // From here, a sample of what is allocated (one per 16 KB): what is still alive at the end
+  // says where any growth comes from.
+  await cdp.send("HeapProfiler.startSampling", { samplingInterval: 16 * 1024 });
+  const steadyFrom = first.gcFrom;
+  const forcedGcs = [snapshotWindow, first];
+  const samples = [{ x: 0, y: first.mb }];
   while (Date.now() - shownAt < totalMs - HEAP_SAMPLE_MS / 2) {
     await sleep(Math.min(HEAP_SAMPLE_MS, totalMs - (Date.now() - shownAt)));
-    samples.push({ x: (Date.now() - shownAt - SETTLE_MS) / 60_000, y: await heapMB(cdp, false) });
+    const sample = await heapAfterGc(page, cdp);
+    forcedGcs.push(sample);
+    samples.push({ x: (sample.gcFrom - steadyFrom) / 60_000, y: sample.mb });
     seen.add(await liveText());
     process.stdout.write(
-      `  ${href}: ${Math.round((Date.now() - shownAt) / 1000)} s, heap ${samples.at(-1)!.y.toFixed(1)} MB, ${os
+      `  ${href}: ${Math.round((Date.now() - shownAt) / 1000)} s, heap after GC ${sample.mb.toFixed(2)} MB, ${os
         .loadavg()[0]!
         .toFixed(1)} load\n`,
     );
   }
-  const heapEnd = await heapMB(cdp, true);
-  samples.push({ x: (Date.now() - shownAt - SETTLE_MS) / 60_000, y: heapEnd });
+  const last = forcedGcs.at(-1)!;
+  const threadTimes = await endTrace(cdp, syncAt);
+  const retained = retainedBySite((await cdp.send("HeapProfiler.stopSampling")).profile);
+  if (snapshots) await heapSnapshot(cdp, snapshots.end);
+  const growth = snapshots ? heapGrowth(snapshots.start, snapshots.end) : [];
+  const profiledRuns = PROFILE_ALONG ? busyRuns((await cdp.send("Profiler.stop")).profile, 50) : [];
 
   const recorded = (await page.evaluate(`(() => {
     const p = window.__perf;
-    return { frames: Array.from(p.frames.subarray(0, p.count * 2)), longTasks: p.longTasks };
-  })()`)) as { frames: number[]; longTasks: [number, number][] };
+    return {
+      frames: Array.from(p.frames.subarray(0, p.count * 2)),
+      longTasks: p.longTasks,
+      longFrames: p.longFrames,
+    };
+  })()`)) as { frames: number[]; longTasks: [number, number][]; longFrames: LongFrame[] };
   // The recorder stops, so that the profile shows the console's work, not the bench's.
   await page.evaluate("window.__perf.stopped = true");
   const profile = await profileScript(cdp, PROFILE_MS);
   await page.close();
 
+  // A forced GC runs on the page's main thread: a task or a frame that overlaps one is the
+  // bench's doing.
+  const forced = ([start, d]: [number, number]) =>
+    forcedGcs.some((g) => start < g.gcTo + 5 && g.gcFrom - 5 < start + d);
   const gaps: number[] = [];
   for (let i = 0; i < recorded.frames.length; i += 2) {
-    if (recorded.frames[i]! >= steadyFrom) gaps.push(recorded.frames[i + 1]!);
+    const [at, gap] = [recorded.frames[i]!, recorded.frames[i + 1]!];
+    if (at >= steadyFrom && !forced([at - gap, gap])) gaps.push(gap);
   }
-  const steadyTasks = recorded.longTasks.filter(([start]) => start >= steadyFrom);
+  const inSteadyState = recorded.longTasks.filter(
+    ([start, d]) => start >= steadyFrom && start + d <= last.gcTo && d > 50,
+  );
+  const steadyTasks = inSteadyState.filter((t) => !forced(t));
+  const heaps = samples.map((p) => p.y);
+  const longTasks = steadyTasks.map((t) => attribute(t, recorded.longFrames, steadyFrom));
+  matchCpu(steadyTasks, longTasks, threadTimes.long);
+  // The trace's own long tasks in the steady state, the bench's forced GCs left out.
+  threadTimes.long = threadTimes.long.filter(
+    (t) => t.atMs >= steadyFrom && t.atMs <= last.gcTo && !forced([t.atMs, t.wallMs]),
+  );
   return {
-    longTasksOver50ms: steadyTasks.filter(([, d]) => d > 50).length,
+    longTasksOver50ms: steadyTasks.length,
     longestTaskMs: steadyTasks.reduce((m, [, d]) => Math.max(m, d), 0),
+    longTasks,
+    threadTimes,
+    retained,
+    growth,
+    longTasksInForcedGc: inSteadyState.length - steadyTasks.length,
     frames: gaps.length,
     frameP50Ms: quantile(gaps, 0.5),
     frameP95Ms: quantile(gaps, 0.95),
     frameP99Ms: quantile(gaps, 0.99),
     frameMaxMs: Math.max(...gaps),
-    heapStartMB: heapStart,
-    heapEndMB: heapEnd,
-    heapGrowthMBPerMin: (heapEnd - heapStart) / (steadyMs / 60_000),
+    heapStartMB: first.mb,
+    heapEndMB: last.mb,
+    heapGrowthMBPerMin: (last.mb - first.mb) / ((last.gcFrom - steadyFrom) / 60_000),
     heapSlopeMBPerMin: slope(samples),
+    heapSamples: samples.length,
+    heapMinMB: Math.min(...heaps),
+    heapMaxMB: Math.max(...heaps),
     liveValuesSeen: seen.size,
     profile,
+    profiledRuns,
   };
+}
+
+interface RetainedSite {
+  /** The allocating function and its callers, innermost first (minified names). */
+  stack: string[];
+  kb: number;
+}
+
+interface SamplingHeapProfileNode {
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  selfSize: number;
+  children: SamplingHeapProfileNode[];
+}
+
+/**
+ * The allocation sites of a sampling heap profile taken over the steady state, by the bytes
+ * they allocated that were still alive when it stopped (right after a forced GC): the ten
+ * largest, each with three callers.
+ */
+function retainedBySite(profile: { head: SamplingHeapProfileNode }): RetainedSite[] {
+  const sites: RetainedSite[] = [];
+  const frame = (n: SamplingHeapProfileNode) => {
+    const { functionName, url, lineNumber, columnNumber } = n.callFrame;
+    const file = url.replace(/^https?:\/\/[^/]+/, "").replace(/^\/_next\/static\//, "");
+    return `${functionName || "(anonymous)"} ${file ? `${file}:${lineNumber + 1}:${columnNumber + 1}` : "(native)"}`;
+  };
+  const walk = (n: SamplingHeapProfileNode, stack: string[]) => {
+    const here = [frame(n), ...stack];
+    if (n.selfSize > 0) sites.push({ stack: here.slice(0, 4), kb: n.selfSize / 1024 });
+    for (const c of n.children) walk(c, here);
+  };
+  walk(profile.head, []);
+  return sites
+    .sort((a, b) => b.kb - a.kb)
+    .slice(0, 10)
+    .map((s) => ({ ...s, kb: round(s.kb) }));
+}
+
+interface ProfiledRun {
+  durationMs: number;
+  /** Functions by time inside them, callees included (minified names, file:line:column). */
+  inclusive: { fn: string; where: string; ms: number }[];
+  /** Functions by their own time. */
+  self: { fn: string; where: string; ms: number }[];
+}
+
+interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+    children?: number[];
+  }[];
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/**
+ * Runs of consecutive non-idle samples longer than `overMs` in a CPU profile (the profile's own
+ * view of long tasks), each broken down by function; runs of garbage collection alone left out.
+ */
+function busyRuns(profile: CpuProfile, overMs: number): ProfiledRun[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const name = (id: number) => {
+    const { functionName, url, lineNumber, columnNumber } = byId.get(id)!.callFrame;
+    const file = url.replace(/^https?:\/\/[^/]+/, "").replace(/^\/_next\/static\//, "");
+    return {
+      fn: functionName || "(anonymous)",
+      where: file ? `${file}:${lineNumber + 1}:${columnNumber + 1}` : "(native)",
+    };
+  };
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  const runs: ProfiledRun[] = [];
+  let from = -1;
+  let ms = 0;
+  const close = (to: number) => {
+    if (from >= 0 && ms > overMs) {
+      const self = new Map<string, { fn: string; where: string; ms: number }>();
+      const inclusive = new Map<string, { fn: string; where: string; ms: number }>();
+      for (let i = from; i < to; i++) {
+        // A sample's time is the gap to the next one.
+        const dt = (deltas[i + 1] ?? 0) / 1000;
+        const leaf = name(samples[i]!);
+        const key = `${leaf.fn}@${leaf.where}`;
+        self.set(key, { ...leaf, ms: (self.get(key)?.ms ?? 0) + dt });
+        const onStack = new Set<string>();
+        for (let id: number | undefined = samples[i]; id !== undefined; id = parent.get(id)) {
+          const f = name(id);
+          const k = `${f.fn}@${f.where}`;
+          if (onStack.has(k) || f.fn === "(root)") continue;
+          onStack.add(k);
+          inclusive.set(k, { ...f, ms: (inclusive.get(k)?.ms ?? 0) + dt });
+        }
+      }
+      const top = (m: Map<string, { fn: string; where: string; ms: number }>, n: number) =>
+        [...m.values()]
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, n)
+          .map((e) => ({ ...e, ms: round(e.ms) }));
+      // Garbage collection alone is the bench's own, forced before each heap sample.
+      const gcMs = self.get("(garbage collector)@(native)")?.ms ?? 0;
+      if (gcMs < 0.9 * ms) {
+        runs.push({ durationMs: round(ms), inclusive: top(inclusive, 14), self: top(self, 6) });
+      }
+    }
+    from = -1;
+    ms = 0;
+  };
+  for (let i = 0; i < samples.length; i++) {
+    const idle = byId.get(samples[i]!)!.callFrame.functionName === "(idle)";
+    if (idle) close(i);
+    else {
+      if (from < 0) from = i;
+      ms += (deltas[i + 1] ?? 0) / 1000;
+    }
+  }
+  close(samples.length);
+  return runs;
 }
 
 interface ScriptProfile {
@@ -445,10 +984,16 @@ function ensureBuilt(): string {
 }
 
 const figures: Figure[] = [];
+/** Each live page's long tasks and what ran in them: bench-results/console.long-tasks.json. */
+const longTaskReport: Record<
+  string,
+  Pick<LiveResult, "longTasks" | "profiledRuns" | "retained"> & { tracedOver50ms: TracedTask[] }
+> = {};
 const add = (name: string, value: number, unit: string) =>
   figures.push({ name: `console.${name}`, value: round(value, 2), unit });
 
 const buildId = ensureBuilt();
+const SNAPSHOT_DIR = HEAP_SNAPSHOTS ? tempDir("nightshift-console-heap-") : "";
 const dataDir = tempDir("nightshift-console-bench-");
 const server = await spawnServe(["--port", "0", "--data", dataDir, "--print-database-url"], {
   startTimeoutMs: 180_000,
@@ -485,10 +1030,12 @@ try {
   await signInContext.close();
 
   // 1a. Cold first loads: a fresh context (no cache) each time.
-  for (const [key, href, signedIn] of [
-    ["signIn", "/sign-in", false],
-    ["fleet", "/fleet", true],
-  ] as const) {
+  for (const [key, href, signedIn] of REPS === 0
+    ? []
+    : ([
+        ["signIn", "/sign-in", false],
+        ["fleet", "/fleet", true],
+      ] as const)) {
     const runs: LoadTiming[] = [];
     for (let i = 0; i < REPS; i++) {
       const context = await browser.newContext({
@@ -519,7 +1066,7 @@ try {
   }
 
   // 1b. Client-side navigation through every page, REPS rounds, in one signed-in tab.
-  {
+  if (REPS > 0) {
     const context = await browser.newContext({ viewport: VIEWPORT, storageState: session });
     await context.addInitScript(OBSERVE_LOAD);
     const page = await context.newPage();
@@ -545,17 +1092,20 @@ try {
   // 2. The live pages with CARS cars changing every second.
   const enrollStarted = performance.now();
   await addCars(server.databaseUrl, CARS);
+  const history = await addHistory(server.databaseUrl, CARS, HISTORY_HOURS);
   console.log(
-    `${CARS} cars added in ${((performance.now() - enrollStarted) / 1000).toFixed(1)} s; each page open ${MINUTES} min`,
+    `${CARS} cars and ${history} minute samples added in ${((performance.now() - enrollStarted) / 1000).toFixed(1)} s; each page open ${MINUTES} min`,
   );
   heartbeats = heartbeatEverySecond(server.databaseUrl);
   const live = await browser.newContext({ viewport: VIEWPORT, storageState: session });
   await live.addInitScript(OBSERVE_LOAD);
   const tag = CARS % 1000 === 0 ? `${CARS / 1000}k` : String(CARS);
-  for (const [key, href, selector] of [
-    ["fleet", "/fleet", "[data-testid=stat-parked]"],
-    ["cars", "/cars", ".page-head"],
-  ] as const) {
+  for (const [key, href, selector] of (
+    [
+      ["fleet", "/fleet", "[data-testid=stat-parked]"],
+      ["cars", "/cars", ".page-head"],
+    ] as const
+  ).filter(([key]) => LIVE_PAGES.includes(key))) {
     const r = await livePage(live, base, href, selector);
     const prefix = `${key}${tag}`;
     add(`${prefix}.longTasksOver50ms`, r.longTasksOver50ms, "tasks");
@@ -568,6 +1118,17 @@ try {
     add(`${prefix}.heapEndMB`, r.heapEndMB, "MB");
     add(`${prefix}.heapGrowthMBPerMin`, r.heapGrowthMBPerMin, "MB/min");
     add(`${prefix}.heapSlopeMBPerMin`, r.heapSlopeMBPerMin, "MB/min");
+    add(`${prefix}.heapMinMB`, r.heapMinMB, "MB");
+    add(`${prefix}.heapMaxMB`, r.heapMaxMB, "MB");
+    add(`${prefix}.heapSamples`, r.heapSamples, "samples");
+    add(`${prefix}.longTasksInForcedGc`, r.longTasksInForcedGc, "tasks");
+    add(`${prefix}.longTaskMaxCpuMs`, Math.max(0, ...r.longTasks.map((t) => t.cpuMs ?? 0)), "ms");
+    // How much longer the page's tasks took than the CPU they got: 1 on an idle machine.
+    add(
+      `${prefix}.taskWallOverCpu`,
+      r.threadTimes.tasksWallMs / Math.max(1, r.threadTimes.tasksCpuMs),
+      "ratio",
+    );
     add(`${prefix}.scriptBusyPct`, r.profile.scriptBusyPct, "%");
     add(`${prefix}.gcPct`, r.profile.gcPct, "%");
     console.log(
@@ -576,6 +1137,52 @@ try {
     );
     for (const t of r.profile.top)
       console.log(`    ${String(t.ms).padStart(8)} ms  ${t.fn}  ${t.where}`);
+    console.log(
+      `  ${href}: ${r.longTasks.length} long tasks over 50 ms in steady state` +
+        (r.longTasksInForcedGc ? ` (and ${r.longTasksInForcedGc} in the bench's forced GCs)` : ""),
+    );
+    console.log(
+      `    main thread in steady state: tasks ${Math.round(r.threadTimes.tasksWallMs)} ms, ` +
+        `of which CPU ${Math.round(r.threadTimes.tasksCpuMs)} ms (trace ${r.threadTimes.traceMB.toFixed(0)} MB); ` +
+        `traced tasks over 50 ms (wall / CPU): ${r.threadTimes.long.map((t) => `${Math.round(t.wallMs)}/${Math.round(t.cpuMs)}`).join(", ") || "none"}`,
+    );
+    for (const t of r.longTasks) {
+      const f = t.frame;
+      console.log(
+        `    at ${t.atS} s: ${t.durationMs} ms` +
+          (t.cpuMs !== undefined ? ` (${t.cpuMs} ms CPU)` : "") +
+          (f
+            ? `; its frame ${f.durationMs} ms: script ${f.scriptMs} (forced layout ${f.forcedLayoutMs}), style/layout/paint ${f.renderMs}`
+            : "; no long animation frame around it"),
+      );
+      for (const line of f?.scripts ?? []) console.log(`      ${line}`);
+    }
+    console.log(
+      `  ${href}: allocated in steady state and alive at its end, by site (KB, sampled):`,
+    );
+    for (const site of r.retained)
+      console.log(`    ${String(site.kb).padStart(8)} KB  ${site.stack.join(" ← ")}`);
+    if (HEAP_SNAPSHOTS) {
+      console.log(`  ${href}: grew between the heap snapshots (in ${SNAPSHOT_DIR}):`);
+      for (const g of r.growth)
+        console.log(
+          `    ${String(g.kbDelta).padStart(8)} KB  ${String(g.countDelta).padStart(7)}×  ${g.what}`,
+        );
+    }
+    for (const run of r.profiledRuns) {
+      console.log(`    profiled run of ${run.durationMs} ms; inclusive:`);
+      for (const e of run.inclusive)
+        console.log(`      ${String(e.ms).padStart(6)} ms  ${e.fn}  ${e.where}`);
+      console.log("      self:");
+      for (const e of run.self)
+        console.log(`      ${String(e.ms).padStart(6)} ms  ${e.fn}  ${e.where}`);
+    }
+    longTaskReport[key] = {
+      longTasks: r.longTasks,
+      tracedOver50ms: r.threadTimes.long,
+      retained: r.retained,
+      profiledRuns: r.profiledRuns,
+    };
   }
   await live.close();
   const hb = await heartbeats.stop();
@@ -604,6 +1211,13 @@ const width = Math.max(...figures.map((f) => f.name.length));
 for (const f of figures)
   console.log(`${f.name.padEnd(width)}  ${String(f.value).padStart(10)} ${f.unit}`);
 mkdirSync(RESULTS_DIR, { recursive: true });
-const file = path.join(RESULTS_DIR, "console.json");
+// A run of part of the bench keeps the full figures: it writes beside them.
+const partial = REPS === 0 || LIVE_PAGES.length < 2;
+const file = path.join(RESULTS_DIR, partial ? "console.partial.json" : "console.json");
 writeFileSync(file, `${JSON.stringify(figures, null, 2)}\n`);
-console.log(`  → ${file}`);
+const longTasksFile = path.join(
+  RESULTS_DIR,
+  partial ? "console.partial.long-tasks.json" : "console.long-tasks.json",
+);
+writeFileSync(longTasksFile, `${JSON.stringify(longTaskReport, null, 2)}\n`);
+console.log(`  → ${file}, ${longTasksFile}`);

@@ -1,5 +1,5 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { memo, useCallback, useMemo, useState } from "react";
 import {
   Area,
@@ -17,28 +17,31 @@ import {
 import { type FleetSample, useFleetFeed } from "~/components/fleet-feed";
 import { Empty, ErrorState, Loading, PageHeader, Stat, TableScroll } from "~/components/ui";
 import { clock, int, kwh, num, pct, power, sig, tops } from "~/lib/format";
+import { datacenterEquivalents, REFERENCE_CARS, REFERENCE_DATACENTER_MW } from "~/lib/reference";
+import { type RouterOutputs, useTRPC, useTRPCClient } from "~/lib/trpc";
 import {
-  datacenterEquivalents,
-  REFERENCE_CARS,
-  REFERENCE_DATACENTER_MW,
-  referenceKW,
-} from "~/lib/reference";
-import { type RouterOutputs, useTRPC } from "~/lib/trpc";
+  type ChartRow,
+  chartRows,
+  DAY_MS,
+  downsample,
+  type FleetDay,
+  hoursToFetch,
+  MAX_CHART_POINTS,
+  mergeDay,
+} from "./chart-data";
 
-const DAY_MS = 24 * 3600_000;
 /**
  * How often the 24-hour chart takes in the live feed. Redrawing a day of stacked regions costs
  * tens of milliseconds; the counters above it still change with every 2-second sample.
  */
 const CHART_REFRESH_MS = 15_000;
+/** The server samples once a minute: asking as often for what it added is enough. */
+const SERIES_REFRESH_MS = 60_000;
 /** Region colours; --chart-1 is the whole fleet and --chart-2 the reference line. */
 const REGION_COLOURS = ["var(--chart-3)", "var(--chart-4)", "var(--chart-5)", "var(--chart-1)"];
 
-type SeriesPoint = RouterOutputs["operator"]["fleet"]["series"]["points"][number];
 type RegionList = RouterOutputs["operator"]["regions"]["list"];
 type LedgerSummary = RouterOutputs["operator"]["ledger"]["summary"];
-/** One moment of the chart: the fleet's kW, each region's (keyed `r:<id>`) and the reference. */
-type ChartRow = { t: number; availableKW: number; referenceKW: number } & Record<string, number>;
 
 function chartSpanMs(points: readonly { t: number }[]): number {
   return points.length ? points[points.length - 1]!.t - points[0]!.t : 0;
@@ -67,55 +70,81 @@ export function timeTicks(from: number, to: number): number[] {
   return ticks;
 }
 
+interface Charted {
+  rows: ChartRow[];
+  /** Minute samples from the server among them. */
+  sampled: number;
+  day: FleetDay | undefined;
+  samples: readonly FleetSample[];
+}
+
 /**
- * The live samples as the chart should see them: all of them until it has two points to draw,
- * then a new set only once the newest is CHART_REFRESH_MS past the last one charted.
+ * The chart's rows, drawn again only when they have something to show at the chart's
+ * resolution: when the newest figure (a minute sample or a live one) is a point's width of time
+ * (the span ÷ MAX_CHART_POINTS, and at least CHART_REFRESH_MS) past the newest drawn, or when
+ * the first day of samples arrives. Over a day that is every ~6 minutes: redrawing a stacked
+ * chart costs tens of milliseconds, and every 15 s it added nothing a viewer could see; the live
+ * figures are the counters and the table above and below it.
  */
-function useChartSamples(samples: readonly FleetSample[]): readonly FleetSample[] {
-  const [charted, setCharted] = useState(samples);
-  const newest = samples.length ? samples[samples.length - 1]!.atMs : -Infinity;
-  const chartedNewest = charted.length ? charted[charted.length - 1]!.atMs : -Infinity;
-  if (
-    charted !== samples &&
-    (charted.length < 2 || newest < chartedNewest || newest - chartedNewest >= CHART_REFRESH_MS)
-  ) {
-    // Adjusting state while rendering: React re-renders at once, before anything is drawn.
-    setCharted(samples);
+function useChartRows(
+  day: FleetDay | undefined,
+  samples: readonly FleetSample[],
+  enrolled: number,
+): Charted | null {
+  const [charted, setCharted] = useState<Charted | null>(null);
+  if (!charted || charted.day !== day || charted.samples !== samples) {
+    const newest = Math.max(day?.rows.at(-1)?.t ?? -Infinity, samples.at(-1)?.atMs ?? -Infinity);
+    const rows = charted?.rows ?? [];
+    const drawnNewest = rows.length ? rows[rows.length - 1]!.t : -Infinity;
+    const spanMs = chartSpanMs(rows);
+    const due =
+      !charted ||
+      rows.length < 2 ||
+      (day !== undefined && charted.day === undefined) ||
+      (day?.regionIds.length ?? 0) !== (charted.day?.regionIds.length ?? 0) ||
+      newest < drawnNewest ||
+      newest - drawnNewest >= Math.max(CHART_REFRESH_MS, spanMs / MAX_CHART_POINTS);
+    // Adjusting state while rendering: React re-renders at once, before anything is drawn. When
+    // nothing is due, the inputs are remembered so that this check runs once per new input.
+    setCharted(
+      due
+        ? {
+            rows: downsample(chartRows(day?.rows ?? [], samples, enrolled), MAX_CHART_POINTS),
+            sampled: day?.rows.length ?? 0,
+            day,
+            samples,
+          }
+        : { ...charted, day, samples },
+    );
   }
   return charted;
 }
 
 /**
- * The server's minute samples, then the live samples taken since the last of them: the chart
- * reaches back 24 hours and forward to now. The reference line uses today's fleet size (the
- * samples count cars online, not enrolled).
+ * The server's minute samples of the last 24 hours: all of them once, then every minute only the
+ * hours since the last one (not the whole day again: 1,440 minutes × regions is a megabyte of
+ * JSON to parse and compare), merged into the day the page already holds.
  */
-export function chartRows(
-  points: readonly SeriesPoint[],
-  live: readonly FleetSample[],
-  enrolled: number,
-): ChartRow[] {
-  const byMinute = new Map<number, ChartRow>();
-  for (const p of points) {
-    const t = Date.parse(p.at);
-    let row = byMinute.get(t);
-    if (!row) {
-      row = { t, availableKW: 0, referenceKW: referenceKW(enrolled) } as ChartRow;
-      byMinute.set(t, row);
-    }
-    if (p.regionId === "*") row.availableKW = p.availableKW;
-    else row[`r:${p.regionId}`] = p.availableKW;
-  }
-  const rows = [...byMinute.values()].sort((a, b) => a.t - b.t);
-  const lastSampled = rows.length ? rows[rows.length - 1]!.t : -Infinity;
-  for (const s of live) {
-    if (s.atMs <= lastSampled) continue;
-    const row = { t: s.atMs, availableKW: s.availableKW, referenceKW: referenceKW(s.total) };
-    for (const [regionId, kw] of Object.entries(s.regionKW))
-      (row as ChartRow)[`r:${regionId}`] = kw;
-    rows.push(row as ChartRow);
-  }
-  return rows;
+function useFleetDay() {
+  const trpc = useTRPC();
+  const client = useTRPCClient();
+  const queryClient = useQueryClient();
+  const queryKey = useMemo(() => [...trpc.operator.fleet.series.queryKey(), "day"], [trpc]);
+  return useQuery({
+    queryKey,
+    queryFn: async (): Promise<FleetDay> => {
+      const day = queryClient.getQueryData<FleetDay>(queryKey);
+      const nowMs = Date.now();
+      const { points } = await client.operator.fleet.series.query({
+        hours: hoursToFetch(day, nowMs),
+      });
+      return mergeDay(day, points, nowMs);
+    },
+    refetchInterval: SERIES_REFRESH_MS,
+    staleTime: SERIES_REFRESH_MS,
+    // The merged day is new each time: comparing it deeply with the last would find nothing.
+    structuralSharing: false,
+  });
 }
 
 export function FleetView() {
@@ -130,26 +159,14 @@ export function FleetView() {
     trpc.operator.ledger.summary.queryOptions({ by: "region", from: since }),
   );
   const regions = useQuery(trpc.operator.regions.list.queryOptions());
-  // The server samples once a minute: fetching as often is enough.
-  const series = useQuery({
-    ...trpc.operator.fleet.series.queryOptions({ hours: 24 }),
-    refetchInterval: 60_000,
-  });
+  const series = useFleetDay();
 
-  const chartSamples = useChartSamples(samples);
-  const enrolled = latest?.cars.total ?? 0;
-  const chart = useMemo(
-    () => chartRows(series.data?.points ?? [], chartSamples, enrolled),
-    [series.data, chartSamples, enrolled],
-  );
-  const sampled = useMemo(
-    () => (series.data ? new Set(series.data.points.map((p) => p.at)).size : 0),
-    [series.data],
-  );
+  const chart = useChartRows(series.data, samples, latest?.cars.total ?? 0);
+  const sampled = series.data?.rows.length ?? 0;
   // The regions as one string, so a new sample with the same regions keeps the same list.
   const regionKey = [
     ...new Set([
-      ...(series.data?.points ?? []).map((p) => p.regionId).filter((r) => r !== "*"),
+      ...(series.data?.regionIds ?? []),
       ...(latest?.byRegion ?? []).map((r) => r.regionId),
     ]),
   ]
@@ -254,7 +271,7 @@ export function FleetView() {
               inference per car, {int(REFERENCE_CARS)} cars would match it, so a fleet of N cars is
               N ÷ {int(REFERENCE_CARS)} of it — N kW.
             </p>
-            {series.error ? (
+            {series.error && !series.data ? (
               <ErrorState error={series.error} retry={() => void series.refetch()} />
             ) : !series.data ? (
               <Loading label="Loading the last 24 hours…" />
@@ -265,12 +282,12 @@ export function FleetView() {
                     ? "No minute samples yet: the server records the first within a minute of starting. Meanwhile the chart shows the live feed since this page was opened."
                     : `${int(sampled)} minute ${sampled === 1 ? "sample" : "samples"} from the server, then the live feed.`}
                 </p>
-                {chart.length < 2 ? (
+                {!chart || chart.rows.length < 2 ? (
                   <Empty>Collecting samples…</Empty>
                 ) : (
                   <FleetChart
-                    rows={chart}
-                    sampled={sampled}
+                    rows={chart.rows}
+                    sampled={chart.sampled}
                     regionIds={regionIds}
                     regionNames={regionNames}
                   />
