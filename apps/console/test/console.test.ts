@@ -87,11 +87,19 @@ describe("console", () => {
       .poll(() => page.getByTestId("series-note").innerText())
       .toMatch(/^\d+ minute samples? from the server/);
     // The stacked regions, the whole fleet and the reference line in the legend, and drawn.
-    const legend = chart.locator(".recharts-legend-wrapper");
+    const legend = chart.getByTestId("fleet-chart-legend");
     const regions = await operator.operator.regions.list.query();
     for (const name of ["Whole fleet", "MW datacenter, scaled", ...regions.map((r) => r.name)])
       await expect.poll(() => legend.innerText()).toContain(name);
-    await expect.poll(() => chart.locator(".recharts-area-area").count()).toBe(regions.length);
+    await expect.poll(() => chart.locator(".fleet-chart-area").count()).toBe(regions.length);
+    // Each region's area is drawn: a closed path with a point per row.
+    const area = await chart.locator(".fleet-chart-area path").first().getAttribute("d");
+    expect(area).toMatch(/^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+)+Z$/);
+    // The figures of the moment under the pointer.
+    await chart.locator("svg").hover();
+    await expect
+      .poll(() => chart.locator(".fleet-chart-tooltip").innerText())
+      .toContain("Whole fleet");
     // Utilization is cars at work ÷ eligible: nothing leased yet.
     expect(await page.getByTestId("stat-utilization").innerText()).toBe("0%");
     await page.getByTestId("regions-now").waitFor();

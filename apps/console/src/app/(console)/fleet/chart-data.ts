@@ -1,8 +1,7 @@
 // The rows of the Fleet page's 24-hour chart: the server's minute samples (fetched in full once,
 // then only the minutes added since), the live feed after the last of them, and both averaged
-// into at most a few hundred points. A day of minutes is 1,440 rows, and the chart library's
-// cost grows with the rows it is given: at 10,000 cars, drawing every minute took 150–750 ms
-// on a busy machine, and the chart cannot show more points than it has pixels anyway.
+// into at most a few hundred points: a day of minutes is 1,440 rows, more than a chart a screen
+// wide can show, and every row is work at each redraw.
 import type { FleetSample } from "~/components/fleet-feed";
 import { referenceKW } from "~/lib/reference";
 import type { RouterOutputs } from "~/lib/trpc";

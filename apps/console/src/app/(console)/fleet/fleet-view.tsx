@@ -1,22 +1,10 @@
 "use client";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { memo, useCallback, useMemo, useState } from "react";
-import {
-  Area,
-  Bar,
-  BarChart,
-  CartesianGrid,
-  ComposedChart,
-  Legend,
-  Line,
-  ResponsiveContainer,
-  Tooltip,
-  XAxis,
-  YAxis,
-} from "recharts";
+import { memo, useMemo, useState } from "react";
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { type FleetSample, useFleetFeed } from "~/components/fleet-feed";
 import { Empty, ErrorState, Loading, PageHeader, Stat, TableScroll } from "~/components/ui";
-import { clock, int, kwh, num, pct, power, sig, tops } from "~/lib/format";
+import { int, kwh, pct, power, sig, tops } from "~/lib/format";
 import { datacenterEquivalents, REFERENCE_CARS, REFERENCE_DATACENTER_MW } from "~/lib/reference";
 import { type RouterOutputs, useTRPC, useTRPCClient } from "~/lib/trpc";
 import {
@@ -29,46 +17,18 @@ import {
   MAX_CHART_POINTS,
   mergeDay,
 } from "./chart-data";
+import { FleetChart } from "./fleet-chart";
 
 /**
- * How often the 24-hour chart takes in the live feed. Redrawing a day of stacked regions costs
- * tens of milliseconds; the counters above it still change with every 2-second sample.
+ * How often, at most, the 24-hour chart takes in the live feed; the counters above it change
+ * with every 2-second sample.
  */
 const CHART_REFRESH_MS = 15_000;
 /** The server samples once a minute: asking as often for what it added is enough. */
 const SERIES_REFRESH_MS = 60_000;
-/** Region colours; --chart-1 is the whole fleet and --chart-2 the reference line. */
-const REGION_COLOURS = ["var(--chart-3)", "var(--chart-4)", "var(--chart-5)", "var(--chart-1)"];
 
 type RegionList = RouterOutputs["operator"]["regions"]["list"];
 type LedgerSummary = RouterOutputs["operator"]["ledger"]["summary"];
-
-function chartSpanMs(points: readonly { t: number }[]): number {
-  return points.length ? points[points.length - 1]!.t - points[0]!.t : 0;
-}
-
-/** Tick steps for the time axis, from seconds to hours; the chart takes the first giving ≤ 6. */
-const TICK_STEPS_MS = [
-  1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000,
-  1_800_000, 3600_000, 7200_000, 10_800_000, 21_600_000, 43_200_000,
-];
-const MAX_TICKS = 6;
-
-/**
- * Up to MAX_TICKS round times (whole minutes, hours… in the viewer's time zone) across [from, to]:
- * given to the axis, Recharts neither picks ticks itself nor measures labels to drop crowded ones.
- */
-export function timeTicks(from: number, to: number): number[] {
-  if (!(to > from)) return [from];
-  const span = to - from;
-  const step = TICK_STEPS_MS.find((s) => span / s <= MAX_TICKS) ?? DAY_MS;
-  // Round in local time: the zone's offset (minutes) moves where whole hours fall.
-  const offsetMs = new Date(from).getTimezoneOffset() * 60_000;
-  const ticks: number[] = [];
-  for (let t = Math.ceil((from - offsetMs) / step) * step + offsetMs; t <= to; t += step)
-    ticks.push(t);
-  return ticks;
-}
 
 interface Charted {
   rows: ChartRow[];
@@ -79,12 +39,8 @@ interface Charted {
 }
 
 /**
- * The chart's rows, drawn again only when they have something to show at the chart's
- * resolution: when the newest figure (a minute sample or a live one) is a point's width of time
- * (the span ÷ MAX_CHART_POINTS, and at least CHART_REFRESH_MS) past the newest drawn, or when
- * the first day of samples arrives. Over a day that is every ~6 minutes: redrawing a stacked
- * chart costs tens of milliseconds, and every 15 s it added nothing a viewer could see; the live
- * figures are the counters and the table above and below it.
+ * The chart's rows: drawn once the first day of samples arrives, and again once the newest
+ * figure (a minute sample or a live one) is CHART_REFRESH_MS past the newest drawn.
  */
 function useChartRows(
   day: FleetDay | undefined,
@@ -96,14 +52,13 @@ function useChartRows(
     const newest = Math.max(day?.rows.at(-1)?.t ?? -Infinity, samples.at(-1)?.atMs ?? -Infinity);
     const rows = charted?.rows ?? [];
     const drawnNewest = rows.length ? rows[rows.length - 1]!.t : -Infinity;
-    const spanMs = chartSpanMs(rows);
     const due =
       !charted ||
       rows.length < 2 ||
       (day !== undefined && charted.day === undefined) ||
       (day?.regionIds.length ?? 0) !== (charted.day?.regionIds.length ?? 0) ||
       newest < drawnNewest ||
-      newest - drawnNewest >= Math.max(CHART_REFRESH_MS, spanMs / MAX_CHART_POINTS);
+      newest - drawnNewest >= CHART_REFRESH_MS;
     // Adjusting state while rendering: React re-renders at once, before anything is drawn. When
     // nothing is due, the inputs are remembered so that this check runs once per new input.
     setCharted(
@@ -357,100 +312,8 @@ export function FleetView() {
   );
 }
 
-const kwTick = (v: number) => num(v, 1);
 const kwhTick = (v: number) => sig(v, 2);
-const tooltipClock = (v: unknown) => clock(Number(v), true);
-const tooltipPower = (v: unknown) => power(Number(v));
 const tooltipEnergy = (v: unknown) => kwh(Number(v));
-
-/**
- * The 24-hour chart, drawn again only when its rows change (every CHART_REFRESH_MS at most, or
- * a new minute sample), not on each render of the page around it.
- */
-const FleetChart = memo(function FleetChart({
-  rows,
-  sampled,
-  regionIds,
-  regionNames,
-}: {
-  rows: ChartRow[];
-  sampled: number;
-  regionIds: string[];
-  regionNames: ReadonlyMap<string, string>;
-}) {
-  const spanMs = chartSpanMs(rows);
-  const ticks = useMemo(
-    () => (rows.length ? timeTicks(rows[0]!.t, rows[rows.length - 1]!.t) : []),
-    [rows],
-  );
-  // Seconds on the axis only while the chart spans less than an hour.
-  const seconds = spanMs < 3600_000;
-  const tickFormatter = useCallback((t: number) => clock(t, seconds), [seconds]);
-  return (
-    <div
-      className="chart"
-      role="img"
-      aria-label="Available kilowatts over the last 24 hours by region, with the scaled datacenter line"
-      data-testid="fleet-chart"
-      data-sampled={sampled}
-    >
-      <ResponsiveContainer>
-        <ComposedChart data={rows} margin={{ left: 8, right: 16, top: 8 }}>
-          <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
-          <XAxis
-            dataKey="t"
-            type="number"
-            scale="time"
-            domain={["dataMin", "dataMax"]}
-            ticks={ticks}
-            interval={0}
-            tickFormatter={tickFormatter}
-            stroke="var(--muted)"
-          />
-          <YAxis stroke="var(--muted)" tickFormatter={kwTick} interval={0} unit=" kW" width={80} />
-          <Tooltip
-            labelFormatter={tooltipClock}
-            formatter={tooltipPower}
-            contentStyle={{
-              background: "var(--panel)",
-              border: "1px solid var(--border)",
-            }}
-          />
-          <Legend />
-          {regionIds.map((id, i) => (
-            <Area
-              key={id}
-              name={regionNames.get(id) ?? id}
-              dataKey={`r:${id}`}
-              stackId="regions"
-              stroke={REGION_COLOURS[i % REGION_COLOURS.length]}
-              fill={REGION_COLOURS[i % REGION_COLOURS.length]}
-              fillOpacity={0.25}
-              connectNulls
-              isAnimationActive={false}
-            />
-          ))}
-          <Line
-            name="Whole fleet"
-            dataKey="availableKW"
-            stroke="var(--chart-1)"
-            strokeWidth={2}
-            dot={false}
-            isAnimationActive={false}
-          />
-          <Line
-            name={`${REFERENCE_DATACENTER_MW} MW datacenter, scaled`}
-            dataKey="referenceKW"
-            stroke="var(--chart-2)"
-            strokeDasharray="6 4"
-            dot={false}
-            isAnimationActive={false}
-          />
-        </ComposedChart>
-      </ResponsiveContainer>
-    </div>
-  );
-});
 
 const RegionEnergyChart = memo(function RegionEnergyChart({
   regions,
