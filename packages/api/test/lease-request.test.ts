@@ -199,19 +199,23 @@ describe("node.lease with a requestId", () => {
     const h = await setup(database.get(), {
       verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
     });
-    const first = await h.enrollCar();
-    await submitJob(h, 1);
-    const task = (await first.client.node.lease.mutate({})).tasks[0]!;
-    await first.client.node.submit.mutate({
-      leaseId: task.leaseId,
-      output: runTiny((task.input as { x: { data: number[] } }).x.data),
-      durationMs: 5,
-      backend: "native",
-    });
+    // Two cars decide a task (canaries come only from answers a quorum gave).
+    await submitJob(h, 1, 2);
+    let task: { taskId: string } | undefined;
+    for (const decider of [await h.enrollCar(), await h.enrollCar()]) {
+      const t = (await decider.client.node.lease.mutate({})).tasks[0]!;
+      await decider.client.node.submit.mutate({
+        leaseId: t.leaseId,
+        output: runTiny((t.input as { x: { data: number[] } }).x.data),
+        durationMs: 5,
+        backend: "native",
+      });
+      task ??= t;
+    }
     const car = await h.enrollCar();
     const requestId = randomUUID();
     const got = await car.client.node.lease.mutate({ max: 2, requestId });
-    expect(got.tasks.map((t) => t.taskId)).toEqual([task.taskId]);
+    expect(got.tasks.map((t) => t.taskId)).toEqual([task!.taskId]);
     const [row] = await h.t.db.select().from(leases).where(eq(leases.id, got.tasks[0]!.leaseId));
     expect(row!.requestId).toBe(requestId);
     const before = await h.counts();
