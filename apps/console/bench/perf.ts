@@ -586,6 +586,8 @@ interface ThreadTimes {
   tasksWallMs: number;
   tasksCpuMs: number;
   traceMB: number;
+  /** The trace's buffer filled and events were dropped: the figures above cover part of it. */
+  dataLost: boolean;
 }
 
 /**
@@ -594,11 +596,12 @@ interface ThreadTimes {
  * that ran the most.
  */
 async function endTrace(cdp: CDPSession, syncAt: number): Promise<ThreadTimes> {
-  const complete = new Promise<string>((resolve) =>
-    cdp.once("Tracing.tracingComplete", (e) => resolve(e.stream!)),
+  const complete = new Promise<{ stream?: string; dataLossOccurred: boolean }>((resolve) =>
+    cdp.once("Tracing.tracingComplete", resolve),
   );
   await cdp.send("Tracing.end");
-  const handle = await complete;
+  const { stream, dataLossOccurred } = await complete;
+  const handle = stream!;
   const chunks: string[] = [];
   let size = 0;
   for (;;) {
@@ -651,6 +654,7 @@ async function endTrace(cdp: CDPSession, syncAt: number): Promise<ThreadTimes> {
     tasksWallMs: tasks.reduce((t, e) => t + e.dur!, 0) / 1000,
     tasksCpuMs: tasks.reduce((t, e) => t + (e.tdur ?? 0), 0) / 1000,
     traceMB: size / MB,
+    dataLost: dataLossOccurred,
   };
 }
 
@@ -711,7 +715,12 @@ async function livePage(
     gcTo: (await page.evaluate("performance.now()")) as number,
   };
   await cdp.send("Tracing.start", {
-    categories: "toplevel,blink.user_timing",
+    // Every task of every thread of the browser: ~15 MB a minute, more than the default buffer.
+    traceConfig: {
+      includedCategories: ["toplevel", "blink.user_timing"],
+      recordMode: "recordUntilFull",
+      traceBufferSizeInKb: 512 * 1024,
+    },
     transferMode: "ReturnAsStream",
   });
   // A mark seen by both clocks: the trace's and the page's.
@@ -1123,6 +1132,7 @@ try {
     add(`${prefix}.heapSamples`, r.heapSamples, "samples");
     add(`${prefix}.longTasksInForcedGc`, r.longTasksInForcedGc, "tasks");
     add(`${prefix}.longTaskMaxCpuMs`, Math.max(0, ...r.longTasks.map((t) => t.cpuMs ?? 0)), "ms");
+    add(`${prefix}.traceDataLost`, r.threadTimes.dataLost ? 1 : 0, "bool");
     // How much longer the page's tasks took than the CPU they got: 1 on an idle machine.
     add(
       `${prefix}.taskWallOverCpu`,
@@ -1143,7 +1153,8 @@ try {
     );
     console.log(
       `    main thread in steady state: tasks ${Math.round(r.threadTimes.tasksWallMs)} ms, ` +
-        `of which CPU ${Math.round(r.threadTimes.tasksCpuMs)} ms (trace ${r.threadTimes.traceMB.toFixed(0)} MB); ` +
+        `of which CPU ${Math.round(r.threadTimes.tasksCpuMs)} ms (trace ${r.threadTimes.traceMB.toFixed(0)} MB` +
+        `${r.threadTimes.dataLost ? ", its buffer filled: events were lost" : ""}); ` +
         `traced tasks over 50 ms (wall / CPU): ${r.threadTimes.long.map((t) => `${Math.round(t.wallMs)}/${Math.round(t.cpuMs)}`).join(", ") || "none"}`,
     );
     for (const t of r.longTasks) {
