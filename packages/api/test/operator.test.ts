@@ -254,6 +254,20 @@ describe("operator", () => {
     const west = points.find((p) => p.regionId === "us-west")!;
     expect(west).toMatchObject({ online: 1, eligible: 1 });
     expect(points.map((p) => p.regionId).sort()).toEqual([ALL_REGIONS, ...h.seed.regions].sort());
+    // A chart that holds the samples asks only for newer ones.
+    const newest = points.at(-1)!.at;
+    expect(
+      (await h.operator.operator.fleet.series.query({ hours: 24, after: newest })).points,
+    ).toEqual([]);
+    const earlier = new Date(Date.parse(newest) - 1).toISOString();
+    expect(
+      (await h.operator.operator.fleet.series.query({ hours: 24, after: earlier })).points,
+    ).toHaveLength(points.length);
+    const bad = await failure(
+      h.operator.operator.fleet.series.query({ hours: 24, after: "yesterday" }),
+    );
+    expect(bad).toMatchObject({ code: "BAD_REQUEST" });
+    expect(bad.message).toContain("after");
     const summary = await h.operator.operator.fleet.summary.query();
     expect(summary.byRegion.reduce((n, r) => n + r.online, 0)).toBe(summary.cars.online);
     expect(summary.busyCars).toBe(0);

@@ -3,11 +3,11 @@
 // replicas and verdicts, and the models the fleet runs.
 import { getManifest } from "@nightshift/models/registry";
 import { carEvents, fleetSamples, models } from "@nightshift/db/schema";
-import { and, asc, desc, eq, gte, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
-import { ZLimit, ZUuid } from "../schemas";
+import { ZIsoDate, ZLimit, ZUuid } from "../schemas";
 import type { ApiState } from "../state";
 import { rows } from "./db";
 import { fleetSummary, ZRegionFigures } from "./fleet";
@@ -54,14 +54,24 @@ export async function recordFleetSample(deps: ApiDeps, state: ApiState): Promise
 }
 
 export const ZFleetSeriesInput = z
-  .object({ hours: z.number().int().min(1).max(168).default(24) })
+  .object({
+    hours: z.number().int().min(1).max(168).default(24),
+    /**
+     * Only samples taken after this time (within the last `hours`): a chart that holds the day
+     * asks for the minutes since its newest one.
+     */
+    after: ZIsoDate.optional(),
+  })
   .strict();
 export const ZFleetSeries = z.object({
   /** regionId "*" for the whole fleet, else a region id. */
   points: z.array(ZRegionFigures.extend({ at: z.string(), queueDepth: z.number().int() })),
 });
 
-/** The fleet's samples over the last `hours`, oldest first (one per minute and region). */
+/**
+ * The fleet's samples over the last `hours` (and after `after`, when given), oldest first (one
+ * per minute and region).
+ */
 export async function fleetSeries(
   deps: ApiDeps,
   input: z.infer<typeof ZFleetSeriesInput>,
@@ -70,7 +80,12 @@ export async function fleetSeries(
   const found = await deps.db
     .select()
     .from(fleetSamples)
-    .where(gte(fleetSamples.at, since))
+    .where(
+      and(
+        gte(fleetSamples.at, since),
+        input.after === undefined ? undefined : gt(fleetSamples.at, new Date(input.after)),
+      ),
+    )
     .orderBy(asc(fleetSamples.at), asc(fleetSamples.regionId));
   return { points: found.map((p) => ({ ...p, at: p.at.toISOString() })) };
 }
