@@ -1,6 +1,7 @@
 // The Fleet chart's rows: the day merged from incremental fetches, and the means it is drawn from.
 import { describe, expect, it } from "vitest";
 import {
+  type ChartRow,
   DAY_MS,
   downsample,
   type FleetDay,
@@ -8,6 +9,7 @@ import {
   mergeDay,
   minuteRows,
   type SeriesPoint,
+  stackedColumns,
 } from "../src/app/(console)/fleet/chart-data";
 
 const T0 = Date.parse("2026-11-20T00:00:00Z");
@@ -88,5 +90,21 @@ describe("downsample", () => {
     const first = downsample(sparse, 250)[0]!;
     expect(first["r:a"]).toBe((0 + 2 + 4) / 3);
     expect(first.availableKW).toBe(7.5);
+  });
+});
+
+describe("stackedColumns", () => {
+  it("gives seconds, each region on top of those before it, the fleet and the reference", () => {
+    const rows = [
+      { t: T0, availableKW: 3, referenceKW: 10, "r:a": 1, "r:b": 2 },
+      { t: T0 + MIN, availableKW: 2, referenceKW: 10, "r:b": 2 },
+    ] as ChartRow[];
+    expect(stackedColumns(rows, ["a", "b"])).toEqual([
+      [T0 / 1000, (T0 + MIN) / 1000],
+      [1, 0],
+      [3, 2],
+      [3, 2],
+      [10, 10],
+    ]);
   });
 });

@@ -87,19 +87,31 @@ describe("console", () => {
       .poll(() => page.getByTestId("series-note").innerText())
       .toMatch(/^\d+ minute samples? from the server/);
     // The stacked regions, the whole fleet and the reference line in the legend, and drawn.
-    const legend = chart.getByTestId("fleet-chart-legend");
+    const legend = chart.locator(".u-legend");
     const regions = await operator.operator.regions.list.query();
     for (const name of ["Whole fleet", "MW datacenter, scaled", ...regions.map((r) => r.name)])
       await expect.poll(() => legend.innerText()).toContain(name);
-    await expect.poll(() => chart.locator(".fleet-chart-area").count()).toBe(regions.length);
-    // Each region's area is drawn: a closed path with a point per row.
-    const area = await chart.locator(".fleet-chart-area path").first().getAttribute("d");
-    expect(area).toMatch(/^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+)+Z$/);
-    // The figures of the moment under the pointer.
-    await chart.locator("svg").hover();
-    await expect
-      .poll(() => chart.locator(".fleet-chart-tooltip").innerText())
-      .toContain("Whole fleet");
+    // One legend row per series: the time, each region, the fleet and the reference.
+    expect(await legend.locator("tr.u-series").count()).toBe(regions.length + 3);
+    // The canvas tells a screen reader the newest figures.
+    const canvas = chart.locator("canvas[role=img]");
+    expect(await canvas.getAttribute("aria-label")).toMatch(
+      /^Available power over the last 24 hours.*: [\d.,]+ [kMG]W now, against [\d.,]+ [kMG]W for the \d+ MW datacenter/,
+    );
+    // Something is painted: the canvas is not all transparent.
+    const painted = await canvas.evaluate((c: HTMLCanvasElement) => {
+      const { data } = c.getContext("2d")!.getImageData(0, 0, c.width, c.height);
+      let n = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
+      return n;
+    });
+    expect(painted).toBeGreaterThan(1000);
+    // The figures of the moment under the pointer: the legend's values, blank until it moves.
+    const fleetValue = legend
+      .locator("tr.u-series", { hasText: "Whole fleet" })
+      .locator(".u-value");
+    await chart.locator(".u-over").hover();
+    await expect.poll(() => fleetValue.innerText()).toMatch(/^[\d.,]+ [kMG]W$/);
     // Utilization is cars at work ÷ eligible: nothing leased yet.
     expect(await page.getByTestId("stat-utilization").innerText()).toBe("0%");
     await page.getByTestId("regions-now").waitFor();

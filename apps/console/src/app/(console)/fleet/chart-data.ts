@@ -138,3 +138,24 @@ export function downsample<R extends { t: number }>(rows: readonly R[], maxPoint
   out.push(newest);
   return out;
 }
+
+/**
+ * The chart's columns, as the chart library takes them: times in seconds, then each region's top
+ * (the regions before it plus its own kW, so consecutive columns bound its band), then the whole
+ * fleet and the reference line. A region missing from a row adds nothing there.
+ */
+export function stackedColumns(
+  rows: readonly ChartRow[],
+  regionIds: readonly string[],
+): number[][] {
+  const times = rows.map((row) => row.t / 1000);
+  const tops = regionIds.map(() => new Array<number>(rows.length));
+  rows.forEach((row, i) => {
+    let sum = 0;
+    regionIds.forEach((id, k) => {
+      sum += row[`r:${id}`] ?? 0;
+      tops[k]![i] = sum;
+    });
+  });
+  return [times, ...tops, rows.map((row) => row.availableKW), rows.map((row) => row.referenceKW)];
+}
