@@ -1,7 +1,7 @@
 "use client";
-// The Fleet page's 24-hour chart, drawn by uPlot on a canvas: a redraw of a few hundred points
-// takes about a millisecond, where the SVG chart library the other pages use took 30–55 ms of
-// CPU each time, a long task on its own. Its live legend gives the figures under the pointer.
+// The Fleet page's 24-hour chart, drawn by uPlot on a canvas: a redraw of a few hundred points is
+// a few milliseconds of canvas work, where the SVG chart library the other pages use took 30–55
+// ms of CPU each time, a long task on its own. Its live legend gives the figures under the pointer.
 import { memo, useEffect, useMemo, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
