@@ -112,6 +112,21 @@ describe("console", () => {
       .locator(".u-value");
     await chart.locator(".u-over").hover();
     await expect.poll(() => fleetValue.innerText()).toMatch(/^[\d.,]+ [kMG]W$/);
+    // The canvas cannot use CSS variables: the theme toggle redraws it in the other theme's colours.
+    const fleetMarker = legend
+      .locator("tr.u-series", { hasText: "Whole fleet" })
+      .locator(".u-marker");
+    const markerColour = () => fleetMarker.evaluate((m) => getComputedStyle(m).borderColor);
+    const light = await markerColour();
+    await page.getByRole("button", { name: "Dark theme" }).click();
+    await expect.poll(markerColour).not.toBe(light);
+    await page.getByRole("button", { name: "Light theme" }).click();
+    await expect.poll(markerColour).toBe(light);
+    // Back to following the system, as the other tests expect.
+    await page.evaluate(() => {
+      localStorage.removeItem("nightshift-theme");
+      delete document.documentElement.dataset.theme;
+    });
     // Utilization is cars at work ÷ eligible: nothing leased yet.
     expect(await page.getByTestId("stat-utilization").innerText()).toBe("0%");
     await page.getByTestId("regions-now").waitFor();
