@@ -5,8 +5,8 @@ import {
   DAY_MS,
   downsample,
   type FleetDay,
-  hoursToFetch,
   mergeDay,
+  seriesRequest,
   minuteRows,
   type SeriesPoint,
   stackedColumns,
@@ -37,12 +37,13 @@ describe("the day of minute samples", () => {
     ]);
   });
 
-  it("asks for the whole day first, then for the hours since its last minute", () => {
-    expect(hoursToFetch(undefined, T0)).toBe(24);
+  it("asks for the whole day first, then for the minutes after its last", () => {
+    expect(seriesRequest(undefined, T0)).toEqual({ hours: 24 });
     const day = mergeDay(undefined, minutes(0, 10), T0 + 10 * MIN);
-    expect(hoursToFetch(day, T0 + 10 * MIN)).toBe(1);
-    expect(hoursToFetch(day, T0 + 10 * MIN + 5 * 3600_000)).toBe(6);
-    expect(hoursToFetch(day, T0 + 9 * MIN + DAY_MS)).toBe(24);
+    const after = new Date(T0 + 9 * MIN).toISOString();
+    expect(seriesRequest(day, T0 + 10 * MIN)).toEqual({ hours: 24, after });
+    expect(seriesRequest(day, T0 + 10 * MIN + 5 * 3600_000)).toEqual({ hours: 24, after });
+    expect(seriesRequest(day, T0 + 9 * MIN + DAY_MS)).toEqual({ hours: 24 });
   });
 
   it("appends only the minutes after its last, and drops those older than a day", () => {

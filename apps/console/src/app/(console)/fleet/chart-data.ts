@@ -39,11 +39,17 @@ export function minuteRows(points: readonly SeriesPoint[]): PowerRow[] {
   return [...byMinute.values()].sort((a, b) => a.t - b.t);
 }
 
-/** Whole hours (1 to 24) to ask the server for, so that nothing after `day`'s last row is missed. */
-export function hoursToFetch(day: FleetDay | undefined, nowMs: number): number {
+/**
+ * What to ask the server for: the whole day first (or after a day away), then only the minutes
+ * after the newest one held (a minute sample never changes once written).
+ */
+export function seriesRequest(
+  day: FleetDay | undefined,
+  nowMs: number,
+): { hours: number; after?: string } {
   const last = day?.rows.at(-1)?.t;
-  if (last === undefined || nowMs - last >= DAY_MS) return 24;
-  return Math.min(24, Math.max(1, Math.ceil((nowMs - last) / 3600_000)));
+  if (last === undefined || nowMs - last >= DAY_MS) return { hours: 24 };
+  return { hours: 24, after: new Date(last).toISOString() };
 }
 
 /**

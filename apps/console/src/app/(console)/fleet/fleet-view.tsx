@@ -13,9 +13,9 @@ import {
   DAY_MS,
   downsample,
   type FleetDay,
-  hoursToFetch,
   MAX_CHART_POINTS,
   mergeDay,
+  seriesRequest,
 } from "./chart-data";
 import { FleetChart } from "./fleet-chart";
 
@@ -90,9 +90,7 @@ function useFleetDay() {
     queryFn: async (): Promise<FleetDay> => {
       const day = queryClient.getQueryData<FleetDay>(queryKey);
       const nowMs = Date.now();
-      const { points } = await client.operator.fleet.series.query({
-        hours: hoursToFetch(day, nowMs),
-      });
+      const { points } = await client.operator.fleet.series.query(seriesRequest(day, nowMs));
       return mergeDay(day, points, nowMs);
     },
     refetchInterval: SERIES_REFRESH_MS,
