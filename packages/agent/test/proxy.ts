@@ -1,79 +1,23 @@
-// A real HTTP proxy in front of a test server that changes one byte of every model file it
-// passes on: a server serving wrong bytes, as a car sees it. Everything else goes through as is.
-import { createServer, request, type Server } from "node:http";
+// Real HTTP proxies in front of a test server, for what a car meets on the way: a server serving
+// wrong model bytes, and an answer lost after the server carried the call out.
+import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export interface TamperingProxy {
+interface Proxy {
   url: string;
-  /** Model files it changed. */
-  tampered: string[];
-  close(): Promise<void>;
-}
-
-export async function startTamperingProxy(target: string): Promise<TamperingProxy> {
-  const to = new URL(target);
-  const tampered: string[] = [];
-  const server: Server = createServer((req, res) => {
-    const upstream = request(
-      {
-        host: to.hostname,
-        port: to.port,
-        path: req.url,
-        method: req.method,
-        headers: { ...req.headers, host: to.host },
-      },
-      (up) => {
-        const chunks: Buffer[] = [];
-        up.on("data", (c: Buffer) => chunks.push(c));
-        up.on("end", () => {
-          const body = Buffer.concat(chunks);
-          if (req.url?.startsWith("/models/") && up.statusCode === 200 && body.length > 100) {
-            body[100] = (body[100]! + 1) % 256;
-            tampered.push(req.url);
-          }
-          const headers = { ...up.headers };
-          delete headers["transfer-encoding"];
-          headers["content-length"] = String(body.length);
-          res.writeHead(up.statusCode ?? 502, headers).end(body);
-        });
-      },
-    );
-    upstream.on("error", () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    tampered,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-export interface AnswerLosingProxy {
-  url: string;
-  /** The answers it lost: the path of each call. */
-  lost: string[];
   close(): Promise<void>;
 }
 
 /**
- * A real HTTP proxy that passes every call to the server and, the first `times` times the
- * server's answer to a call matching `lose` comes back, cuts the car's connection instead of
- * answering: the call was carried out, and its answer lost on the way (a server killed after
- * COMMIT, as the car sees it).
+ * Passes every call to `target` and reads each answer whole; `answer` sees the call's path, the
+ * upstream status and body, and returns the body to send on (changed or not), or null to cut the
+ * car's connection instead of answering.
  */
-export async function startAnswerLosingProxy(
+async function startProxy(
   target: string,
-  lose: (path: string, answer: string) => boolean,
-  times = 1,
-): Promise<AnswerLosingProxy> {
+  answer: (path: string, status: number | undefined, body: Buffer) => Buffer | null,
+): Promise<Proxy> {
   const to = new URL(target);
-  const lost: string[] = [];
   const server: Server = createServer((req, res) => {
     const upstream = request(
       {
@@ -83,14 +27,12 @@ export async function startAnswerLosingProxy(
         method: req.method,
         headers: { ...req.headers, host: to.host },
       },
-      (up) => {
+      (up: IncomingMessage) => {
         const chunks: Buffer[] = [];
         up.on("data", (c: Buffer) => chunks.push(c));
         up.on("end", () => {
-          const body = Buffer.concat(chunks);
-          const path = req.url ?? "";
-          if (lost.length < times && lose(path, body.toString("utf8"))) {
-            lost.push(path);
+          const body = answer(req.url ?? "", up.statusCode, Buffer.concat(chunks));
+          if (body === null) {
             req.socket.destroy();
             return;
           }
@@ -108,11 +50,54 @@ export async function startAnswerLosingProxy(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    lost,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+export interface TamperingProxy extends Proxy {
+  /** Model files it changed. */
+  tampered: string[];
+}
+
+/** Changes one byte of every model file it passes on; everything else goes through as is. */
+export async function startTamperingProxy(target: string): Promise<TamperingProxy> {
+  const tampered: string[] = [];
+  const proxy = await startProxy(target, (path, status, body) => {
+    if (path.startsWith("/models/") && status === 200 && body.length > 100) {
+      body[100] = (body[100]! + 1) % 256;
+      tampered.push(path);
+    }
+    return body;
+  });
+  return { ...proxy, tampered };
+}
+
+export interface AnswerLosingProxy extends Proxy {
+  /** The answers it lost: the path of each call. */
+  lost: string[];
+}
+
+/**
+ * The first `times` times the server's answer to a call matching `lose` comes back, cuts the
+ * car's connection instead of answering: the call was carried out, and its answer lost on the
+ * way (a server killed after COMMIT, as the car sees it).
+ */
+export async function startAnswerLosingProxy(
+  target: string,
+  lose: (path: string, answer: string) => boolean,
+  times = 1,
+): Promise<AnswerLosingProxy> {
+  const lost: string[] = [];
+  const proxy = await startProxy(target, (path, _status, body) => {
+    if (lost.length < times && lose(path, body.toString("utf8"))) {
+      lost.push(path);
+      return null;
+    }
+    return body;
+  });
+  return { ...proxy, lost };
 }

@@ -40,6 +40,11 @@ function xOf(input: unknown): number[] {
   return (input as { x: { data: number[] } }).x.data;
 }
 
+/** A car hands back `output` for its lease (5 ms on WASM). */
+function answer(car: TestCar, leaseId: string, output: number[]) {
+  return car.client.node.submit.mutate({ leaseId, output, durationMs: 5, backend: "wasm" });
+}
+
 /** A one-task job the tenant replicated on two cars, which both answer right: its lease. */
 async function validateOnTwo(h: Harness, pair: [TestCar, TestCar], x: number[]) {
   await submitJob(h, [x], 2);
@@ -318,8 +323,7 @@ describe("the work path", () => {
     const tb = (await b.client.node.lease.mutate({})).tasks[0]!;
     expect(tb.taskId).toBe(ta.taskId);
     const right = runTiny(xOf(ta.input));
-    const send = (car: typeof a, leaseId: string) =>
-      car.client.node.submit.mutate({ leaseId, output: right, durationMs: 5, backend: "wasm" });
+    const send = (car: TestCar, leaseId: string) => answer(car, leaseId, right);
     expect((await send(a, ta.leaseId)).verdict).toBe("pending");
     // Two new cars that agree could be two colluders: one more independent car must agree.
     expect((await send(b, tb.leaseId)).verdict).toBe("pending");
@@ -361,14 +365,9 @@ describe("the work path", () => {
     // Trusted, it runs a task alone and lies: nobody checks, the lie is accepted and paid.
     const first = await submitJob(h, [[3, 1, 4, 1]], "auto");
     const alone = (await sleeper.client.node.lease.mutate({})).tasks[0]!;
-    expect(
-      await sleeper.client.node.submit.mutate({
-        leaseId: alone.leaseId,
-        output: lieAbout(alone.input),
-        durationMs: 5,
-        backend: "wasm",
-      }),
-    ).toMatchObject({ verdict: "valid" });
+    expect(await answer(sleeper, alone.leaseId, lieAbout(alone.input))).toMatchObject({
+      verdict: "valid",
+    });
     expect((await h.tenant().tenant.jobs.get.query({ jobId: first.jobId })).status).toBe(
       "completed",
     );
@@ -377,12 +376,7 @@ describe("the work path", () => {
     const unchecked = await submitJob(h, [[1, 6, 1, 8]], 1);
     const asked = (await sleeper.client.node.lease.mutate({})).tasks[0]!;
     expect(asked.jobId).toBe(unchecked.jobId);
-    await sleeper.client.node.submit.mutate({
-      leaseId: asked.leaseId,
-      output: lieAbout(asked.input),
-      durationMs: 5,
-      backend: "wasm",
-    });
+    await answer(sleeper, asked.leaseId, lieAbout(asked.input));
 
     // Then it lies on a task the tenant replicated: two honest cars outvote it.
     await submitJob(h, [[2, 7, 1, 8]], 3);
@@ -391,22 +385,12 @@ describe("the work path", () => {
       (await a.client.node.lease.mutate({})).tasks[0]!,
       (await b.client.node.lease.mutate({})).tasks[0]!,
     ];
-    await sleeper.client.node.submit.mutate({
-      leaseId: caught.leaseId,
-      output: lieAbout(caught.input),
-      durationMs: 5,
-      backend: "wasm",
-    });
+    await answer(sleeper, caught.leaseId, lieAbout(caught.input));
     for (const [car, t] of [
       [a, honest[0]!],
       [b, honest[1]!],
     ] as const) {
-      await car.client.node.submit.mutate({
-        leaseId: t.leaseId,
-        output: runTiny(xOf(t.input)),
-        durationMs: 5,
-        backend: "wasm",
-      });
+      await answer(car, t.leaseId, runTiny(xOf(t.input)));
     }
 
     // Caught: the answer it gave alone is withdrawn. The task runs again, the job is running
@@ -439,12 +423,7 @@ describe("the work path", () => {
     for (const car of [a, b, c]) {
       const t = (await car.client.node.lease.mutate({})).tasks[0]!;
       expect(t.taskId).toBe(alone.taskId);
-      await car.client.node.submit.mutate({
-        leaseId: t.leaseId,
-        output: runTiny(xOf(t.input)),
-        durationMs: 5,
-        backend: "wasm",
-      });
+      await answer(car, t.leaseId, runTiny(xOf(t.input)));
     }
     const done = await h.tenant().tenant.jobs.results.query({ jobId: first.jobId });
     expect(done.items[0]).toMatchObject({ status: "valid", output: runTiny(xOf(alone.input)) });
