@@ -82,6 +82,8 @@ const PROFILE_ALONG = args.includes("--profile");
  * the page for a while.
  */
 const HEAP_SNAPSHOTS = args.includes("--heap-snapshots");
+/** With --heap-snapshots, one more every this many heap samples (two minutes), split in parts. */
+const SNAPSHOT_EVERY_SAMPLES = 12;
 const SETTLE_MS = 30_000;
 const HEAP_SAMPLE_MS = 10_000;
 const PROFILE_MS = 20_000;
@@ -450,6 +452,14 @@ interface LiveResult {
   heapGrowthMBPerMin: number;
   /** Least-squares slope over every heap sample (each after a forced GC). */
   heapSlopeMBPerMin: number;
+  /** The same over the second half of the steady state, once buffers that fill have filled. */
+  heapSlopeLastHalfMBPerMin: number;
+  /**
+   * With --heap-snapshots: the heap in two parts at each snapshot, the code V8 compiled and the
+   * rest (the page's objects), and the least-squares slope of the rest.
+   */
+  heapParts: { minute: number; codeMB: number; objectsMB: number }[];
+  heapObjectsSlopeMBPerMin: number;
   heapSamples: number;
   heapMinMB: number;
   heapMaxMB: number;
@@ -465,14 +475,31 @@ interface LiveResult {
   profiledRuns: ProfiledRun[];
 }
 
+/**
+ * The value of `expression` in the page, through the DevTools protocol. What the bench reads
+ * again and again goes this way: Playwright's evaluate runs a script of its own in the page,
+ * and the code V8 compiles for it as it gets hot would count as the page's growth.
+ */
+async function inPage<T>(cdp: CDPSession, expression: string): Promise<T> {
+  const { result, exceptionDetails } = await cdp.send("Runtime.evaluate", {
+    expression,
+    returnByValue: true,
+  });
+  if (exceptionDetails) throw new Error(`${expression} in the page: ${exceptionDetails.text}`);
+  return result.value as T;
+}
+
+/** A pause the bench makes in the page (a forced GC, a heap snapshot), in page time. */
+interface PagePause {
+  gcFrom: number;
+  gcTo: number;
+}
+
 /** The JS heap in use after a forced full garbage collection, and when (page time) it ran. */
-async function heapAfterGc(
-  page: Page,
-  cdp: CDPSession,
-): Promise<{ mb: number; gcFrom: number; gcTo: number }> {
-  const gcFrom = (await page.evaluate("performance.now()")) as number;
+async function heapAfterGc(cdp: CDPSession): Promise<PagePause & { mb: number }> {
+  const gcFrom = await inPage<number>(cdp, "performance.now()");
   await cdp.send("HeapProfiler.collectGarbage");
-  const gcTo = (await page.evaluate("performance.now()")) as number;
+  const gcTo = await inPage<number>(cdp, "performance.now()");
   const { usedSize } = await cdp.send("Runtime.getHeapUsage");
   return { mb: usedSize / MB, gcFrom, gcTo };
 }
@@ -553,6 +580,21 @@ function heapCensus(file: string): Map<string, { count: number; bytes: number }>
     census.set(key, entry);
   }
   return census;
+}
+
+/**
+ * A heap snapshot's bytes in two parts: the code V8 compiled (bytecode, optimized code and their
+ * metadata: it grows as more of the page's functions get hot, and stops once they all have) and
+ * everything else, the page's own objects.
+ */
+function heapSplit(file: string): { codeMB: number; objectsMB: number } {
+  let code = 0;
+  let objects = 0;
+  for (const [key, { bytes }] of heapCensus(file)) {
+    if (key === "code" || key.startsWith("code ")) code += bytes;
+    else objects += bytes;
+  }
+  return { codeMB: code / MB, objectsMB: objects / MB };
 }
 
 /** What grew between two heap snapshots, by bytes, the fifteen largest. */
@@ -685,11 +727,7 @@ async function livePage(
   await page.waitForFunction("window.__contentAt > 0", undefined, { timeout: 60_000 });
   const shownAt = Date.now();
   const liveText = () =>
-    page
-      .locator(liveSelector)
-      .first()
-      .innerText({ timeout: 5_000 })
-      .catch(() => "");
+    inPage<string>(cdp, `document.querySelector(${JSON.stringify(liveSelector)})?.innerText ?? ""`);
 
   await sleep(SETTLE_MS);
   if (PROFILE_ALONG) {
@@ -703,17 +741,19 @@ async function livePage(
         end: path.join(SNAPSHOT_DIR, `${href.slice(1)}-end.heapsnapshot`),
       }
     : undefined;
-  // The first read of the live figure injects the driver's own script into the page (a third
-  // of a megabyte): done before the first heap sample, it is not counted as growth.
   const seen = new Set([await liveText()]);
-  const snapshotFrom = (await page.evaluate("performance.now()")) as number;
-  if (snapshots) await heapSnapshot(cdp, snapshots.start);
-  // A snapshot stops the page: the frames across it are the bench's doing.
-  const snapshotWindow = {
-    mb: 0,
-    gcFrom: snapshotFrom,
-    gcTo: (await page.evaluate("performance.now()")) as number,
+  // The bench's pauses of the page (forced GCs, snapshots): the frames across them are its doing.
+  const pauses: PagePause[] = [];
+  /** With --heap-snapshots: the heap's two parts at each snapshot, by page time. */
+  const parts: { at: number; codeMB: number; objectsMB: number }[] = [];
+  const snapshot = async (file: string, keep: boolean) => {
+    const gcFrom = await inPage<number>(cdp, "performance.now()");
+    await heapSnapshot(cdp, file);
+    pauses.push({ gcFrom, gcTo: await inPage<number>(cdp, "performance.now()") });
+    parts.push({ at: gcFrom, ...heapSplit(file) });
+    if (!keep) rmSync(file);
   };
+  if (snapshots) await snapshot(snapshots.start, true);
   await cdp.send("Tracing.start", {
     // Every task of every thread of the browser: ~15 MB a minute, more than the default buffer.
     traceConfig: {
@@ -724,21 +764,27 @@ async function livePage(
     transferMode: "ReturnAsStream",
   });
   // A mark seen by both clocks: the trace's and the page's.
-  const syncAt = (await page.evaluate(
+  const syncAt = await inPage<number>(
+    cdp,
     `performance.mark(${JSON.stringify(SYNC_MARK)}).startTime`,
-  )) as number;
-  const first = await heapAfterGc(page, cdp);
+  );
+  const first = await heapAfterGc(cdp);
   // From here, a sample of what is allocated (one per 16 KB): what is still alive at the end
   // says where any growth comes from.
   await cdp.send("HeapProfiler.startSampling", { samplingInterval: 16 * 1024 });
   const steadyFrom = first.gcFrom;
-  const forcedGcs = [snapshotWindow, first];
+  const forcedGcs = [first];
+  pauses.push(first);
   const samples = [{ x: 0, y: first.mb }];
   while (Date.now() - shownAt < totalMs - HEAP_SAMPLE_MS / 2) {
     await sleep(Math.min(HEAP_SAMPLE_MS, totalMs - (Date.now() - shownAt)));
-    const sample = await heapAfterGc(page, cdp);
+    const sample = await heapAfterGc(cdp);
     forcedGcs.push(sample);
+    pauses.push(sample);
     samples.push({ x: (sample.gcFrom - steadyFrom) / 60_000, y: sample.mb });
+    if (snapshots && samples.length % SNAPSHOT_EVERY_SAMPLES === 0) {
+      await snapshot(path.join(SNAPSHOT_DIR, `${href.slice(1)}-census.heapsnapshot`), false);
+    }
     seen.add(await liveText());
     process.stdout.write(
       `  ${href}: ${Math.round((Date.now() - shownAt) / 1000)} s, heap after GC ${sample.mb.toFixed(2)} MB, ${os
@@ -749,7 +795,7 @@ async function livePage(
   const last = forcedGcs.at(-1)!;
   const threadTimes = await endTrace(cdp, syncAt);
   const retained = retainedBySite((await cdp.send("HeapProfiler.stopSampling")).profile);
-  if (snapshots) await heapSnapshot(cdp, snapshots.end);
+  if (snapshots) await snapshot(snapshots.end, true);
   const growth = snapshots ? heapGrowth(snapshots.start, snapshots.end) : [];
   const profiledRuns = PROFILE_ALONG ? busyRuns((await cdp.send("Profiler.stop")).profile, 50) : [];
 
@@ -769,7 +815,7 @@ async function livePage(
   // A forced GC runs on the page's main thread: a task or a frame that overlaps one is the
   // bench's doing.
   const forced = ([start, d]: [number, number]) =>
-    forcedGcs.some((g) => start < g.gcTo + 5 && g.gcFrom - 5 < start + d);
+    pauses.some((g) => start < g.gcTo + 5 && g.gcFrom - 5 < start + d);
   const gaps: number[] = [];
   for (let i = 0; i < recorded.frames.length; i += 2) {
     const [at, gap] = [recorded.frames[i]!, recorded.frames[i + 1]!];
@@ -803,6 +849,15 @@ async function livePage(
     heapEndMB: last.mb,
     heapGrowthMBPerMin: (last.mb - first.mb) / ((last.gcFrom - steadyFrom) / 60_000),
     heapSlopeMBPerMin: slope(samples),
+    heapSlopeLastHalfMBPerMin: slope(samples.filter((p) => p.x >= samples.at(-1)!.x / 2)),
+    heapParts: parts.map(({ at, codeMB, objectsMB }) => ({
+      minute: round((at - steadyFrom) / 60_000, 2),
+      codeMB: round(codeMB, 3),
+      objectsMB: round(objectsMB, 3),
+    })),
+    heapObjectsSlopeMBPerMin: slope(
+      parts.map((p) => ({ x: (p.at - steadyFrom) / 60_000, y: p.objectsMB })),
+    ),
     heapSamples: samples.length,
     heapMinMB: Math.min(...heaps),
     heapMaxMB: Math.max(...heaps),
@@ -1127,6 +1182,15 @@ try {
     add(`${prefix}.heapEndMB`, r.heapEndMB, "MB");
     add(`${prefix}.heapGrowthMBPerMin`, r.heapGrowthMBPerMin, "MB/min");
     add(`${prefix}.heapSlopeMBPerMin`, r.heapSlopeMBPerMin, "MB/min");
+    add(`${prefix}.heapSlopeLastHalfMBPerMin`, r.heapSlopeLastHalfMBPerMin, "MB/min");
+    if (HEAP_SNAPSHOTS) {
+      const [a, z] = [r.heapParts[0]!, r.heapParts.at(-1)!];
+      add(`${prefix}.heapObjectsStartMB`, a.objectsMB, "MB");
+      add(`${prefix}.heapObjectsEndMB`, z.objectsMB, "MB");
+      add(`${prefix}.heapObjectsSlopeMBPerMin`, r.heapObjectsSlopeMBPerMin, "MB/min");
+      add(`${prefix}.heapCodeStartMB`, a.codeMB, "MB");
+      add(`${prefix}.heapCodeEndMB`, z.codeMB, "MB");
+    }
     add(`${prefix}.heapMinMB`, r.heapMinMB, "MB");
     add(`${prefix}.heapMaxMB`, r.heapMaxMB, "MB");
     add(`${prefix}.heapSamples`, r.heapSamples, "samples");
@@ -1174,6 +1238,11 @@ try {
     for (const site of r.retained)
       console.log(`    ${String(site.kb).padStart(8)} KB  ${site.stack.join(" ← ")}`);
     if (HEAP_SNAPSHOTS) {
+      console.log(`  ${href}: the heap at each snapshot, compiled code and the rest (MB):`);
+      for (const p of r.heapParts)
+        console.log(
+          `    minute ${p.minute.toFixed(1).padStart(5)}: code ${p.codeMB.toFixed(3)}, objects ${p.objectsMB.toFixed(3)}`,
+        );
       console.log(`  ${href}: grew between the heap snapshots (in ${SNAPSHOT_DIR}):`);
       for (const g of r.growth)
         console.log(

@@ -1,50 +1,15 @@
 "use client";
 // One live stream of fleet figures for the whole console (operator.fleet.watch over SSE). Its
-// samples are kept for the last 24 hours while the console is open, thinned as they age, so the
-// Fleet page can chart them and every page can show that the feed is live.
+// last few minutes of samples carry the Fleet page's chart from the server's newest minute sample
+// to now, and every page can show that the feed is live.
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { createContext, type ReactNode, useContext, useEffect, useMemo, useState } from "react";
+import { appendSample, type FleetSample } from "~/lib/live-samples";
 import { type RouterOutputs, useTRPC } from "~/lib/trpc";
 
 export type FleetSummary = RouterOutputs["operator"]["fleet"]["summary"];
-export interface FleetSample {
-  atMs: number;
-  availableKW: number;
-  availableTops: number;
-  eligible: number;
-  online: number;
-  total: number;
-  queueDepth: number;
-  activeLeases: number;
-  /** Available kW region by region. */
-  regionKW: Record<string, number>;
-}
 
-const DAY_MS = 24 * 3600_000;
-const MAX_SAMPLES = 1500;
 const INTERVAL_MS = 2000;
-
-/**
- * Keeps the samples of the last day; past MAX_SAMPLES, every other sample of the older half goes,
- * so the buffer stays bounded and thins as samples age. One new array per sample (React state
- * must not be mutated), built in one pass.
- */
-export function appendSample(samples: readonly FleetSample[], next: FleetSample): FleetSample[] {
-  let first = 0;
-  while (first < samples.length && next.atMs - samples[first]!.atMs > DAY_MS) first++;
-  const kept = samples.length - first + 1;
-  if (kept <= MAX_SAMPLES) {
-    const recent = samples.slice(first);
-    recent.push(next);
-    return recent;
-  }
-  const half = Math.floor(kept / 2);
-  const thinned: FleetSample[] = [];
-  for (let i = 0; i < half; i += 2) thinned.push(samples[first + i]!);
-  for (let i = half; i < kept - 1; i++) thinned.push(samples[first + i]!);
-  thinned.push(next);
-  return thinned;
-}
 
 function regionKW(byRegion: FleetSummary["byRegion"]): Record<string, number> {
   const kw: Record<string, number> = {};

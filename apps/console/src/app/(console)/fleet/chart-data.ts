@@ -2,7 +2,7 @@
 // then only the minutes added since), the live feed after the last of them, and both averaged
 // into at most a few hundred points: a day of minutes is 1,440 rows, more than a chart a screen
 // wide can show, and every row is work at each redraw.
-import type { FleetSample } from "~/components/fleet-feed";
+import type { FleetSample } from "~/lib/live-samples";
 import { referenceKW } from "~/lib/reference";
 import type { RouterOutputs } from "~/lib/trpc";
 

@@ -2,9 +2,10 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { memo, useMemo, useState } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { type FleetSample, useFleetFeed } from "~/components/fleet-feed";
+import { useFleetFeed } from "~/components/fleet-feed";
 import { Empty, ErrorState, Loading, PageHeader, Stat, TableScroll } from "~/components/ui";
 import { int, kwh, pct, power, sig, tops } from "~/lib/format";
+import type { FleetSample } from "~/lib/live-samples";
 import { datacenterEquivalents, REFERENCE_CARS, REFERENCE_DATACENTER_MW } from "~/lib/reference";
 import { type RouterOutputs, useTRPC, useTRPCClient } from "~/lib/trpc";
 import {
@@ -232,7 +233,7 @@ export function FleetView() {
               <>
                 <p className="small" style={{ marginTop: 0 }} data-testid="series-note">
                   {sampled === 0
-                    ? "No minute samples yet: the server records the first within a minute of starting. Meanwhile the chart shows the live feed since this page was opened."
+                    ? "No minute samples yet: the server records the first within a minute of starting. Meanwhile the chart shows the live feed of the last few minutes."
                     : `${int(sampled)} minute ${sampled === 1 ? "sample" : "samples"} from the server, then the live feed.`}
                 </p>
                 {!chart || chart.rows.length < 2 ? (
