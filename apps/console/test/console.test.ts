@@ -10,7 +10,7 @@ import { runTiny, TEST_MODEL_ID, tinyInput } from "@nightshift/api/seed";
 import { demoImagePath } from "@nightshift/models/demo-images";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, parkCars, screenshot, signIn, startHarness } from "./harness";
+import { type Harness, PARKED, parkCars, screenshot, signIn, startHarness } from "./harness";
 
 let h: Harness;
 let operator: NightshiftClient;
@@ -140,6 +140,12 @@ describe("console", () => {
     const table = page.getByTestId("cars-table");
     await expect.poll(() => table.getByRole("row").count()).toBe(cars.length + 1);
     await screenshot(page, "cars");
+    // The rows in view are live: a car's new charge shows without a reload.
+    const { name } = await operator.operator.cars.get.query({ carId: cars[2]!.carId });
+    const row = table.getByRole("row").filter({ has: page.getByRole("link", { name }) });
+    expect(await row.innerText()).not.toContain("37%");
+    await cars[2]!.client.node.heartbeat.mutate({ ...PARKED, socPct: 37 });
+    await expect.poll(() => row.innerText()).toContain("37%");
 
     await page.goto(`${h.console.url}/cars/${cars[0]!.carId}`);
     await confirm("car-quarantine", "Quarantine");

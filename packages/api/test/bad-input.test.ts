@@ -331,6 +331,18 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     field: "cursor",
     call: ({ h }) => h.operator.operator.cars.list.query({ cursor: "bm90IGEgY3Vyc29y" }),
   },
+  {
+    name: "car rows of no car",
+    code: "BAD_REQUEST",
+    field: "carIds",
+    call: ({ h }) => h.operator.operator.cars.rows.query({ carIds: [] }),
+  },
+  {
+    name: "car rows with an id that is not a uuid",
+    code: "BAD_REQUEST",
+    field: "carIds[0]",
+    call: ({ h }) => h.operator.operator.cars.rows.query({ carIds: ["car-1"] }),
+  },
 ];
 
 it(`refuses ${CASES.length} kinds of bad input, naming the field and writing nothing`, async () => {

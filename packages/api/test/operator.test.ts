@@ -9,7 +9,7 @@ import { runTiny } from "../src/seed";
 import { ALL_REGIONS, recordFleetSample } from "../src/services/history";
 import { stateOf } from "../src/state";
 import { createCallerFactory } from "../src/trpc";
-import { failure, tinyInput, PARKED, setup, testDatabase } from "./harness";
+import { failure, tinyInput, PARKED, setup, type TestCar, testDatabase } from "./harness";
 
 const database = testDatabase();
 beforeAll(database.start);
@@ -24,7 +24,7 @@ const job = (inputs = 1, replication: number | "auto" = 1) => ({
 describe("operator", () => {
   it("summarises the fleet and pages, sorts and filters cars", async () => {
     const h = await setup(database.get());
-    const cars = [];
+    const cars: TestCar[] = [];
     for (const [i, regionId] of [
       "us-west",
       "us-west",
@@ -72,6 +72,19 @@ describe("operator", () => {
       state: "parked",
     });
     expect(north.items.map((c) => c.id)).toEqual([cars[2]!.carId]);
+    // A table's rows, refreshed: in the order asked, unknown cars left out, the same rows as the
+    // list's, and the newest state (the car that drove off is parked again).
+    await cars[4]!.client.node.heartbeat.mutate({ ...PARKED, socPct: 42 });
+    const unknown = "00000000-0000-4000-8000-000000000000";
+    const fresh = await h.operator.operator.cars.rows.query({
+      carIds: [cars[4]!.carId, unknown, cars[0]!.carId],
+    });
+    expect(fresh.items.map((c) => c.id)).toEqual([cars[4]!.carId, cars[0]!.carId]);
+    expect(fresh.items[0]).toMatchObject({ state: "parked", socPct: 42 });
+    const listed = await h.operator.operator.cars.list.query({ limit: 10 });
+    expect(fresh.items[1]).toEqual(listed.items.find((c) => c.id === cars[0]!.carId));
+    // Cars enrolled in the same second still get names of their own.
+    expect(new Set(listed.items.map((c) => c.name)).size).toBe(cars.length);
     const detail = await h.operator.operator.cars.get.query({ carId: cars[0]!.carId });
     expect(detail).toMatchObject({ activeLeases: 1, rejection: null, online: true });
     expect(detail.leases).toHaveLength(1);

@@ -20,6 +20,7 @@ import { listAudit, ZAuditListInput, ZAuditListOutput } from "../services/audit"
 import { signIn, signOut, ZSignInInput, ZSignInOutput } from "../services/auth";
 import { createEnrollmentCode, ZCreateCodeInput, ZCreateCodeOutput } from "../services/enroll";
 import {
+  carRows,
   fleetSummary,
   watchedSummary,
   getCar,
@@ -28,6 +29,8 @@ import {
   setQuarantine,
   ZCarDetail,
   ZCarRef,
+  ZCarRowsInput,
+  ZCarRowsOutput,
   ZFleetSummary,
   ZListCarsInput,
   ZListCarsOutput,
@@ -135,6 +138,11 @@ export const operatorRouter = router({
       .input(ZListCarsInput)
       .output(ZListCarsOutput)
       .query(({ ctx, input }) => listCars(ctx.deps, input)),
+    /** The named cars as they are now, in the list's row shape (a table's rows, refreshed). */
+    rows: operatorProcedure
+      .input(ZCarRowsInput)
+      .output(ZCarRowsOutput)
+      .query(({ ctx, input }) => carRows(ctx.deps, input)),
     get: operatorProcedure
       .input(ZCarRef)
       .output(ZCarDetail)

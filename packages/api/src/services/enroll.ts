@@ -1,6 +1,6 @@
 // A car joins the fleet with an enrollment code (from an operator, or the demo code) and gets
 // its credential, shown once and stored only as its sha256.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { cars, enrollmentCodes, owners, regions } from "@nightshift/db/schema";
 import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -69,7 +69,10 @@ export async function enroll(deps: ApiDeps, input: EnrollInput): Promise<EnrollO
     if (!region) throw notFound("regionId", wanted);
     const regionId = region.id;
 
-    const name = input.name ?? `car-${Math.floor(now.getTime() / 1000).toString(36)}`;
+    // The id is made here so that the default name can come from it: unique to the eye, where a
+    // name from the clock was shared by every car enrolled in the same second.
+    const carId = randomUUID();
+    const name = input.name ?? `car-${carId.slice(0, 8)}`;
     let ownerId = code.ownerId;
     if (!ownerId) {
       const [owner] = await tx
@@ -82,6 +85,7 @@ export async function enroll(deps: ApiDeps, input: EnrollInput): Promise<EnrollO
     const [car] = await tx
       .insert(cars)
       .values({
+        id: carId,
         ownerId,
         regionId,
         hardwareId: input.hardwareId,

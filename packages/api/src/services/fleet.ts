@@ -4,7 +4,7 @@ import { HARDWARE } from "@nightshift/core/hardware";
 import { carRejection } from "@nightshift/core/schedule/filters";
 import { releaseQuarantine } from "@nightshift/core/verify";
 import { cars, leases, ledgerEntries } from "@nightshift/db/schema";
-import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { Cached } from "../cache";
 import type { ApiDeps } from "../context";
@@ -273,6 +273,36 @@ export async function listCars(
     items: items.map((r) => toCar(r.car, r.active, now, deps.config.heartbeatTimeoutS)),
     nextCursor: page.length > input.limit && last ? encodeCursor(last.sortKey, last.car.id) : null,
   };
+}
+
+/** At most this many cars in one `cars.rows` call: a screen of table rows, with room to spare. */
+export const MAX_CAR_ROWS = 200;
+export const ZCarRowsInput = z.object({ carIds: z.array(ZUuid).min(1).max(MAX_CAR_ROWS) }).strict();
+export const ZCarRowsOutput = z.object({ items: z.array(ZCar) });
+
+/**
+ * The cars named, as they are now, in the list's row shape: a table refreshes the rows it shows
+ * with it. A car that is unknown or revoked is left out; the order is the order asked.
+ */
+export async function carRows(
+  deps: ApiDeps,
+  input: z.infer<typeof ZCarRowsInput>,
+): Promise<z.infer<typeof ZCarRowsOutput>> {
+  const now = deps.now();
+  const found = await deps.db
+    .select({
+      car: cars,
+      active: sql<number>`(SELECT count(*)::int FROM leases l WHERE l.car_id = cars.id AND l.status = 'active')`,
+    })
+    .from(cars)
+    .where(and(inArray(cars.id, input.carIds), isNull(cars.revokedAt)));
+  const byId = new Map(found.map((r) => [r.car.id, r]));
+  const items: Car[] = [];
+  for (const id of new Set(input.carIds)) {
+    const r = byId.get(id);
+    if (r) items.push(toCar(r.car, r.active, now, deps.config.heartbeatTimeoutS));
+  }
+  return { items };
 }
 
 export const ZCarRef = z.object({ carId: ZUuid }).strict();

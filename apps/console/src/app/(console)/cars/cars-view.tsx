@@ -1,8 +1,9 @@
 "use client";
 // Every car, filtered and sorted by the server and fetched a page at a time as the operator
 // scrolls (keyset paging: as fast on page 500 as on page 1); only the rows in view are rendered,
-// so 100,000 loaded cars cost no more to draw than 30.
-import { useQuery } from "@tanstack/react-query";
+// so 100,000 loaded cars cost no more to draw than 30, and only they are kept live: fetched again
+// by id every few seconds. A row keeps its place (the order is the one it was loaded in).
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
 import { useEffect, useMemo, useRef, useState } from "react";
@@ -18,6 +19,15 @@ type Sort = NonNullable<ListInput["sort"]>;
 
 const PAGE = 200;
 const ROW_PX = 38;
+/** The rows in view are fetched again this often. */
+const LIVE_MS = 5_000;
+/**
+ * The live rows are the rows in view widened to multiples of this: scrolling asks for a new set
+ * once per this many rows, not once per row.
+ */
+const LIVE_BLOCK = 40;
+/** The most rows one `cars.rows` call takes (the API's limit). */
+const LIVE_MAX = 200;
 const COLUMNS = "minmax(150px,1.4fr) 110px 110px 100px 70px 80px 110px 70px minmax(110px,1fr)";
 
 const SORTABLE: { key: Sort; label: string }[] = [
@@ -78,6 +88,27 @@ export function CarsView() {
   });
   const items = virtual.getVirtualItems();
   const lastIndex = items[items.length - 1]?.index ?? 0;
+  const liveFrom = Math.floor((items[0]?.index ?? 0) / LIVE_BLOCK) * LIVE_BLOCK;
+  const liveTo = Math.min(
+    Math.ceil((lastIndex + 1) / LIVE_BLOCK) * LIVE_BLOCK,
+    liveFrom + LIVE_MAX,
+  );
+  const liveIds = useMemo(
+    () => rows.slice(liveFrom, liveTo).map((car) => car.id),
+    [rows, liveFrom, liveTo],
+  );
+  const live = useQuery({
+    ...trpc.operator.cars.rows.queryOptions({ carIds: liveIds }),
+    enabled: liveIds.length > 0,
+    refetchInterval: LIVE_MS,
+    // While the next window loads, the last one's rows still apply where they overlap.
+    placeholderData: keepPreviousData,
+    gcTime: LIVE_MS,
+  });
+  const fresh = useMemo(
+    () => new Map((live.data?.items ?? []).map((car) => [car.id, car])),
+    [live.data],
+  );
   // Near the end of what is loaded: fetch the next page.
   useEffect(() => {
     if (lastIndex >= rows.length - 40 && cars.hasNextPage && !cars.isFetchingNextPage)
@@ -203,7 +234,8 @@ export function CarsView() {
               </div>
               <div style={{ height: virtual.getTotalSize(), position: "relative" }}>
                 {items.map((v) => {
-                  const car = rows[v.index]!;
+                  const loaded = rows[v.index]!;
+                  const car = fresh.get(loaded.id) ?? loaded;
                   return (
                     <div
                       key={car.id}
