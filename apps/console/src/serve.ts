@@ -13,6 +13,11 @@ export const CONSOLE_DIR = fileURLToPath(new URL("..", import.meta.url));
 
 /** Where the route handlers look for the server's URL (see src/server-only/env.ts). */
 const SERVER_URL_KEY = Symbol.for("nightshift.console.serverUrl");
+/**
+ * Tells the route handlers that X-Forwarded-For ends with the browser's address, so that they
+ * may pass it on (see src/server-only/forwarded-for.ts).
+ */
+const APPENDS_FORWARDED_FOR_KEY = Symbol.for("nightshift.console.appendsForwardedFor");
 
 export interface StartConsoleOptions {
   /** 0 (the default) picks a free port. */
@@ -29,6 +34,23 @@ export interface RunningConsole {
 
 export class ConsoleNotBuiltError extends Error {
   override name = "ConsoleNotBuiltError";
+}
+
+/**
+ * As any L7 proxy does: the address the request came from, appended to X-Forwarded-For (made
+ * when there is none). Whatever the browser wrote stays at the left, where a server that trusts
+ * this console reads past it. Without a peer (the socket already gone) the header is dropped,
+ * so that nothing the browser wrote reaches the end of it.
+ */
+function appendForwardedFor(req: IncomingMessage): void {
+  const peer = req.socket.remoteAddress;
+  if (peer === undefined) {
+    delete req.headers["x-forwarded-for"];
+    return;
+  }
+  const prior = req.headers["x-forwarded-for"];
+  const listed = Array.isArray(prior) ? prior.join(", ") : prior;
+  req.headers["x-forwarded-for"] = listed ? `${listed}, ${peer}` : peer;
 }
 
 /** True when `next build` has produced a build in `dir`. */
@@ -48,10 +70,12 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
   }
   const serverUrl = new URL(options.serverUrl).origin;
   (globalThis as Record<symbol, unknown>)[SERVER_URL_KEY] = serverUrl;
+  (globalThis as Record<symbol, unknown>)[APPENDS_FORWARDED_FOR_KEY] = true;
   const host = options.host ?? "127.0.0.1";
 
   let handle: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
   const http = createServer((req, res) => {
+    appendForwardedFor(req);
     if (handle) void handle(req, res);
     else res.writeHead(503, { "retry-after": "1" }).end("starting");
   });

@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { applyCors } from "./cors";
 import type { ServerMetrics } from "./metrics";
 import type { ModelFiles } from "./model-files";
-import { clientAddress } from "./client-address";
+import { type TrustedProxies, clientAddress } from "./client-address";
 
 const TRPC_PREFIX = "/trpc/";
 /** Probes and scrapes come every few seconds: logged at debug, not info. */
@@ -36,7 +36,7 @@ export interface AppOptions {
   readiness: () => Promise<Readiness>;
   isDraining: () => boolean;
   /** Proxies in front that append to X-Forwarded-For (see clientAddress); 0: none. */
-  trustedProxies: number;
+  trustedProxies: TrustedProxies;
 }
 
 interface CallRecord {

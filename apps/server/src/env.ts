@@ -2,6 +2,7 @@
 // process.env; every name here is listed in turbo.json's globalEnv.
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { TrustedProxiesError, parseTrustedProxies } from "./client-address";
 
 /** The repository's root: defaults for local state live under its `.nightshift/`. */
 export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -63,11 +64,21 @@ export const ZServerEnv = z.object({
    */
   NIGHTSHIFT_CANARY_RATE: optional(z.coerce.number().min(0).max(1)),
   /**
-   * Proxies (load balancers) in front of the server that append the address they received from
-   * to X-Forwarded-For. Per-IP limits then key on the address the outermost one saw; 0 (the
-   * default): on the TCP peer, and the header is ignored.
+   * Proxies in front of the server (load balancers, the console) that append the address they
+   * received from to X-Forwarded-For: how many (`1`), or which (`127.0.0.1,10.0.0.0/8,::1`,
+   * `loopback`). Per-IP limits then key on the client's address as clientAddress finds it. Unset
+   * (or 0): on the TCP peer, and the header is ignored; startServer's caller may choose then.
    */
-  NIGHTSHIFT_TRUSTED_PROXIES: optional(z.coerce.number().int().min(0).max(10)).default(0),
+  NIGHTSHIFT_TRUSTED_PROXIES: optional(z.string()).transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    try {
+      return parseTrustedProxies(value);
+    } catch (error) {
+      if (!(error instanceof TrustedProxiesError)) throw error;
+      ctx.addIssue({ code: "custom", message: error.message });
+      return z.NEVER;
+    }
+  }),
   /** Seconds between sweeps of expired leases. */
   NIGHTSHIFT_SWEEP_INTERVAL_S: optional(z.coerce.number().positive().max(3600)).default(2),
   LOG_LEVEL: optional(

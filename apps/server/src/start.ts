@@ -15,6 +15,7 @@ import { stateOf } from "@nightshift/api/state";
 import { endOverdueJobs, sweepExpired } from "@nightshift/api/sweeper";
 import { type Logger, pino } from "pino";
 import { type Readiness, createApp } from "./app";
+import type { TrustedProxies } from "./client-address";
 import { openDatabase } from "./database";
 import { REPO_ROOT, serverEnv } from "./env";
 import { readFleetGauges } from "./fleet-gauges";
@@ -45,6 +46,11 @@ export interface StartServerOptions {
   sweepIntervalMs?: number;
   /** Between samples of the fleet's figures (the console's history). Default 60 s. */
   sampleIntervalMs?: number;
+  /**
+   * Proxies in front whose X-Forwarded-For per-IP limits believe (see clientAddress). Default
+   * NIGHTSHIFT_TRUSTED_PROXIES, else none.
+   */
+  trustedProxies?: TrustedProxies;
 }
 
 export interface RunningServer {
@@ -106,6 +112,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   });
   const drainDelayMs = opts.drainDelayMs ?? env.NIGHTSHIFT_DRAIN_DELAY_MS;
   const drainTimeoutMs = opts.drainTimeoutMs ?? env.NIGHTSHIFT_DRAIN_TIMEOUT_MS;
+  const trustedProxies = opts.trustedProxies ?? env.NIGHTSHIFT_TRUSTED_PROXIES ?? 0;
 
   const database = await openDatabase({
     databaseUrl: opts.databaseUrl ?? env.DATABASE_URL,
@@ -154,7 +161,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     maxBodyBytes: config.maxBodyBytes,
     readiness,
     isDraining: () => draining,
-    trustedProxies: env.NIGHTSHIFT_TRUSTED_PROXIES,
+    trustedProxies,
   });
 
   const server = createServer(app);
@@ -203,7 +210,13 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     name: "fleet sample",
   });
   log.info(
-    { port, host, embeddedDatabase: database.embedded, seeded: demo !== null },
+    {
+      port,
+      host,
+      embeddedDatabase: database.embedded,
+      seeded: demo !== null,
+      trustedProxies: String(trustedProxies),
+    },
     "server listening",
   );
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { TrustedProxyAddresses } from "../src/client-address";
 import { EnvError, parseServerEnv } from "../src/env";
 
 describe("parseServerEnv", () => {
@@ -9,6 +10,24 @@ describe("parseServerEnv", () => {
     expect(env.NIGHTSHIFT_HOST).toBe("127.0.0.1");
     expect(env.LOG_LEVEL).toBe("info");
     expect(env.NIGHTSHIFT_CORS_ORIGINS).toContain("http://localhost:3000");
+    // Unset, not 0: the one-command demo chooses its own default then.
+    expect(env.NIGHTSHIFT_TRUSTED_PROXIES).toBeUndefined();
+    expect(parseServerEnv({ NIGHTSHIFT_TRUSTED_PROXIES: "" }).NIGHTSHIFT_TRUSTED_PROXIES).toBe(
+      undefined,
+    );
+  });
+
+  it("reads trusted proxies as a count or as addresses", () => {
+    const byCount = parseServerEnv({ NIGHTSHIFT_TRUSTED_PROXIES: "2" });
+    expect(byCount.NIGHTSHIFT_TRUSTED_PROXIES).toBe(2);
+    const byAddress = parseServerEnv({
+      NIGHTSHIFT_TRUSTED_PROXIES: "127.0.0.1, 10.0.0.0/8, ::1",
+    }).NIGHTSHIFT_TRUSTED_PROXIES;
+    expect(byAddress).toBeInstanceOf(TrustedProxyAddresses);
+    const addresses = byAddress as TrustedProxyAddresses;
+    expect(addresses.has("10.200.3.4")).toBe(true);
+    expect(addresses.has("::1")).toBe(true);
+    expect(addresses.has("192.0.2.1")).toBe(false);
   });
 
   it("reads the values it is given", () => {
@@ -35,6 +54,9 @@ describe("parseServerEnv", () => {
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ NIGHTSHIFT_CORS_ORIGINS: "https://console.example.com/path" }, "NIGHTSHIFT_CORS_ORIGINS"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ NIGHTSHIFT_TRUSTED_PROXIES: "11" }, "NIGHTSHIFT_TRUSTED_PROXIES: 11 proxies"],
+    [{ NIGHTSHIFT_TRUSTED_PROXIES: "10.0.0.0/8, lb" }, 'NIGHTSHIFT_TRUSTED_PROXIES: "lb"'],
+    [{ NIGHTSHIFT_TRUSTED_PROXIES: "10.0.0.0/40" }, 'NIGHTSHIFT_TRUSTED_PROXIES: "10.0.0.0/40"'],
   ])("rejects %j naming the variable", (source, name) => {
     expect(() => parseServerEnv(source)).toThrow(EnvError);
     expect(() => parseServerEnv(source)).toThrow(name);

@@ -15,6 +15,7 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { NightshiftClient } from "@nightshift/client/client";
+import type { TrustedProxies } from "@nightshift/server/client-address";
 import type { Command } from "commander";
 import { z } from "zod";
 import { parseIntegerFlag, parsePositiveFlag } from "../flags";
@@ -95,6 +96,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   // Loaded here: the other commands need none of this.
   const [
     { EnvError, REPO_ROOT, serverEnv },
+    { parseTrustedProxies },
     server,
     consoleApp,
     vehicle,
@@ -103,6 +105,7 @@ async function demo(flags: DemoFlags): Promise<void> {
     demoImages,
   ] = await Promise.all([
     import("@nightshift/server/env"),
+    import("@nightshift/server/client-address"),
     import("@nightshift/server/start"),
     import("@nightshift/console/serve"),
     import("@nightshift/vehicle/serve"),
@@ -140,8 +143,12 @@ async function demo(flags: DemoFlags): Promise<void> {
   mkdirSync(join(home, "logs"), { recursive: true });
   const logFile = join(home, "logs", "server.log");
   let logLevel: string;
+  let trustedProxies: TrustedProxies;
   try {
     logLevel = serverEnv().LOG_LEVEL;
+    // The console runs in this process and calls the server over loopback, adding each
+    // operator's address to X-Forwarded-For: trusted, so that sign-in limits are per operator.
+    trustedProxies = serverEnv().NIGHTSHIFT_TRUSTED_PROXIES ?? parseTrustedProxies("loopback");
   } catch (error) {
     if (error instanceof EnvError) throw new UsageError(error.message);
     throw error;
@@ -154,6 +161,7 @@ async function demo(flags: DemoFlags): Promise<void> {
     dataDir,
     seed: true,
     log,
+    trustedProxies,
   });
   const credentials = rememberCredentials(secretsFile, api.demo);
   const stops: (() => Promise<unknown>)[] = [() => api.stop()];

@@ -3,14 +3,15 @@ import "server-only";
 import type { AppRouter } from "@nightshift/api/router";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { serverUrl } from "./env";
+import { forwardedFor } from "./forwarded-for";
 
-export function serverClient(token?: string) {
+/** A client for calls made on behalf of `request`: they carry its browser's address. */
+export function serverClient(request: Request, token?: string) {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  const forwarded = forwardedFor(request);
+  if (forwarded) headers["x-forwarded-for"] = forwarded;
   return createTRPCClient<AppRouter>({
-    links: [
-      httpLink({
-        url: `${serverUrl()}/trpc`,
-        headers: () => (token ? { authorization: `Bearer ${token}` } : {}),
-      }),
-    ],
+    links: [httpLink({ url: `${serverUrl()}/trpc`, headers })],
   });
 }

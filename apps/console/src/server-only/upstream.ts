@@ -3,6 +3,7 @@
 import "server-only";
 import { cookies } from "next/headers";
 import { SESSION_COOKIE, serverUrl } from "./env";
+import { forwardedFor } from "./forwarded-for";
 
 const FORWARDED_REQUEST_HEADERS = ["content-type", "accept", "trpc-accept", "last-event-id"];
 const FORWARDED_RESPONSE_HEADERS = ["content-type", "etag", "cache-control", "x-content-sha256"];
@@ -18,6 +19,8 @@ export async function forward(request: Request, path: string): Promise<Response>
   // Only the operator's session: whatever Authorization the page sends is dropped.
   const session = (await cookies()).get(SESSION_COOKIE)?.value;
   if (session) headers.set("authorization", `Bearer ${session}`);
+  const forwarded = forwardedFor(request);
+  if (forwarded) headers.set("x-forwarded-for", forwarded);
 
   let upstream: Response;
   try {

@@ -31,7 +31,7 @@ export async function POST(request: Request): Promise<Response> {
     );
   }
   try {
-    const session = await serverClient().operator.auth.signIn.mutate(body.data);
+    const session = await serverClient(request).operator.auth.signIn.mutate(body.data);
     (await cookies()).set(SESSION_COOKIE, session.token, {
       httpOnly: true,
       sameSite: "strict",
@@ -44,13 +44,13 @@ export async function POST(request: Request): Promise<Response> {
   }
 }
 
-export async function DELETE(): Promise<Response> {
+export async function DELETE(request: Request): Promise<Response> {
   const jar = await cookies();
   const token = jar.get(SESSION_COOKIE)?.value;
   jar.delete(SESSION_COOKIE);
   if (token) {
     // An expired session is already gone on the server: signing out locally is enough.
-    await serverClient(token)
+    await serverClient(request, token)
       .operator.auth.signOut.mutate()
       .catch(() => undefined);
   }
