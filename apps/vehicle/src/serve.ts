@@ -149,10 +149,18 @@ async function serveFile(
 function proxy(req: IncomingMessage, res: ServerResponse, upstream: URL): void {
   const target = new URL(req.url ?? "/", upstream);
   const send = target.protocol === "https:" ? httpsRequest : httpRequest;
-  const headers = { ...req.headers, host: target.host };
+  const headers: OutgoingHttpHeaders = { ...req.headers, host: target.host };
   // The upstream sees a same-origin call; CORS is between the browser and this server.
   delete headers.origin;
   delete headers.referer;
+  // As any proxy does: the browser's address at the end of X-Forwarded-For, so that a server
+  // that trusts this one keys its per-IP limits on each browser (docs/OPERATIONS.md).
+  // Without a peer (the socket already gone) the header goes: nothing the browser wrote may end
+  // up at its right.
+  const peer = req.socket.remoteAddress;
+  const prior = req.headers["x-forwarded-for"];
+  delete headers["x-forwarded-for"];
+  if (peer !== undefined) headers["x-forwarded-for"] = prior ? `${prior}, ${peer}` : peer;
   const out = send(target, { method: req.method, headers }, (upstreamRes) => {
     const responseHeaders = { ...upstreamRes.headers, ...ISOLATION_HEADERS };
     res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders);

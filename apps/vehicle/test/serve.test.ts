@@ -1,6 +1,7 @@
 // The static server: cross-origin isolation on every response (the pthread worker's .mjs
 // included), the right types for .mjs and .wasm, the API passed through, nothing outside dist.
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, inject, it } from "vitest";
 import { startVehicleServer } from "../src/serve";
 
@@ -59,6 +60,26 @@ describe("startVehicleServer", () => {
     await expect(
       startVehicleServer({ serverUrl: "http://127.0.0.1:1", distDir: "/nonexistent" }),
     ).rejects.toThrow(/^distDir: no index.html/);
+  });
+
+  it("appends the browser's address to X-Forwarded-For, as a proxy does", async () => {
+    // An upstream that answers with the header it got.
+    const upstream = createServer((req, res) => res.end(String(req.headers["x-forwarded-for"])));
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const server = await startVehicleServer({
+      port: 0,
+      serverUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+    });
+    try {
+      const seen = (headers: Record<string, string>) =>
+        fetch(`${server.url}trpc/node.me`, { headers }).then((r) => r.text());
+      expect(await seen({})).toBe("127.0.0.1");
+      // What the browser wrote stays at the left, where a server that trusts this one reads past it.
+      expect(await seen({ "x-forwarded-for": "203.0.113.9" })).toBe("203.0.113.9, 127.0.0.1");
+    } finally {
+      await server.close();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
   });
 
   it("answers 502 with the reason when the Nightshift server is away", async () => {
