@@ -57,6 +57,8 @@ const MINUTES = flag("--minutes", 5, 1);
 const CARS = Math.round(flag("--cars", 10_000, 1));
 /** Repetitions of each first load and of each navigation; 0 leaves both out. */
 const REPS = Math.round(flag("--reps", 7, 0));
+/** Pages of rows the Cars table phase scrolls through (200 rows each); 0 skips the phase. */
+const TABLE_PAGES = Math.round(flag("--table-pages", 25, 0));
 /** Minute samples of the fleet recorded before the live pages open (the Fleet chart's day). */
 const HISTORY_HOURS = Math.round(flag("--history-hours", 24, 0));
 const LIVE_PAGES = (() => {
@@ -394,6 +396,141 @@ function heartbeatEverySecond(databaseUrl: string): {
       await pool.end();
       return { updates: took.length, p50Ms: quantile(took, 0.5), maxMs: Math.max(...took) };
     },
+  };
+}
+
+// ---- the Cars table at CARS cars ----
+
+/**
+ * In the page: does `act`, then times until the Cars table has shown its loading state and then
+ * rows again (a filter or a sort the table has not loaded before: each asks the server).
+ */
+function tableChange(act: string): string {
+  return `new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let sawLoading = false;
+    ${act};
+    const check = () => {
+      if (performance.now() - t0 > 60000) return reject(new Error("the Cars table did not settle"));
+      if (document.querySelector(".skeleton")) sawLoading = true;
+      else if (sawLoading && document.querySelector("[data-testid=cars-table] [aria-rowindex='2']"))
+        return resolve(performance.now() - t0);
+      requestAnimationFrame(check);
+    };
+    check();
+  })`;
+}
+
+/** Clicks the table's sort button for `label` (a column's header, or the sort bar's). */
+const clickSort = (label: string) =>
+  `[...document.querySelectorAll("main button")]
+     .find((b) => b.textContent.trim().startsWith(${JSON.stringify(label)})).click()`;
+
+/**
+ * Picks an option of the filter labelled `label` the way a person does (React sees a change):
+ * the option `index` places down its list (0: the first, "any").
+ */
+const pickFilter = (label: string, index: number) =>
+  `(() => {
+    const field = [...document.querySelectorAll("label.field")]
+      .find((l) => l.querySelector("span").textContent === ${JSON.stringify(label)});
+    const select = field.querySelector("select");
+    const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set;
+    set.call(select, select.options[${index}].value);
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+  })()`;
+
+/** In the page: scrolls the table to its end and times until the next page of rows is in. */
+const SCROLL_ONE_PAGE = `new Promise((resolve, reject) => {
+  const loaded = () => {
+    const span = [...document.querySelectorAll("[aria-live=polite]")]
+      .find((e) => / loaded/.test(e.textContent));
+    return span ? Number(span.textContent.replace(/ loaded.*/, "").replace(/\\D/g, "")) : 0;
+  };
+  const table = document.querySelector("[data-testid=cars-table]");
+  const before = loaded();
+  const t0 = performance.now();
+  table.scrollTop = table.scrollHeight;
+  const check = () => {
+    if (performance.now() - t0 > 60000) return reject(new Error("no more rows after scrolling"));
+    if (loaded() > before) return resolve([performance.now() - t0, loaded()]);
+    requestAnimationFrame(check);
+  };
+  check();
+})`;
+
+interface TableTimes {
+  firstRowsMs: number;
+  /** Each sort and order the table had not loaded, click to rows. */
+  sortMs: Record<string, number>;
+  filterMs: Record<string, number>;
+  /** Scrolled to the end, to the next page of rows in, page after page. */
+  scrollPageMs: number[];
+  rowsLoaded: number;
+  /** Each task over 50 ms from the first rows on, with what ran in it. */
+  longTasks: LongTask[];
+}
+
+/**
+ * What an operator does with the Cars table while CARS cars report in: open it, sort by each
+ * column both ways, filter, and scroll far down (a page of rows at a time, fetched by keyset).
+ */
+async function operateCarsTable(context: BrowserContext, baseUrl: string): Promise<TableTimes> {
+  const page = await context.newPage();
+  await page.addInitScript(observeFrames(600 * 144));
+  const opened = Date.now();
+  await page.goto(`${baseUrl}/cars`);
+  await page.waitForSelector("[data-testid=cars-table] [aria-rowindex='2']", { timeout: 60_000 });
+  const firstRowsMs = Date.now() - opened;
+  const from = (await page.evaluate("performance.now()")) as number;
+  const sortMs: Record<string, number> = {};
+  for (const [label, key] of [
+    ["Name", "name.asc"],
+    ["Name", "name.desc"],
+    ["Charge", "charge.desc"],
+    ["Charge", "charge.asc"],
+    ["Last heard", "lastHeard.desc"],
+    ["Last heard", "lastHeard.asc"],
+  ] as const) {
+    sortMs[key] = (await page.evaluate(tableChange(clickSort(label)))) as number;
+  }
+  const filterMs: Record<string, number> = {};
+  // Parked cars (the state list's first option after "any"), then only the first region's.
+  filterMs.state = (await page.evaluate(tableChange(pickFilter("State", 1)))) as number;
+  filterMs.region = (await page.evaluate(tableChange(pickFilter("Region", 1)))) as number;
+  // Every car again, newest enrolled first.
+  await page.evaluate(pickFilter("Region", 0));
+  await page.evaluate(pickFilter("State", 0));
+  await page.evaluate(clickSort("Enrolled"));
+  // Loaded before (the page's first order) or not: wait for rows either way.
+  await sleep(500);
+  await page.waitForFunction(
+    `!document.querySelector(".skeleton") &&
+     document.querySelector("[data-testid=cars-table] [aria-rowindex='2']")`,
+    undefined,
+    { timeout: 60_000 },
+  );
+  const scrollPageMs: number[] = [];
+  let rowsLoaded = 0;
+  while (scrollPageMs.length < TABLE_PAGES) {
+    const [ms, rows] = (await page.evaluate(SCROLL_ONE_PAGE)) as [number, number];
+    scrollPageMs.push(ms);
+    rowsLoaded = rows;
+  }
+  const recorded = (await page.evaluate(
+    "({ longTasks: window.__perf.longTasks, longFrames: window.__perf.longFrames })",
+  )) as { longTasks: [number, number][]; longFrames: LongFrame[] };
+  const longTasks = recorded.longTasks
+    .filter(([start, d]) => start >= from && d > 50)
+    .map((t) => attribute(t, recorded.longFrames, from));
+  await page.close();
+  return {
+    firstRowsMs,
+    sortMs,
+    filterMs,
+    scrollPageMs,
+    rowsLoaded,
+    longTasks,
   };
 }
 
@@ -1161,9 +1298,28 @@ try {
     `${CARS} cars and ${history} minute samples added in ${((performance.now() - enrollStarted) / 1000).toFixed(1)} s; each page open ${MINUTES} min`,
   );
   heartbeats = heartbeatEverySecond(server.databaseUrl);
+  const tag = CARS % 1000 === 0 ? `${CARS / 1000}k` : String(CARS);
+  if (TABLE_PAGES > 0) {
+    const context = await browser.newContext({ viewport: VIEWPORT, storageState: session });
+    const t = await operateCarsTable(context, base);
+    await context.close();
+    const prefix = `carsTable${tag}`;
+    add(`${prefix}.firstRowsMs`, t.firstRowsMs, "ms");
+    for (const [key, ms] of Object.entries(t.sortMs)) add(`${prefix}.sort.${key}.ms`, ms, "ms");
+    for (const [key, ms] of Object.entries(t.filterMs)) add(`${prefix}.filter.${key}.ms`, ms, "ms");
+    add(`${prefix}.scrollPage.p50Ms`, quantile(t.scrollPageMs, 0.5), "ms");
+    add(`${prefix}.scrollPage.p95Ms`, quantile(t.scrollPageMs, 0.95), "ms");
+    add(`${prefix}.scrollPage.lastMs`, t.scrollPageMs.at(-1)!, "ms");
+    add(`${prefix}.rowsLoaded`, t.rowsLoaded, "rows");
+    add(`${prefix}.longTasksOver50ms`, t.longTasks.length, "tasks");
+    add(`${prefix}.longestTaskMs`, Math.max(0, ...t.longTasks.map((l) => l.durationMs)), "ms");
+    for (const l of t.longTasks) {
+      console.log(`  Cars table: a task of ${l.durationMs} ms, ${l.atS} s after the first rows`);
+      for (const line of l.frame?.scripts ?? []) console.log(`    ${line}`);
+    }
+  }
   const live = await browser.newContext({ viewport: VIEWPORT, storageState: session });
   await live.addInitScript(OBSERVE_LOAD);
-  const tag = CARS % 1000 === 0 ? `${CARS / 1000}k` : String(CARS);
   for (const [key, href, selector] of (
     [
       ["fleet", "/fleet", "[data-testid=stat-parked]"],
