@@ -896,7 +896,9 @@ async function livePage(
     traceConfig: {
       includedCategories: ["toplevel", "blink.user_timing"],
       recordMode: "recordUntilFull",
-      traceBufferSizeInKb: 512 * 1024,
+      // Read back as one string, which V8 caps at 512 MB: a run past ~30 minutes fills this and
+      // reports traceDataLost rather than failing at its end.
+      traceBufferSizeInKb: 400 * 1024,
     },
     transferMode: "ReturnAsStream",
   });
