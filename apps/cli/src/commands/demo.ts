@@ -15,7 +15,6 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { NightshiftClient } from "@nightshift/client/client";
-import type { TrustedProxies } from "@nightshift/server/client-address";
 import type { Command } from "commander";
 import { z } from "zod";
 import { parseIntegerFlag, parsePositiveFlag } from "../flags";
@@ -142,18 +141,17 @@ async function demo(flags: DemoFlags): Promise<void> {
   }
   mkdirSync(join(home, "logs"), { recursive: true });
   const logFile = join(home, "logs", "server.log");
-  let logLevel: string;
-  let trustedProxies: TrustedProxies;
+  let env: ReturnType<typeof serverEnv>;
   try {
-    logLevel = serverEnv().LOG_LEVEL;
-    // The console runs in this process and calls the server over loopback, adding each
-    // operator's address to X-Forwarded-For: trusted, so that sign-in limits are per operator.
-    trustedProxies = serverEnv().NIGHTSHIFT_TRUSTED_PROXIES ?? parseTrustedProxies("loopback");
+    env = serverEnv();
   } catch (error) {
     if (error instanceof EnvError) throw new UsageError(error.message);
     throw error;
   }
-  const log = server.createLogger(logLevel, logFile);
+  // The console runs in this process and calls the server over loopback, adding each
+  // operator's address to X-Forwarded-For: trusted, so that sign-in limits are per operator.
+  const trustedProxies = env.NIGHTSHIFT_TRUSTED_PROXIES ?? parseTrustedProxies("loopback");
+  const log = server.createLogger(env.LOG_LEVEL, logFile);
 
   say(`Starting Nightshift (data in ${home})…`);
   const api = await server.startServer({

@@ -206,6 +206,9 @@ function toCar(c: CarRow, activeLeases: number, now: Date, timeoutS: number): Ca
   };
 }
 
+/** A listed car's active leases, counted beside its row (the list and its refreshed rows). */
+const ACTIVE_LEASES = sql<number>`(SELECT count(*)::int FROM leases l WHERE l.car_id = cars.id AND l.status = 'active')`;
+
 const SORTS = {
   enrolledAt: { expr: sql`cars.enrolled_at`, type: sql`timestamptz` },
   lastHeartbeatAt: {
@@ -261,7 +264,7 @@ export async function listCars(
     .select({
       car: cars,
       sortKey: sql<string>`${sort.expr}::text`,
-      active: sql<number>`(SELECT count(*)::int FROM leases l WHERE l.car_id = cars.id AND l.status = 'active')`,
+      active: ACTIVE_LEASES,
     })
     .from(cars)
     .where(and(...conditions))
@@ -292,7 +295,7 @@ export async function carRows(
   const found = await deps.db
     .select({
       car: cars,
-      active: sql<number>`(SELECT count(*)::int FROM leases l WHERE l.car_id = cars.id AND l.status = 'active')`,
+      active: ACTIVE_LEASES,
     })
     .from(cars)
     .where(and(inArray(cars.id, input.carIds), isNull(cars.revokedAt)));
