@@ -2,6 +2,7 @@
 // data. One server and one browser for the whole file; the steps build on each other (cars
 // enrolled in one are listed, leased and quarantined in the next).
 import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runFleet } from "@nightshift/agent/fleet";
@@ -9,8 +10,20 @@ import { createTwin } from "@nightshift/agent/twin";
 import { runTiny, TEST_MODEL_ID, tinyInput } from "@nightshift/api/seed";
 import { demoImagePath } from "@nightshift/models/demo-images";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
+import type { AxeResults, RunOptions } from "axe-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, PARKED, parkCars, screenshot, signIn, startHarness } from "./harness";
+import {
+  type Harness,
+  PARKED,
+  pageLoaded,
+  parkCars,
+  screenshot,
+  signIn,
+  startHarness,
+} from "./harness";
+
+/** axe-core's browser build, injected into each page the accessibility check reads. */
+const AXE_SCRIPT = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 let h: Harness;
 let operator: NightshiftClient;
@@ -363,18 +376,31 @@ describe("accessibility and layout", () => {
   ];
 
   it("has no serious or critical axe violations on the main pages, light and dark", async () => {
-    const { AxeBuilder } = await import("@axe-core/playwright");
     const { page } = h;
     const found: string[] = [];
     const check = async (label: string) => {
-      const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
-      for (const v of result.violations) {
+      // axe-core itself, injected into the page (its Playwright wrapper needs Node 22).
+      await page.addScriptTag({ path: AXE_SCRIPT });
+      const violations = await page.evaluate(async () => {
+        const axe = (
+          window as unknown as {
+            axe: { run(context: Document, options: RunOptions): Promise<AxeResults> };
+          }
+        ).axe;
+        const result = await axe.run(document, {
+          runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] },
+        });
+        return result.violations.map((v) => ({
+          id: v.id,
+          impact: v.impact ?? null,
+          help: v.help,
+          targets: v.nodes.map((n) => n.target.join(" ")),
+        }));
+      });
+      for (const v of violations) {
         if (v.impact === "serious" || v.impact === "critical") {
           found.push(
-            `${label}: ${v.id} (${v.impact}) — ${v.help}: ${v.nodes
-              .map((n) => n.target.join(" "))
-              .slice(0, 3)
-              .join(", ")}`,
+            `${label}: ${v.id} (${v.impact}) — ${v.help}: ${v.targets.slice(0, 3).join(", ")}`,
           );
         }
       }
@@ -382,16 +408,13 @@ describe("accessibility and layout", () => {
     const carPage = `/cars/${cars[0]!.carId}`;
     for (const path of [...PAGES, carPage]) {
       await page.goto(`${h.console.url}${path}`);
-      await page.locator("main h1").waitFor();
-      // Let data arrive: the states with data are the ones to check.
-      await page.waitForTimeout(1_500);
+      await pageLoaded(page);
       await check(path);
     }
     await page.emulateMedia({ colorScheme: "dark" });
     for (const path of ["/fleet", "/tenants", "/controls"]) {
       await page.goto(`${h.console.url}${path}`);
-      await page.locator("main h1").waitFor();
-      await page.waitForTimeout(3_000);
+      await pageLoaded(page);
       await check(`${path} (dark)`);
       if (path === "/fleet") await screenshot(page, "fleet-dark");
     }
@@ -403,8 +426,7 @@ describe("accessibility and layout", () => {
     const { page } = h;
     await page.setViewportSize({ width: 820, height: 1180 });
     await page.goto(`${h.console.url}/fleet`);
-    await page.getByTestId("stat-total").waitFor();
-    await page.waitForTimeout(2_000);
+    await pageLoaded(page);
     // Nothing wider than the window: no sideways scrolling of the page itself.
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - window.innerWidth,

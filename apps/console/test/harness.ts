@@ -92,6 +92,15 @@ export async function parkCars(
   return cars;
 }
 
+/**
+ * Waits until the page in view has its data: its heading is there and no query is still loading
+ * (the console draws a `.skeleton` for each query without data yet).
+ */
+export async function pageLoaded(page: Page): Promise<void> {
+  await page.locator("main h1").waitFor();
+  await page.waitForFunction(() => document.querySelector("main .skeleton") === null);
+}
+
 /** The whole page as a PNG under test-results/. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   // A full-page capture scrolls: a sticky nav would be drawn where the scroll left it.
