@@ -1,7 +1,7 @@
 // Seeded randomness. Every draw in core comes from an Rng passed in by the caller, so a run
 // replays exactly from its seed.
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
-import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
+import { xoroshiro128plusFromState } from "pure-rand/generator/xoroshiro128plus";
 
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -20,9 +20,30 @@ export interface Rng {
   fork(): Rng;
 }
 
+/**
+ * A generator whose whole state comes from `seed` through splitmix32, so that neighbouring seeds
+ * (car 1, car 2, …) give unrelated streams. pure-rand's own `xoroshiro128plus(seed)` puts the
+ * seed into the state almost as it is: its first draw was ~1.0 for every small seed, and every
+ * car seeded 0, 1, 2, … drew the same daily pattern.
+ */
 export function createRng(seed: number): Rng {
-  const gen = xoroshiro128plus(seed | 0);
-  return wrap(gen);
+  const next = splitmix32(seed | 0);
+  const state = [next(), next(), next(), next()];
+  // An all-zero state would draw zeros for ever; splitmix32 cannot give four zeros, but be sure.
+  if (state.every((word) => word === 0)) state[0] = 1;
+  return wrap(xoroshiro128plusFromState(state));
+}
+
+/** splitmix32 (after Steele, Lea and Flood's SplitMix): a stream of well-mixed 32-bit words. */
+function splitmix32(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s + 0x9e3779b9) | 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) | 0;
+  };
 }
 
 function wrap(gen: ReturnType<typeof xoroshiro128plus>): Rng {

@@ -124,8 +124,12 @@ describe("simulate", () => {
       },
     });
     const { summary } = simulate({ vehicles: 400, hours: 10, seed: 5, scenario });
-    expect(summary.tasksPreempted).toBeGreaterThan(0);
     const mapworks = summary.tenants.find((t) => t.id === "mapworks");
+    const labBatch = summary.tenants.find((t) => t.id === "lab-batch");
+    // Lab Batch borrowed beyond its quota, and Mapworks still got its guarantee once it asked.
+    // Whether that took preempting runs or only runs ending depends on the draw (0 to 10
+    // preemptions over seeds 1-6): core's reclaim tests check whom it preempts.
+    expect(labBatch!.usageShare).toBeGreaterThan(labBatch!.quotaShare);
     expect(mapworks?.quotaAttainment as number).toBeGreaterThan(0.85);
   });
 
