@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { CLI_BIN } from "@nightshift/server/testing";
+import { until } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accounting, startTestServer, type TestServer, tinyInputs, waitForJobs } from "./server";
 
@@ -10,7 +11,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer();
-}, 90_000);
+});
 
 afterAll(async () => {
   await server?.close();
@@ -45,11 +46,9 @@ describe("nightshift agent", () => {
       "--seed",
       "9",
     ]);
-    expect(await waitForJobs(server.tenant, [jobId], 60_000)).toBe(true);
+    expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
     // Let a live line come out, then stop as a person would.
-    const until = performance.now() + 10_000;
-    while (!agent.out().includes("tasksPerS") && performance.now() < until)
-      await new Promise((r) => setTimeout(r, 100));
+    await until("a live line", () => agent.out().includes("tasksPerS"));
     agent.child.kill("SIGINT");
     expect(await agent.exited).toBe(0);
     const lines = agent
@@ -72,7 +71,7 @@ describe("nightshift agent", () => {
       valid: 100,
       active: 0,
     });
-  }, 90_000);
+  });
 
   it("stops after --duration, with a summary for people", async () => {
     const agent = runAgent([
@@ -88,7 +87,7 @@ describe("nightshift agent", () => {
     expect(await agent.exited).toBe(0);
     expect(agent.out()).toMatch(/2 cars on http:\/\/127\.0\.0\.1:\d+ for \d+\.\d s/);
     expect(agent.out()).toMatch(/enrolled\s+2/);
-  }, 60_000);
+  });
 
   it("says so when the server cannot be reached, and when a flag is wrong", async () => {
     const unreachable = runAgent(["--server", "http://127.0.0.1:9", "--duration", "1"]);
@@ -97,11 +96,11 @@ describe("nightshift agent", () => {
     const wrong = runAgent(["--cars", "0"]);
     expect(await wrong.exited).toBe(2);
     expect(wrong.err()).toMatch(/--cars must be an integer between 1 and 10000, got "0"/);
-  }, 60_000);
+  });
 
   it("stops with an error when no car can enroll (a wrong code)", async () => {
     const agent = runAgent(["--server", server.url, "--code", "NOT-A-CODE", "--duration", "30"]);
     expect(await agent.exited).toBe(1);
     expect(agent.err()).toMatch(/no car could enroll/);
-  }, 60_000);
+  });
 });

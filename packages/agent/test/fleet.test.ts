@@ -22,7 +22,7 @@ let modelDir: string;
 beforeAll(async () => {
   server = await startTestServer();
   modelDir = mkdtempSync(join(tmpdir(), "nightshift-agent-models-"));
-}, 90_000);
+});
 
 afterAll(async () => {
   await server?.close();
@@ -48,7 +48,7 @@ describe("a fleet of headless cars", () => {
       heartbeatMs: 2000,
       onEvent: (_car, e) => events.push(e),
     });
-    const finished = await waitForJobs(server.tenant, [jobId], 60_000);
+    const finished = await waitForJobs(server.tenant, [jobId]);
     await fleet.stop();
     const summary = fleet.summary();
     console.log(`tiny-mlp: ${JSON.stringify(summary)}`);
@@ -72,5 +72,5 @@ describe("a fleet of headless cars", () => {
     expect(done.length).toBeGreaterThanOrEqual(480);
     expect(Math.max(...done.map((e) => e.batch))).toBeGreaterThan(1);
     expect(done.every((e) => e.energyWh > 0 && e.backend === "native")).toBe(true);
-  }, 90_000);
+  });
 });

@@ -3,9 +3,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createNightshiftClient } from "@nightshift/client/client";
 import { DEMO_IMAGES } from "@nightshift/models/demo-images";
+import { until } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ENROLLMENT_CODE, runFleet } from "../src/fleet";
 import { type Credential, type LoopEvent, WorkLoop } from "../src/loop";
@@ -30,7 +30,7 @@ const runtime = new NodeRuntime();
 beforeAll(async () => {
   server = await startTestServer();
   modelDir = mkdtempSync(join(tmpdir(), "nightshift-agent-models-"));
-}, 90_000);
+});
 
 afterAll(async () => {
   await runtime.dispose();
@@ -52,10 +52,22 @@ function car(
 ) {
   const events: LoopEvent[] = [];
   const url = opts.server ?? server.url;
+  // Calls by procedure, counted as they leave the car (tRPC batches name several in one URL).
+  const calls = new Map<string, number>();
+  const countingFetch: typeof fetch = (input, init) => {
+    const href = input instanceof Request ? input.url : String(input);
+    const procedures = new URL(href).pathname.replace(/^.*\/trpc\//, "").split(",");
+    for (const p of procedures) calls.set(p, (calls.get(p) ?? 0) + 1);
+    return fetch(input, init);
+  };
   const loop = new WorkLoop({
     server: url,
     createClient: (credential) =>
-      createNightshiftClient({ url, ...(credential ? { credential } : {}) }),
+      createNightshiftClient({
+        url,
+        fetch: countingFetch,
+        ...(credential ? { credential } : {}),
+      }),
     runtime: opts.runtime ?? runtime,
     store: opts.store ?? new NodeModelStore({ dir: modelDir }),
     twin: opts.twin ?? parkedTwin(0, Date.now()),
@@ -66,7 +78,7 @@ function car(
     maxLease: 4,
   });
   loop.on((e) => events.push(e));
-  return { loop, events };
+  return { loop, events, calls: (procedure: string) => calls.get(procedure) ?? 0 };
 }
 
 /** The real runtime, held at the start of each run until `open()`: a run that takes as long as a test needs. */
@@ -97,14 +109,6 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!check()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 describe("the work loop on a real server", () => {
   it("classifies the demo text lines' direction, in batches", async () => {
     const lines = DEMO_IMAGES.filter((d) => d.kind === "line");
@@ -121,7 +125,7 @@ describe("the work loop on a real server", () => {
       store: new NodeModelStore({ dir: modelDir }),
       maxLease: 8,
     });
-    const finished = await waitForJobs(server.tenant, [jobId], 60_000);
+    const finished = await waitForJobs(server.tenant, [jobId]);
     await fleet.stop();
     expect(finished).toBe(true);
     expect(fleet.summary().outbox).toBe(0);
@@ -139,7 +143,7 @@ describe("the work loop on a real server", () => {
       expect(item.status).toBe("valid");
       expect(item.interpretation).toMatchObject({ kind: "direction", angle: lines[i]!.angle });
     });
-  }, 90_000);
+  });
 
   it("finds the text lines of the demo pages with the detector, several pages a run", async () => {
     const pages = DEMO_IMAGES.filter((d) => d.kind === "page");
@@ -150,7 +154,7 @@ describe("the work loop on a real server", () => {
     });
     const one = car("reader");
     void one.loop.start();
-    expect(await waitForJobs(server.tenant, [jobId], 60_000)).toBe(true);
+    expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
     await one.loop.stop();
     const runs = one.events.filter((e) => e.type === "task-done");
     expect(Math.max(...runs.map((e) => (e.type === "task-done" ? e.batch : 0)))).toBeGreaterThan(1);
@@ -161,7 +165,7 @@ describe("the work loop on a real server", () => {
       const boxes = (item.interpretation as { boxes: unknown[] }).boxes;
       expect(boxes).toHaveLength(pages[i]!.boxes.length);
     });
-  }, 90_000);
+  });
 
   it("hands its lease back when the car drives off mid-run; another car completes the task", async () => {
     const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
@@ -187,14 +191,13 @@ describe("the work loop on a real server", () => {
           leaseId,
         ])
       ).rows[0]?.status;
-    const deadline = performance.now() + 10_000;
-    while ((await status()) === "active" && performance.now() < deadline) await sleep(50);
+    await until("the server to end the lease", async () => (await status()) !== "active");
     expect(await status()).toBe("released");
     gated.open();
 
     const other = car("other");
     void other.loop.start();
-    expect(await waitForJobs(server.tenant, [jobId], 30_000)).toBe(true);
+    expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
     await Promise.all([driver.loop.stop(), other.loop.stop()]);
 
     // The run that finished after the departure was not submitted; the other car's was.
@@ -210,7 +213,7 @@ describe("the work loop on a real server", () => {
       { car_id: other.loop.carId, status: "submitted", results: 1 },
     ]);
     expect(await accounting(server.pool, [jobId])).toMatchObject({ tasks: 1, valid: 1, ledger: 1 });
-  }, 90_000);
+  });
 
   it("gets back the leases of a lease call whose answer was lost, by retrying it with its requestId", async () => {
     const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
@@ -228,7 +231,7 @@ describe("the work loop on a real server", () => {
       const lossy = car("lossy", { server: proxy.url });
       void lossy.loop.start();
       // Well inside the lease lifetime (120 s): nothing waits for a lease to run out.
-      expect(await waitForJobs(server.tenant, [jobId], 30_000)).toBe(true);
+      expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
       await lossy.loop.stop();
       expect(proxy.lost).toHaveLength(1);
       expect(lossy.loop.stats.retries).toBeGreaterThan(0);
@@ -254,7 +257,7 @@ describe("the work loop on a real server", () => {
     } finally {
       await proxy.close();
     }
-  }, 90_000);
+  });
 
   it("reports a broken input image with node.fail and carries on with the next task", async () => {
     // A valid PNG header (the server reads only that) over pixel data that does not inflate.
@@ -282,7 +285,7 @@ describe("the work loop on a real server", () => {
     // A second owner's car refuses the image too: the task fails, with the reason.
     const b = car("b");
     void b.loop.start();
-    expect(await waitForJobs(server.tenant, [jobId], 60_000)).toBe(true);
+    expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
     await Promise.all([a.loop.stop(), b.loop.stop()]);
 
     for (const c of [a, b]) {
@@ -301,7 +304,7 @@ describe("the work loop on a real server", () => {
     );
     expect(rows.map((r) => r.status)).toEqual(["failed", "failed"]);
     for (const r of rows) expect(r.end_reason).toMatch(/^bad-input: /);
-  }, 90_000);
+  });
 
   it("refuses a model served with wrong bytes (model-integrity), and an honest car runs the task", async () => {
     const proxy = await startTamperingProxy(server.url);
@@ -343,13 +346,13 @@ describe("the work loop on a real server", () => {
 
       const honest = car("honest");
       void honest.loop.start();
-      expect(await waitForJobs(server.tenant, [jobId], 30_000)).toBe(true);
+      expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
       await honest.loop.stop();
       expect(await accounting(server.pool, [jobId])).toMatchObject({ tasks: 2, valid: 2 });
     } finally {
       await proxy.close();
     }
-  }, 90_000);
+  });
 
   it("takes no work at the owner's reserve, and starts once plugged in", async () => {
     const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
@@ -363,13 +366,15 @@ describe("the work loop on a real server", () => {
       low.events.some((e) => e.type === "state" && e.blocker === "reserve"),
     );
     // Heartbeats go on; no lease is asked for while the car sits at its reserve.
-    await sleep(2500);
+    const beats = low.calls("node.heartbeat");
+    await until("three more heartbeats", () => low.calls("node.heartbeat") >= beats + 3);
+    expect(low.calls("node.lease")).toBe(0);
     expect(low.loop.stats.leased).toBe(0);
     low.loop.updateTwin((t) => park(t, 11));
-    expect(await waitForJobs(server.tenant, [jobId], 30_000)).toBe(true);
+    expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
     await low.loop.stop();
     expect(low.loop.stats.acknowledged).toBe(3);
-  }, 60_000);
+  });
 
   it("resumes with a stored credential, and enrolls again when the credential is refused", async () => {
     let saved: Credential | undefined;
@@ -385,7 +390,7 @@ describe("the work loop on a real server", () => {
     });
     const resumed = car("keeper", { credential: saved! });
     void resumed.loop.start();
-    expect(await waitForJobs(server.tenant, [jobId], 30_000)).toBe(true);
+    expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
     await resumed.loop.stop();
     expect(resumed.events.find((e) => e.type === "enrolled")).toEqual({
       type: "enrolled",
@@ -404,7 +409,7 @@ describe("the work loop on a real server", () => {
     await refused.loop.stop();
     expect(fresh!.carId).not.toBe(saved!.carId);
     expect(refused.events.some((e) => e.type === "error" && e.action === "reenroll")).toBe(true);
-  }, 60_000);
+  });
 
   it("stops when an operator revokes its credential, and does not enroll again", async () => {
     const operator = await createNightshiftClient({ url: server.url }).operator.auth.signIn.mutate(
@@ -415,7 +420,8 @@ describe("the work loop on a real server", () => {
     const ended = revokee.loop.start();
     await until("enrollment", () => revokee.loop.carId !== undefined);
     await until("a heartbeat", () => revokee.events.some((e) => e.type === "state"));
-    await sleep(1500);
+    // Revoked while it waits between lease calls, as a car at rest would be.
+    await until("a lease call", () => revokee.calls("node.lease") > 0);
     await ops.operator.cars.revoke.mutate({ carId: revokee.loop.carId!, reason: "test" });
     await ended;
     expect(revokee.events.find((e) => e.type === "revoked")).toEqual({
@@ -424,5 +430,5 @@ describe("the work loop on a real server", () => {
     });
     expect(revokee.events.filter((e) => e.type === "enrolled")).toHaveLength(1);
     await revokee.loop.stop();
-  }, 60_000);
+  });
 });

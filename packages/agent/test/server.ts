@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { createPool } from "@nightshift/db/client";
 import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import { untilDone } from "@nightshift/testkit/waits";
 import type { Pool } from "pg";
 import { createTwin, type Twin } from "../src/twin";
 
@@ -19,6 +20,10 @@ export interface TestServer {
   tenant: NightshiftClient;
   /** SIGTERM, then the same data folder and port again. */
   restart(): Promise<void>;
+  /** SIGTERM: the server is away until `start`. */
+  stop(): Promise<void>;
+  /** The stopped server again, on the same data folder and port. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,7 +42,13 @@ export async function startTestServer(): Promise<TestServer> {
     pool,
     tenant: createNightshiftClient({ url: serve.url, credential: key }),
     async restart() {
+      await server.stop();
+      await server.start();
+    },
+    async stop() {
       await serve.stop();
+    },
+    async start() {
       const port = new URL(serve.url).port;
       // The port was just freed; another process may take it in between (rare): try a few times.
       for (let attempt = 0; ; attempt++) {
@@ -68,19 +79,24 @@ export function parkedTwin(_index: number, nowMs: number): Twin {
   return createTwin({ nowMs, socPct: 80, pluggedIn: true, chargerKW: 11 });
 }
 
-/** Waits until every job has finished (completed, failed or cancelled); false at the deadline. */
+/**
+ * Waits until every job has finished (completed, failed or cancelled) and returns true. However
+ * slow the machine, it waits while tasks keep getting done; it throws only when none has been
+ * decided for the testkit's hang guard.
+ */
 export async function waitForJobs(
   tenant: NightshiftClient,
   jobIds: readonly string[],
-  deadlineMs: number,
-): Promise<boolean> {
-  const until = performance.now() + deadlineMs;
-  while (performance.now() < until) {
-    const jobs = await Promise.all(jobIds.map((jobId) => tenant.tenant.jobs.get.query({ jobId })));
-    if (jobs.every((j) => j.status !== "queued" && j.status !== "running")) return true;
-    await sleep(200);
-  }
-  return false;
+): Promise<true> {
+  await untilDone(
+    `jobs ${jobIds.join(", ")} to finish`,
+    () => Promise.all(jobIds.map((jobId) => tenant.tenant.jobs.get.query({ jobId }))),
+    {
+      done: (jobs) => jobs.every((j) => j.status !== "queued" && j.status !== "running"),
+      progress: (jobs) => jobs.reduce((n, j) => n + j.tasksValidated + j.tasksFailed, 0),
+    },
+  );
+  return true;
 }
 
 /** Tiny-mlp inputs: one [1, 16] tensor per task, distinct per task. */

@@ -30,7 +30,7 @@ export function createRng(seed: number): Rng {
   const next = splitmix32(seed | 0);
   const state = [next(), next(), next(), next()];
   // An all-zero state would draw zeros for ever; splitmix32 cannot give four zeros, but be sure.
-  if (state.every((word) => word === 0)) state[0] = 1;
+  if (state.reduce((bits, word) => bits | word, 0) === 0) state[0] = 1;
   return wrap(xoroshiro128plusFromState(state));
 }
 
@@ -46,7 +46,7 @@ function splitmix32(seed: number): () => number {
   };
 }
 
-function wrap(gen: ReturnType<typeof xoroshiro128plus>): Rng {
+function wrap(gen: ReturnType<typeof xoroshiro128plusFromState>): Rng {
   const rng: Rng = {
     next: () => uniformFloat64(gen),
     int: (min, max) => min + Math.floor(uniformFloat64(gen) * (max - min + 1)),
