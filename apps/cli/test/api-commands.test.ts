@@ -124,8 +124,8 @@ describe("operator and tenant commands", () => {
         .split("\n")
         .map((l) => JSON.parse(l)),
     ).toEqual([
-      { seq: 0, status: "open", output: null },
-      { seq: 1, status: "open", output: null },
+      { seq: 0, status: "open" },
+      { seq: 1, status: "open" },
     ]);
 
     const cancelled = await runCli(["jobs", "cancel", jobId], { env });

@@ -142,6 +142,13 @@ describe.concurrent("bad flags", () => {
     expect(run.stdout).toBe("");
   });
 
+  it("--version prints the version and exits 0", async () => {
+    const run = await runCli(["--version"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^nightshift \d+\.\d+\.\d+\n$/);
+    expect((await runCli(["-v"])).stdout).toBe(run.stdout);
+  });
+
   it("an unknown command is an error", async () => {
     const run = await runCli(["simulat"]);
     expect(run.code).not.toBe(0);

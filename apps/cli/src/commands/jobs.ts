@@ -1,3 +1,5 @@
+// `nightshift jobs`: a tenant submits jobs and reads their status and results (needs a tenant
+// key in NIGHTSHIFT_KEY or --key).
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { type ApiFlags, connect, withApiOptions } from "../api";
@@ -149,7 +151,9 @@ export function registerJobs(program: Command): void {
 
   const results = jobs
     .command("results")
-    .description("a job's results as JSON lines, one task per line: seq, status, output")
+    .description(
+      "a job's results as JSON lines, one task per line: seq, status and what the output means (a text direction and its confidence, text boxes, or the numbers)",
+    )
     .argument("<job-id>", "the job's id", jobIdArgument)
     .option("--limit <n>", "tasks per page, 1 to 500 (default 500)", (raw: string) =>
       parseIntegerFlag("--limit", raw, { min: 1, max: 500 }),
@@ -157,11 +161,12 @@ export function registerJobs(program: Command): void {
     .option("--cursor <seq>", "start after this task (from an earlier page)", (raw: string) =>
       parseIntegerFlag("--cursor", raw, { min: -1, max: 2 ** 31 - 1 }),
     )
-    .option("--one-page", "print one page, then the next cursor on stderr");
+    .option("--one-page", "print one page, then the next cursor on stderr")
+    .option("--raw", "add the model's raw output to each line");
   withApiOptions(results, TENANT_KEY).action(
     async (
       jobId: string,
-      flags: ApiFlags & { limit?: number; cursor?: number; onePage?: boolean },
+      flags: ApiFlags & { limit?: number; cursor?: number; onePage?: boolean; raw?: boolean },
     ) => {
       const api = connect(flags, TENANT_KEY);
       let cursor = flags.cursor;
@@ -170,8 +175,7 @@ export function registerJobs(program: Command): void {
           c.tenant.jobs.results.query({ jobId, cursor, limit: flags.limit ?? 500 }),
         );
         for (const item of page.items) {
-          const { seq, status, output } = item;
-          process.stdout.write(`${JSON.stringify({ seq, status, output })}\n`);
+          process.stdout.write(`${JSON.stringify(resultLine(item, flags.raw ?? false))}\n`);
         }
         if (page.nextCursor === null) break;
         if (flags.onePage) {
@@ -192,4 +196,40 @@ export function registerJobs(program: Command): void {
     const out = await api.call((c) => c.tenant.jobs.cancel.mutate({ jobId }));
     process.stdout.write(`${out.status}\n`);
   });
+}
+
+/** What `jobs results` prints for a task, before JSON.stringify. */
+export interface ResultLine {
+  seq: number;
+  status: string;
+  [meaning: string]: unknown;
+}
+
+/**
+ * One task's line: its seq and status, then what its output means as the server read it (a
+ * text direction with its confidence, text boxes in the image's pixels), or the numbers
+ * themselves for a model whose output is a plain tensor; the reason when it failed. `raw` adds
+ * the model's raw output to every line.
+ */
+export function resultLine(
+  item: {
+    seq: number;
+    status: string;
+    output: number[] | null;
+    interpretation?: unknown;
+    error: string | null;
+  },
+  raw: boolean,
+): ResultLine {
+  const line: ResultLine = { seq: item.seq, status: item.status };
+  const meaning = item.interpretation as { kind?: unknown } | null;
+  if (meaning && typeof meaning === "object" && meaning.kind !== "tensor") {
+    const { kind: _kind, ...fields } = meaning;
+    Object.assign(line, fields);
+  } else if (item.output !== null && !raw) {
+    line.output = item.output;
+  }
+  if (item.error !== null) line.error = item.error;
+  if (raw) line.output = item.output;
+  return line;
 }
