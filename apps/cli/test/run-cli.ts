@@ -1,6 +1,7 @@
 // Runs the real CLI in a child process, as a user would, and collects what it printed.
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { HANG_MS } from "@nightshift/testkit/waits";
 
 export const CLI_DIR = fileURLToPath(new URL("..", import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -27,7 +28,8 @@ export function runCli(
         env: { ...process.env, ...options.env },
         encoding: "utf8",
         maxBuffer: 64 * 1024 * 1024,
-        timeout: 60_000,
+        // A hang guard only: a slow machine may take its time.
+        timeout: HANG_MS,
       },
       (error, stdout, stderr) => {
         // A non-zero exit is a result to check; only a failure to run at all is an error.

@@ -2,6 +2,7 @@
 import { launchChromium } from "@nightshift/browser/chromium";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { RuntimeInfo } from "@nightshift/agent/runtime";
+import { HANG_MS } from "@nightshift/testkit/waits";
 import type { BenchResult, SelfTestResult, WireTensor } from "../src/protocol";
 
 export async function openBrowser(): Promise<Browser> {
@@ -26,11 +27,13 @@ export async function openVehicle(
   url: string,
 ): Promise<{ page: Page; info: RuntimeInfo }> {
   const page = await browser.newPage();
+  // Playwright's own waits are hang guards too: WebGPU on a software adapter is slow.
+  page.setDefaultTimeout(HANG_MS);
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(url);
   const info = await page
-    .waitForFunction(() => window.nightshiftVehicle !== undefined, null, { timeout: 60_000 })
+    .waitForFunction(() => window.nightshiftVehicle !== undefined, null, { timeout: HANG_MS })
     .then(() => page.evaluate(() => window.nightshiftVehicle!.ready));
   if (errors.length > 0) throw new Error(`the page failed: ${errors.join("; ")}`);
   return { page, info };

@@ -5,7 +5,6 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { runFleet } from "@nightshift/agent/fleet";
 import { createTwin } from "@nightshift/agent/twin";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
@@ -13,6 +12,7 @@ import { outputsAgree } from "@nightshift/core/verify";
 import { demoImagePath } from "@nightshift/models/demo-images";
 import { getManifest } from "@nightshift/models/registry";
 import { tinyMlpReference } from "@nightshift/models/tiny-mlp";
+import { HANG_MS, untilDone } from "@nightshift/testkit/waits";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { NodeView } from "../src/protocol";
@@ -47,7 +47,7 @@ async function view(page: Page): Promise<NodeView | null> {
 }
 
 /** Waits until the tab's view satisfies `predicate` (a function evaluated in the page). */
-async function waitView(page: Page, predicate: string, timeoutMs = 90_000): Promise<NodeView> {
+async function waitView(page: Page, predicate: string): Promise<NodeView> {
   try {
     await page.waitForFunction(
       (body) => {
@@ -55,7 +55,8 @@ async function waitView(page: Page, predicate: string, timeoutMs = 90_000): Prom
         return v ? (new Function("v", `return (${body})`) as (v: unknown) => boolean)(v) : false;
       },
       predicate,
-      { timeout: timeoutMs, polling: 100 },
+      // A hang guard only: WebGPU on a software adapter takes seconds a run.
+      { timeout: HANG_MS, polling: 100 },
     );
   } catch (error) {
     // Say what the tab saw instead: the tasks, the error, the state.
@@ -65,15 +66,12 @@ async function waitView(page: Page, predicate: string, timeoutMs = 90_000): Prom
   return (await view(page))!;
 }
 
-async function waitJob(jobId: string, timeoutMs = 90_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await tenant.tenant.jobs.get.query({ jobId });
-    if (job.status !== "queued" && job.status !== "running") return job;
-    if (Date.now() > until)
-      throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
-    await sleep(250);
-  }
+/** Waits until the job has finished; fails only when its tasks stop being decided. */
+async function waitJob(jobId: string) {
+  return untilDone(`job ${jobId}`, () => tenant.tenant.jobs.get.query({ jobId }), {
+    done: (job) => job.status !== "queued" && job.status !== "running",
+    progress: (job) => job.tasksValidated + job.tasksFailed,
+  });
 }
 
 async function results(jobId: string) {
@@ -220,7 +218,7 @@ describe("a tab is a car", () => {
 
     const car = headlessCar("agent-b");
     try {
-      expect((await waitJob(jobId, 150_000)).status).toBe("completed");
+      expect((await waitJob(jobId)).status).toBe("completed");
     } finally {
       await car.stop();
     }
@@ -303,7 +301,7 @@ describe("a tab is a car", () => {
     // A second car refuses it too: the task fails for its tenant with the car's message.
     const car = headlessCar("agent-d");
     try {
-      const job = await waitJob(jobId, 90_000);
+      const job = await waitJob(jobId);
       expect(job.tasksValidated).toBe(2);
       expect(job.tasksFailed).toBe(1);
     } finally {

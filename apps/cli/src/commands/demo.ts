@@ -213,6 +213,17 @@ async function demo(flags: DemoFlags): Promise<void> {
     say(`  Server        ${api.url}   (tRPC under /trpc, /healthz, /metrics)`);
     say(`  Fleet         ${flags.cars} headless cars; server log in ${logFile}`);
     if (credentials) say(`  Secrets       ${secretsFile}`);
+    const tenant = credentials ? Object.entries(credentials.tenantKeys)[0] : undefined;
+    if (tenant) {
+      const [tenantId, key] = tenant;
+      say("");
+      say(`  Tenant key    ${key}   (tenant ${tenantId}; every key is in ${secretsFile})`);
+      say(`    try it      export NIGHTSHIFT_URL=${api.url} NIGHTSHIFT_KEY=${key}`);
+      say(
+        `                npx nightshift jobs submit --model ppocr-det --inputs examples/jobs/pages.json`,
+      );
+      say(`                npx nightshift jobs results JOB_ID`);
+    }
     say("");
     say(
       "Ctrl-C stops everything; the data stays for the next start (npm start -- --reset starts fresh).",
