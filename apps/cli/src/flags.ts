@@ -56,3 +56,17 @@ export function parseUrlFlag(flag: string, raw: string): string {
   }
   return raw;
 }
+
+const INSTANT = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?)(Z|[+-]\d{2}:\d{2})?$/;
+
+/** An ISO 8601 date and time, e.g. 2026-06-01T08:00 (UTC unless it carries an offset). */
+export function parseInstantFlag(flag: string, raw: string): Date {
+  const m = INSTANT.exec(raw.trim());
+  const at = m ? new Date(`${m[1]}T${m[2]}${m[5] ?? "Z"}`) : null;
+  if (!at || Number.isNaN(at.getTime())) {
+    throw new UsageError(
+      `${flag} must be an ISO 8601 date and time such as 2026-06-01T08:00 or 2026-06-01T08:00+02:00, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return at;
+}

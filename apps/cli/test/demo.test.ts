@@ -56,6 +56,12 @@ async function startDemo(extra: string[] = []): Promise<Demo> {
       "0",
       "--cars",
       "3",
+      // The cars' day at a fixed hour and at the wall clock's pace: whether they are parked
+      // does not depend on when the test runs or how fast the machine is.
+      "--start",
+      "2026-06-03T02:00",
+      "--speedup",
+      "1",
       ...extra,
     ],
     { cwd: CLI_DIR, env: { ...process.env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] },
@@ -125,6 +131,9 @@ describe("nightshift demo", () => {
       const signIn = demo.lines.find((l) => l.trim().startsWith("sign in"))!;
       operator = signIn.trim().slice("sign in".length).trim();
       expect(operator).toMatch(/^operator@nightshift\.local \/ \S{12,}$/);
+      expect(demo.lines.find((l) => l.trim().startsWith("Clock"))).toMatch(
+        /1× \(a day in 24 hours\); the demo's world is at 2026-06-03 02:0\d UTC/,
+      );
 
       expect((await fetch(`${server}/readyz`)).status).toBe(200);
       expect((await fetch(`${consoleUrl}/sign-in`)).status).toBe(200);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseIntegerFlag, parsePositiveFlag } from "../src/flags";
+import { parseInstantFlag, parseIntegerFlag, parsePositiveFlag } from "../src/flags";
 import { UsageError } from "../src/usage-error";
 
 describe("parseIntegerFlag", () => {
@@ -36,6 +36,29 @@ describe("parsePositiveFlag", () => {
     (raw) => {
       expect(() => parsePositiveFlag("--hours", raw, 336)).toThrow(
         /^--hours must be a number greater than 0/,
+      );
+    },
+  );
+});
+
+describe("parseInstantFlag", () => {
+  it("reads an ISO 8601 date and time, UTC unless it carries an offset", () => {
+    expect(parseInstantFlag("--start", "2026-06-01T08:00").toISOString()).toBe(
+      "2026-06-01T08:00:00.000Z",
+    );
+    expect(parseInstantFlag("--start", "2026-06-01T08:00:30Z").toISOString()).toBe(
+      "2026-06-01T08:00:30.000Z",
+    );
+    expect(parseInstantFlag("--start", "2026-06-01T08:00+02:00").toISOString()).toBe(
+      "2026-06-01T06:00:00.000Z",
+    );
+  });
+
+  it.each(["", "tomorrow", "2026-06-01", "2026-13-01T08:00", "2026-06-01 08:00", "08:00"])(
+    "rejects %j naming the flag",
+    (raw) => {
+      expect(() => parseInstantFlag("--start", raw)).toThrow(
+        /^--start must be an ISO 8601 date and time/,
       );
     },
   );

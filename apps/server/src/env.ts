@@ -79,6 +79,14 @@ export const ZServerEnv = z.object({
       return z.NEVER;
     }
   }),
+  /**
+   * Compressed time, for demos and tests: scheduling (owner hours, tariffs, departures, the
+   * energy of a run) runs this many times as fast as the wall clock (60: a day in 24 minutes);
+   * cars must run their days at the same speed (`nightshift agent` asks the server). 1: real time.
+   */
+  NIGHTSHIFT_SPEEDUP: optional(z.coerce.number().min(1).max(3600)).default(1),
+  /** The scheduling clock's time when the server starts (ISO 8601); default the wall clock's. */
+  NIGHTSHIFT_WORLD_START: optional(z.iso.datetime({ offset: true })),
   /** Seconds between sweeps of expired leases. */
   NIGHTSHIFT_SWEEP_INTERVAL_S: optional(z.coerce.number().positive().max(3600)).default(2),
   LOG_LEVEL: optional(

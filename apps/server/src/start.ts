@@ -5,6 +5,7 @@ import { type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type ApiConfig, apiConfig } from "@nightshift/api/config";
+import { REAL_TIME, type TimeScale, timeScale } from "@nightshift/core/time-scale";
 import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
 import { type ApiDeps, createContextFactory } from "@nightshift/api/context";
 import { appRouter } from "@nightshift/api/router";
@@ -51,6 +52,11 @@ export interface StartServerOptions {
    * NIGHTSHIFT_TRUSTED_PROXIES, else none.
    */
   trustedProxies?: TrustedProxies;
+  /**
+   * Compressed time: the scheduling clock runs `speedup` times as fast as the wall clock, from
+   * `worldStartAt` (default now). Default NIGHTSHIFT_SPEEDUP and NIGHTSHIFT_WORLD_START.
+   */
+  clock?: { speedup: number; worldStartAt?: Date };
 }
 
 export interface RunningServer {
@@ -61,6 +67,8 @@ export interface RunningServer {
   databaseUrl: string;
   /** What seeding created this time (credentials are only ever returned on creation). */
   demo: DemoSeed | null;
+  /** The clock it schedules on (real time unless compressed). */
+  timeScale: TimeScale;
   /** Graceful: not ready, no new leases, in-flight calls finish (bounded), then the database. */
   stop(): Promise<void>;
 }
@@ -102,7 +110,16 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const env = serverEnv();
   const log = opts.log ?? createLogger(env.LOG_LEVEL);
   const host = opts.host ?? env.NIGHTSHIFT_HOST;
+  const startedS = Date.now() / 1000;
+  const speedup = opts.clock?.speedup ?? env.NIGHTSHIFT_SPEEDUP;
+  const worldStartAt =
+    opts.clock?.worldStartAt ??
+    (env.NIGHTSHIFT_WORLD_START ? new Date(env.NIGHTSHIFT_WORLD_START) : undefined);
   const config = apiConfig({
+    timeScale:
+      speedup === 1 && !worldStartAt
+        ? REAL_TIME
+        : timeScale(speedup, startedS, worldStartAt ? worldStartAt.getTime() / 1000 : startedS),
     ...(env.NIGHTSHIFT_CANARY_RATE === undefined
       ? {}
       : {
@@ -255,6 +272,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     port,
     databaseUrl: database.url,
     demo,
+    timeScale: config.timeScale,
     stop: () => (stopping ??= shutdown()),
   };
 }

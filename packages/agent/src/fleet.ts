@@ -37,6 +37,11 @@ export interface FleetOptions {
   maxConcurrentRuns?: number;
   /** Twin seconds per wall second: 60 runs a car's day in 24 minutes. */
   speedup?: number;
+  /**
+   * The cars' own time when the fleet starts (epoch ms): a server's world time when it runs on a
+   * compressed clock (node.clock). Default: the wall clock's.
+   */
+  startMs?: number;
   /** The cars' twins; by default a seeded daily pattern starting now. */
   twin?: (index: number, nowMs: number) => Twin;
   /** Most tasks a car asks for at once. */
@@ -103,11 +108,14 @@ export function runFleet(o: FleetOptions): Fleet {
         ...(credential ? { credential } : {}),
       }));
   const startedMs = clock.now();
+  const twinStartMs = o.startMs ?? startedMs;
   const jitter = createRng(seed ^ 0x5eed);
 
   const loops: WorkLoop[] = [];
   for (let i = 0; i < o.cars; i++) {
-    const twin = o.twin ? o.twin(i, startedMs) : createSimulatedTwin(startedMs, seed * 100_003 + i);
+    const twin = o.twin
+      ? o.twin(i, twinStartMs)
+      : createSimulatedTwin(twinStartMs, seed * 100_003 + i);
     const loop = new WorkLoop({
       server: o.server,
       createClient,

@@ -87,16 +87,14 @@ export interface WorkLoopOptions {
   heartbeatMs?: number;
   /** How often the twin is advanced (and a departure noticed). */
   tickMs?: number;
-  /** Twin seconds per wall second (60: an hour of the car's day a minute). */
-  speedup?: number;
   /**
-   * Report a compressed-time twin's departure on the wall clock (an hour away at speedup 60: a
-   * minute). Off by default: the server's margins before a departure are wall-clock minutes (ten,
-   * plus the prediction's spread), so a scaled departure would make nearly every compressed car
-   * "departs-too-soon". Unscaled, the server sees the car's own horizon and the car hands its
-   * leases back when it really leaves.
+   * Twin seconds per wall second (60: an hour of the car's day a minute). The car reports its
+   * departure and its uncertainty on the wall clock (an hour away at 60×: a minute), which is
+   * when it really leaves; a server on the same compressed clock (NIGHTSHIFT_SPEEDUP) maps them
+   * back onto its world, so both see the same day. Its compute draws energy on the twin's
+   * clock, as the server's ledger counts it on the world's.
    */
-  scaleDepartures?: boolean;
+  speedup?: number;
   /** Waits after a lease call that found nothing: from min, doubling up to max, with jitter. */
   idleMs?: { min: number; max: number };
   /** Waits after a failed call: from min, doubling up to max, with full jitter. */
@@ -294,7 +292,6 @@ export class WorkLoop {
       heartbeatMs: options.heartbeatMs ?? 5000,
       tickMs: options.tickMs ?? 1000,
       speedup: options.speedup ?? 1,
-      scaleDepartures: options.scaleDepartures ?? false,
       idleMs: options.idleMs ?? { min: 250, max: 5000 },
       backoffMs: options.backoffMs ?? { min: 250, max: 10_000 },
       earningsEveryMs: options.earningsEveryMs ?? 0,
@@ -759,7 +756,7 @@ export class WorkLoop {
     const t = this.twinNow;
     try {
       const out = await this.api().node.heartbeat.mutate({
-        ...heartbeatOf(t, this.o.clock.now(), this.o.scaleDepartures ? this.o.speedup : 1),
+        ...heartbeatOf(t, this.o.clock.now(), this.o.speedup),
         // The leases in hand and the results not yet acknowledged: both stay this car's.
         ...(t.state === "driving" ? {} : { leaseIds: this.leaseIdsInHand().slice(0, 128) }),
       });

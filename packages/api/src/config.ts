@@ -1,6 +1,7 @@
 // What the API enforces and how the server schedules. Every limit a caller can run into is here,
 // with its unit in the name; apps/server may override any of it.
 import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig } from "@nightshift/core/schedule/config";
+import { REAL_TIME, type TimeScale } from "@nightshift/core/time-scale";
 import { DEFAULT_VERIFICATION, type VerificationConfig } from "@nightshift/core/verify";
 
 /** A token bucket: `burst` calls at once, refilled at `perSecond`. */
@@ -60,11 +61,18 @@ export interface ApiConfig {
   };
   schedule: ScheduleConfig;
   verification: VerificationConfig;
+  /**
+   * The clock scheduling runs on: real time, or a compressed world for demos and tests
+   * (NIGHTSHIFT_SPEEDUP), in which owner hours, tariffs, departures and the energy of a run are
+   * world time while leases, heartbeats and limits stay on the wall clock.
+   */
+  timeScale: TimeScale;
 }
 
 const MIB = 1024 * 1024;
 
 export const DEFAULT_API_CONFIG: ApiConfig = {
+  timeScale: REAL_TIME,
   leaseTtlS: 120,
   heartbeatTimeoutS: 90,
   maxInlineInputBytes: 1 * MIB,

@@ -236,7 +236,7 @@ describe("every procedure refuses every wrong role", () => {
     );
     expect(procedures.length).toBeGreaterThan(30);
     const needs = (path: string): Role | "public" =>
-      ["node.enroll", "operator.auth.signIn", "whoami"].includes(path)
+      ["node.clock", "node.enroll", "operator.auth.signIn", "whoami"].includes(path)
         ? "public"
         : path.startsWith("node.")
           ? "car"

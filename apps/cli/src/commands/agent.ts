@@ -2,7 +2,9 @@ import type { Command } from "commander";
 import type { FleetSummary } from "@nightshift/agent/fleet";
 import { DEFAULT_SERVER_URL, cliEnv } from "../env";
 import { parseIntegerFlag, parsePositiveFlag, parseUrlFlag } from "../flags";
+import { createNightshiftClient } from "@nightshift/client/client";
 import { ApiCallError } from "../api";
+import { formatNumber } from "../format";
 
 export const MAX_CARS = 10_000;
 /** Seeds are 32-bit, as in `simulate`. */
@@ -19,7 +21,7 @@ interface AgentFlags {
   threads: number;
   maxRuns: number;
   maxLease: number;
-  speedup: number;
+  speedup?: number;
   duration?: number;
   alwaysParked?: boolean;
   modelCache?: string;
@@ -71,9 +73,8 @@ export function registerAgent(program: Command): void {
     )
     .option(
       "--speedup <factor>",
-      "the cars' days run this many times faster than the clock (60: a day in 24 minutes), at most 3600",
+      "the cars' days run this many times faster than the clock (60: a day in 24 minutes), at most 3600 (default: the server's clock, real time unless it runs compressed)",
       (raw: string) => parsePositiveFlag("--speedup", raw, 3600),
-      1,
     )
     .option(
       "--duration <seconds>",
@@ -105,6 +106,21 @@ async function agent(flags: AgentFlags): Promise<void> {
   } catch (error) {
     throw new ApiCallError(`cannot reach the server at ${server}: ${(error as Error).message}`);
   }
+  // The cars' days run on the server's scheduling clock: its speed, from its time now.
+  const serverClock = await createNightshiftClient({ url: server })
+    .node.clock.query()
+    .catch(() => ({ speedup: 1, worldAt: new Date().toISOString() }));
+  const speedup = flags.speedup ?? serverClock.speedup;
+  if (speedup !== serverClock.speedup) {
+    // A car reports when it really leaves; the server reads that on its own clock.
+    const ratio = serverClock.speedup / speedup;
+    process.stderr.write(
+      `note: the server schedules at ${formatNumber(serverClock.speedup)}× and these cars live at ` +
+        `${formatNumber(speedup)}×: to the server each stay lasts ${formatNumber(ratio)}× as long as ` +
+        `in the car's own day, so ${ratio < 1 ? "few will outlast its margins before a departure" : "it will plan work past their departures"}. ` +
+        `Leave --speedup out to follow the server's clock.\n`,
+    );
+  }
 
   let errors = 0;
   let lastError = "";
@@ -116,7 +132,8 @@ async function agent(flags: AgentFlags): Promise<void> {
     threads: flags.threads,
     maxConcurrentRuns: flags.maxRuns,
     maxLease: flags.maxLease,
-    speedup: flags.speedup,
+    speedup,
+    ...(speedup === serverClock.speedup ? { startMs: Date.parse(serverClock.worldAt) } : {}),
     handleSignals: true,
     ...(flags.modelCache ? { modelDir: flags.modelCache } : {}),
     ...(flags.alwaysParked

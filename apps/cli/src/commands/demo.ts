@@ -15,9 +15,10 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { NightshiftClient } from "@nightshift/client/client";
+import { worldS } from "@nightshift/core/time-scale";
 import type { Command } from "commander";
 import { z } from "zod";
-import { parseIntegerFlag, parsePositiveFlag } from "../flags";
+import { parseInstantFlag, parseIntegerFlag, parseNumberFlag } from "../flags";
 import { UsageError } from "../usage-error";
 
 interface DemoFlags {
@@ -29,6 +30,7 @@ interface DemoFlags {
   reset?: boolean;
   workload: boolean;
   speedup: number;
+  start?: Date;
 }
 
 /** The demo's secrets, written once when the database is created (the server never shows them again). */
@@ -82,9 +84,14 @@ export function registerDemo(program: Command): void {
     .option("--no-workload", "submit no demo jobs")
     .option(
       "--speedup <factor>",
-      "simulated seconds per real second for the cars' days (60: a day in 24 minutes)",
-      (raw: string) => parsePositiveFlag("--speedup", raw, 3600),
+      "how fast the demo's world runs, 1 to 3600: the cars' days and the server's scheduling clock (60: a day in 24 minutes)",
+      (raw: string) => parseNumberFlag("--speedup", raw, { min: 1, max: 3600 }),
       60,
+    )
+    .option(
+      "--start <time>",
+      "the demo world's time at start, ISO 8601 such as 2026-06-01T08:00 (UTC unless it has an offset; default now)",
+      (raw: string) => parseInstantFlag("--start", raw),
     )
     .action(async (flags: DemoFlags) => {
       await demo(flags);
@@ -160,6 +167,8 @@ async function demo(flags: DemoFlags): Promise<void> {
     seed: true,
     log,
     trustedProxies,
+    // One clock for the demo's world: the server schedules on the cars' compressed days.
+    clock: { speedup: flags.speedup, ...(flags.start ? { worldStartAt: flags.start } : {}) },
   });
   const credentials = rememberCredentials(secretsFile, api.demo);
   const stops: (() => Promise<unknown>)[] = [() => api.stop()];
@@ -184,6 +193,8 @@ async function demo(flags: DemoFlags): Promise<void> {
             cars: flags.cars,
             seed: 7,
             speedup: flags.speedup,
+            // The cars' day starts where the server's world is now.
+            startMs: worldS(api.timeScale, Date.now() / 1000) * 1000,
             namePrefix: "demo-car",
             // Spread over the seeded regions, so that the console shows each of them at work.
             ...(api.demo ? { regions: api.demo.regions } : {}),
@@ -212,6 +223,10 @@ async function demo(flags: DemoFlags): Promise<void> {
     say(`  Vehicle page  ${vehicleServer.url}   (open it in more tabs: each tab is a car)`);
     say(`  Server        ${api.url}   (tRPC under /trpc, /healthz, /metrics)`);
     say(`  Fleet         ${flags.cars} headless cars; server log in ${logFile}`);
+    const worldAt = new Date(worldS(api.timeScale, Date.now() / 1000) * 1000);
+    say(
+      `  Clock         ${flags.speedup}× (a day in ${formatDayLength(flags.speedup)}); the demo's world is at ${worldAt.toISOString().slice(0, 16).replace("T", " ")} UTC`,
+    );
     if (credentials) say(`  Secrets       ${secretsFile}`);
     const tenant = credentials ? Object.entries(credentials.tenantKeys)[0] : undefined;
     if (tenant) {
@@ -265,6 +280,14 @@ function defaultHome(inCheckout: string): string {
     }
     if (dir === dirname(dir)) return inCheckout;
   }
+}
+
+/** How long a day of the demo's world lasts on the wall clock: "24 minutes", "24 seconds". */
+export function formatDayLength(speedup: number): string {
+  const s = 86_400 / speedup;
+  if (s >= 3600) return `${Number((s / 3600).toPrecision(3))} hours`;
+  if (s >= 60) return `${Number((s / 60).toPrecision(3))} minutes`;
+  return `${Number(s.toPrecision(3))} seconds`;
 }
 
 function say(line: string): void {

@@ -1,4 +1,4 @@
-// Cars: enroll, heartbeat, lease, renew, submit, fail, release.
+// Cars: the clock, enroll, heartbeat, lease, renew, submit, fail, release.
 import { enroll, ZEnrollInput, ZEnrollOutput } from "../services/enroll";
 import {
   carSelf,
@@ -27,10 +27,13 @@ import {
   ZSubmitManyOutput,
   ZSubmitOutput,
 } from "../services/submit";
+import { clock, ZClockOutput } from "../services/clock";
 import { failLease, ZFailInput, ZFailOutput } from "../services/fail";
 import { carProcedure, publicProcedure, router } from "../trpc";
 
 export const nodeRouter = router({
+  /** The clock the server schedules on: cars run their days at its speed (1: real time). */
+  clock: publicProcedure.output(ZClockOutput).query(({ ctx }) => clock(ctx.deps)),
   enroll: publicProcedure
     .input(ZEnrollInput)
     .output(ZEnrollOutput)

@@ -1,5 +1,6 @@
 // Rows to core's types: the one place where stored columns become what core decides with.
 import { HARDWARE } from "@nightshift/core/hardware";
+import { type TimeScale, worldS, worldSpanS } from "@nightshift/core/time-scale";
 import type { ModelSpec, Region, Reputation, Tenant, Vehicle } from "@nightshift/core/types";
 import type { cars, models, regions, tenants } from "@nightshift/db/schema";
 
@@ -24,7 +25,11 @@ export function reputationOf(
   };
 }
 
-export function toVehicle(car: CarRow): Vehicle {
+/**
+ * A car as core sees it, on the scheduling clock: the departure it reported (a wall instant)
+ * and its uncertainty become world time (the identity in real time).
+ */
+export function toVehicle(car: CarRow, scale: TimeScale): Vehicle {
   const hardware = HARDWARE[car.hardwareId];
   if (!hardware) throw new Error(`car ${car.id} has unknown hardware "${car.hardwareId}"`);
   return {
@@ -41,8 +46,10 @@ export function toVehicle(car: CarRow): Vehicle {
       chargeEfficiency: car.chargeEfficiency,
     },
     policy: car.policy,
-    predictedDepartureS: car.predictedDepartureAt ? toS(car.predictedDepartureAt) : null,
-    departureUncertaintyS: car.departureUncertaintyS,
+    predictedDepartureS: car.predictedDepartureAt
+      ? worldS(scale, toS(car.predictedDepartureAt))
+      : null,
+    departureUncertaintyS: worldSpanS(scale, car.departureUncertaintyS),
     reputation: reputationOf(car),
   };
 }

@@ -2,6 +2,7 @@
 // that are not drained. Used for capacity (tenant shares) and the fleet summary.
 import type { ScheduleContext } from "@nightshift/core/schedule/config";
 import { carRejection } from "@nightshift/core/schedule/filters";
+import { worldS } from "@nightshift/core/time-scale";
 import type { Region } from "@nightshift/core/types";
 import { cars } from "@nightshift/db/schema";
 import { and, gt, isNull, ne } from "drizzle-orm";
@@ -16,7 +17,7 @@ export function scheduleContext(
 ): ScheduleContext {
   const byId = new Map<string, Region>();
   for (const [id, row] of regions) byId.set(id, toRegion(row));
-  return { nowS: toS(now), regions: byId, config: config.schedule };
+  return { nowS: worldS(config.timeScale, toS(now)), regions: byId, config: config.schedule };
 }
 
 /** Cars that heartbeat within the timeout and are not revoked (the fleet online now). */
@@ -44,5 +45,5 @@ export function isEligible(
   ) {
     return false;
   }
-  return carRejection(toVehicle(car), ctx) === null;
+  return carRejection(toVehicle(car, config.timeScale), ctx) === null;
 }

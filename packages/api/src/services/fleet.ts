@@ -350,7 +350,9 @@ export async function getCar(
   const ctx = scheduleContext(now, regionRows, deps.config);
   return {
     ...toCar(car, active.length, now, deps.config.heartbeatTimeoutS),
-    rejection: regionRows.has(car.regionId) ? carRejection(toVehicle(car), ctx) : "unknown-region",
+    rejection: regionRows.has(car.regionId)
+      ? carRejection(toVehicle(car, deps.config.timeScale), ctx)
+      : "unknown-region",
     leases: active.map((l) => ({ ...l, expiresAt: l.expiresAt.toISOString() })),
     ledger: ledger ?? { entries: 0, energyKWh: 0, costUsd: 0, payoutUsd: 0, payoutOwedUsd: 0 },
   };

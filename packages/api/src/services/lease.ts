@@ -291,7 +291,7 @@ export async function lease(
   if (regionRows.get(car.regionId)?.drained !== false)
     return { tasks: [], reason: "region-drained" };
   const ctx = scheduleContext(now, regionRows, config);
-  const vehicle = toVehicle(car);
+  const vehicle = toVehicle(car, config.timeScale);
   const carReason = carRejection(vehicle, ctx);
   if (carReason !== null) return { tasks: [], reason: carReason };
 

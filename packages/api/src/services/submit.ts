@@ -3,6 +3,7 @@
 // once (its row is locked while it is decided), and its job completes once.
 import { randomUUID } from "node:crypto";
 import { workCost } from "@nightshift/core/energy";
+import { worldS, worldSpanS } from "@nightshift/core/time-scale";
 import type { Interpretation } from "@nightshift/models/postprocess";
 import {
   afterResult,
@@ -393,7 +394,7 @@ async function submitResults(
     if (!car) throw notFound("car", carId);
     const regionRow = regions.get(car.regionId);
     if (!regionRow) throw notFound("region", car.regionId);
-    const vehicle = toVehicle(car);
+    const vehicle = toVehicle(car, deps.config.timeScale);
     const region = toRegion(regionRow);
     const byLease = new Map(locked.map((r) => [r.leaseId, r]));
 
@@ -436,16 +437,25 @@ async function submitResults(
           `model ${model.id} outputs ${expected} values, got ${input.output.length}`,
         );
       }
-      // The ledger: core's cost of the run on this car, now, in its region. A car cannot claim
-      // to have worked longer than it held the lease.
-      const durationS = Math.min(
-        input.durationMs / 1000,
-        Math.max(0, (now.getTime() - row.leasedAt.getTime()) / 1000),
+      // The ledger: core's cost of the run on this car, now, in its region, on the scheduling
+      // clock (a run of one wall second lasts `speedup` world seconds). A car cannot claim to
+      // have worked longer than it held the lease.
+      const scale = deps.config.timeScale;
+      const durationS = worldSpanS(
+        scale,
+        Math.min(
+          input.durationMs / 1000,
+          Math.max(0, (now.getTime() - row.leasedAt.getTime()) / 1000),
+        ),
       );
       const cost = workCost(
         vehicle,
         region,
-        { startS: toS(now) - durationS, durationS, teraOps: model.teraOpsPerInference },
+        {
+          startS: worldS(scale, toS(now)) - durationS,
+          durationS,
+          teraOps: model.teraOpsPerInference,
+        },
         deps.config.schedule.cost,
       );
       out.push({ accepted: true, verdict: null, reason: null, duplicate: false });
