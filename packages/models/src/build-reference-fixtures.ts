@@ -118,14 +118,7 @@ function grey(r: number, g: number, b: number): number {
 }
 
 type PngKind =
-  | "rgb8"
-  | "grey8"
-  | "rgb16"
-  | "grey16"
-  | "palette"
-  | "palette-alpha"
-  | "rgba8"
-  | "greyalpha8";
+  "rgb8" | "grey8" | "rgb16" | "grey16" | "palette" | "palette-alpha" | "rgba8" | "greyalpha8";
 
 /** Colour left under fully transparent pixels: a decoder must not show it. */
 const HIDDEN_RGB = [40, 180, 90] as const;

@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
 export const FIXTURES_DIR = fileURLToPath(new URL("../reference/fixtures/", import.meta.url));
-export const REFERENCE_FILE = fileURLToPath(new URL("../reference/reference.json", import.meta.url));
+export const REFERENCE_FILE = fileURLToPath(
+  new URL("../reference/reference.json", import.meta.url),
+);
 
 const FILE = /^[a-z0-9-]+\.(png|jpg)$/;
 
@@ -88,9 +90,7 @@ export function fixturePath(file: string): string {
 }
 
 export function loadFixtures(): Fixture[] {
-  return z
-    .array(ZFixture)
-    .parse(JSON.parse(readFileSync(`${FIXTURES_DIR}fixtures.json`, "utf8")));
+  return z.array(ZFixture).parse(JSON.parse(readFileSync(`${FIXTURES_DIR}fixtures.json`, "utf8")));
 }
 
 export function loadReference(): Reference {

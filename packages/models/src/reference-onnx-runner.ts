@@ -49,7 +49,11 @@ function frame(header: object, values: Float32Array): Buffer {
   const json = Buffer.from(JSON.stringify(header));
   const length = Buffer.alloc(4);
   length.writeUInt32BE(json.length);
-  return Buffer.concat([length, json, Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
+  return Buffer.concat([
+    length,
+    json,
+    Buffer.from(values.buffer, values.byteOffset, values.byteLength),
+  ]);
 }
 
 const read = reader();
