@@ -198,7 +198,8 @@ describe("a tab is a car", () => {
   it("hands its leases back when it starts driving, and another car completes them", async () => {
     const page = await openCar("backend=wasm&name=tab-b");
     await waitView(page, "v.carId !== null && v.state === 'charging'");
-    // Detection on 320 × 320 pages: slow enough on WASM that the tab is caught mid-work.
+    // Detection on the demo pages (480 × 320 inputs): slow enough on WASM that the tab is caught
+    // mid-work.
     const inputs = Array.from({ length: 16 }, (_, i) => ({
       image: { demo: `page-${(i % 4) + 1}.png` },
     }));

@@ -219,6 +219,13 @@ interface Held {
 /** Most results in one submitMany call (the server's limit). */
 const SUBMIT_CHUNK = 128;
 
+/**
+ * Most output values in one submitMany call, unless one result alone has more. At about 20
+ * bytes of JSON a value this keeps a call near 10 MB, under the server's 24 MiB body limit:
+ * the detector's map follows its image and reaches 960 × 960 = 921,600 values.
+ */
+const SUBMIT_VALUES = 512 * 1024;
+
 export class WorkLoop {
   private readonly o: Required<
     Omit<WorkLoopOptions, "credential" | "enrollment" | "onCredential" | "twin">
@@ -665,8 +672,17 @@ export class WorkLoop {
 
   private async flushOnce(): Promise<boolean> {
     const results = [...this.outbox.values()].filter((e) => e.kind === "result");
-    for (let i = 0; i < results.length; i += SUBMIT_CHUNK) {
-      const chunk = results.slice(i, i + SUBMIT_CHUNK);
+    for (let i = 0; i < results.length;) {
+      const chunk = [results[i++]!];
+      let values = chunk[0]!.output.length;
+      while (
+        i < results.length &&
+        chunk.length < SUBMIT_CHUNK &&
+        values + results[i]!.output.length <= SUBMIT_VALUES
+      ) {
+        values += results[i]!.output.length;
+        chunk.push(results[i++]!);
+      }
       if (!(await this.submitChunk(chunk))) return false;
     }
     for (const entry of [...this.outbox.values()]) {
@@ -1030,22 +1046,36 @@ function batchable(m: ModelManifest): boolean {
   );
 }
 
-/** Tasks in runs of at most maxBatch rows (one task a run when the model does not batch). */
-function batches<T extends { rows: number }>(m: ModelManifest, ready: T[]): T[][] {
+/** The shape of a task's feeds beyond the batch dimension: only equal shapes stack. */
+function shapeKey(feeds: Feeds): string {
+  return Object.entries(feeds)
+    .map(([name, t]) => `${name}:${t.dims.slice(1).join("x")}`)
+    .join(";");
+}
+
+/**
+ * Tasks in runs of at most maxBatch rows, each run of one input shape (the detector's input
+ * follows its image's size); one task a run when the model does not batch.
+ */
+function batches<T extends { rows: number; feeds: Feeds }>(m: ModelManifest, ready: T[]): T[][] {
   if (!batchable(m)) return ready.map((r) => [r]);
   const out: T[][] = [];
-  let current: T[] = [];
-  let rows = 0;
+  const open = new Map<string, { chunk: T[]; rows: number }>();
   for (const r of ready) {
-    if (current.length > 0 && rows + r.rows > m.maxBatch) {
-      out.push(current);
-      current = [];
-      rows = 0;
+    const key = shapeKey(r.feeds);
+    let current = open.get(key);
+    if (current && current.rows + r.rows > m.maxBatch) {
+      out.push(current.chunk);
+      current = undefined;
     }
-    current.push(r);
-    rows += r.rows;
+    if (!current) {
+      current = { chunk: [], rows: 0 };
+      open.set(key, current);
+    }
+    current.chunk.push(r);
+    current.rows += r.rows;
   }
-  if (current.length > 0) out.push(current);
+  for (const { chunk } of open.values()) out.push(chunk);
   return out;
 }
 

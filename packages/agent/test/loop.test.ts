@@ -1,10 +1,11 @@
 // The work loop against a real server: images of the demo set, a car that drives off in the
 // middle of a run, a broken input image, and a model served with wrong bytes.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createNightshiftClient } from "@nightshift/client/client";
 import { DEMO_IMAGES } from "@nightshift/models/demo-images";
+import { fixturePath } from "@nightshift/models/reference-fixtures";
 import { until } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ENROLLMENT_CODE, runFleet } from "../src/fleet";
@@ -165,6 +166,31 @@ describe("the work loop on a real server", () => {
       const boxes = (item.interpretation as { boxes: unknown[] }).boxes;
       expect(boxes).toHaveLength(pages[i]!.boxes.length);
     });
+  });
+
+  it("runs detector pages of different sizes, batching only pages of one size", async () => {
+    // Two demo pages (480 × 320) and two reference pages of other sizes: the detector's input
+    // follows each image, so only the demo pages may share a run.
+    const other = ["page-small.png", "page-tall.png"].map((f) => ({
+      image: { base64: readFileSync(fixturePath(f)).toString("base64") },
+    }));
+    const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+      modelId: "ppocr-det",
+      inputs: [{ image: { demo: "page-1.png" } }, ...other, { image: { demo: "page-2.png" } }],
+      replication: 1,
+    });
+    const one = car("sizes");
+    void one.loop.start();
+    expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
+    await one.loop.stop();
+    expect(one.events.filter((e) => e.type === "task-failed")).toEqual([]);
+    const runs = one.events.flatMap((e) => (e.type === "task-done" ? [e.batch] : []));
+    expect(runs.sort()).toEqual([1, 1, 2, 2]);
+    const { items } = await server.tenant.tenant.jobs.results.query({ jobId, limit: 10 });
+    // page-small has 3 lines, page-tall 8 (reference/reference.json).
+    expect(items.map((i) => (i.interpretation as { boxes: unknown[] }).boxes.length)).toEqual([
+      3, 3, 8, 3,
+    ]);
   });
 
   it("hands its lease back when the car drives off mid-run; another car completes the task", async () => {

@@ -33,7 +33,10 @@ export function runTiny(x: readonly number[]): number[] {
   return Array.from(tinyMlpReference(x, 1));
 }
 
-/** The models table's row of a manifest: shapes per task (a "batch" dimension is 1). */
+/**
+ * The models table's row of a manifest: shapes per task (a "batch" dimension is 1; sizes that
+ * follow the input image, the detector's "height" and "width", keep their names).
+ */
 export function modelRow(m: ModelManifest) {
   const [out] = m.outputs;
   return {
@@ -49,7 +52,11 @@ export function modelRow(m: ModelManifest) {
             m.inputs.map((i) => [i.name, { dims: oneInputDims(i.dims), type: i.dtype }]),
           )
         : { image: m.preprocess },
-    outputSpec: { name: out!.name, dims: oneInputDims(out!.dims), type: out!.dtype },
+    outputSpec: {
+      name: out!.name,
+      dims: out!.dims.map((d) => (d === "batch" ? 1 : d)),
+      type: out!.dtype,
+    },
     tolerance: m.tolerance,
   };
 }

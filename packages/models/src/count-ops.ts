@@ -3,12 +3,13 @@
 // Element-wise operations (activations, additions, normalization) are left out; they are a few
 // percent of a convolutional network's work. Shapes come from onnxruntime itself: the script
 // appends every such node's input and output as extra graph outputs (protobuf merges a repeated
-// message field), runs the model once on zeros at the manifest's input size and reads their dims.
+// message field), runs the model once on zeros at the manifest's reference input size (the
+// detector's input follows the image: 320 × 320, its referencePixels) and reads their dims.
 // Run: npx tsx src/count-ops.ts
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { modelFilePath } from "./files";
-import { oneInputDims } from "./manifest";
+import { referenceInputDims } from "./preprocess";
 import { MODELS } from "./registry";
 import { ProtoWriter, readFields, readPackedVarints, type ProtoField } from "./protobuf";
 
@@ -107,7 +108,7 @@ async function countOps(
 }
 
 for (const m of MODELS) {
-  const dims = oneInputDims(m.inputs[0]!.dims);
+  const dims = referenceInputDims(m);
   const { ops, byOp } = await countOps(modelFilePath(m), dims);
   const parts = Object.entries(byOp)
     .map(([op, n]) => `${op} ${n.toExponential(3)}`)

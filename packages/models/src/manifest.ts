@@ -18,21 +18,49 @@ export const ZTensorSpec = z
 export type TensorSpec = z.infer<typeof ZTensorSpec>;
 
 /**
- * How an input image becomes the model's tensor (NCHW float32): resized to `height` × `width`
- * (`keepRatio`: scaled to fit, padded with zeros on the right and bottom), channels in
- * `channelOrder`, each value `(pixel / 255 - mean[c]) / std[c]`.
+ * How an image is sized for a text-line model (PaddleOCR's TextClassifier.resize_norm_img): its
+ * height becomes `height`, its width keeps the aspect up to `maxWidth` (wider lines are squeezed
+ * to `maxWidth`), and the rest of the `height` × `maxWidth` tensor is 0 on the right.
+ */
+export const ZTextLineResize = z
+  .object({
+    mode: z.literal("text-line"),
+    height: z.number().int().positive(),
+    maxWidth: z.number().int().positive(),
+  })
+  .strict();
+
+/**
+ * How an image is sized for a detector (PaddleOCR's DetResizeForTest with limit_side_len): scaled
+ * so that its longer side (`limitType` "max") is at most, or its shorter side ("min") at least,
+ * `limitSidePx`, then each side rounded to a multiple of `multiplePx` (at least one multiple),
+ * without keeping the aspect exactly and without padding. Images under 2·`multiplePx` in width
+ * plus height are first padded with black to `multiplePx` on each side, as PaddleOCR does.
+ */
+export const ZLimitSideResize = z
+  .object({
+    mode: z.literal("limit-side"),
+    limitSidePx: z.number().int().positive(),
+    limitType: z.enum(["max", "min"]),
+    multiplePx: z.number().int().positive(),
+  })
+  .strict();
+
+/**
+ * How an input image becomes the model's tensor (NCHW float32): decoded as PaddleOCR reads
+ * files (EXIF orientation applied, alpha laid over white), resized as `resize` says with OpenCV's
+ * bilinear filter, channels in `channelOrder`, each value `(pixel / 255 - mean[c]) / std[c]`.
  */
 export const ZImagePreprocess = z
   .object({
     kind: z.literal("image"),
-    height: z.number().int().positive(),
-    width: z.number().int().positive(),
-    keepRatio: z.boolean(),
+    resize: z.discriminatedUnion("mode", [ZTextLineResize, ZLimitSideResize]),
     channelOrder: z.enum(["rgb", "bgr"]),
     mean: z.tuple([z.number(), z.number(), z.number()]),
     std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
   })
   .strict();
+export type ImagePreprocess = z.infer<typeof ZImagePreprocess>;
 
 /** Inputs given as tensors already (the tiny test model). */
 export const ZTensorPreprocess = z.object({ kind: z.literal("tensor") }).strict();
@@ -42,19 +70,24 @@ export type Preprocess = z.infer<typeof ZPreprocess>;
 
 /**
  * What an output means for people: `direction` (text upright or upside down, with confidence),
- * `boxes` (text boxes from a probability map, in the input image's pixels), `tensor` (raw).
+ * `boxes` (text boxes from a DB probability map, as PaddleOCR's DBPostProcess finds them, in the
+ * input image's pixels), `tensor` (raw).
  */
 export const ZPostprocess = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("direction"), labels: z.array(z.string()).min(2) }).strict(),
   z
     .object({
       kind: z.literal("boxes"),
-      /** Probability above which a pixel is text. */
+      /** Probability above which a pixel is text (PaddleOCR det_db_thresh). */
       threshold: z.number().min(0).max(1),
-      /** Mean probability under a box below which it is dropped. */
+      /** Mean probability inside a box below which it is dropped (det_db_box_thresh). */
       boxThreshold: z.number().min(0).max(1),
-      /** Boxes with fewer pixels are dropped. */
-      minAreaPx: z.number().int().min(0),
+      /** Boxes grow by area · unclipRatio / perimeter (det_db_unclip_ratio). */
+      unclipRatio: z.number().positive(),
+      /** Regions looked at, at most (max_candidates). */
+      maxCandidates: z.number().int().positive(),
+      /** Boxes whose short side is under this many map pixels are dropped (min_size). */
+      minSidePx: z.number().int().min(0),
     })
     .strict(),
   z.object({ kind: z.literal("tensor") }).strict(),
@@ -79,8 +112,13 @@ export const ZModelManifest = z
     tolerance: z.object({ abs: z.number().min(0), rel: z.number().min(0) }).strict(),
     /** Most inputs one run may batch (1: the model takes one input per run). */
     maxBatch: z.number().int().positive(),
-    /** Reference cost for the energy model: tera-operations per inference and memory needed. */
+    /**
+     * Reference cost for the energy model: tera-operations per inference (for image models
+     * whose input size varies, at `referencePixels` input pixels; see teraOpsFor) and memory.
+     */
     teraOpsPerInference: z.number().positive(),
+    /** Input pixels (height × width) teraOpsPerInference was counted at; absent: fixed size. */
+    referencePixels: z.number().int().positive().optional(),
     memoryGB: z.number().positive(),
     /** Where the weights come from (package and licence). */
     source: z.string().min(1),

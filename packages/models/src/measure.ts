@@ -42,7 +42,7 @@ for (const m of MODELS) {
     times.sort((a, b) => a - b);
     const median = times[times.length >> 1]!;
     console.log(
-      `${m.id.padEnd(10)} batch ${String(n).padStart(2)}: median ${median.toFixed(3)} ms per run, ` +
+      `${m.id.padEnd(10)} [${input.dims.join("×")}] batch ${String(n).padStart(2)}: median ${median.toFixed(3)} ms per run, ` +
         `${(median / n).toFixed(3)} ms per input (min ${times[0]!.toFixed(3)}, ${runs} runs, 1 thread)`,
     );
   }

@@ -1,15 +1,22 @@
 // What a model's output means: a text direction, text boxes in the source image's pixels, or
-// the raw tensor. Browser-safe: no Node modules.
+// the raw tensor, read as PaddleOCR reads them (ClsPostProcess; DBPostProcess and
+// TextDetector's box filter, in db-postprocess.ts). Browser-safe: no Node modules.
+import { dbBoxes } from "./db-postprocess";
 import type { ModelManifest } from "./manifest";
 import type { ImageMeta } from "./preprocess";
 
 export interface TextBox {
-  /** Source image pixels, top-left corner. */
+  /**
+   * The box's corners in source image pixels, clockwise from the top-left, as PaddleOCR's
+   * detector gives them (a rotated rectangle, rounded to whole pixels).
+   */
+  points: [[number, number], [number, number], [number, number], [number, number]];
+  /** The corners' bounding rectangle, for whoever wants an upright box: left, top, size. */
   x: number;
   y: number;
   width: number;
   height: number;
-  /** Mean text probability inside the box, 0..1. */
+  /** Mean text probability inside the box before it was grown, 0..1. */
   score: number;
 }
 
@@ -21,7 +28,10 @@ export type Interpretation =
 
 const PREVIEW_VALUES = 16;
 
-/** The output of one input (dims[0] = 1, or no batch dimension); see splitBatch for batches. */
+/**
+ * The output of one input (dims[0] = 1, or no batch dimension); see splitBatch for batches.
+ * `meta` (from imageToTensor or imageMeta) puts boxes into source image pixels.
+ */
 export function interpretOutput(
   m: ModelManifest,
   output: ArrayLike<number>,
@@ -57,90 +67,39 @@ export function interpretOutput(
           `output: dims [${dims.join(", ")}], model ${m.id} gives a [1, 1, height, width] map; split batches first`,
         );
       }
-      return { kind: "boxes", boxes: textBoxes(output, dims[3]!, dims[2]!, post, meta) };
+      const [height, width] = [dims[2]!, dims[3]!];
+      if (meta && (meta.tensorHeight !== height || meta.tensorWidth !== width)) {
+        throw new Error(
+          `output: a ${width}×${height} map, the input was ${meta.tensorWidth}×${meta.tensorHeight}`,
+        );
+      }
+      // Without meta the boxes stay in map pixels.
+      const found = dbBoxes(
+        output,
+        width,
+        height,
+        post,
+        meta?.srcWidth ?? width,
+        meta?.srcHeight ?? height,
+      );
+      return { kind: "boxes", boxes: found.map(({ points, score }) => textBox(points, score)) };
     }
   }
 }
 
-/**
- * Text boxes from a probability map, after DB's post-processing (Liao et al., "Real-time Scene
- * Text Detection with Differentiable Binarization", 2020, as PaddleOCR implements it): pixels
- * above `threshold`, 8-connected regions, each region's bounding box scored by the mean
- * probability inside it, then grown back out — the model predicts text regions shrunk by
- * D = area·(1 − 0.4²)/perimeter, and PaddleOCR grows them by area·1.5/perimeter.
- */
-function textBoxes(
-  map: ArrayLike<number>,
-  width: number,
-  height: number,
-  post: { threshold: number; boxThreshold: number; minAreaPx: number },
-  meta?: ImageMeta,
-): TextBox[] {
-  // Only the part of the map that covers the image; the padding may not grow boxes.
-  const mapW = meta ? Math.min(width, meta.resizedWidth) : width;
-  const mapH = meta ? Math.min(height, meta.resizedHeight) : height;
-  const seen = new Uint8Array(width * height);
-  const stack: number[] = [];
-  const boxes: TextBox[] = [];
-  for (let start = 0; start < width * height; start++) {
-    const sx = start % width;
-    if (seen[start] || sx >= mapW || start >= mapH * width || map[start]! <= post.threshold)
-      continue;
-    // Flood fill one region with an explicit stack (no recursion depth limit).
-    let minX = sx;
-    let maxX = sx;
-    let minY = Math.floor(start / width);
-    let maxY = minY;
-    let pixels = 0;
-    seen[start] = 1;
-    stack.push(start);
-    while (stack.length > 0) {
-      const p = stack.pop()!;
-      const px = p % width;
-      const py = (p - px) / width;
-      pixels++;
-      minX = Math.min(minX, px);
-      maxX = Math.max(maxX, px);
-      minY = Math.min(minY, py);
-      maxY = Math.max(maxY, py);
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = px + dx;
-          const ny = py + dy;
-          if (nx < 0 || ny < 0 || nx >= mapW || ny >= mapH) continue;
-          const n = ny * width + nx;
-          if (!seen[n] && map[n]! > post.threshold) {
-            seen[n] = 1;
-            stack.push(n);
-          }
-        }
-      }
-    }
-    if (pixels < post.minAreaPx) continue;
-    const boxW = maxX - minX + 1;
-    const boxH = maxY - minY + 1;
-    let sum = 0;
-    for (let y = minY; y <= maxY; y++)
-      for (let x = minX; x <= maxX; x++) sum += map[y * width + x]!;
-    const score = sum / (boxW * boxH);
-    if (score < post.boxThreshold) continue;
-    const grow = (boxW * boxH * 1.5) / (2 * (boxW + boxH));
-    const x0 = Math.max(0, minX - grow);
-    const y0 = Math.max(0, minY - grow);
-    const x1 = Math.min(mapW, maxX + 1 + grow);
-    const y1 = Math.min(mapH, maxY + 1 + grow);
-    const sxScale = meta?.scaleX ?? 1;
-    const syScale = meta?.scaleY ?? 1;
-    const srcW = meta?.srcWidth ?? width;
-    const srcH = meta?.srcHeight ?? height;
-    const left = Math.max(0, Math.round(x0 / sxScale));
-    const top = Math.max(0, Math.round(y0 / syScale));
-    const right = Math.min(srcW, Math.round(x1 / sxScale));
-    const bottom = Math.min(srcH, Math.round(y1 / syScale));
-    boxes.push({ x: left, y: top, width: right - left, height: bottom - top, score });
-  }
-  // Reading order: top to bottom, then left to right.
-  return boxes.sort((a, b) => a.y - b.y || a.x - b.x);
+function textBox(points: TextBox["points"], score: number): TextBox {
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  return {
+    points,
+    x,
+    y,
+    width: Math.max(...xs) - x,
+    height: Math.max(...ys) - y,
+    score,
+  };
 }
 
 /** A batched output split into its n inputs' outputs, each with dims[0] = dims[0] / n. */

@@ -36,12 +36,12 @@ export const MODELS: readonly ModelManifest[] = [
     sizeBytes: 578966,
     inputs: [{ name: "x", dims: ["batch", 3, 48, 192], dtype: "float32" }],
     outputs: [{ name: "softmax_0.tmp_0", dims: ["batch", 2], dtype: "float32" }],
-    // PaddleOCR reads images with OpenCV (BGR) and normalizes the classifier's input to [-1, 1].
+    // PaddleOCR's TextClassifier (tools/infer/predict_cls.py, cls_image_shape "3, 48, 192"):
+    // OpenCV's BGR pixels, height 48, width ceil(48 · w / h) up to 192, zeros to the right,
+    // normalized to [-1, 1].
     preprocess: {
       kind: "image",
-      height: 48,
-      width: 192,
-      keepRatio: true,
+      resize: { mode: "text-line", height: 48, maxWidth: 192 },
       channelOrder: "bgr",
       mean: [0.5, 0.5, 0.5],
       std: [0.5, 0.5, 0.5],
@@ -57,30 +57,40 @@ export const MODELS: readonly ModelManifest[] = [
   {
     id: "ppocr-det",
     version: "4",
-    title: "PaddleOCR v4 text detector (DB), mobile, at 320 × 320",
+    title: "PaddleOCR v4 text detector (DB), mobile, longer side up to 960",
     file: "ch_PP-OCRv4_det_infer.onnx",
     sha256: "30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff",
     sizeBytes: 4745517,
-    inputs: [{ name: "x", dims: ["batch", 3, 320, 320], dtype: "float32" }],
-    outputs: [{ name: "sigmoid_0.tmp_0", dims: ["batch", 1, 320, 320], dtype: "float32" }],
-    // PaddleOCR's detector takes OpenCV's BGR pixels normalized with ImageNet's mean and std
-    // (given in RGB order and applied to BGR channels as they come, exactly as PaddleOCR does).
+    // Height and width follow the image: only inputs of one size batch together.
+    inputs: [{ name: "x", dims: ["batch", 3, "height", "width"], dtype: "float32" }],
+    outputs: [{ name: "sigmoid_0.tmp_0", dims: ["batch", 1, "height", "width"], dtype: "float32" }],
+    // PaddleOCR's TextDetector (tools/infer/predict_det.py with utility.py's defaults):
+    // DetResizeForTest with limit_side_len 960, limit_type "max", sides rounded to multiples of
+    // 32; OpenCV's BGR pixels normalized with ImageNet's mean and std (given in RGB order and
+    // applied to BGR channels as they come, exactly as PaddleOCR does).
     preprocess: {
       kind: "image",
-      height: 320,
-      width: 320,
-      keepRatio: true,
+      resize: { mode: "limit-side", limitSidePx: 960, limitType: "max", multiplePx: 32 },
       channelOrder: "bgr",
       mean: [0.485, 0.456, 0.406],
       std: [0.229, 0.224, 0.225],
     },
-    // PaddleOCR's DB post-processing defaults: thresh 0.3, box_thresh 0.6 (0.5 here: we score
-    // axis-aligned boxes, which take in more background than PaddleOCR's rotated ones).
-    postprocess: { kind: "boxes", threshold: 0.3, boxThreshold: 0.5, minAreaPx: 16 },
+    // DBPostProcess as TextDetector sets it up: det_db_thresh 0.3, det_db_box_thresh 0.6,
+    // det_db_unclip_ratio 1.5, max_candidates 1000, min_size 3.
+    postprocess: {
+      kind: "boxes",
+      threshold: 0.3,
+      boxThreshold: 0.6,
+      unclipRatio: 1.5,
+      maxCandidates: 1000,
+      minSidePx: 3,
+    },
     tolerance: CROSS_BACKEND,
     maxBatch: 4,
-    // src/count-ops.ts: Conv and ConvTranspose multiply-adds × 2 at 320 × 320.
+    // src/count-ops.ts: Conv and ConvTranspose multiply-adds × 2 at 320 × 320; the network is
+    // convolutional, so a run costs in proportion to its input pixels (teraOpsFor).
     teraOpsPerInference: 1.15e-3,
+    referencePixels: 320 * 320,
     memoryGB: 0.25,
     source: PADDLEOCR_SOURCE,
   },

@@ -1,22 +1,29 @@
 import { describe, expect, it } from "vitest";
 import type { ModelManifest } from "../src/manifest";
 import { interpretOutput, splitBatch } from "../src/postprocess";
-import { batch, imageMeta, imageToTensor, tensorInput } from "../src/preprocess";
+import {
+  batch,
+  imageInputDims,
+  imageMeta,
+  imageToTensor,
+  outputDims,
+  referenceInputDims,
+  tensorInput,
+  teraOpsFor,
+} from "../src/preprocess";
 import { getManifest } from "../src/registry";
 
 const cls = getManifest("ppocr-cls")!;
 const det = getManifest("ppocr-det")!;
 const tiny = getManifest("tiny-mlp")!;
 
-/** A model that takes a 4 × 2 BGR image normalized to [-1, 1], for hand-computed tensors. */
+/** A text-line model 2 pixels high and at most 4 wide, BGR to [-1, 1], for hand-computed tensors. */
 const small: ModelManifest = {
   ...cls,
   id: "small",
   preprocess: {
     kind: "image",
-    height: 2,
-    width: 4,
-    keepRatio: true,
+    resize: { mode: "text-line", height: 2, maxWidth: 4 },
     channelOrder: "bgr",
     mean: [0.5, 0.5, 0.5],
     std: [0.5, 0.5, 0.5],
@@ -37,10 +44,14 @@ function plane(data: Float32Array, c: number, w: number, h: number): number[][] 
   );
 }
 
+/** (v / 255 - 0.5) / 0.5 for each 8-bit level. */
+const unit = (levels: number[]) => levels.map((v) => expect.closeTo((v / 255 - 0.5) / 0.5, 6));
+
 describe("imageToTensor", () => {
-  it("resizes bilinearly, orders channels BGR and normalizes (hand-computed)", () => {
-    // Red then blue, 2 × 1, doubled to 4 × 2. Sample x = (i + 0.5) / 2 - 0.5: -0.25 (clamped to 0),
-    // 0.25, 0.75, 1.25 (clamped to 1): blue = 0, 63.75, 191.25, 255 → (v/255 - 0.5)/0.5.
+  it("resizes as OpenCV's INTER_LINEAR on 8 bits, orders channels BGR and normalizes (hand-computed)", () => {
+    // Red then blue, 2 × 1: height 2, width ceil(2 · 2 / 1) = 4. Source x = (i + 0.5) / 2 - 0.5:
+    // -0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to 1). OpenCV's fixed point gives blue
+    // 0, 64 (not 63.75), 191 (not 191.25), 255.
     const t = imageToTensor(
       small,
       rgba(2, 1, [
@@ -49,58 +60,81 @@ describe("imageToTensor", () => {
       ]),
     );
     expect(t.dims).toEqual([1, 3, 2, 4]);
-    expect(plane(t.data, 0, 4, 2)).toEqual([
-      [-1, -0.5, 0.5, 1],
-      [-1, -0.5, 0.5, 1],
-    ]); // B
-    expect(plane(t.data, 1, 4, 2)).toEqual([
-      [-1, -1, -1, -1],
-      [-1, -1, -1, -1],
-    ]); // G
-    expect(plane(t.data, 2, 4, 2)).toEqual([
-      [1, 0.5, -0.5, -1],
-      [1, 0.5, -0.5, -1],
-    ]); // R
-    expect(t.meta).toEqual({
-      srcWidth: 2,
-      srcHeight: 1,
-      scale: 2,
-      scaleX: 2,
-      scaleY: 2,
-      resizedWidth: 4,
-      resizedHeight: 2,
-    });
+    expect(plane(t.data, 0, 4, 2)).toEqual([unit([0, 64, 191, 255]), unit([0, 64, 191, 255])]); // B
+    expect(plane(t.data, 1, 4, 2)).toEqual([unit([0, 0, 0, 0]), unit([0, 0, 0, 0])]); // G
+    expect(plane(t.data, 2, 4, 2)).toEqual([unit([255, 191, 64, 0]), unit([255, 191, 64, 0])]); // R
+    expect(t.meta).toMatchObject({ srcWidth: 2, srcHeight: 1, resizedWidth: 4, tensorWidth: 4 });
   });
 
-  it("keeps the aspect ratio and pads the rest with zeros; transparent pixels are white", () => {
-    // 1 × 1 into 4 × 2: scale 2 fills 2 × 2, columns 2 and 3 are padding.
+  it("keeps a line's height, pads the right with zeros, squeezes lines too wide; alpha over white", () => {
+    // 1 × 1 transparent: white, 2 × 2 (ceil(2 · 1) = 2), columns 2 and 3 are padding.
     const t = imageToTensor(small, rgba(1, 1, [[0, 0, 0, 0]]));
     for (let c = 0; c < 3; c++)
       expect(plane(t.data, c, 4, 2)).toEqual([
         [1, 1, 0, 0],
         [1, 1, 0, 0],
       ]);
-    expect(t.meta.scale).toBe(2);
+    // Half transparent black: 255 · 0.498 = 127.0 → 127 (PaddleOCR's alpha_to_color truncates).
+    const half = imageToTensor(small, rgba(1, 1, [[0, 0, 0, 128]]));
+    expect(half.data[0]).toBeCloseTo((127 / 255 - 0.5) / 0.5, 6);
+    // 100 × 10 would be 20 wide: squeezed to 4.
+    expect(imageMeta(small, 100, 10)).toMatchObject({ resizedWidth: 4, resizedHeight: 2 });
+    // The classifier: 48 high, ceil(48 · 200 / 64) = 150 wide; 1000 × 40 squeezed to 192.
+    expect(imageMeta(cls, 200, 64)).toMatchObject({ resizedWidth: 150, tensorWidth: 192 });
+    expect(imageMeta(cls, 1000, 40)).toMatchObject({ resizedWidth: 192, resizedHeight: 48 });
   });
 
-  it("applies ImageNet mean and std per tensor channel for the detector", () => {
+  it("sizes detector inputs as PaddleOCR's DetResizeForTest (longer side ≤ 960, multiples of 32)", () => {
+    const size = (w: number, h: number) => {
+      const m = imageMeta(det, w, h);
+      return [m.tensorWidth, m.tensorHeight];
+    };
+    expect(size(640, 200)).toEqual([640, 192]); // 200 / 32 = 6.25 → 6
+    expect(size(1500, 1000)).toEqual([960, 640]); // × 0.64
+    expect(size(1000, 3000)).toEqual([320, 960]); // × 0.32
+    // Python's round: half to even (80 / 32 = 2.5 → 2, 48 / 32 = 1.5 → 2).
+    expect(size(80, 48)).toEqual([64, 64]);
+    // Under 64 in width + height: padded with black to 32 × 32 first, then resized.
+    expect(imageMeta(det, 40, 22)).toMatchObject({
+      paddedWidth: 40,
+      paddedHeight: 32,
+      tensorWidth: 32,
+      tensorHeight: 32,
+    });
+  });
+
+  it("applies ImageNet mean and std per tensor channel for the detector; pads tiny images black", () => {
     const t = imageToTensor(det, rgba(1, 1, [[255, 128, 0, 255]]));
-    expect(t.dims).toEqual([1, 3, 320, 320]);
+    expect(t.dims).toEqual([1, 3, 32, 32]);
     // Channel 0 is blue (0), with mean[0] and std[0]; channel 2 is red (255), with mean[2], std[2].
     expect(t.data[0]).toBeCloseTo((0 - 0.485) / 0.229, 5);
-    expect(t.data[320 * 320]).toBeCloseTo((128 / 255 - 0.456) / 0.224, 5);
-    expect(t.data[2 * 320 * 320]).toBeCloseTo((1 - 0.406) / 0.225, 5);
+    expect(t.data[32 * 32]).toBeCloseTo((128 / 255 - 0.456) / 0.224, 5);
+    expect(t.data[2 * 32 * 32]).toBeCloseTo((1 - 0.406) / 0.225, 5);
+    // The padding is black, not white.
+    expect(t.data[2 * 32 * 32 + 1]).toBeCloseTo((0 - 0.406) / 0.225, 5);
   });
 
   it("imageMeta gives the mapping without the pixels, as imageToTensor does", () => {
     const image = { width: 640, height: 200, data: new Uint8ClampedArray(640 * 200 * 4) };
     expect(imageMeta(det, 640, 200)).toEqual(imageToTensor(det, image).meta);
-    // 640 × 200 fitted into 320 × 320: half size, 320 × 100 of image, the rest padding.
-    expect(imageMeta(det, 640, 200)).toMatchObject({
-      scale: 0.5,
-      resizedWidth: 320,
-      resizedHeight: 100,
-    });
+    expect(imageInputDims(det, 640, 200)).toEqual([1, 3, 192, 640]);
+    expect(() => imageMeta(det, 0, 10)).toThrow("image.width: 0 is not a positive integer");
+  });
+
+  it("gives output dims and the cost of one inference for an image's size", () => {
+    expect(outputDims(det, { width: 1500, height: 1000 })).toEqual([1, 1, 640, 960]);
+    expect(outputDims(det)).toBeNull();
+    expect(outputDims(cls)).toEqual([1, 2]);
+    expect(outputDims(cls, { width: 300, height: 40 })).toEqual([1, 2]);
+    // The detector's cost scales with its input pixels from the 320 × 320 it was counted at.
+    expect(teraOpsFor(det, { width: 320, height: 320 })).toBeCloseTo(det.teraOpsPerInference, 12);
+    expect(teraOpsFor(det, { width: 1500, height: 1000 })).toBeCloseTo(
+      (det.teraOpsPerInference * 960 * 640) / (320 * 320),
+      12,
+    );
+    expect(teraOpsFor(cls, { width: 300, height: 40 })).toBe(cls.teraOpsPerInference);
+    expect(referenceInputDims(det)).toEqual([1, 3, 320, 320]);
+    expect(referenceInputDims(cls)).toEqual([1, 3, 48, 192]);
   });
 
   it("refuses tensor models and malformed images", () => {
@@ -211,51 +245,83 @@ describe("interpretOutput", () => {
     );
   });
 
-  it("finds text boxes in a probability map (hand-computed)", () => {
+  it("finds text boxes in a probability map as PaddleOCR's DB post-processing does (hand-computed)", () => {
     const W = 40;
     const H = 20;
     const map = new Float32Array(W * H);
     const fill = (x0: number, y0: number, w: number, h: number, p: number) => {
       for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) map[y * W + x] = p;
     };
-    fill(5, 8, 10, 4, 0.9); // text: 10 × 4
-    fill(25, 2, 3, 3, 0.9); // too small: 9 pixels < minAreaPx 16
-    fill(25, 10, 8, 8, 0.4); // above threshold 0.3, mean 0.4 < boxThreshold 0.5
+    fill(5, 8, 10, 4, 0.9); // text: pixels x 5..14, y 8..11
+    fill(25, 2, 3, 3, 0.9); // too small: its rectangle is 2 × 2 between pixel centres, under 3
+    fill(25, 10, 8, 8, 0.4); // above threshold 0.3, but its mean 0.4 is under boxThreshold 0.6
     const r = interpretOutput(det, map, [1, 1, H, W]);
-    // The region grows by area · 1.5 / perimeter = 40 · 1.5 / 28 = 2.14 on each side:
-    // x 5 - 2.14 → 3, right 15 + 2.14 → 17; y 8 - 2.14 → 6, bottom 12 + 2.14 → 14.
+    // The rectangle through the border pixels' centres is 9 × 3; it grows by
+    // area · 1.5 / perimeter = 27 · 1.5 / 24 = 1.69 with round corners: x 3..16, y 6..13.
     expect(r).toEqual({
       kind: "boxes",
-      boxes: [{ x: 3, y: 6, width: 14, height: 8, score: expect.closeTo(0.9, 6) as number }],
+      boxes: [
+        {
+          points: [
+            [3, 6],
+            [16, 6],
+            [16, 13],
+            [3, 13],
+          ],
+          x: 3,
+          y: 6,
+          width: 13,
+          height: 7,
+          score: expect.closeTo(0.9, 6) as number,
+        },
+      ],
     });
-    // Mapped back to a source image half as large (tensor pixels per source pixel 2), clipped to it.
+    // In a source image twice as large as the map: corners × 2 (rounded half to even).
     const meta = {
-      srcWidth: 20,
-      srcHeight: 10,
-      scale: 2,
-      scaleX: 2,
-      scaleY: 2,
-      resizedWidth: 40,
-      resizedHeight: 20,
+      srcWidth: 80,
+      srcHeight: 40,
+      tensorWidth: W,
+      tensorHeight: H,
+      resizedWidth: W,
+      resizedHeight: H,
+      paddedWidth: 80,
+      paddedHeight: 40,
     };
     expect(interpretOutput(det, map, [1, 1, H, W], meta)).toMatchObject({
-      boxes: [{ x: 1, y: 3, width: 8, height: 4 }],
+      boxes: [
+        {
+          points: [
+            [6, 12],
+            [32, 12],
+            [32, 26],
+            [6, 26],
+          ],
+          width: 26,
+          height: 14,
+        },
+      ],
     });
+    expect(() => interpretOutput(det, map, [1, 1, H, W], { ...meta, tensorWidth: 64 })).toThrow(
+      "output: a 40×20 map, the input was 64×20",
+    );
   });
 
-  it("ignores the padding beyond the resized image", () => {
-    const map = new Float32Array(40 * 20).fill(0.95);
-    const meta = {
-      srcWidth: 10,
-      srcHeight: 10,
-      scale: 2,
-      scaleX: 2,
-      scaleY: 2,
-      resizedWidth: 20,
-      resizedHeight: 20,
-    };
-    expect(interpretOutput(det, map, [1, 1, 20, 40], meta)).toMatchObject({
-      boxes: [{ x: 0, y: 0, width: 10, height: 10 }],
-    });
+  it("gives rotated boxes for slanted text", () => {
+    const W = 60;
+    const H = 40;
+    const map = new Float32Array(W * H);
+    // A band 4 pixels thick rising one pixel every three to the right.
+    for (let x = 5; x < 55; x++) {
+      const y0 = 30 - Math.floor((x - 5) / 3);
+      for (let y = y0; y < y0 + 4; y++) map[y * W + x] = 0.95;
+    }
+    const r = interpretOutput(det, map, [1, 1, H, W]);
+    if (r.kind !== "boxes") throw new Error(`expected boxes, got ${r.kind}`);
+    expect(r.boxes).toHaveLength(1);
+    const [tl, tr, br, bl] = r.boxes[0]!.points;
+    // Its top and bottom edges rise to the right, about 1 in 3.
+    expect(tr[1]).toBeLessThan(tl[1] - 10);
+    expect(br[1]).toBeLessThan(bl[1] - 10);
+    expect(r.boxes[0]!.score).toBeGreaterThan(0.6);
   });
 });

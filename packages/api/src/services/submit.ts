@@ -5,6 +5,8 @@ import { randomUUID } from "node:crypto";
 import { workCost } from "@nightshift/core/energy";
 import { worldS, worldSpanS } from "@nightshift/core/time-scale";
 import type { Interpretation } from "@nightshift/models/postprocess";
+import { outputDims, teraOpsFor } from "@nightshift/models/preprocess";
+import { getManifest } from "@nightshift/models/registry";
 import {
   afterResult,
   afterValidResults,
@@ -69,6 +71,29 @@ export function expectedOutputLength(spec: unknown): number | null {
     return (s.dims as number[]).reduce((a, b) => a * b, 1);
   }
   return null;
+}
+
+/** Values one output of an image model holds for an image of this size; null when unknown. */
+export function imageOutputLength(
+  modelId: string,
+  image: { width: number; height: number } | null | undefined,
+): number | null {
+  const m = getManifest(modelId);
+  if (!m || !image || m.preprocess.kind !== "image") return null;
+  const dims = outputDims(m, image);
+  return dims ? dims.reduce((a, b) => a * b, 1) : null;
+}
+
+/**
+ * Tera-operations of one task's inference: the registry's figure scaled by the input's pixels
+ * for models whose input size follows the image; the models table's figure otherwise.
+ */
+export function taskTeraOps(
+  model: { id: string; teraOpsPerInference: number },
+  image: { width: number; height: number } | null | undefined,
+): number {
+  const m = getManifest(model.id);
+  return m?.referencePixels && image ? teraOpsFor(m, image) : model.teraOpsPerInference;
 }
 
 /** Most results in one `node.submitMany` call: a full lease's worth. */
@@ -430,7 +455,10 @@ async function submitResults(
       }
       const model = models.get(row.modelId);
       if (!model) throw notFound("model", row.modelId);
-      const expected = expectedOutputLength(model.outputSpec);
+      // Fixed-size outputs are checked against the model's spec; an image model whose output
+      // follows its input's size (the detector) against the size this task's image gives.
+      const expected =
+        expectedOutputLength(model.outputSpec) ?? imageOutputLength(model.id, row.task.image);
       if (expected !== null && input.output.length !== expected) {
         throw badRequest(
           field(index, "output"),
@@ -454,7 +482,7 @@ async function submitResults(
         {
           startS: worldS(scale, toS(now)) - durationS,
           durationS,
-          teraOps: model.teraOpsPerInference,
+          teraOps: taskTeraOps(model, row.task.image),
         },
         deps.config.schedule.cost,
       );
