@@ -32,6 +32,55 @@ const PAGES: string[][] = [
   ["Task 1042 done", "verified by quorum", "owner paid $0.03", "next lease in 5 s"],
 ];
 
+/**
+ * Documents: A4 pages at 150 dpi (1240 × 1754 pixels), the size a scanned letter comes in. The
+ * detector works on them at PaddleOCR's 960-pixel limit: real work for a car, where the small
+ * pages above take a fraction of that.
+ */
+const DOCUMENTS: { title: string; paragraphs: string[][] }[] = [
+  {
+    title: "Parked cars as a datacenter",
+    paragraphs: [
+      [
+        "A car is parked about ninety-five percent of the day.",
+        "Its computer for driving sits idle while it waits,",
+        "plugged in at home or at work, with energy to spare.",
+      ],
+      [
+        "Nightshift gives such cars short inference tasks:",
+        "each one small enough to finish before the owner",
+        "leaves, checked against the answers of other cars,",
+        "and paid for when it is found to be right.",
+      ],
+      [
+        "The owner sets the limits: the hours it may work,",
+        "the charge it keeps in reserve, and the charge it",
+        "must have when it leaves in the morning.",
+      ],
+    ],
+  },
+  {
+    title: "Monthly statement for one car",
+    paragraphs: [
+      [
+        "Tasks completed: 18,204",
+        "Tasks verified by quorum: 17,950",
+        "Energy used: 41.6 kWh",
+        "Of which from the grid: 39.2 kWh",
+      ],
+      [
+        "Average price of power: $0.11 per kWh",
+        "Carbon at the plug: 212 g per kWh",
+        "Owner paid: $12.48",
+      ],
+      [
+        "Most work was done between midnight and six,",
+        "when power was cheapest and the car was charging.",
+      ],
+    ],
+  },
+];
+
 type Box = DemoImage["boxes"][number];
 
 function registerFont(): void {
@@ -132,6 +181,44 @@ export function buildDemoImages(): { files: Map<string, Uint8Array>; answers: De
     const file = `page-${i + 1}.png`;
     files.set(file, png);
     answers.push({ file, kind: "page", text: lines.join("\n"), angle: 0, width, height, boxes });
+  });
+
+  DOCUMENTS.forEach((doc, i) => {
+    const width = 1240;
+    const height = 1754;
+    const margin = 150;
+    const lines: string[] = [];
+    const { png, boxes } = render(width, height, 0, (ctx) => {
+      const out: Box[] = [];
+      let baseline = margin + 48;
+      ctx.font = `48px ${FONT}`;
+      ctx.fillText(doc.title, margin, baseline);
+      out.push(inkBox(ctx, doc.title, margin, baseline));
+      lines.push(doc.title);
+      baseline += 40;
+      ctx.font = `32px ${FONT}`;
+      for (const paragraph of doc.paragraphs) {
+        baseline += 40;
+        for (const line of paragraph) {
+          baseline += 52;
+          ctx.fillText(line, margin, baseline);
+          out.push(inkBox(ctx, line, margin, baseline));
+          lines.push(line);
+        }
+      }
+      return out;
+    });
+    const file = `document-${i + 1}.png`;
+    files.set(file, png);
+    answers.push({
+      file,
+      kind: "document",
+      text: lines.join("\n"),
+      angle: 0,
+      width,
+      height,
+      boxes,
+    });
   });
   return { files, answers };
 }

@@ -11,8 +11,11 @@ export const ZDemoBox = z
 export const ZDemoImage = z
   .object({
     file: z.string().regex(/^[a-z0-9-]+\.png$/),
-    /** "line": one line of text, for the direction classifier; "page": several, for the detector. */
-    kind: z.enum(["line", "page"]),
+    /**
+     * "line": one line of text, for the direction classifier; "page": a few, for the detector;
+     * "document": a full A4 page at 150 dpi, for the detector at its working size.
+     */
+    kind: z.enum(["line", "page", "document"]),
     /** The text drawn, lines joined by "\n". */
     text: z.string().min(1),
     /** 0: upright; 180: upside down. */

@@ -83,8 +83,8 @@ describe("ppocr-cls on the demo lines", () => {
   });
 });
 
-describe("ppocr-det on the demo pages", () => {
-  const pages = DEMO_IMAGES.filter((d) => d.kind === "page");
+describe("ppocr-det on the demo pages and documents", () => {
+  const pages = DEMO_IMAGES.filter((d) => d.kind === "page" || d.kind === "document");
 
   it.each(pages.map((d) => [d.file, d] as const))(
     "%s: one box per line of text",

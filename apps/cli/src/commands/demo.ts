@@ -326,40 +326,30 @@ interface Workload {
   stop(): void;
 }
 
+type DemoKind = "line" | "page" | "document";
+
 type TenantClient = NightshiftClient;
 
 /**
- * A tenant that keeps work coming: whenever its open work runs low, it submits another job,
- * in turn: the demo's text lines to the direction classifier, its pages to the text detector,
- * and a batch of tiny-mlp tensors.
+ * A tenant that keeps real OCR work coming: whenever its open work runs low, it submits another
+ * job, in turn: scanned A4 documents to the text detector (about half a second each on one CPU
+ * core, at PaddleOCR's 960-pixel working size), the demo's text lines to the direction
+ * classifier, and its small pages to the detector.
  */
-function startWorkload(
-  tenant: TenantClient,
-  demoFiles: (kind: "line" | "page") => string[],
-): Workload {
+function startWorkload(tenant: TenantClient, demoFiles: (kind: DemoKind) => string[]): Workload {
   let turn = 0;
   let busy = false;
+  const images = (kind: DemoKind, copies: number) =>
+    Array.from({ length: copies }, () => demoFiles(kind))
+      .flat()
+      .map((demo) => ({ image: { demo } }));
   const jobs = [
     async () =>
-      tenant.tenant.jobs.submit.mutate({
-        modelId: "ppocr-cls",
-        inputs: demoFiles("line").map((demo) => ({ image: { demo } })),
-      }),
+      tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-det", inputs: images("document", 4) }),
     async () =>
-      tenant.tenant.jobs.submit.mutate({
-        modelId: "ppocr-det",
-        inputs: demoFiles("page").map((demo) => ({ image: { demo } })),
-      }),
+      tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-cls", inputs: images("line", 1) }),
     async () =>
-      tenant.tenant.jobs.submit.mutate({
-        modelId: "tiny-mlp",
-        inputs: Array.from({ length: 40 }, (_, i) => ({
-          x: {
-            dims: [1, 16],
-            data: Array.from({ length: 16 }, (_, k) => Math.sin(i * 16 + k + turn)),
-          },
-        })),
-      }),
+      tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-det", inputs: images("page", 2) }),
   ];
   const tick = async () => {
     if (busy) return;
