@@ -102,7 +102,8 @@ export const enrollmentCodes = pgTable("enrollment_codes", {
 export const regions = pgTable("regions", {
   id: text().primaryKey(),
   name: text().notNull(),
-  utcOffsetH: doublePrecision().notNull(),
+  /** IANA time zone ("America/Chicago"): tariffs, carbon and owners' hours are in its local time. */
+  timeZone: text().notNull(),
   tariff: jsonb().$type<TariffRate[]>().notNull(),
   /** 24 hourly values, gCO2/kWh, local time. */
   carbonGPerKWh: jsonb().$type<number[]>().notNull(),
