@@ -104,7 +104,7 @@ export async function seedDemo(db: Db, opts: SeedOptions = {}): Promise<SeedResu
         DEFAULT_SCENARIO.regions.map(({ fleetShare: _share, ...r }) => ({
           id: r.id,
           name: r.name,
-          utcOffsetH: r.utcOffsetH,
+          timeZone: r.timeZone,
           tariff: r.tariff,
           carbonGPerKWh: r.carbonGPerKWh,
         })),

@@ -2,6 +2,7 @@
 import { HARDWARE } from "@nightshift/core/hardware";
 import type { ModelSpec, Region, Reputation, Tenant, Vehicle } from "@nightshift/core/types";
 import type { cars, models, regions, tenants } from "@nightshift/db/schema";
+import { offsetsAround } from "@nightshift/time-zones/offsets";
 
 export type CarRow = typeof cars.$inferSelect;
 export type RegionRow = typeof regions.$inferSelect;
@@ -47,15 +48,28 @@ export function toVehicle(car: CarRow): Vehicle {
   };
 }
 
-export function toRegion(row: RegionRow): Region {
-  return {
+/**
+ * Core's region for decisions at `now`: its zone's offsets from two days back to sixteen ahead
+ * (time-zones' hourly table). The same row in the same hour gives the same object, so core
+ * compiles its tariff once an hour, not once a call.
+ */
+export function toRegion(row: RegionRow, now: Date): Region {
+  const offsets = offsetsAround(row.timeZone, toS(now));
+  const hit = regionsOfRows.get(row);
+  if (hit?.offsets === offsets) return hit;
+  const region: Region = {
     id: row.id,
     name: row.name,
-    utcOffsetH: row.utcOffsetH,
+    timeZone: row.timeZone,
+    offsets,
     tariff: row.tariff,
     carbonGPerKWh: row.carbonGPerKWh,
   };
+  regionsOfRows.set(row, region);
+  return region;
 }
+
+const regionsOfRows = new WeakMap<RegionRow, Region>();
 
 export function toModelSpec(row: ModelRow): ModelSpec {
   return { id: row.id, memoryGB: row.memoryGB, teraOpsPerInference: row.teraOpsPerInference };

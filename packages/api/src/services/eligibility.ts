@@ -15,7 +15,7 @@ export function scheduleContext(
   config: ApiConfig,
 ): ScheduleContext {
   const byId = new Map<string, Region>();
-  for (const [id, row] of regions) byId.set(id, toRegion(row));
+  for (const [id, row] of regions) byId.set(id, toRegion(row, now));
   return { nowS: toS(now), regions: byId, config: config.schedule };
 }
 

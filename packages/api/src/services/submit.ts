@@ -394,7 +394,7 @@ async function submitResults(
     const regionRow = regions.get(car.regionId);
     if (!regionRow) throw notFound("region", car.regionId);
     const vehicle = toVehicle(car);
-    const region = toRegion(regionRow);
+    const region = toRegion(regionRow, now);
     const byLease = new Map(locked.map((r) => [r.leaseId, r]));
 
     const out: SubmitOutput[] = [];
