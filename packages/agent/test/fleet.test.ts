@@ -73,4 +73,37 @@ describe("a fleet of headless cars", () => {
     expect(Math.max(...done.map((e) => e.batch))).toBeGreaterThan(1);
     expect(done.every((e) => e.energyWh > 0 && e.backend === "native")).toBe(true);
   }, 90_000);
+
+  it("drives each simulated car by its region's clocks", async () => {
+    const store = new NodeModelStore({ dir: modelDir });
+    // Regions given with their zones: the twins are made in them. None given: the server's
+    // default region (eu-north, the first by id), whose zone each car learns as it enrolls.
+    const given = runFleet({
+      server: server.url,
+      cars: 2,
+      seed: 5,
+      store,
+      regions: [
+        { id: "us-west", timeZone: "America/Los_Angeles" },
+        { id: "us-central", timeZone: "America/Chicago" },
+      ],
+    });
+    const learned = runFleet({ server: server.url, cars: 1, seed: 6, store });
+    expect(given.loops.map((l) => l.twin().pattern?.timeZone)).toEqual([
+      "America/Los_Angeles",
+      "America/Chicago",
+    ]);
+    expect(learned.loops[0]!.twin().pattern?.timeZone).toBe("UTC");
+    const deadline = Date.now() + 20_000;
+    while ([...given.loops, ...learned.loops].some((l) => !l.carId) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await Promise.all([given.stop(), learned.stop()]);
+    expect(learned.loops[0]!.carId).toBeDefined();
+    expect(learned.loops[0]!.twin().pattern?.timeZone).toBe("Europe/Stockholm");
+    expect(given.loops.map((l) => l.twin().pattern?.timeZone)).toEqual([
+      "America/Los_Angeles",
+      "America/Chicago",
+    ]);
+  }, 60_000);
 });
