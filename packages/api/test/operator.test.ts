@@ -337,7 +337,9 @@ describe("operator", () => {
     expect(all.availableKW).toBeGreaterThan(0);
     const west = points.find((p) => p.regionId === "us-west")!;
     expect(west).toMatchObject({ online: 1, eligible: 1 });
-    expect(points.map((p) => p.regionId).sort()).toEqual([ALL_REGIONS, ...h.seed.regions.map((r) => r.id)].sort());
+    expect(points.map((p) => p.regionId).sort()).toEqual(
+      [ALL_REGIONS, ...h.seed.regions.map((r) => r.id)].sort(),
+    );
     // A chart that holds the samples asks only for newer ones.
     const newest = points.at(-1)!.at;
     expect(
