@@ -162,6 +162,8 @@ describe("operator", () => {
       ["us-central", "America/Chicago"],
       ["us-west", "America/Los_Angeles"],
     ]);
+    // The retired column (kept for the previous release's servers) is not part of the view.
+    expect(listed[0]).not.toHaveProperty("utcOffsetH");
     // Its offset at the time of the call: summer or winter time.
     h.clock.offsetMs = Date.parse("2025-07-01T12:00:00Z") - Date.now();
     const summer = await h.operator.operator.regions.list.query();

@@ -7,7 +7,9 @@
 --     inverts the sign: Etc/GMT+8 is UTC−8), so the region keeps exactly the local time it had;
 --   * an offset a fraction of an hour off UTC becomes the zone whose standard time it is;
 --   * anything else (no zone has it) the fixed zone of the nearest whole hour within −12…+14.
--- Every row converted is written to the audit log with the offset it replaced.
+-- Every row converted is written to the audit log with the offset it replaced. The old column
+-- stays (nullable, no longer read or written) so that servers of the previous release keep
+-- working through a rolling upgrade; a later release drops it (expand, then contract).
 ALTER TABLE "regions" ADD COLUMN "time_zone" text;--> statement-breakpoint
 UPDATE "regions" SET "time_zone" = CASE
   WHEN "id" = 'us-west' AND "utc_offset_h" = -8 THEN 'America/Los_Angeles'
@@ -37,4 +39,4 @@ SELECT 'system', 'regions.time-zone', 'region', "id",
                           'reason', 'migration 0002: regions take an IANA time zone')
   FROM "regions";--> statement-breakpoint
 ALTER TABLE "regions" ALTER COLUMN "time_zone" SET NOT NULL;--> statement-breakpoint
-ALTER TABLE "regions" DROP COLUMN "utc_offset_h";
+ALTER TABLE "regions" ALTER COLUMN "utc_offset_h" DROP NOT NULL;

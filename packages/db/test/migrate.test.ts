@@ -248,11 +248,23 @@ describe("migrate", () => {
         actor_kind: "system",
         detail: { utcOffsetH: 2.3, timeZone: "Etc/GMT-2" },
       });
+      // The old column stays for servers of the previous release, nullable, with its values.
       const { rows: columns } = await pool.query(
         `select column_name, is_nullable from information_schema.columns
-          where table_name = 'regions' and column_name in ('time_zone', 'utc_offset_h')`,
+          where table_name = 'regions' and column_name in ('time_zone', 'utc_offset_h')
+          order by column_name`,
       );
-      expect(columns).toEqual([{ column_name: "time_zone", is_nullable: "NO" }]);
+      expect(columns).toEqual([
+        { column_name: "time_zone", is_nullable: "NO" },
+        { column_name: "utc_offset_h", is_nullable: "YES" },
+      ]);
+      const { rows: kept } = await pool.query(
+        "select id, utc_offset_h from regions where id in ('odd', 'us-west') order by id",
+      );
+      expect(kept).toEqual([
+        { id: "odd", utc_offset_h: 2.3 },
+        { id: "us-west", utc_offset_h: -8 },
+      ]);
     } finally {
       await pool.end();
       await tmp.remove();
