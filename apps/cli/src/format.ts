@@ -128,8 +128,8 @@ const PLAIN = { head: [] as string[], border: [] as string[] };
 type Row = [label: string, value: string];
 type Section = { title: string; rows: Row[] };
 
-/** The run's figures, grouped for reading top to bottom. */
-export function summarySections(s: SimSummary): Section[] {
+/** The run's figures, grouped for reading top to bottom; `start` is the run's UTC start date. */
+export function summarySections(s: SimSummary, start?: string): Section[] {
   const v = s.verification;
   const both = (x: { peak: number; mean: number }, f: (n: number) => string) =>
     `peak ${f(x.peak)} · mean ${f(x.mean)}`;
@@ -140,6 +140,7 @@ export function summarySections(s: SimSummary): Section[] {
         ["scenario", s.scenario],
         ["vehicles", formatInteger(s.vehicles)],
         ["simulated", `${formatHours(s.hours)}, seed ${s.seed}`],
+        ...(start === undefined ? [] : [["starts", `${start} 00:00 UTC`] as Row]),
       ],
     },
     {
@@ -212,13 +213,13 @@ export function summarySections(s: SimSummary): Section[] {
 const LABEL_WIDTH = 26;
 const VALUE_WIDTH = 66;
 
-export function summaryTable(s: SimSummary): string {
+export function summaryTable(s: SimSummary, start?: string): string {
   const table = new Table({
     colWidths: [LABEL_WIDTH, VALUE_WIDTH],
     wordWrap: true,
     style: { ...PLAIN, compact: true },
   });
-  for (const section of summarySections(s)) {
+  for (const section of summarySections(s, start)) {
     table.push([{ colSpan: 2, content: section.title.toUpperCase() }]);
     for (const row of section.rows) table.push(row);
   }
@@ -379,12 +380,12 @@ export function runningChart(series: readonly SimSample[]): string {
   );
 }
 
-/** The whole human report of a run. */
-export function formatReport(result: SimResult): string {
+/** The whole human report of a run (and the UTC date it started on, when known). */
+export function formatReport(result: SimResult & { start?: string }): string {
   const { summary, series } = result;
   return [
     "Nightshift fleet simulation",
-    summaryTable(summary),
+    summaryTable(summary, result.start),
     "",
     "Tenants (shares of compute; usage averaged over time)",
     tenantTable(summary),

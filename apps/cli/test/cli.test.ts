@@ -26,7 +26,9 @@ describe("simulate --json", () => {
     expect(run.stderr).toBe("");
     // JSON.parse of all of stdout fails if anything else was printed there.
     const result = JSON.parse(run.stdout);
-    expect(Object.keys(result).sort()).toEqual(["series", "summary"]);
+    expect(Object.keys(result)).toEqual(["start", "summary", "series"]);
+    // The default start: a January date, standard time in every default zone.
+    expect(result.start).toBe("2025-01-15");
     const s = result.summary;
     expect(s).toMatchObject({ vehicles: 200, hours: 6, seed: 7 });
     for (const key of [
@@ -98,6 +100,26 @@ describe("simulate --json", () => {
     expect(c.code).toBe(0);
     expect(c.stdout).not.toBe(a.stdout);
   });
+
+  it("starts on the date asked for: the same date replays, one across a DST change differs", async () => {
+    // 8 March 2025 00:00 UTC: the US zones spring forward the next morning, inside 48 h.
+    const args = ["simulate", "--vehicles", "200", "--hours", "48", "--seed", "3", "--json"];
+    const [a, b, winter, explicitDefault] = await Promise.all([
+      runCli([...args, "--start", "2025-03-08"]),
+      runCli([...args, "--start", "2025-03-08"]),
+      runCli([...args, "--start", "2025-03-01"]),
+      runCli([...args, "--start", "2025-01-15"]),
+    ]);
+    const def = await runCli(args);
+    for (const run of [a, b, winter, explicitDefault, def]) expect(run.code).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+    expect(JSON.parse(a.stdout).start).toBe("2025-03-08");
+    // A week earlier nothing changes within the run: the same clocks as in January.
+    const body = (out: string) => JSON.stringify({ ...JSON.parse(out), start: null });
+    expect(body(winter.stdout)).toBe(body(def.stdout));
+    expect(body(a.stdout)).not.toBe(body(def.stdout));
+    expect(explicitDefault.stdout).toBe(def.stdout);
+  });
 });
 
 describe("simulate, for people", () => {
@@ -134,6 +156,8 @@ describe.concurrent("bad flags", () => {
     [["--hours", "337"], /--hours must be a number greater than 0/],
     [["--seed", "1.5"], /--seed must be an integer/],
     [["--vehicles"], /--vehicles/],
+    [["--start", "2025-02-30"], /--start must be a date as YYYY-MM-DD, got "2025-02-30"/],
+    [["--start", "tomorrow"], /--start must be a date as YYYY-MM-DD, got "tomorrow"/],
   ])("simulate %j exits 2 naming the flag, printing nothing on stdout", async (args, message) => {
     const run = await runCli(["simulate", ...args]);
     expect(run.code).toBe(2);
@@ -190,7 +214,7 @@ describe.concurrent("scenario files", () => {
           {
             id: "solo",
             name: "Solo",
-            utcOffsetH: 0,
+            timeZone: "UTC",
             fleetShare: 1,
             tariff: [
               { start: 0, end: 6, priceUsdPerKWh: 0.1 },
@@ -203,6 +227,18 @@ describe.concurrent("scenario files", () => {
       "regions[0].tariff: tariff has a gap from 06:00 to 07:00",
     ],
     ["an unknown key", { mobility: { commutr: 0.5 } }, 'mobility: Unrecognized key: "commutr"'],
+    [
+      "an unknown time zone",
+      { regions: [{ ...DEFAULT_SCENARIO.regions[0], timeZone: "America/Atlantis" }] },
+      'regions[0].timeZone: unknown time zone "America/Atlantis"',
+    ],
+    [
+      "the retired utcOffsetH",
+      {
+        regions: [{ ...DEFAULT_SCENARIO.regions[0], timeZone: undefined, utcOffsetH: -8 }],
+      },
+      "regions[0].utcOffsetH: replaced by timeZone",
+    ],
   ])("%s: exits 2 naming the field's path", async (what, content, message) => {
     const file = writeTmp(`bad-${what.replaceAll(" ", "-")}.json`, content);
     const [simulateRun, checkRun] = await Promise.all([

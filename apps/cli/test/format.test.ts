@@ -1,5 +1,6 @@
-import { simulate, type SimResult, type SimSummary } from "@nightshift/core/sim/simulate";
+import type { SimSummary } from "@nightshift/core/sim/simulate";
 import { beforeAll, describe, expect, it } from "vitest";
+import { runSimulation, type SimulationRun } from "../src/commands/simulate";
 import {
   chart,
   fitSeries,
@@ -166,9 +167,9 @@ describe("charts", () => {
 });
 
 describe("report", () => {
-  let result: SimResult;
+  let result: SimulationRun;
   beforeAll(() => {
-    result = simulate({ vehicles: 60, hours: 3, seed: 3 });
+    result = runSimulation({ vehicles: 60, hours: 3, seed: 3 });
   });
 
   it("has the summary sections, the tenant table and both charts, within 100 columns", () => {
@@ -187,6 +188,8 @@ describe("report", () => {
     expect(text).toContain("Available compute power");
     expect(text).toContain("Running tasks");
     expect(text).toContain(`seed 3`);
+    expect(text).toContain("starts");
+    expect(text).toContain("2025-01-15 00:00 UTC");
     expect(text).toContain(result.summary.referenceDatacenter);
     expect(widest(text)).toBeLessThanOrEqual(MAX_COLUMNS);
   });

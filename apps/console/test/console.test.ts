@@ -346,6 +346,10 @@ describe("console", () => {
     const { page } = h;
     await page.getByRole("link", { name: "Energy & money" }).click();
     await page.getByRole("heading", { name: "Energy by region" }).waitFor();
+    // The first region's zone, and its offset now (CET or CEST, whatever the date).
+    await expect
+      .poll(() => page.getByText(/^Local time in /).innerText())
+      .toMatch(/^Local time in Europe\/Stockholm, UTC\+[12] now\./);
     await page.getByLabel("Rate 1 end hour").fill("5.5");
     await page.getByRole("button", { name: "Save tariff and carbon" }).click();
     await expect.poll(() => page.locator("form [role=alert]").innerText()).toMatch(/^tariff: /);
@@ -356,6 +360,8 @@ describe("console", () => {
     const { page } = h;
     await page.getByRole("link", { name: "Capacity planner" }).click();
     await page.getByLabel("Fleet size (cars)").fill("300");
+    // A start the night before the US zones spring forward: the worker works out their offsets.
+    await page.getByLabel("Start date (00:00 UTC)").fill("2025-03-08");
     await page.getByRole("button", { name: "Run the simulation" }).click();
     await page.getByTestId("planner-results").waitFor({ timeout: 120_000 });
     expect(Number(await page.getByTestId("planner-dc-peak").innerText())).toBeGreaterThan(0);

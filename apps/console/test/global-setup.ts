@@ -21,6 +21,7 @@ const INPUTS = [
   join(CONSOLE_DIR, "package.json"),
   join(CONSOLE_DIR, "tsconfig.json"),
   join(CONSOLE_DIR, "..", "..", "packages", "core", "src"),
+  join(CONSOLE_DIR, "..", "..", "packages", "time-zones", "src"),
 ];
 
 export default function setup(): void {

@@ -57,10 +57,20 @@ export interface FleetOptions {
   /** Stop cleanly on SIGINT and SIGTERM. */
   handleSignals?: boolean;
   onEvent?: (car: number, event: LoopEvent) => void;
-  /** Regions the cars enroll in, in turn (car i in regions[i % n]); the server's default if absent. */
-  regions?: readonly string[];
+  /**
+   * Regions the cars enroll in, in turn (car i in regions[i % n]), and their time zones: a car
+   * drives by its region's clocks. The server's default region if absent (the car then learns
+   * its zone when it enrolls).
+   */
+  regions?: readonly FleetRegion[];
   /** Name prefix for enrolled cars. */
   namePrefix?: string;
+}
+
+export interface FleetRegion {
+  id: string;
+  /** IANA time zone. */
+  timeZone: string;
 }
 
 /** Every car's loop figures added up, and the fleet's state now. */
@@ -113,9 +123,12 @@ export function runFleet(o: FleetOptions): Fleet {
 
   const loops: WorkLoop[] = [];
   for (let i = 0; i < o.cars; i++) {
+    const region = o.regions?.length ? o.regions[i % o.regions.length] : undefined;
     const twin = o.twin
       ? o.twin(i, twinStartMs)
-      : createSimulatedTwin(twinStartMs, seed * 100_003 + i);
+      : createSimulatedTwin(twinStartMs, seed * 100_003 + i, {
+          ...(region ? { timeZone: region.timeZone } : {}),
+        });
     const loop = new WorkLoop({
       server: o.server,
       createClient,
@@ -126,7 +139,7 @@ export function runFleet(o: FleetOptions): Fleet {
       enrollment: {
         code: o.code ?? DEMO_ENROLLMENT_CODE,
         name: `${o.namePrefix ?? "sim"}-${seed}-${i}`,
-        ...(o.regions?.length ? { regionId: o.regions[i % o.regions.length] } : {}),
+        ...(region ? { regionId: region.id } : {}),
       },
       random: jitter.fork().next,
       speedup: o.speedup ?? 1,

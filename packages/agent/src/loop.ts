@@ -420,6 +420,7 @@ export class WorkLoop {
         this.credential = { carId: out.carId, credential: out.credential };
         this.client = this.o.createClient(out.credential);
         this.credentialWorked = true;
+        this.adoptTimeZone(out.timeZone);
         this.o.onCredential?.(this.credential);
         this.emit({ type: "enrolled", carId: out.carId, resumed: false });
         return;
@@ -846,6 +847,13 @@ export class WorkLoop {
     this.setTwin(
       advance(this.twinNow, (wallMs / 1000) * this.o.speedup, this.twinNow.computeW * busyShare),
     );
+  }
+
+  /** A simulated car drives by its region's clocks: one made without knowing them takes them now. */
+  private adoptTimeZone(timeZone: string): void {
+    const p = this.twinNow.pattern;
+    if (p && p.timeZone !== timeZone)
+      this.setTwin({ ...this.twinNow, pattern: { ...p, timeZone } });
   }
 
   private setTwin(next: Twin): void {

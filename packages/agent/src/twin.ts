@@ -2,9 +2,11 @@
 // will leave, its battery's temperature, its owner's limits. `advance` is a pure step: time passes,
 // compute draws energy, the charger adds it, a simulated car follows its daily pattern (core's
 // mobility model, drawn from a seed per trip so that any step replays exactly).
-// Browser-safe: no Node modules, no clock (time is the twin's own `nowMs`).
+// Browser-safe: no Node modules, no clock (time is the twin's own `nowMs`); local time comes from
+// the region's IANA zone through Intl (`@nightshift/time-zones`).
 import { chargeAddedKWh, energyKWh } from "@nightshift/core/battery";
 import { HARDWARE } from "@nightshift/core/hardware";
+import { localHourAt } from "@nightshift/core/local-time";
 import { createRng } from "@nightshift/core/random";
 import { insideHours } from "@nightshift/core/schedule/filters";
 import {
@@ -16,6 +18,7 @@ import {
   stayAt,
 } from "@nightshift/core/sim/mobility";
 import type { DriveState, OwnerPolicy } from "@nightshift/core/types";
+import { offsetsAround } from "@nightshift/time-zones/offsets";
 
 export type { DriveState, OwnerPolicy };
 
@@ -36,8 +39,8 @@ export interface TwinPattern {
   /** Trips started so far. */
   trips: number;
   place: Place;
-  /** Local time = UTC + utcOffsetS. */
-  utcOffsetS: number;
+  /** IANA time zone of the car's region: its commutes keep their local time across DST. */
+  timeZone: string;
   /** Spread of the actual departure around the predicted one (one standard deviation). */
   departureSpreadS: number;
   /** Charger wall power at home and at work (0: none there). */
@@ -131,27 +134,29 @@ export function createTwin(o: TwinOptions): Twin {
   return { ...twin, state: restingState(twin) };
 }
 
-/** A simulated car with a seeded daily pattern, parked or driving as its pattern says at `nowMs`. */
+/**
+ * A simulated car with a seeded daily pattern, parked or driving as its pattern says at `nowMs`,
+ * in its region's time zone (UTC unless given).
+ */
 export function createSimulatedTwin(
   nowMs: number,
   seed: number,
-  o: Partial<TwinOptions> = {},
+  { timeZone = "UTC", ...o }: Partial<TwinOptions> & { timeZone?: string } = {},
 ): Twin {
   const rng = createRng(seed);
   const kind = rng.weighted(PATTERNS, [0.55, 0.2, 0.1, 0.15]);
-  const utcOffsetS = 0;
   const pattern: TwinPattern = {
     kind,
     seed,
     trips: 0,
     place: "home",
-    utcOffsetS,
+    timeZone,
     departureSpreadS: 20 * 60,
     // About two thirds of EV owners charge at home (a 7.4 kW wall box); some workplaces have 11 kW.
     homeChargerKW: rng.chance(0.65) ? 7.4 : 0,
     workChargerKW: rng.chance(0.3) ? 11 : 0,
   };
-  const stay = initialStay(kind, nowMs / 1000, utcOffsetS, rng);
+  const stay = initialStay(kind, nowMs / 1000, offsetsNear(timeZone, nowMs), rng);
   const base = createTwin({ socPct: 40 + rng.next() * 55, ...o, nowMs, state: "parked" });
   return arriveAt({ ...base, pattern: { ...pattern, place: stay.place } }, stay.place, {
     plannedDepartureS: stay.plannedDepartureS,
@@ -225,7 +230,7 @@ function depart(t: Twin): Twin {
   const p = t.pattern;
   if (!p) return { ...t, departAtMs: null };
   const rng = createRng(mixSeed(p.seed, 2 * p.trips + 1));
-  const trip = nextTrip(p.kind, p.place, t.nowMs / 1000, p.utcOffsetS, rng);
+  const trip = nextTrip(p.kind, p.place, t.nowMs / 1000, offsetsNear(p.timeZone, t.nowMs), rng);
   const durationS = Math.max(60, trip.durationS);
   return {
     ...t,
@@ -245,7 +250,7 @@ function arrive(t: Twin): Twin {
   const p = t.pattern;
   if (!p) return { ...t, state: restingState(t), arriveAtMs: null, drivingKW: 0 };
   const rng = createRng(mixSeed(p.seed, 2 * p.trips));
-  const stay = stayAt(p.kind, p.place, t.nowMs / 1000, p.utcOffsetS, rng);
+  const stay = stayAt(p.kind, p.place, t.nowMs / 1000, offsetsNear(p.timeZone, t.nowMs), rng);
   return arriveAt(t, p.place, {
     plannedDepartureS: stay.plannedDepartureS,
     actualDepartureS: stay.plannedDepartureS + rng.normal(0, p.departureSpreadS),
@@ -272,6 +277,11 @@ function arriveAt(
     drivingKW: 0,
   };
   return { ...parked, state: restingState(parked) };
+}
+
+/** The zone's UTC offsets around the twin's time (worked out once an hour per zone). */
+function offsetsNear(timeZone: string, nowMs: number) {
+  return offsetsAround(timeZone, nowMs / 1000);
 }
 
 /** Parked, or charging while plugged in with room in the battery. */
@@ -322,8 +332,7 @@ export type TwinReason =
 export function workBlocker(t: Twin, marginS = 60): TwinReason | null {
   if (t.state === "driving") return "driving";
   if (!t.limits.optedIn) return "opted-out";
-  const offsetS = t.pattern?.utcOffsetS ?? 0;
-  const localHour = ((((t.nowMs / 1000 + offsetS) % 86_400) + 86_400) % 86_400) / 3600;
+  const localHour = localHourAt(offsetsNear(t.pattern?.timeZone ?? "UTC", t.nowMs), t.nowMs / 1000);
   if (!insideHours(t.limits.allowedHours, localHour)) return "outside-allowed-hours";
   // Charging covers the draw: no reserve question while the charger delivers more than compute takes.
   const covered = t.pluggedIn && t.chargerKW * t.chargeEfficiency * 1000 >= t.computeW;

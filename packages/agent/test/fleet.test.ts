@@ -1,5 +1,6 @@
 // Headless cars against a real server: enrolled with the demo code, they lease, fetch and check
 // the model, run it on onnxruntime-node and submit; every task is validated exactly once.
+import { until } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFleet } from "../src/fleet";
 import type { LoopEvent } from "../src/loop";
@@ -72,5 +73,37 @@ describe("a fleet of headless cars", () => {
     expect(done.length).toBeGreaterThanOrEqual(480);
     expect(Math.max(...done.map((e) => e.batch))).toBeGreaterThan(1);
     expect(done.every((e) => e.energyWh > 0 && e.backend === "native")).toBe(true);
+  });
+
+  it("drives each simulated car by its region's clocks", async () => {
+    const store = new NodeModelStore({ dir: modelDir });
+    // Regions given with their zones: the twins are made in them. None given: the server's
+    // default region (eu-north, the first by id), whose zone each car learns as it enrolls.
+    const given = runFleet({
+      server: server.url,
+      cars: 2,
+      seed: 5,
+      store,
+      regions: [
+        { id: "us-west", timeZone: "America/Los_Angeles" },
+        { id: "us-central", timeZone: "America/Chicago" },
+      ],
+    });
+    const learned = runFleet({ server: server.url, cars: 1, seed: 6, store });
+    expect(given.loops.map((l) => l.twin().pattern?.timeZone)).toEqual([
+      "America/Los_Angeles",
+      "America/Chicago",
+    ]);
+    expect(learned.loops[0]!.twin().pattern?.timeZone).toBe("UTC");
+    await until("every car enrolled", () =>
+      [...given.loops, ...learned.loops].every((l) => l.carId !== undefined),
+    );
+    await Promise.all([given.stop(), learned.stop()]);
+    expect(learned.loops[0]!.carId).toBeDefined();
+    expect(learned.loops[0]!.twin().pattern?.timeZone).toBe("Europe/Stockholm");
+    expect(given.loops.map((l) => l.twin().pattern?.timeZone)).toEqual([
+      "America/Los_Angeles",
+      "America/Chicago",
+    ]);
   });
 });

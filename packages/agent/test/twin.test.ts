@@ -4,6 +4,7 @@ import {
   advance,
   createSimulatedTwin,
   createTwin,
+  DEFAULT_LIMITS,
   heartbeatOf,
   park,
   startDriving,
@@ -207,5 +208,58 @@ describe("heartbeatOf", () => {
     expect(hb.predictedDepartureAt).toBe(new Date(wall + 60_000).toISOString());
     expect(hb).toMatchObject({ state: "charging", pluggedIn: true, chargerKW: 7.4 });
     expect(heartbeatOf(startDriving(twin), wall).predictedDepartureAt).toBeNull();
+  });
+});
+
+describe("a simulated car's local time", () => {
+  // Each daylight saving change of the default scenario's zones in 2025: the first second on the
+  // new offset, 21:00 local the evening before, and the fixed zone on the offset before it.
+  const changes = [
+    ["America/Los_Angeles", "2025-03-09T10:00:00Z", "2025-03-09T05:00:00Z", "Etc/GMT+8", -1],
+    ["America/Los_Angeles", "2025-11-02T09:00:00Z", "2025-11-02T04:00:00Z", "Etc/GMT+7", 1],
+    ["America/Chicago", "2025-03-09T08:00:00Z", "2025-03-09T03:00:00Z", "Etc/GMT+6", -1],
+    ["America/Chicago", "2025-11-02T07:00:00Z", "2025-11-02T02:00:00Z", "Etc/GMT+5", 1],
+    ["Europe/Stockholm", "2025-03-30T01:00:00Z", "2025-03-29T20:00:00Z", "Etc/GMT-1", -1],
+    ["Europe/Stockholm", "2025-10-26T01:00:00Z", "2025-10-25T19:00:00Z", "Etc/GMT-2", 1],
+  ] as const;
+
+  it.each(changes)(
+    "%s, change at %s: a car leaves home by the clock, an hour apart in UTC from one on the old offset",
+    (zone, changeIso, eveningIso, fixedZone, shiftH) => {
+      const eveningMs = Date.parse(eveningIso);
+      // Cars at home at 21:00 leave the next morning (a night-shift worker leaves at 21:30).
+      let cars = 0;
+      for (let seed = 1; cars < 5 && seed < 200; seed++) {
+        const onZone = createSimulatedTwin(eveningMs, seed, { timeZone: zone });
+        if (onZone.pattern?.kind === "nightShift" || onZone.pattern?.place !== "home") continue;
+        cars++;
+        const onFixed = createSimulatedTwin(eveningMs, seed, { timeZone: fixedZone });
+        expect(onZone.pattern.timeZone).toBe(zone);
+        // The same draws: the next morning's departure, after the change, on each car's clock.
+        expect(onZone.predictedDepartureMs!).toBeGreaterThan(Date.parse(changeIso));
+        expect(onZone.predictedDepartureMs! - onFixed.predictedDepartureMs!).toBeCloseTo(
+          shiftH * HOUR_S * 1000,
+          3,
+        );
+        expect(onZone.departAtMs! - onFixed.departAtMs!).toBeCloseTo(shiftH * HOUR_S * 1000, 3);
+      }
+      expect(cars).toBe(5);
+    },
+  );
+
+  it("checks the owner's hours on its region's clocks, summer and winter", () => {
+    const nightOwl = (iso: string, timeZone: string) => {
+      const t = createSimulatedTwin(Date.parse(iso), 1, {
+        timeZone,
+        socPct: 90,
+        limits: { ...DEFAULT_LIMITS, allowedHours: { startHour: 22, endHour: 6 } },
+      });
+      return workBlocker({ ...t, state: "parked", predictedDepartureMs: null });
+    };
+    // 03:30 UTC is 22:30 on CDT in July, 21:30 on CST in January.
+    expect(nightOwl("2025-07-01T03:30:00Z", "America/Chicago")).toBeNull();
+    expect(nightOwl("2025-01-15T03:30:00Z", "America/Chicago")).toBe("outside-allowed-hours");
+    // In UTC both are 03:30, inside.
+    expect(nightOwl("2025-01-15T03:30:00Z", "UTC")).toBeNull();
   });
 });

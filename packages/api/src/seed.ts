@@ -85,7 +85,8 @@ export interface SeedOptions {
 }
 
 export interface SeedResult {
-  regions: string[];
+  /** The demo regions and their time zones (a headless fleet drives by their clocks). */
+  regions: { id: string; timeZone: string }[];
   /** apiKey is the plaintext key when the tenant was created now, else null. */
   tenants: { id: string; apiKey: string | null }[];
   operator: { email: string; password: string | null; created: boolean };
@@ -111,7 +112,7 @@ export async function seedDemo(db: Db, opts: SeedOptions = {}): Promise<SeedResu
         DEFAULT_SCENARIO.regions.map(({ fleetShare: _share, ...r }) => ({
           id: r.id,
           name: r.name,
-          utcOffsetH: r.utcOffsetH,
+          timeZone: r.timeZone,
           tariff: r.tariff,
           carbonGPerKWh: r.carbonGPerKWh,
         })),
@@ -146,7 +147,7 @@ export async function seedDemo(db: Db, opts: SeedOptions = {}): Promise<SeedResu
     await registerModels(tx);
 
     return {
-      regions: DEFAULT_SCENARIO.regions.map((r) => r.id),
+      regions: DEFAULT_SCENARIO.regions.map((r) => ({ id: r.id, timeZone: r.timeZone })),
       tenants: tenantsOut,
       operator: { email, password: operatorCreated ? password : null, created: operatorCreated },
       enrollmentCode: DEMO_ENROLLMENT_CODE,

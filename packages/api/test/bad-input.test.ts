@@ -319,6 +319,30 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
       }),
   },
   {
+    name: "region in an unknown time zone",
+    code: "BAD_REQUEST",
+    field: "timeZone",
+    call: ({ h }) =>
+      h.operator.operator.regions.update.mutate({ id: "us-west", timeZone: "America/Atlantis" }),
+  },
+  {
+    name: "region time zone given as an offset",
+    code: "BAD_REQUEST",
+    field: "timeZone",
+    call: ({ h }) =>
+      h.operator.operator.regions.update.mutate({ id: "us-west", timeZone: "-08:00" }),
+  },
+  {
+    name: "region with the retired utcOffsetH",
+    code: "BAD_REQUEST",
+    field: "utcOffsetH",
+    call: ({ h }) =>
+      h.operator.operator.regions.update.mutate({
+        id: "us-west",
+        utcOffsetH: -8,
+      } as unknown as { id: string }),
+  },
+  {
     name: "quarantine of an unknown car",
     code: "NOT_FOUND",
     field: "carId",

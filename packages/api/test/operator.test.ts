@@ -154,6 +154,79 @@ describe("operator", () => {
     ).toEqual(tariff);
   });
 
+  it("puts a region in an IANA time zone, shows its offset now, and refuses the old offset field", async () => {
+    const h = await setup(database.get());
+    const listed = await h.operator.operator.regions.list.query();
+    expect(listed.map((r) => [r.id, r.timeZone])).toEqual([
+      ["eu-north", "Europe/Stockholm"],
+      ["us-central", "America/Chicago"],
+      ["us-west", "America/Los_Angeles"],
+    ]);
+    // The retired column (kept for the previous release's servers) is not part of the view.
+    expect(listed[0]).not.toHaveProperty("utcOffsetH");
+    // Its offset at the time of the call: summer or winter time.
+    h.clock.offsetMs = Date.parse("2025-07-01T12:00:00Z") - Date.now();
+    const summer = await h.operator.operator.regions.list.query();
+    expect(summer.find((r) => r.id === "us-west")!.utcOffsetS).toBe(-7 * 3600);
+    h.clock.offsetMs = Date.parse("2025-12-01T12:00:00Z") - Date.now();
+    const winter = await h.operator.operator.regions.list.query();
+    expect(winter.find((r) => r.id === "us-west")!.utcOffsetS).toBe(-8 * 3600);
+
+    // A name differing only in case is stored as the zone database spells it.
+    const moved = await h.operator.operator.regions.update.mutate({
+      id: "eu-north",
+      timeZone: "europe/helsinki",
+    });
+    expect(moved).toMatchObject({ timeZone: "Europe/Helsinki", utcOffsetS: 2 * 3600 });
+    const bad = await failure(
+      h.operator.operator.regions.update.mutate({ id: "eu-north", timeZone: "Europe/Nowhere" }),
+    );
+    expect(bad).toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(/^timeZone: unknown time zone "Europe\/Nowhere"/),
+    });
+    const retired = await failure(
+      h.operator.operator.regions.update.mutate({
+        id: "eu-north",
+        utcOffsetH: 2,
+      } as unknown as { id: string }),
+    );
+    expect(retired).toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(/^utcOffsetH: replaced by timeZone/),
+    });
+    expect(
+      (await h.operator.operator.regions.list.query()).find((r) => r.id === "eu-north")!.timeZone,
+    ).toBe("Europe/Helsinki");
+  });
+
+  it("reads owners' hours on the region's clocks, summer and winter", async () => {
+    const h = await setup(database.get());
+    // An owner in US West who lends the car from 22:00 to 06:00.
+    const out = await h.anonymous.node.enroll.mutate({
+      code: h.seed.enrollmentCode,
+      regionId: "us-west",
+      policy: {
+        optedIn: true,
+        allowedHours: { startHour: 22, endHour: 6 },
+        minDepartureChargePct: 50,
+        reservePct: 20,
+      },
+    });
+    const car = h.api.client(out.credential);
+    const reasonAt = async (iso: string) => {
+      h.clock.offsetMs = Date.parse(iso) - Date.now();
+      await car.node.heartbeat.mutate(PARKED);
+      return (await car.node.lease.mutate({})).reason;
+    };
+    // 05:30 UTC: 22:30 on PDT in July (inside), 21:30 on PST in January (outside).
+    expect(await reasonAt("2025-07-01T05:30:00Z")).toBe("no-work");
+    expect(await reasonAt("2025-01-15T05:30:00Z")).toBe("outside-allowed-hours");
+    // 13:30 UTC: 06:30 on PDT (outside), 05:30 on PST (inside).
+    expect(await reasonAt("2025-07-01T13:30:00Z")).toBe("outside-allowed-hours");
+    expect(await reasonAt("2025-01-15T13:30:00Z")).toBe("no-work");
+  });
+
   it("creates a tenant whose key submits jobs; codes enroll cars to one owner, whose cars never share a task", async () => {
     const h = await setup(database.get());
     const { tenant, apiKey } = await h.operator.operator.tenants.create.mutate({
@@ -266,7 +339,9 @@ describe("operator", () => {
     expect(all.availableKW).toBeGreaterThan(0);
     const west = points.find((p) => p.regionId === "us-west")!;
     expect(west).toMatchObject({ online: 1, eligible: 1 });
-    expect(points.map((p) => p.regionId).sort()).toEqual([ALL_REGIONS, ...h.seed.regions].sort());
+    expect(points.map((p) => p.regionId).sort()).toEqual(
+      [ALL_REGIONS, ...h.seed.regions.map((r) => r.id)].sort(),
+    );
     // A chart that holds the samples asks only for newer ones.
     const newest = points.at(-1)!.at;
     expect(

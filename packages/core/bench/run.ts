@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { HARDWARE } from "../src/hardware";
+import type { OffsetTable } from "../src/local-time";
 import { createRng, type Rng } from "../src/random";
 import { DEFAULT_SCHEDULE_CONFIG, type ScheduleContext } from "../src/schedule/config";
 import { decide, type TenantState } from "../src/schedule/decide";
@@ -17,6 +18,7 @@ import { WorkQueue } from "../src/schedule/queue";
 import { DEFAULT_SCENARIO } from "../src/sim/scenario";
 import { entitlements } from "../src/tenants";
 import type { ModelSpec, OwnerPolicy, Tenant, Vehicle, WorkItem } from "../src/types";
+import { WINTER_OFFSETS } from "./winter-offsets";
 
 export interface Figure {
   name: string;
@@ -35,7 +37,10 @@ const wants = (name: string) => selected.length === 0 || selected.includes(name)
 
 // ---- a synthetic fleet and queue at the default scenario's proportions ----
 
-const regions = DEFAULT_SCENARIO.regions.map(({ fleetShare: _s, ...r }) => r);
+const regions = DEFAULT_SCENARIO.regions.map(({ fleetShare: _s, ...r }) => ({
+  ...r,
+  offsets: WINTER_OFFSETS[r.timeZone] as OffsetTable,
+}));
 const carHardware = DEFAULT_SCENARIO.hardwareMix.map((h) => HARDWARE[h.hardwareId]).filter((h) => h !== undefined);
 const models: ModelSpec[] = DEFAULT_SCENARIO.models;
 const tenants: Tenant[] = DEFAULT_SCENARIO.tenants.map((t) => ({ ...t, paused: false }));

@@ -1,5 +1,6 @@
 // Runs one simulation and prints its wall time and peak memory as JSON (see run.ts).
 import { simulate } from "../src/sim/simulate";
+import { WINTER_OFFSETS } from "./winter-offsets";
 
 const vehicles = Number(process.argv[2]);
 const hours = Number(process.argv[3]);
@@ -9,6 +10,7 @@ const { summary } = simulate({
   vehicles,
   hours,
   seed: 1,
+  offsets: WINTER_OFFSETS,
   onProgress: () => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   },

@@ -5,6 +5,19 @@
 // A region is compiled once into two day profiles (price, carbon): sorted piece starts in local
 // seconds since midnight, the value of each piece and the prefix integral. Compiled profiles are
 // cached by region object identity, so a region must not be mutated after first use.
+//
+// Local time is read from the region's offset table (local-time.ts), so a daylight saving change
+// moves the rates with the clocks: the hour that spring forward skips is never priced, and the
+// hour that fall back repeats is priced twice, as the meter sees it.
+import {
+  type OffsetTable,
+  OffsetTableError,
+  offsetAt,
+  offsetIndex,
+  localHourAt,
+  type UtcOffset,
+  validateOffsets,
+} from "./local-time";
 import type { Region, TariffRate } from "./types";
 
 const HOUR_S = 3600;
@@ -116,16 +129,14 @@ export function validateCarbon(hourly: readonly number[]): void {
 
 /** Validates everything a region's energy queries rely on. */
 export function validateRegion(region: Region): void {
-  if (!Number.isFinite(region.utcOffsetH) || Math.abs(region.utcOffsetH) > 14) {
-    throw new TariffError(
-      `utcOffsetH must be a finite number in [-14, 14], got ${region.utcOffsetH} (${region.id})`,
-    );
-  }
   try {
+    validateOffsets(region.offsets);
     validateTariff(region.tariff);
     validateCarbon(region.carbonGPerKWh);
   } catch (err) {
-    if (err instanceof TariffError) throw new TariffError(`region ${region.id}: ${err.message}`);
+    if (err instanceof TariffError || err instanceof OffsetTableError) {
+      throw new TariffError(`region ${region.id}: ${err.message}`);
+    }
     throw err;
   }
 }
@@ -147,8 +158,8 @@ export interface DayProfile {
 
 export interface CompiledRegion {
   readonly region: Region;
-  /** Local time = UTC time + offsetS. */
-  readonly offsetS: number;
+  /** Local time = nowS + the offset in force at nowS. */
+  readonly offsets: OffsetTable;
   readonly price: DayProfile;
   readonly carbon: DayProfile;
 }
@@ -197,7 +208,7 @@ export function compileRegion(region: Region): CompiledRegion {
   const carbon = buildProfile(
     region.carbonGPerKWh.map((value, h) => ({ startS: h * HOUR_S, value })),
   );
-  const result: CompiledRegion = { region, offsetS: region.utcOffsetH * HOUR_S, price, carbon };
+  const result: CompiledRegion = { region, offsets: region.offsets, price, carbon };
   compiled.set(region, result);
   return result;
 }
@@ -258,10 +269,27 @@ function valueAt(p: DayProfile, u: number): number {
   return p.values[pieceAt(p, secondOfDay(u, dayOf(u)))] as number;
 }
 
+/** ∫ over instants [fromS, toS]: each stretch between offset changes read in its own local time. */
+function integralOver(c: CompiledRegion, p: DayProfile, fromS: number, toS: number): number {
+  const table = c.offsets;
+  let i = offsetIndex(table, fromS);
+  let s = fromS;
+  let acc = 0;
+  for (;;) {
+    const offsetS = (table[i] as UtcOffset).offsetS;
+    const next = table[i + 1];
+    const end = next === undefined || next.fromS >= toS ? toS : next.fromS;
+    if (end > s) acc += integral(p, s + offsetS, end + offsetS);
+    if (end === toS) return acc;
+    s = end;
+    i++;
+  }
+}
+
 /** Mean over [fromS, toS] (UTC seconds); the value at fromS when the interval is empty. */
 function meanCompiled(c: CompiledRegion, p: DayProfile, fromS: number, toS: number): number {
-  if (toS === fromS) return valueAt(p, fromS + c.offsetS);
-  return integral(p, fromS + c.offsetS, toS + c.offsetS) / (toS - fromS);
+  if (toS === fromS) return valueAt(p, fromS + offsetAt(c.offsets, fromS));
+  return integralOver(c, p, fromS, toS) / (toS - fromS);
 }
 
 function profileOf(c: CompiledRegion, by: WindowBy): DayProfile {
@@ -270,20 +298,19 @@ function profileOf(c: CompiledRegion, by: WindowBy): DayProfile {
 
 // ---- queries ----
 
-/** Local hour of the day in [0, 24), fractional. */
+/** Local hour of the day in [0, 24), fractional, with the offset in force at nowS. */
 export function localHour(region: Region, nowS: number): number {
-  const h = (((nowS / HOUR_S + region.utcOffsetH) % 24) + 24) % 24;
-  return h >= 24 ? 0 : h;
+  return localHourAt(region.offsets, nowS);
 }
 
 export function priceAt(region: Region, nowS: number): number {
   const c = compileRegion(region);
-  return valueAt(c.price, nowS + c.offsetS);
+  return valueAt(c.price, nowS + offsetAt(c.offsets, nowS));
 }
 
 export function carbonAt(region: Region, nowS: number): number {
   const c = compileRegion(region);
-  return valueAt(c.carbon, nowS + c.offsetS);
+  return valueAt(c.carbon, nowS + offsetAt(c.offsets, nowS));
 }
 
 function assertFinite(what: string, v: number): void {
@@ -326,9 +353,11 @@ function tieTolerance(mean: number): number {
  * price (or carbon); ties go to the earliest; null when it does not fit.
  *
  * Exact: the window mean is piecewise linear in its start, with kinks where the start or the end
- * crosses a piece boundary, so the minimum lies at such a start or at an end of the allowed range.
- * The profile repeats daily, so one day of starts covers every phase: at most 2 × pieces + 2
- * candidates, whatever the range.
+ * crosses an instant at which the value may change (a piece boundary in local time, or an offset
+ * change), so the minimum lies at such a start or at an end of the allowed range. Between offset
+ * changes the profile repeats daily, so one day of starts covers every phase: without a change in
+ * reach, at most 2 × pieces + 2 candidates, whatever the range; with one, a day past the last
+ * change more.
  */
 export function bestWindow(region: Region, q: WindowQuery): TimeWindow | null {
   assertFinite("fromS", q.fromS);
@@ -341,24 +370,15 @@ export function bestWindow(region: Region, q: WindowQuery): TimeWindow | null {
   const c = compileRegion(region);
   const p = profileOf(c, q.by);
   const a = q.fromS;
-  const b = Math.min(lastStart, a + DAY_S);
-  const uStart = a + c.offsetS;
-  const uEnd = uStart + q.durationS;
-  const rStart = secondOfDay(uStart, dayOf(uStart));
-  const rEnd = secondOfDay(uEnd, dayOf(uEnd));
-
-  const all = new Float64Array(2 * p.startsS.length + 2);
-  let n = 0;
-  all[n++] = a;
-  all[n++] = b;
-  for (const x of p.startsS) {
-    // Starts where the window's start, or its end, meets piece boundary x.
-    const viaStart = a + ((((x - rStart) % DAY_S) + DAY_S) % DAY_S);
-    const viaEnd = a + ((((x - rEnd) % DAY_S) + DAY_S) % DAY_S);
-    if (viaStart <= b) all[n++] = viaStart;
-    if (viaEnd <= b) all[n++] = viaEnd;
+  // Offset changes that some window could straddle: (a, lastStart + duration).
+  let lastChangeS = -Infinity;
+  for (const e of c.offsets) {
+    if (e.fromS > a && e.fromS < q.deadlineS) lastChangeS = e.fromS;
   }
-  const candidates = all.subarray(0, n).sort();
+  const candidates =
+    lastChangeS === -Infinity
+      ? candidatesSteady(p, a, Math.min(lastStart, a + DAY_S), q.durationS, offsetAt(c.offsets, a))
+      : candidatesAcross(c, p, a, Math.min(lastStart, Math.max(a, lastChangeS) + DAY_S), q.durationS);
 
   let bestS = a;
   let bestMean = meanCompiled(c, p, a, a + q.durationS);
@@ -378,4 +398,77 @@ export function bestWindow(region: Region, q: WindowQuery): TimeWindow | null {
     meanPriceUsdPerKWh: meanCompiled(c, c.price, bestS, endS),
     meanCarbonGPerKWh: meanCompiled(c, c.carbon, bestS, endS),
   };
+}
+
+/** x mod DAY_S in [0, DAY_S). */
+function dayPhase(x: number): number {
+  return ((x % DAY_S) + DAY_S) % DAY_S;
+}
+
+/**
+ * Candidate starts in [a, b] (b ≤ a + one day) under one offset: where the window's start, or its
+ * end, meets a piece boundary; ascending.
+ */
+function candidatesSteady(
+  p: DayProfile,
+  a: number,
+  b: number,
+  durationS: number,
+  offsetS: number,
+): Float64Array {
+  const uStart = a + offsetS;
+  const uEnd = uStart + durationS;
+  const rStart = secondOfDay(uStart, dayOf(uStart));
+  const rEnd = secondOfDay(uEnd, dayOf(uEnd));
+  const all = new Float64Array(2 * p.startsS.length + 2);
+  let n = 0;
+  all[n++] = a;
+  all[n++] = b;
+  for (const x of p.startsS) {
+    // Starts where the window's start, or its end, meets piece boundary x.
+    const viaStart = a + dayPhase(x - rStart);
+    const viaEnd = a + dayPhase(x - rEnd);
+    if (viaStart <= b) all[n++] = viaStart;
+    if (viaEnd <= b) all[n++] = viaEnd;
+  }
+  return all.subarray(0, n).sort();
+}
+
+/**
+ * Candidate starts in [a, b] when offset changes fall in reach: every instant in [a, b + duration]
+ * at which the value may change (piece boundaries read in the local time of each stretch between
+ * changes, and the changes themselves), met by the window's start or by its end; ascending.
+ */
+function candidatesAcross(
+  c: CompiledRegion,
+  p: DayProfile,
+  a: number,
+  b: number,
+  durationS: number,
+): Float64Array {
+  const out: number[] = [a, b];
+  const table = c.offsets;
+  const add = (s: number) => {
+    if (s >= a && s <= b) out.push(s);
+  };
+  for (let i = offsetIndex(table, a); i < table.length; i++) {
+    const e = table[i] as UtcOffset;
+    // This offset's stretch of instants, clipped to the instants any window touches.
+    const lo = i === 0 ? a : Math.max(a, e.fromS);
+    const next = table[i + 1];
+    const hi = next === undefined ? b + durationS : Math.min(b + durationS, next.fromS);
+    if (lo > b + durationS) break;
+    if (i > 0 && e.fromS >= a) {
+      add(e.fromS);
+      add(e.fromS - durationS);
+    }
+    for (const x of p.startsS) {
+      // Instants t in [lo, hi] whose local time t + offsetS is x past a local midnight.
+      for (let t = lo + dayPhase(x - (lo + e.offsetS)); t <= hi; t += DAY_S) {
+        add(t);
+        add(t - durationS);
+      }
+    }
+  }
+  return Float64Array.from(out).sort();
 }

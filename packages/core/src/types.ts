@@ -2,8 +2,10 @@
 // `…KWh` kilowatt-hours, `…Pct` percent 0..100, `…Share` fraction 0..1.
 //
 // Time is always an argument: `nowS` is seconds since a UTC midnight (the Unix epoch in the
-// server, the start of day 0 in the simulator), so a region's local hour is
-// ((nowS / 3600 + utcOffsetH) mod 24) either way.
+// server, the simulation's start date in the simulator). A region's local time is nowS plus the
+// UTC offset in force at that instant, read from the offset table the shell worked out from the
+// region's time zone (local-time.ts): core never resolves a time zone itself.
+import type { OffsetTable } from "./local-time";
 
 /** An in-car AI computer, or the datacenter GPU used as the unit of "equivalents". */
 export interface HardwareProfile {
@@ -30,8 +32,10 @@ export interface TariffRate {
 export interface Region {
   id: string;
   name: string;
-  /** Local time = UTC + utcOffsetH. */
-  utcOffsetH: number;
+  /** IANA time zone ("America/Chicago"): for people and the shell; core reads only `offsets`. */
+  timeZone: string;
+  /** The zone's UTC offsets over the time the caller asks about (local-time.ts). */
+  offsets: OffsetTable;
   /** Rates that cover all 24 local hours exactly once. */
   tariff: readonly TariffRate[];
   /** Grid carbon intensity for each local hour 0..23, gCO2 per kWh. */

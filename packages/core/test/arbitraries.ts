@@ -3,6 +3,7 @@
 // `fc.assert(prop, { seed, path })`.
 import fc from "fast-check";
 import { HARDWARE } from "../src/hardware";
+import { fixedOffset, type OffsetTable } from "../src/local-time";
 import type { ModelSpec, Region, Tenant, TariffRate, Vehicle, WorkItem } from "../src/types";
 
 export const DAY_S = 86_400;
@@ -23,10 +24,37 @@ export const arbTariff: fc.Arbitrary<TariffRate[]> = fc
     }));
   });
 
+/**
+ * A zone's offset table from a standard offset (hours): fixed, or with a daylight-saving-like
+ * change of ±1 h somewhere from a day before 0 to three days after, and maybe a change back up to
+ * two days later. Changes fall on the minute grid, like every instant tzdata has.
+ */
+export const arbOffsets = (standardH: fc.Arbitrary<number>): fc.Arbitrary<OffsetTable> =>
+  fc.oneof(
+    standardH.map((h) => fixedOffset(h * 3600)),
+    fc
+      .tuple(
+        standardH,
+        fc.integer({ min: -24 * 60, max: 3 * 24 * 60 }),
+        fc.constantFrom(1, -1),
+        fc.option(fc.integer({ min: 1, max: 2 * 24 * 60 }), { nil: null }),
+      )
+      .map(([h, changeMin, stepH, backAfterMin]) => {
+        const changeS = changeMin * 60;
+        const table = [
+          { fromS: changeS - DAY_S, offsetS: h * 3600 },
+          { fromS: changeS, offsetS: (h + stepH) * 3600 },
+        ];
+        if (backAfterMin !== null) table.push({ fromS: changeS + backAfterMin * 60, offsetS: h * 3600 });
+        return table;
+      }),
+  );
+
 export const arbRegion: fc.Arbitrary<Region> = fc.record({
   id: fc.constantFrom("r-west", "r-east", "r-north"),
   name: fc.constant("region"),
-  utcOffsetH: fc.integer({ min: -8, max: 9 }),
+  timeZone: fc.constant("Test/Zone"),
+  offsets: arbOffsets(fc.integer({ min: -8, max: 9 })),
   tariff: arbTariff,
   carbonGPerKWh: fc.array(fc.double({ min: 20, max: 900, noNaN: true }), {
     minLength: 24,
@@ -122,13 +150,14 @@ export const arbQuarterHourTariff: fc.Arbitrary<TariffRate[]> = fc
     }));
   });
 
-/** arbRegion, or one with a quarter-hour tariff and a fractional UTC offset (+5:30, +5:45, -3:30). */
+/** arbRegion, or one with a quarter-hour tariff and a fractional UTC offset (+5:30, +5:45, -3:30), either maybe with changes. */
 export const arbAnyRegion: fc.Arbitrary<Region> = fc.oneof(
   arbRegion,
   fc.record({
     id: fc.constantFrom("r-south", "r-asia"),
     name: fc.constant("region"),
-    utcOffsetH: fc.constantFrom(-3.5, 0, 5.5, 5.75, 9.5, 12.75),
+    timeZone: fc.constant("Test/Zone"),
+    offsets: arbOffsets(fc.constantFrom(-3.5, 0, 5.5, 5.75, 9.5, 12.75)),
     tariff: arbQuarterHourTariff,
     carbonGPerKWh: fc.array(fc.double({ min: 0, max: 900, noNaN: true }), {
       minLength: 24,

@@ -10,7 +10,7 @@ import { HARDWARE } from "../src/hardware";
 import { bestWindow, meanOver } from "../src/tariff";
 import type { HardwareProfile, Region, Vehicle } from "../src/types";
 import { DAY_S, arbAnyRegion, arbVehicle, arbWork } from "./arbitraries";
-import { THREE_RATE_TARIFF } from "./fixtures";
+import { fixedZone, THREE_RATE_TARIFF } from "./fixtures";
 
 const H = 3600;
 const hw = (id: string) => HARDWARE[id] as HardwareProfile;
@@ -19,7 +19,7 @@ const hw = (id: string) => HARDWARE[id] as HardwareProfile;
 const home: Region = {
   id: "home",
   name: "home",
-  utcOffsetH: 0,
+  ...fixedZone(0),
   tariff: THREE_RATE_TARIFF,
   carbonGPerKWh: Array.from({ length: 24 }, (_, h) => (h < 6 ? 200 : 400)),
 };

@@ -20,7 +20,23 @@ import {
 } from "../src/schedule/filters";
 import type { Region, Vehicle } from "../src/types";
 import { arbNowS, arbRegionSet, arbSchedVehicle, arbWorkItem } from "./arbitraries";
-import { car, ctxAt, HOUR_S, REGION, work } from "./fixtures";
+import {
+  car,
+  CHICAGO_2025,
+  CHICAGO_FALL_2025_S,
+  CHICAGO_SPRING_2025_S,
+  ctxAt,
+  fixedZone,
+  HOUR_S,
+  LA_FALL_2025_S,
+  LA_SPRING_2025_S,
+  LOS_ANGELES_2025,
+  REGION,
+  STOCKHOLM_2025,
+  STOCKHOLM_FALL_2025_S,
+  STOCKHOLM_SPRING_2025_S,
+  work,
+} from "./fixtures";
 
 // fast-check prints the seed and path of any failure; replay with fc.assert(prop, { seed, path }).
 
@@ -28,7 +44,7 @@ const cfg = DEFAULT_SCHEDULE_CONFIG;
 const T0 = 12 * HOUR_S; // 12:00 UTC on day 0
 const ctx = ctxAt(T0);
 /** UTC−5: local 22:00 is 03:00 UTC. */
-const EAST: Region = { ...REGION, id: "r-east", utcOffsetH: -5 };
+const EAST: Region = { ...REGION, id: "r-east", ...fixedZone(-5) };
 const ctxEast = (nowS: number) => ctxAt(nowS, [REGION, EAST]);
 const nightOwl = (over: Partial<Vehicle> = {}) =>
   car({ regionId: "r-east", ...over }, { allowedHours: { startHour: 22, endHour: 6 } });
@@ -212,6 +228,55 @@ describe("run limits", () => {
   });
 });
 
+describe("owner hours across the 2025 daylight saving changes", () => {
+  // Each change: its table, its instant, the local hour just before it, and whether clocks go forward.
+  const changes = [
+    { name: "Los Angeles spring", offsets: LOS_ANGELES_2025, atS: LA_SPRING_2025_S, before: 2, spring: true },
+    { name: "Los Angeles fall", offsets: LOS_ANGELES_2025, atS: LA_FALL_2025_S, before: 2, spring: false },
+    { name: "Chicago spring", offsets: CHICAGO_2025, atS: CHICAGO_SPRING_2025_S, before: 2, spring: true },
+    { name: "Chicago fall", offsets: CHICAGO_2025, atS: CHICAGO_FALL_2025_S, before: 2, spring: false },
+    { name: "Stockholm spring", offsets: STOCKHOLM_2025, atS: STOCKHOLM_SPRING_2025_S, before: 2, spring: true },
+    { name: "Stockholm fall", offsets: STOCKHOLM_2025, atS: STOCKHOLM_FALL_2025_S, before: 3, spring: false },
+  ];
+
+  describe.each(changes)("$name", ({ offsets, atS, before, spring }) => {
+    const zone: Region = { ...REGION, id: "r-dst", timeZone: "Test/DST", offsets };
+    const at = (nowS: number) => ctxAt(nowS, [zone]);
+    const owner = (startHour: number, endHour: number) =>
+      car({ regionId: "r-dst" }, { allowedHours: { startHour, endHour } });
+
+    it("a night window 22:00–06:00 is an hour shorter (spring) or longer (fall) in real time", () => {
+      // Local midnight before the change.
+      const midnightS = atS - before * HOUR_S;
+      expect(optedInNow(owner(22, 6), at(midnightS))).toBeNull();
+      expect(hoursLimitedRunS(owner(22, 6), at(midnightS))).toBe((spring ? 5 : 7) * HOUR_S);
+      // And it closes when the clocks read 06:00.
+      const closeS = midnightS + (spring ? 5 : 7) * HOUR_S;
+      expect(optedInNow(owner(22, 6), at(closeS - 1))).toBeNull();
+      expect(optedInNow(owner(22, 6), at(closeS))).toBe("outside-allowed-hours");
+    });
+
+    it("reads the owner's hours on the clocks from the change on", () => {
+      // A window that ends at the hour the change skips to (spring) or that starts after the
+      // repeated hour (fall): the second before the change and the change itself disagree.
+      if (spring) {
+        const w = owner(20, before + 1);
+        expect(optedInNow(w, at(atS - 1))).toBeNull();
+        expect(optedInNow(w, at(atS))).toBe("outside-allowed-hours");
+        expect(hoursLimitedRunS(w, at(atS - 60))).toBe(60);
+      } else {
+        const w = owner(before - 0.5, 6);
+        // Inside at the last minute before the change; at the change the clocks go back an hour,
+        // before the window opens again, so the run limit is that minute.
+        expect(optedInNow(w, at(atS - 60))).toBeNull();
+        expect(hoursLimitedRunS(w, at(atS - 60))).toBe(60);
+        expect(optedInNow(w, at(atS))).toBe("outside-allowed-hours");
+        expect(optedInNow(w, at(atS + 0.5 * HOUR_S))).toBeNull();
+      }
+    });
+  });
+});
+
 describe("planRun", () => {
   it("takes all of a divisible item that fits", () => {
     expect(planRun(car(), work({ inferences: 10 }), ctx)).toBe(10);
@@ -249,20 +314,33 @@ describe("planRun", () => {
 
 // ---- properties ----
 
+/** The local hour from the region's offset table, by a plain scan of its entries. */
+function naiveLocalHour(region: Region, nowS: number): number {
+  let offsetS = region.offsets[0]!.offsetS;
+  for (const e of region.offsets) if (e.fromS <= nowS) offsetS = e.offsetS;
+  return ((((nowS + offsetS) / 3600) % 24) + 24) % 24;
+}
+
 /** Local hour, and whether it is inside the owner's window, worked out here from the types' docs. */
 function insideLocalHours(v: Vehicle, region: Region, nowS: number): boolean {
-  const hour = (((nowS / 3600 + region.utcOffsetH) % 24) + 24) % 24;
+  const hour = naiveLocalHour(region, nowS);
   const { startHour: s, endHour: e } = v.policy.allowedHours;
   if (s === e || (s === 0 && e === 24)) return true;
   return s < e ? hour >= s && hour < e : hour >= s || hour < e;
 }
 
-/** Seconds from `nowS` until the owner's window closes (Infinity all day). */
+/**
+ * Seconds from `nowS` until the owner's window closes (Infinity all day), by a scan of the minute
+ * grid: whole-hour windows, whole-hour offsets and changes on the minute grid close on it.
+ */
 function untilWindowEndsS(v: Vehicle, region: Region, nowS: number): number {
   const { startHour: s, endHour: e } = v.policy.allowedHours;
   if (s === e || (s === 0 && e === 24)) return Infinity;
-  const hour = (((nowS / 3600 + region.utcOffsetH) % 24) + 24) % 24;
-  return (e > hour ? e - hour : e + 24 - hour) * 3600;
+  if (!insideLocalHours(v, region, nowS)) return 0;
+  for (let t = Math.floor(nowS / 60) * 60 + 60; t < nowS + 2 * 86_400; t += 60) {
+    if (!insideLocalHours(v, region, t)) return t - nowS;
+  }
+  return Infinity;
 }
 
 /**

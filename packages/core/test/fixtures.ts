@@ -2,6 +2,7 @@
 // chosen so that the expected answers can be worked out by hand: on `fsd-hw4` (500 TOPS × 0.3
 // sustained = 150 TOPS, 160 W), an inference of 150 TeraOp takes exactly 1 s.
 import { HARDWARE } from "../src/hardware";
+import { fixedOffset, type OffsetTable } from "../src/local-time";
 import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig, type ScheduleContext } from "../src/schedule/config";
 import type { TenantState } from "../src/schedule/decide";
 import { entitlements } from "../src/tenants";
@@ -17,11 +18,52 @@ export const THREE_RATE_TARIFF: TariffRate[] = [
 ];
 export const HW4 = HARDWARE["fsd-hw4"] as HardwareProfile;
 
+/** A zone at a fixed offset of `offsetH` hours (no daylight saving time). */
+export function fixedZone(offsetH: number): Pick<Region, "timeZone" | "offsets"> {
+  const sign = offsetH <= 0 ? "+" : "-";
+  // IANA's Etc zones invert the sign: Etc/GMT+5 is UTC−5.
+  return { timeZone: offsetH === 0 ? "UTC" : `Etc/GMT${sign}${Math.abs(offsetH)}`, offsets: fixedOffset(offsetH * HOUR_S) };
+}
+
+// The 2025 daylight saving changes of the default scenario's zones, as tzdata has them (the
+// time-zones package's tests check that Intl gives these same instants). Unix seconds.
+/** Los Angeles: PST (UTC−8) to PDT (UTC−7) at 02:00 local on 9 March, back at 02:00 on 2 November. */
+export const LA_SPRING_2025_S = 1_741_514_400;
+export const LA_FALL_2025_S = 1_762_074_000;
+/** Chicago: CST (UTC−6) to CDT (UTC−5) at 02:00 local on 9 March, back at 02:00 on 2 November. */
+export const CHICAGO_SPRING_2025_S = 1_741_507_200;
+export const CHICAGO_FALL_2025_S = 1_762_066_800;
+/** Stockholm: CET (UTC+1) to CEST (UTC+2) at 02:00 local on 30 March, back at 03:00 on 26 October. */
+export const STOCKHOLM_SPRING_2025_S = 1_743_296_400;
+export const STOCKHOLM_FALL_2025_S = 1_761_440_400;
+
+/** A zone's 2025 table, standard time from New Year on, summer time between the changes. */
+function year2025(standardH: number, springS: number, fallS: number): OffsetTable {
+  return [
+    { fromS: 1_735_689_600, offsetS: standardH * HOUR_S },
+    { fromS: springS, offsetS: (standardH + 1) * HOUR_S },
+    { fromS: fallS, offsetS: standardH * HOUR_S },
+  ];
+}
+export const LOS_ANGELES_2025 = year2025(-8, LA_SPRING_2025_S, LA_FALL_2025_S);
+export const CHICAGO_2025 = year2025(-6, CHICAGO_SPRING_2025_S, CHICAGO_FALL_2025_S);
+export const STOCKHOLM_2025 = year2025(1, STOCKHOLM_SPRING_2025_S, STOCKHOLM_FALL_2025_S);
+
+/**
+ * Offsets for the default scenario's zones in winter (no change in reach): what a simulation
+ * starting in January is given, in sim time.
+ */
+export const WINTER_OFFSETS: Readonly<Record<string, OffsetTable>> = {
+  "America/Los_Angeles": fixedOffset(-8 * HOUR_S),
+  "America/Chicago": fixedOffset(-6 * HOUR_S),
+  "Europe/Stockholm": fixedOffset(1 * HOUR_S),
+};
+
 /** UTC+0; cheap and clean 00:00–06:00, dear and dirty 17:00–21:00. */
 export const REGION: Region = {
   id: "r-west",
   name: "West",
-  utcOffsetH: 0,
+  ...fixedZone(0),
   tariff: [
     { start: 0, end: 6, priceUsdPerKWh: 0.1 },
     { start: 6, end: 17, priceUsdPerKWh: 0.25 },

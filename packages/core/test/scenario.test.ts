@@ -40,6 +40,35 @@ describe("parseScenario", () => {
     expect(issues[0]?.message).toMatch(/gap/);
   });
 
+  it("takes an IANA time zone per region, and refuses a malformed one by name", () => {
+    expect(DEFAULT_SCENARIO.regions.map((r) => r.timeZone)).toEqual([
+      "America/Los_Angeles",
+      "America/Chicago",
+      "Europe/Stockholm",
+    ]);
+    const region = { ...DEFAULT_SCENARIO.regions[0], timeZone: "Etc/GMT+8" };
+    expect(parseScenario({ regions: [region] }).regions[0]?.timeZone).toBe("Etc/GMT+8");
+    for (const timeZone of ["", "+01:00", "America/", "Los Angeles", 7]) {
+      expect(issuesOf({ regions: [{ ...region, timeZone }] })).toEqual([
+        expect.objectContaining({ path: "regions[0].timeZone" }),
+      ]);
+    }
+    const { timeZone: _zone, ...noZone } = region;
+    expect(issuesOf({ regions: [noZone] })).toEqual([expect.objectContaining({ path: "regions[0].timeZone" })]);
+  });
+
+  it("refuses the retired utcOffsetH with the way to the time zone that replaces it", () => {
+    const { timeZone: _zone, ...old } = DEFAULT_SCENARIO.regions[0]!;
+    const issues = issuesOf({ regions: [{ ...old, utcOffsetH: -8 }] });
+    expect(issues).toEqual([
+      { path: "regions[0].utcOffsetH", message: expect.stringMatching(/^replaced by timeZone/) },
+    ]);
+    // Beside a zone, the same message (the offset would say nothing the zone does not).
+    expect(issuesOf({ regions: [{ ...old, timeZone: "America/Chicago", utcOffsetH: -6 }] })).toEqual([
+      { path: "regions[0].utcOffsetH", message: expect.stringMatching(/^replaced by timeZone/) },
+    ]);
+  });
+
   it("rejects references to unknown tenants and models", () => {
     const stream = { ...DEFAULT_SCENARIO.workload.streams[0], tenantId: "nobody", modelId: "nothing" };
     const paths = issuesOf({ workload: { streams: [stream] } }).map((i) => i.path);

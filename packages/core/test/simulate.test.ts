@@ -3,8 +3,11 @@ import { describe, expect, it } from "vitest";
 import { carRejection } from "../src/schedule/filters";
 import { DEFAULT_SCENARIO, parseScenario, type Scenario } from "../src/sim/scenario";
 import { simulate, type SimOptions } from "../src/sim/simulate";
+import { fixedOffset, type OffsetTable } from "../src/local-time";
+import { LA_SPRING_2025_S, LOS_ANGELES_2025, WINTER_OFFSETS } from "./fixtures";
 
 const small = (over: Partial<SimOptions> = {}): SimOptions => ({
+  offsets: WINTER_OFFSETS,
   vehicles: 300,
   hours: 8,
   seed: 7,
@@ -80,7 +83,7 @@ describe("simulate", () => {
   it("never leaves a car below its owner's reserve, for any seed (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
-        const { summary } = simulate({ vehicles: 120, hours: 12, seed });
+        const { summary } = simulate({ offsets: WINTER_OFFSETS, vehicles: 120, hours: 12, seed });
         expect(summary.minReserveMarginPct).toBeGreaterThanOrEqual(0);
       }),
       { numRuns: 6 },
@@ -90,7 +93,13 @@ describe("simulate", () => {
   it("keeps every owner's departure minimum when cars leave as predicted (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
-        const { summary } = simulate({ vehicles: 150, hours: 12, seed, scenario: punctual });
+        const { summary } = simulate({
+          offsets: WINTER_OFFSETS,
+          vehicles: 150,
+          hours: 12,
+          seed,
+          scenario: punctual,
+        });
         expect(summary.departures).toBeGreaterThan(0);
         expect(summary.departuresBelowOwnerMinimum).toBe(0);
         expect(summary.tasksLostToDepartures).toBe(0);
@@ -101,12 +110,20 @@ describe("simulate", () => {
 
   it("gives each tenant at least its quota share of what it asked for under contention", () => {
     const contended = parseScenario({ workload: { intensity: 2 } });
-    const { summary } = simulate({ vehicles: 400, hours: 10, seed: 3, scenario: contended });
+    const { summary } = simulate({
+      offsets: WINTER_OFFSETS,
+      vehicles: 400,
+      hours: 10,
+      seed: 3,
+      scenario: contended,
+    });
     for (const t of summary.tenants) {
       expect(t.quotaAttainment, t.id).not.toBeNull();
       expect(t.quotaAttainment as number, t.id).toBeGreaterThan(0.9);
       // Each tenant runs at least min(its quota, its demand) of the fleet's work, less noise.
-      expect(t.usageShare, t.id).toBeGreaterThanOrEqual(Math.min(t.quotaShare, t.demandShare) - 0.05);
+      expect(t.usageShare, t.id).toBeGreaterThanOrEqual(
+        Math.min(t.quotaShare, t.demandShare) - 0.05,
+      );
     }
   });
 
@@ -123,7 +140,13 @@ describe("simulate", () => {
         ],
       },
     });
-    const { summary } = simulate({ vehicles: 400, hours: 10, seed: 5, scenario });
+    const { summary } = simulate({
+      offsets: WINTER_OFFSETS,
+      vehicles: 400,
+      hours: 10,
+      seed: 5,
+      scenario,
+    });
     const mapworks = summary.tenants.find((t) => t.id === "mapworks");
     const labBatch = summary.tenants.find((t) => t.id === "lab-batch");
     // Lab Batch borrowed beyond its quota, and Mapworks still got its guarantee once it asked.
@@ -135,7 +158,13 @@ describe("simulate", () => {
 
   it("catches cheaters: wrong answers are rare and cheaters end up quarantined", () => {
     const scenario = parseScenario({ verification: { cheaterShare: 0.1, colluderShare: 0 } });
-    const { summary } = simulate({ vehicles: 400, hours: 48, seed: 11, scenario });
+    const { summary } = simulate({
+      offsets: WINTER_OFFSETS,
+      vehicles: 400,
+      hours: 48,
+      seed: 11,
+      scenario,
+    });
     const v = summary.verification;
     expect(v.cheatersActive).toBeGreaterThan(8);
     expect(v.cheatersQuarantined).toBeGreaterThanOrEqual(0.6 * v.cheatersActive);
@@ -147,6 +176,53 @@ describe("simulate", () => {
     expect(() => simulate(small({ vehicles: -1 }))).toThrow(/vehicles/);
     expect(() => simulate(small({ hours: 0 }))).toThrow(/hours/);
     expect(() => simulate(small({ seed: 1.5 }))).toThrow(/seed/);
+  });
+
+  it("needs the offsets of every zone in the scenario, and names the one missing", () => {
+    const { "America/Chicago": _chicago, ...noChicago } = WINTER_OFFSETS;
+    expect(() => simulate(small({ offsets: noChicago }))).toThrow(/America\/Chicago.*regions\[1\]/);
+    expect(() =>
+      simulate(small({ offsets: { ...WINTER_OFFSETS, "America/Chicago": [] } })),
+    ).toThrow(/offsets\["America\/Chicago"\]/);
+  });
+
+  it("drives commuters by their region's clocks across a daylight saving change", () => {
+    // Los Angeles only, every car a commuter; the run starts at 00:00 UTC on 9 March 2025, so the
+    // change (02:00 local, 10:00 UTC) falls at sim time 10 h and the next morning's commute is on
+    // PDT. Offsets in sim time: the table shifted by the start.
+    const startS = LA_SPRING_2025_S - 10 * 3600;
+    const shifted: OffsetTable = LOS_ANGELES_2025.map((e) => ({
+      fromS: e.fromS - startS,
+      offsetS: e.offsetS,
+    }));
+    const region = { ...DEFAULT_SCENARIO.regions[0]!, fleetShare: 1 };
+    const scenario = parseScenario({
+      regions: [region],
+      mobility: { commuter: 1, homebody: 0, nightShift: 0, rideshare: 0 },
+      sampleS: 300,
+    });
+    /** Sim time of the morning's busiest sample on the road (departures 07:45 ± 30 min local). */
+    const rushS = (table: OffsetTable) => {
+      const { series } = simulate({
+        vehicles: 1500,
+        hours: 24,
+        seed: 5,
+        scenario,
+        offsets: { "America/Los_Angeles": table },
+      });
+      const morning = series.filter((x) => x.t >= 12 * 3600 && x.t < 20 * 3600);
+      return morning.reduce((best, x) => (x.parked < best.parked ? x : best)).t;
+    };
+    const onPdt = rushS(shifted);
+    const onPst = rushS(fixedOffset(-8 * 3600));
+    // An hour earlier in UTC than the same morning on standard time (within a sample or two).
+    expect(onPst - onPdt).toBeGreaterThanOrEqual(3600 - 600);
+    expect(onPst - onPdt).toBeLessThanOrEqual(3600 + 600);
+    // The same local time on each run's clock (sim time is UTC here): 07:00–09:00.
+    for (const localH of [onPdt / 3600 - 7, onPst / 3600 - 8]) {
+      expect(localH).toBeGreaterThanOrEqual(7);
+      expect(localH).toBeLessThanOrEqual(9);
+    }
   });
 
   it("handles an empty fleet", () => {

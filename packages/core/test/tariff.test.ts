@@ -11,9 +11,22 @@ import {
   validateCarbon,
   validateTariff,
 } from "../src/tariff";
+import { fixedOffset } from "../src/local-time";
 import type { Region, TariffRate } from "../src/types";
 import { DAY_S, arbAnyRegion, arbQuarterHourTariff, arbTariff } from "./arbitraries";
-import { THREE_RATE_TARIFF } from "./fixtures";
+import {
+  CHICAGO_2025,
+  CHICAGO_FALL_2025_S,
+  CHICAGO_SPRING_2025_S,
+  fixedZone,
+  LA_FALL_2025_S,
+  LA_SPRING_2025_S,
+  LOS_ANGELES_2025,
+  STOCKHOLM_2025,
+  STOCKHOLM_FALL_2025_S,
+  STOCKHOLM_SPRING_2025_S,
+  THREE_RATE_TARIFF,
+} from "./fixtures";
 
 const H = 3600;
 
@@ -23,7 +36,7 @@ const flatCarbon = (g: number): number[] => Array.from({ length: 24 }, () => g);
 const home: Region = {
   id: "home",
   name: "home",
-  utcOffsetH: 0,
+  ...fixedZone(0),
   tariff: THREE_RATE_TARIFF,
   // Cleanest at 13:00 (solar), dirtiest at 19:00.
   carbonGPerKWh: Array.from({ length: 24 }, (_, h) => (h === 13 ? 50 : h === 19 ? 600 : 300)),
@@ -39,8 +52,15 @@ function naiveRate(rates: readonly TariffRate[], hour: number): number {
   return (hits[0] as TariffRate).priceUsdPerKWh;
 }
 
+/** The offset in force at nowS by a plain scan of the table (the first entry holds before it). */
+function naiveOffsetS(region: Region, nowS: number): number {
+  let offsetS = region.offsets[0]!.offsetS;
+  for (const e of region.offsets) if (e.fromS <= nowS) offsetS = e.offsetS;
+  return offsetS;
+}
+
 function naiveLocalS(region: Region, nowS: number): number {
-  return (((nowS + region.utcOffsetH * H) % DAY_S) + DAY_S) % DAY_S;
+  return (((nowS + naiveOffsetS(region, nowS)) % DAY_S) + DAY_S) % DAY_S;
 }
 
 function naiveValue(region: Region, nowS: number, by: "price" | "carbon"): number {
@@ -50,13 +70,17 @@ function naiveValue(region: Region, nowS: number, by: "price" | "carbon"): numbe
     : (region.carbonGPerKWh[Math.floor(hour)] as number);
 }
 
-/** Integrates in steps that stop at every local quarter hour (all test tariffs sit on that grid). */
+/**
+ * Integrates in steps that stop at every local quarter hour (all test tariffs sit on that grid)
+ * and at every offset change.
+ */
 function naiveMean(region: Region, fromS: number, toS: number, by: "price" | "carbon"): number {
   let sum = 0;
   let t = fromS;
   while (t < toS) {
     const local = naiveLocalS(region, t);
-    const next = Math.min(toS, t + (900 - (local % 900)));
+    const change = region.offsets.find((e) => e.fromS > t)?.fromS ?? Infinity;
+    const next = Math.min(toS, t + (900 - (local % 900)), change);
     sum += naiveValue(region, t, by) * (next - t);
     t = next;
   }
@@ -176,8 +200,8 @@ describe("validateCarbon", () => {
 describe("localHour", () => {
   it("applies the UTC offset and wraps", () => {
     expect(localHour(home, 0)).toBe(0);
-    expect(localHour({ ...home, utcOffsetH: -5 }, 2 * H)).toBe(21);
-    expect(localHour({ ...home, utcOffsetH: 5.5 }, 20 * H)).toBe(1.5);
+    expect(localHour({ ...home, ...fixedZone(-5) }, 2 * H)).toBe(21);
+    expect(localHour({ ...home, offsets: fixedOffset(5.5 * H) }, 20 * H)).toBe(1.5);
     expect(localHour(home, -H)).toBe(23);
     expect(localHour(home, 3 * DAY_S + 90 * 60)).toBe(1.5);
   });
@@ -200,7 +224,7 @@ describe("priceAt / carbonAt", () => {
     expect(priceAt(home, 23 * H)).toBe(0.2);
     expect(priceAt(home, DAY_S)).toBe(0.1);
     expect(carbonAt(home, 13 * H + 1800)).toBe(50);
-    expect(carbonAt({ ...home, utcOffsetH: 1 }, 12 * H)).toBe(50);
+    expect(carbonAt({ ...home, ...fixedZone(1) }, 12 * H)).toBe(50);
   });
 
   it("matches a naive lookup of the rates at any time", () => {
@@ -321,7 +345,7 @@ describe("bestWindow", () => {
   });
 
   it("follows the region's UTC offset", () => {
-    const eastern = { ...home, utcOffsetH: -5 };
+    const eastern = { ...home, ...fixedZone(-5) };
     // Local 00:00 is 05:00 UTC.
     expect(bestWindow(eastern, q(0, DAY_S, H))?.startS).toBe(5 * H);
   });
@@ -422,4 +446,95 @@ describe("bestWindow", () => {
       { numRuns: 100 },
     );
   });
+});
+
+// ---- daylight saving time ----
+
+describe("across the 2025 daylight saving changes of the default zones", () => {
+  const q = (fromS: number, deadlineS: number, durationS: number) => ({
+    fromS,
+    deadlineS,
+    durationS,
+    by: "price" as const,
+  });
+  /** Carbon equal to the local hour: a lookup says which local hour was read. */
+  const hourly = Array.from({ length: 24 }, (_, h) => h);
+  const zoneRegion = (offsets: Region["offsets"], tariff: TariffRate[] = THREE_RATE_TARIFF): Region => ({
+    id: "dst",
+    name: "dst",
+    timeZone: "Test/DST",
+    offsets,
+    tariff,
+    carbonGPerKWh: hourly,
+  });
+  /** Each change: the instant, the local hour just before it, and the hour the clocks then read. */
+  const changes = [
+    { name: "Los Angeles, spring forward", offsets: LOS_ANGELES_2025, atS: LA_SPRING_2025_S, before: 2, after: 3 },
+    { name: "Los Angeles, fall back", offsets: LOS_ANGELES_2025, atS: LA_FALL_2025_S, before: 2, after: 1 },
+    { name: "Chicago, spring forward", offsets: CHICAGO_2025, atS: CHICAGO_SPRING_2025_S, before: 2, after: 3 },
+    { name: "Chicago, fall back", offsets: CHICAGO_2025, atS: CHICAGO_FALL_2025_S, before: 2, after: 1 },
+    { name: "Stockholm, spring forward", offsets: STOCKHOLM_2025, atS: STOCKHOLM_SPRING_2025_S, before: 2, after: 3 },
+    { name: "Stockholm, fall back", offsets: STOCKHOLM_2025, atS: STOCKHOLM_FALL_2025_S, before: 3, after: 2 },
+  ];
+
+  describe.each(changes)("$name", ({ offsets, atS, before, after }) => {
+    const spring = after > before;
+    const r = zoneRegion(offsets);
+    /** Local midnight of the day of the change, and the length of that local day. */
+    const dayStartS = atS - before * H;
+    const dayLengthS = (spring ? 23 : 25) * H;
+
+    it("reads the hour before the change on the old offset and from the change on the new", () => {
+      expect(localHour(r, atS - 1)).toBeCloseTo(before - 1 / H, 9);
+      expect(localHour(r, atS)).toBe(after);
+      expect(carbonAt(r, atS - 1)).toBe(before - 1);
+      expect(carbonAt(r, atS)).toBe(after);
+      // A day earlier and a day later the same UTC hour reads an hour apart.
+      expect(localHour(r, atS + DAY_S) - localHour(r, atS - DAY_S)).toBe(spring ? 1 : -1);
+    });
+
+    it(spring ? "never prices the skipped hour" : "prices the repeated hour twice", () => {
+      // The local day of the change, midnight to midnight: 23 or 25 hours of carbon = local hour.
+      const skippedOrRepeated = spring ? before : after;
+      const total = 276 + (spring ? -skippedOrRepeated : skippedOrRepeated);
+      expect(meanOver(r, dayStartS, dayStartS + dayLengthS, "carbon")).toBeCloseTo(total / (dayLengthS / H), 12);
+      expect(meanOver(r, dayStartS, dayStartS + dayLengthS, "carbon")).toBeCloseTo(
+        naiveMean(r, dayStartS, dayStartS + dayLengthS, "carbon"),
+        12,
+      );
+      expect(localHour(r, dayStartS + dayLengthS)).toBe(0);
+    });
+
+    it("finds the cheapest window on the clocks as they read", () => {
+      // Cheap only in the hour the change skips or repeats.
+      const hour = spring ? before : after;
+      const cheapHour = zoneRegion(offsets, [
+        { start: hour, end: hour + 1, priceUsdPerKWh: 0.1 },
+        { start: hour + 1, end: hour, priceUsdPerKWh: 0.3 },
+      ]);
+      if (spring) {
+        // That hour does not happen on the day of the change: the next one is a day later.
+        const w = bestWindow(cheapHour, q(dayStartS, dayStartS + 2 * DAY_S, H));
+        expect(w).toMatchObject({ startS: dayStartS + 25 * H, meanPriceUsdPerKWh: 0.1 });
+      } else {
+        // It happens twice in a row: two cheap hours, found from more than a day before.
+        const w = bestWindow(cheapHour, q(dayStartS - 30 * H, dayStartS + 2 * DAY_S, 2 * H));
+        expect(w).toMatchObject({ startS: atS - H, endS: atS + H, meanPriceUsdPerKWh: 0.1 });
+      }
+    });
+
+    if (spring) {
+      it("starts a window at the change itself when the clocks jump into a cheaper rate", () => {
+        // 02:15 is never read on the day; from the change the clocks read 03:00, inside the cheap rate.
+        const jump = zoneRegion(offsets, [
+          { start: 0, end: 2.25, priceUsdPerKWh: 0.5 },
+          { start: 2.25, end: 4, priceUsdPerKWh: 0.1 },
+          { start: 4, end: 0, priceUsdPerKWh: 0.3 },
+        ]);
+        const w = bestWindow(jump, q(atS - 3 * H, atS + 3 * H, 0.5 * H));
+        expect(w).toMatchObject({ startS: atS, meanPriceUsdPerKWh: 0.1 });
+      });
+    }
+  });
+
 });

@@ -102,7 +102,14 @@ export const enrollmentCodes = pgTable("enrollment_codes", {
 export const regions = pgTable("regions", {
   id: text().primaryKey(),
   name: text().notNull(),
-  utcOffsetH: doublePrecision().notNull(),
+  /** IANA time zone ("America/Chicago"): tariffs, carbon and owners' hours are in its local time. */
+  timeZone: text().notNull(),
+  /**
+   * Retired: the fixed UTC offset regions had before they took a time zone. Kept, nullable and
+   * neither read nor written, so that servers of the previous release keep working through a
+   * rolling upgrade (docs/OPERATIONS.md); a later release's migration drops it.
+   */
+  utcOffsetH: doublePrecision(),
   tariff: jsonb().$type<TariffRate[]>().notNull(),
   /** 24 hourly values, gCO2/kWh, local time. */
   carbonGPerKWh: jsonb().$type<number[]>().notNull(),

@@ -154,6 +154,123 @@ describe("migrate", () => {
     }
   });
 
+  it("gives regions of an older release time zones, keeping their local time and logging each", async () => {
+    // A database as the release before time zones left it (0000 and 0001), with regions at the
+    // seeded offsets, at offsets an operator chose, at fractions of an hour and at odd values.
+    const tmp = await tempDir();
+    const url = await emptyDatabase(server.url);
+    const pool = createPool(url);
+    try {
+      const { entries } = JSON.parse(
+        await readFile(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8"),
+      ) as { entries: { idx: number; tag: string }[] };
+      const before = entries.filter((e) => e.idx < 2);
+      expect(before.map((e) => e.tag)).toEqual(["0000_init", "0001_lease_request_id"]);
+      await mkdir(path.join(tmp.dir, "meta"));
+      await writeFile(
+        path.join(tmp.dir, "meta", "_journal.json"),
+        JSON.stringify({ version: "7", dialect: "postgresql", entries: before }),
+      );
+      for (const e of before) {
+        await copyFile(
+          path.join(MIGRATIONS_FOLDER, `${e.tag}.sql`),
+          path.join(tmp.dir, `${e.tag}.sql`),
+        );
+      }
+      await drizzleMigrate(drizzle({ client: pool }), { migrationsFolder: tmp.dir });
+      const offsets: [string, number, string][] = [
+        ["us-west", -8, "America/Los_Angeles"],
+        ["us-central", -6, "America/Chicago"],
+        ["eu-north", 1, "Europe/Stockholm"],
+        // Any other whole hour keeps that offset, fixed.
+        ["us-east", -5, "Etc/GMT+5"],
+        ["eu-west", 0, "UTC"],
+        ["nz", 12, "Etc/GMT-12"],
+        ["kiritimati", 14, "Etc/GMT-14"],
+        ["baker", -12, "Etc/GMT+12"],
+        ["india", 5.5, "Asia/Kolkata"],
+        ["nepal", 5.75, "Asia/Kathmandu"],
+        ["newfoundland", -3.5, "America/St_Johns"],
+        // No zone is 2.3 h off UTC: the nearest whole hour, and the audit log keeps 2.3.
+        ["odd", 2.3, "Etc/GMT-2"],
+      ];
+      const tariff = [{ start: 0, end: 24, priceUsdPerKWh: 0.2 }];
+      for (const [id, offsetH] of offsets) {
+        await pool.query(
+          `insert into regions (id, name, utc_offset_h, tariff, carbon_g_per_k_wh, drained)
+           values ($1, $2, $3, $4, $5, $6)`,
+          [
+            id,
+            `Region ${id}`,
+            offsetH,
+            JSON.stringify(tariff),
+            JSON.stringify(Array(24).fill(7)),
+            id === "odd",
+          ],
+        );
+      }
+
+      await migrate(pool);
+      const { rows } = await pool.query(
+        "select id, name, time_zone, tariff, carbon_g_per_k_wh, drained from regions order by id",
+      );
+      expect(rows).toEqual(
+        [...offsets]
+          .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+          .map(([id, , zone]) => ({
+            id,
+            name: `Region ${id}`,
+            time_zone: zone,
+            tariff,
+            carbon_g_per_k_wh: Array(24).fill(7),
+            drained: id === "odd",
+          })),
+      );
+      // Every zone given is one Intl knows, and in January (standard time in all of them) it is
+      // the offset it replaces: exactly, but for 2.3 (no zone has it).
+      for (const [id, offsetH, zone] of offsets) {
+        const name = new Intl.DateTimeFormat("en-US", {
+          timeZone: zone,
+          timeZoneName: "longOffset",
+        })
+          .formatToParts(Date.parse("2025-01-15T12:00:00Z"))
+          .find((p) => p.type === "timeZoneName")!.value;
+        const m = /^GMT(?:([+-])(\d\d):(\d\d))?$/.exec(name)!;
+        const januaryH = m[1] ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) + Number(m[3]) / 60) : 0;
+        expect(januaryH, id).toBe(id === "odd" ? 2 : offsetH);
+      }
+      const { rows: audit } = await pool.query(
+        `select subject_id, actor_kind, action, detail from audit_events
+          where action = 'regions.time-zone' order by subject_id`,
+      );
+      expect(audit).toHaveLength(offsets.length);
+      expect(audit.find((a) => a.subject_id === "odd")).toMatchObject({
+        actor_kind: "system",
+        detail: { utcOffsetH: 2.3, timeZone: "Etc/GMT-2" },
+      });
+      // The old column stays for servers of the previous release, nullable, with its values.
+      const { rows: columns } = await pool.query(
+        `select column_name, is_nullable from information_schema.columns
+          where table_name = 'regions' and column_name in ('time_zone', 'utc_offset_h')
+          order by column_name`,
+      );
+      expect(columns).toEqual([
+        { column_name: "time_zone", is_nullable: "NO" },
+        { column_name: "utc_offset_h", is_nullable: "YES" },
+      ]);
+      const { rows: kept } = await pool.query(
+        "select id, utc_offset_h from regions where id in ('odd', 'us-west') order by id",
+      );
+      expect(kept).toEqual([
+        { id: "odd", utc_offset_h: 2.3 },
+        { id: "us-west", utc_offset_h: -8 },
+      ]);
+    } finally {
+      await pool.end();
+      await tmp.remove();
+    }
+  });
+
   it("lets two processes migrate one database at once", async () => {
     // Each round: a fresh database and two pools (two servers starting together).
     for (let round = 0; round < 3; round++) {

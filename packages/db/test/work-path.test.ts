@@ -39,7 +39,7 @@ async function seed(db: Db, { taskCount = 1, replicas = 1 } = {}) {
   await db.insert(regions).values({
     id: "us-west",
     name: "US West",
-    utcOffsetH: -8,
+    timeZone: "America/Los_Angeles",
     tariff: [{ start: 0, end: 24, priceUsdPerKWh: 0.2 }],
     carbonGPerKWh: Array.from({ length: 24 }, () => 300),
   });

@@ -1,10 +1,16 @@
 import type { Command } from "commander";
 import { simulate, type SimResult } from "@nightshift/core/sim/simulate";
-import type { Scenario } from "@nightshift/core/sim/scenario";
+import { DEFAULT_SCENARIO, type Scenario } from "@nightshift/core/sim/scenario";
+import {
+  DEFAULT_START_DATE,
+  parseStartDate,
+  simulationOffsets,
+} from "@nightshift/time-zones/sim-offsets";
 import { parseIntegerFlag, parsePositiveFlag } from "../flags";
 import { formatReport } from "../format";
 import { wantsProgress, withProgress } from "../progress";
 import { readScenarioFile } from "../scenario-file";
+import { UsageError } from "../usage-error";
 
 export const MAX_VEHICLES = 5_000_000;
 /** Two weeks. */
@@ -16,9 +22,13 @@ interface SimulateFlags {
   vehicles: number;
   hours: number;
   seed: number;
+  start: string;
   scenario?: string;
   json?: boolean;
 }
+
+/** A run and the date it started on: what `--json` prints and the report shows. */
+export type SimulationRun = { start: string } & SimResult;
 
 export function registerSimulate(program: Command): void {
   program
@@ -45,6 +55,16 @@ export function registerSimulate(program: Command): void {
       1,
     )
     .option(
+      "--start <date>",
+      "the UTC date the run starts on (00:00 UTC), as YYYY-MM-DD: regions keep their local " +
+        "time, daylight saving time included",
+      (raw: string) => {
+        parseStartDateFlag(raw);
+        return raw;
+      },
+      DEFAULT_START_DATE,
+    )
+    .option(
       "--scenario <file>",
       "scenario JSON file (see docs/SCENARIOS.md); default: the built-in scenario",
     )
@@ -58,18 +78,35 @@ export function registerSimulate(program: Command): void {
     });
 }
 
-/** Runs a simulation, with a progress bar on stderr when it is a terminal and the run is long. */
+/** Unix seconds of the start date's 00:00 UTC; a usage error naming --start otherwise. */
+function parseStartDateFlag(raw: string): number {
+  try {
+    return parseStartDate(raw);
+  } catch (error) {
+    throw new UsageError(`--${(error as Error).message}`);
+  }
+}
+
+/**
+ * Runs a simulation, with a progress bar on stderr when it is a terminal and the run is long.
+ * Core's simulator counts from the start date's UTC midnight and reads each zone's offsets from
+ * a table worked out here, for the run and a margin around it.
+ */
 export function runSimulation(options: {
   vehicles: number;
   hours: number;
   seed: number;
+  start?: string;
   scenario?: Scenario;
-}): SimResult {
+}): SimulationRun {
   const { vehicles, hours, seed, scenario } = options;
-  if (!wantsProgress(vehicles, hours, process.stderr.isTTY === true)) {
-    return simulate({ vehicles, hours, seed, scenario });
-  }
-  return withProgress(hours, (onProgress) =>
-    simulate({ vehicles, hours, seed, scenario, onProgress }),
-  );
+  const start = options.start ?? DEFAULT_START_DATE;
+  const regions = (scenario ?? DEFAULT_SCENARIO).regions;
+  const offsets = simulationOffsets(regions, parseStartDateFlag(start), hours);
+  const run = (onProgress?: (share: number) => void) =>
+    simulate({ vehicles, hours, seed, scenario, offsets, ...(onProgress ? { onProgress } : {}) });
+  const result = wantsProgress(vehicles, hours, process.stderr.isTTY === true)
+    ? withProgress(hours, run)
+    : run();
+  return { start, ...result };
 }

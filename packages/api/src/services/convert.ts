@@ -3,6 +3,7 @@ import { HARDWARE } from "@nightshift/core/hardware";
 import { type TimeScale, worldS, worldSpanS } from "@nightshift/core/time-scale";
 import type { ModelSpec, Region, Reputation, Tenant, Vehicle } from "@nightshift/core/types";
 import type { cars, models, regions, tenants } from "@nightshift/db/schema";
+import { offsetsAround } from "@nightshift/time-zones/offsets";
 
 export type CarRow = typeof cars.$inferSelect;
 export type RegionRow = typeof regions.$inferSelect;
@@ -54,15 +55,29 @@ export function toVehicle(car: CarRow, scale: TimeScale): Vehicle {
   };
 }
 
-export function toRegion(row: RegionRow): Region {
-  return {
+/**
+ * Core's region for decisions at `now`: its zone's offsets from two days back to sixteen ahead
+ * (time-zones' hourly table). The same row in the same hour gives the same object, so core
+ * compiles its tariff once an hour, not once a call.
+ */
+/** A region as core sees it, with the offsets of its zone around `nowS` (the scheduling clock). */
+export function toRegion(row: RegionRow, nowS: number): Region {
+  const offsets = offsetsAround(row.timeZone, nowS);
+  const hit = regionsOfRows.get(row);
+  if (hit?.offsets === offsets) return hit;
+  const region: Region = {
     id: row.id,
     name: row.name,
-    utcOffsetH: row.utcOffsetH,
+    timeZone: row.timeZone,
+    offsets,
     tariff: row.tariff,
     carbonGPerKWh: row.carbonGPerKWh,
   };
+  regionsOfRows.set(row, region);
+  return region;
 }
+
+const regionsOfRows = new WeakMap<RegionRow, Region>();
 
 export function toModelSpec(row: ModelRow): ModelSpec {
   return { id: row.id, memoryGB: row.memoryGB, teraOpsPerInference: row.teraOpsPerInference };

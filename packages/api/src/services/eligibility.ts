@@ -16,8 +16,10 @@ export function scheduleContext(
   config: ApiConfig,
 ): ScheduleContext {
   const byId = new Map<string, Region>();
-  for (const [id, row] of regions) byId.set(id, toRegion(row));
-  return { nowS: worldS(config.timeScale, toS(now)), regions: byId, config: config.schedule };
+  // Owner hours, tariffs and offsets are read on the scheduling clock (world time when compressed).
+  const nowS = worldS(config.timeScale, toS(now));
+  for (const [id, row] of regions) byId.set(id, toRegion(row, nowS));
+  return { nowS, regions: byId, config: config.schedule };
 }
 
 /** Cars that heartbeat within the timeout and are not revoked (the fleet online now). */

@@ -39,6 +39,8 @@ export const ZEnrollOutput = z.object({
   carId: ZUuid,
   ownerId: ZUuid,
   regionId: z.string(),
+  /** The region's IANA time zone: the car's local time (its owner's hours, its daily pattern). */
+  timeZone: z.string(),
   /** The car's secret: send it as `Authorization: Bearer <credential>`. Shown only once. */
   credential: z.string(),
 });
@@ -63,9 +65,10 @@ export async function enroll(deps: ApiDeps, input: EnrollInput): Promise<EnrollO
       throw badRequest("regionId", `this code enrolls cars in region "${code.regionId}"`);
     }
     const wanted = code.regionId ?? input.regionId;
+    const columns = { id: regions.id, timeZone: regions.timeZone };
     const [region] = wanted
-      ? await tx.select({ id: regions.id }).from(regions).where(eq(regions.id, wanted))
-      : await tx.select({ id: regions.id }).from(regions).orderBy(asc(regions.id)).limit(1);
+      ? await tx.select(columns).from(regions).where(eq(regions.id, wanted))
+      : await tx.select(columns).from(regions).orderBy(asc(regions.id)).limit(1);
     if (!region) throw notFound("regionId", wanted);
     const regionId = region.id;
 
@@ -98,7 +101,13 @@ export async function enroll(deps: ApiDeps, input: EnrollInput): Promise<EnrollO
         policy: input.policy,
       })
       .returning({ id: cars.id });
-    return { carId: (car as { id: string }).id, ownerId, regionId, credential };
+    return {
+      carId: (car as { id: string }).id,
+      ownerId,
+      regionId,
+      timeZone: region.timeZone,
+      credential,
+    };
   });
 }
 

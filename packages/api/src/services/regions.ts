@@ -1,6 +1,7 @@
-// Operators edit regions (tariffs and carbon validated by core) and drain them: a drained region
-// takes no new leases, its running leases finish.
+// Operators edit regions (tariffs and carbon validated by core, the time zone by Intl) and drain
+// them: a drained region takes no new leases, its running leases finish.
 import { TariffError, validateCarbon, validateTariff } from "@nightshift/core/tariff";
+import { canonicalTimeZone, utcOffsetS } from "@nightshift/time-zones/offsets";
 import { ZTariffRate } from "@nightshift/core/sim/scenario";
 import { regions } from "@nightshift/db/schema";
 import { asc, eq } from "drizzle-orm";
@@ -8,6 +9,7 @@ import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { badRequest, notFound } from "../errors";
 import { ZName, ZSlug } from "../schemas";
+import { toS } from "./convert";
 import type { ApiState } from "../state";
 import { audit } from "./audit";
 import { inTx } from "./db";
@@ -15,7 +17,10 @@ import { inTx } from "./db";
 export const ZRegionView = z.object({
   id: z.string(),
   name: z.string(),
-  utcOffsetH: z.number(),
+  /** IANA time zone: tariff hours, carbon hours and owners' hours are its local time. */
+  timeZone: z.string(),
+  /** Its UTC offset when the region was read, seconds (local time = UTC + this). */
+  utcOffsetS: z.number(),
   tariff: z.array(z.object({ start: z.number(), end: z.number(), priceUsdPerKWh: z.number() })),
   carbonGPerKWh: z.array(z.number()),
   drained: z.boolean(),
@@ -24,17 +29,46 @@ export const ZRegionView = z.object({
 export type RegionView = z.infer<typeof ZRegionView>;
 
 type RegionRow = typeof regions.$inferSelect;
-const toView = (r: RegionRow): RegionView => ({ ...r, updatedAt: r.updatedAt.toISOString() });
+const toView = (r: RegionRow, now: Date): RegionView => ({
+  ...r,
+  utcOffsetS: utcOffsetS(r.timeZone, toS(now)),
+  updatedAt: r.updatedAt.toISOString(),
+});
 
 export async function listRegions(deps: ApiDeps): Promise<RegionView[]> {
-  return (await deps.db.select().from(regions).orderBy(asc(regions.id))).map(toView);
+  const now = deps.now();
+  return (await deps.db.select().from(regions).orderBy(asc(regions.id))).map((r) => toView(r, now));
 }
+
+/** An IANA zone Intl knows, spelled as the database spells it ("Europe/Stockholm", "Etc/GMT+6"). */
+export const ZTimeZone = z.string().transform((name, ctx) => {
+  const zone = canonicalTimeZone(name);
+  if (zone === null) {
+    ctx.addIssue({
+      code: "custom",
+      message: `unknown time zone "${name}": give an IANA name such as "America/Chicago"`,
+    });
+    return z.NEVER;
+  }
+  return zone;
+});
 
 export const ZUpdateRegionInput = z
   .object({
     id: ZSlug,
     name: ZName.optional(),
-    utcOffsetH: z.number().min(-12).max(14).optional(),
+    timeZone: ZTimeZone.optional(),
+    /**
+     * Retired: a fixed offset put tariffs an hour off under daylight saving time. Refused with
+     * a message naming timeZone, not as an unknown key.
+     */
+    utcOffsetH: z
+      .never({
+        error:
+          'replaced by timeZone: give the region\'s IANA time zone (e.g. "America/Chicago"; ' +
+          '"Etc/GMT+6" is a fixed UTC−6 with no daylight saving time)',
+      })
+      .optional(),
     tariff: z.array(ZTariffRate).min(1).max(48).optional(),
     carbonGPerKWh: z.array(z.number().min(0)).length(24).optional(),
   })
@@ -46,7 +80,7 @@ export async function updateRegion(
   operatorId: string,
   input: z.infer<typeof ZUpdateRegionInput>,
 ): Promise<RegionView> {
-  const { id, ...patch } = input;
+  const { id, utcOffsetH: _retired, ...patch } = input;
   for (const [field, check] of [
     ["tariff", () => patch.tariff && validateTariff(patch.tariff)],
     ["carbonGPerKWh", () => patch.carbonGPerKWh && validateCarbon(patch.carbonGPerKWh)],
@@ -104,7 +138,7 @@ async function changeRegion(
       subjectId: id,
       detail: patch,
     });
-    return toView(row);
+    return toView(row, now);
   });
   state.invalidate();
   return out;

@@ -420,7 +420,7 @@ async function submitResults(
     const regionRow = regions.get(car.regionId);
     if (!regionRow) throw notFound("region", car.regionId);
     const vehicle = toVehicle(car, deps.config.timeScale);
-    const region = toRegion(regionRow);
+    const region = toRegion(regionRow, worldS(deps.config.timeScale, toS(now)));
     const byLease = new Map(locked.map((r) => [r.leaseId, r]));
 
     const out: SubmitOutput[] = [];

@@ -1,6 +1,7 @@
 // Filters: who may run this work. Each filter is a small named function that answers null when the
 // car passes, or the reason it does not. Car filters need only the car; work filters need the
 // work too. `planRun` turns the same limits into the longest run a car can take.
+import { localHourAt, offsetIndex } from "../local-time";
 import { localHour } from "../tariff";
 import type { AllowedHours, Vehicle, WorkItem } from "../types";
 import { regionOf, type ScheduleContext } from "./config";
@@ -127,13 +128,29 @@ export function departureLimitedRunS(v: Vehicle, ctx: ScheduleContext): number {
   return Math.max(0, v.predictedDepartureS - ctx.nowS - margin);
 }
 
-/** Until the end of the owner's allowed hours. */
+/**
+ * Until the owner's allowed hours end, on the clocks of the car's region: a daylight saving
+ * change before the end moves it an hour in real time, and a change that puts the clocks outside
+ * the hours (back before their start) ends them at the change.
+ */
 export function hoursLimitedRunS(v: Vehicle, ctx: ScheduleContext): number {
   const hours = v.policy.allowedHours;
   if (isAllDay(hours)) return Infinity;
-  const hour = localHour(regionOf(ctx, v.regionId), ctx.nowS);
-  if (!insideHours(hours, hour)) return 0;
-  return ((((hours.endHour - hour) % 24) + 24) % 24) * 3600;
+  const table = regionOf(ctx, v.regionId).offsets;
+  let i = offsetIndex(table, ctx.nowS);
+  let atS = ctx.nowS;
+  let elapsedS = 0;
+  for (;;) {
+    const hour = localHourAt(table, atS);
+    if (!insideHours(hours, hour)) return elapsedS;
+    const untilEndS = ((((hours.endHour - hour) % 24) + 24) % 24) * 3600;
+    const next = table[i + 1];
+    if (next === undefined || atS + untilEndS <= next.fromS) return elapsedS + untilEndS;
+    // The clocks change first: look again from the change, on the new offset.
+    atS = next.fromS;
+    elapsedS = atS - ctx.nowS;
+    i++;
+  }
 }
 
 /**

@@ -11,6 +11,17 @@ const pct = finite.min(0, "must be ≥ 0").max(100, "must be ≤ 100");
 const positive = finite.gt(0, "must be > 0");
 const hour = finite.min(0, "must be ≥ 0").max(24, "must be ≤ 24");
 const id = z.string().min(1, "must not be empty").max(64, "must be at most 64 characters");
+/**
+ * The shape of an IANA zone name ("Europe/Stockholm", "UTC", "Etc/GMT+8"). Whether the zone
+ * exists is for the shell to say: core has no time-zone database.
+ */
+export const ZTimeZoneName = z
+  .string()
+  .max(64, "must be at most 64 characters")
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/,
+    'must be an IANA time zone name such as "America/Chicago"',
+  );
 
 /** A range drawn uniformly per car. */
 const ZRange = (inner: z.ZodNumber) =>
@@ -27,7 +38,8 @@ export const ZRegion = z
   .object({
     id,
     name: z.string().min(1).max(100),
-    utcOffsetH: finite.min(-12).max(14),
+    /** IANA time zone: local time for tariffs, carbon, owners' hours and commutes. */
+    timeZone: ZTimeZoneName,
     /** Share of the fleet that lives in this region (normalised over all regions). */
     fleetShare: share,
     tariff: z.array(ZTariffRate).min(1, "needs at least one rate"),
@@ -221,10 +233,43 @@ export function parseScenario(input: unknown, base: Scenario = DEFAULT_SCENARIO)
   const result = ZScenario.safeParse(merged);
   if (!result.success) {
     throw new ScenarioError(
-      result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
+      result.error.issues.flatMap((i) => {
+        const retired = retiredOffsetIssue(merged, i);
+        return retired ?? [{ path: formatPath(i.path), message: i.message }];
+      }),
     );
   }
   return result.data;
+}
+
+/**
+ * Scenario files written before regions took a time zone give `utcOffsetH`. A fixed offset put
+ * tariffs an hour off whenever daylight saving time was in force, so it is refused, with the way
+ * out named, instead of being reported as an unknown key and a missing one.
+ */
+function retiredOffsetIssue(
+  merged: unknown,
+  issue: z.core.$ZodIssue,
+): { path: string; message: string }[] | null {
+  const [top, index, key] = issue.path;
+  if (top !== "regions" || typeof index !== "number") return null;
+  const region = (merged as { regions?: unknown[] }).regions?.[index];
+  if (typeof region !== "object" || region === null || !("utcOffsetH" in region)) return null;
+  if (issue.code === "unrecognized_keys" && issue.keys.includes("utcOffsetH")) {
+    const others = issue.keys.filter((k) => k !== "utcOffsetH");
+    return [
+      {
+        path: `${formatPath(issue.path)}.utcOffsetH`,
+        message:
+          'replaced by timeZone: give the region\'s IANA time zone (e.g. "America/Chicago"; ' +
+          '"Etc/GMT+6" is a fixed UTC−6 with no daylight saving time)',
+      },
+      ...(others.length > 0 ? [{ path: formatPath(issue.path), message: issue.message }] : []),
+    ];
+  }
+  // The missing timeZone of such a region is the same problem, already reported.
+  if (key === "timeZone" && !("timeZone" in region)) return [];
+  return null;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -265,7 +310,7 @@ export const DEFAULT_SCENARIO: Scenario = ZScenario.parse({
       // prices rounded, for illustration.
       id: "us-west",
       name: "US West",
-      utcOffsetH: -8,
+      timeZone: "America/Los_Angeles",
       fleetShare: 0.45,
       tariff: [
         { start: 0, end: 6, priceUsdPerKWh: 0.28 },
@@ -279,7 +324,7 @@ export const DEFAULT_SCENARIO: Scenario = ZScenario.parse({
       // A Texas-like zone: cheap nights, gas-heavy evenings.
       id: "us-central",
       name: "US Central",
-      utcOffsetH: -6,
+      timeZone: "America/Chicago",
       fleetShare: 0.3,
       tariff: [
         { start: 21, end: 7, priceUsdPerKWh: 0.09 },
@@ -292,7 +337,7 @@ export const DEFAULT_SCENARIO: Scenario = ZScenario.parse({
       // A Nordic-like zone: hydro and nuclear, flat carbon, modest day/night spread.
       id: "eu-north",
       name: "EU North",
-      utcOffsetH: 1,
+      timeZone: "Europe/Stockholm",
       fleetShare: 0.25,
       tariff: [
         { start: 22, end: 6, priceUsdPerKWh: 0.12 },

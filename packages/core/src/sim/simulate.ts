@@ -9,6 +9,7 @@
 import FlatQueue from "flatqueue";
 import { workCost, type CostConfig, type WorkCost } from "../energy";
 import { hardwareById, REFERENCE_GPU } from "../hardware";
+import { type OffsetTable, validateOffsets } from "../local-time";
 import { createRng, type Rng } from "../random";
 import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig, type ScheduleContext } from "../schedule/config";
 import { decide, type TenantState } from "../schedule/decide";
@@ -48,6 +49,12 @@ export interface SimOptions {
   hours: number;
   seed: number;
   scenario?: Scenario;
+  /**
+   * UTC offsets of each of the scenario's time zones, by zone name, in sim time (seconds since the
+   * UTC midnight the run starts at) over the run and a day or two around it. The shell works them
+   * out from the zones and the start date (`@nightshift/time-zones`); core reads them as data.
+   */
+  offsets: Readonly<Record<string, OffsetTable>>;
   schedule?: Partial<Omit<ScheduleConfig, "cost" | "weights">>;
   verification?: Partial<VerificationConfig>;
   /** Called after each tick with the share of simulated time done (0..1). */
@@ -209,7 +216,8 @@ interface SimCar extends Vehicle {
   regionIndex: number;
   pattern: Pattern;
   place: Place | "driving";
-  offsetS: number;
+  /** The region's offsets: the car's local time. */
+  offsets: OffsetTable;
   homeChargerKW: number;
   lastS: number;
   /** Actual time of the next departure or arrival. */
@@ -224,6 +232,27 @@ interface SimCar extends Vehicle {
 
 export function simulate(options: SimOptions): SimResult {
   return new Simulation(options).run();
+}
+
+/** The offsets given for a region's zone; a missing or malformed table names the region. */
+function offsetsOf(
+  all: Readonly<Record<string, OffsetTable>> | undefined,
+  timeZone: string,
+  regionIndex: number,
+): OffsetTable {
+  const table = all !== undefined && Object.hasOwn(all, timeZone) ? all[timeZone] : undefined;
+  if (table === undefined) {
+    throw new RangeError(
+      `offsets: none for time zone "${timeZone}" (regions[${regionIndex}]); ` +
+        "the caller works them out from the zone and the start date",
+    );
+  }
+  try {
+    validateOffsets(table);
+  } catch (error) {
+    throw new RangeError(`offsets["${timeZone}"]: ${(error as Error).message}`);
+  }
+  return table;
 }
 
 class Simulation {
@@ -298,7 +327,10 @@ class Simulation {
     this.cost = { ...DEFAULT_SCHEDULE_CONFIG.cost, ...this.scenario.cost };
     this.vcfg = { ...DEFAULT_VERIFICATION, ...options.verification };
     this.vcfgExplicit = judgedBy(1, this.vcfg);
-    this.regions = this.scenario.regions.map(({ fleetShare: _share, ...region }) => region);
+    this.regions = this.scenario.regions.map(({ fleetShare: _share, ...region }, i) => ({
+      ...region,
+      offsets: offsetsOf(options.offsets, region.timeZone, i),
+    }));
     this.ctx = {
       nowS: 0,
       regions: new Map(this.regions.map((r) => [r.id, r])),
@@ -377,8 +409,7 @@ class Simulation {
         };
         policies.set(key, policy);
       }
-      const offsetS = region.utcOffsetH * HOUR_S;
-      const stay = initialStay(pattern, 0, offsetS, rng);
+      const stay = initialStay(pattern, 0, region.offsets, rng);
       const honesty = rng.chance(s.verification.colluderShare)
         ? Honesty.Colluder
         : rng.chance(s.verification.cheaterShare)
@@ -406,7 +437,7 @@ class Simulation {
         regionIndex: regionAt,
         pattern,
         place: stay.place,
-        offsetS,
+        offsets: region.offsets,
         homeChargerKW: rng.chance(p.homeChargerShare) ? uniform(rng, p.homeChargerKW) : 0,
         lastS: 0,
         nextMoveS: 0,
@@ -462,7 +493,7 @@ class Simulation {
       if (car.run) this.interrupt(car, t, "departure");
       this.recordDeparture(car);
       this.removeIdle(car);
-      const trip = nextTrip(car.pattern, car.place, t, car.offsetS, rng);
+      const trip = nextTrip(car.pattern, car.place, t, car.offsets, rng);
       car.place = "driving";
       car.state = "driving";
       car.pluggedIn = false;
@@ -483,7 +514,7 @@ class Simulation {
     car.place = car.tripTo;
     car.computedThisStay = false;
     this.plugOnArrival(car, rng);
-    const stay = stayAt(car.pattern, car.place, t, car.offsetS, rng);
+    const stay = stayAt(car.pattern, car.place, t, car.offsets, rng);
     this.scheduleDeparture(car, t, stay.plannedDepartureS, rng);
     this.addIdle(car);
     this.offerWork(car, t);

@@ -4,6 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { isTRPCClientError } from "@trpc/client";
 import { useEffect, useState } from "react";
+import { formatUtcOffset } from "@nightshift/time-zones/offsets";
 import { Badge, ErrorState, Loading, TableScroll } from "~/components/ui";
 import { dateTime } from "~/lib/format";
 import { type RouterOutputs, useTRPC } from "~/lib/trpc";
@@ -80,9 +81,9 @@ export function TariffEditor() {
           }}
         >
           <p className="muted small" style={{ margin: 0 }}>
-            Local time, UTC{region.utcOffsetH >= 0 ? "+" : ""}
-            {region.utcOffsetH}. {region.drained ? <Badge tone="warn">drained</Badge> : null} Last
-            changed {dateTime(region.updatedAt)}.
+            Local time in {region.timeZone}, {formatUtcOffset(region.utcOffsetS)} now.{" "}
+            {region.drained ? <Badge tone="warn">drained</Badge> : null} Last changed{" "}
+            {dateTime(region.updatedAt)}.
           </p>
           <TableScroll label="Tariff rates">
             <table className="table" style={{ maxWidth: 560 }}>

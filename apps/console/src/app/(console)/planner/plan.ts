@@ -1,6 +1,7 @@
 // The planner's parameters and how they become a simulator scenario: a partial scenario merged
 // over core's default (parseScenario), so everything not set here keeps its default.
 import type { SimResult } from "@nightshift/core/sim/simulate";
+import { parseStartDate } from "@nightshift/time-zones/sim-offsets";
 
 export const HARDWARE_IDS = [
   "fsd-hw3",
@@ -15,6 +16,8 @@ export interface PlanParams {
   vehicles: number;
   hours: number;
   seed: number;
+  /** The UTC date the run starts on (YYYY-MM-DD): the regions' clocks, daylight saving included. */
+  startDate: string;
   /** Owners who lend their car's computer, 0..1. */
   optInShare: number;
   /** Chance a car with a home charger is plugged in when it parks at home, 0..1. */
@@ -56,6 +59,7 @@ export function checkParams(p: PlanParams): string[] {
     problems.push(`Fleet size: a whole number from 1 to ${MAX_VEHICLES.toLocaleString("en-US")}`);
   if (!(p.hours >= 1 && p.hours <= 168)) problems.push("Hours: from 1 to 168");
   if (!Number.isInteger(p.seed) || p.seed < 0) problems.push("Seed: a whole number, 0 or more");
+  if (!isStartDate(p.startDate)) problems.push("Start date: a date from 1970 to 2199");
   if (!(p.optInShare >= 0 && p.optInShare <= 1)) problems.push("Participation: from 0% to 100%");
   if (!(p.plugInProbability >= 0 && p.plugInProbability <= 1))
     problems.push("Plug-in rate: from 0% to 100%");
@@ -65,6 +69,15 @@ export function checkParams(p: PlanParams): string[] {
     problems.push("Hardware mix: every share is 0 or more");
   else if (!(totalWeight(p) > 0)) problems.push("Hardware mix: at least one share above 0");
   return problems;
+}
+
+function isStartDate(date: string): boolean {
+  try {
+    parseStartDate(date);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export type PlanRequest = { params: PlanParams };

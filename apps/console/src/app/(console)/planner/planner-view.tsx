@@ -2,6 +2,7 @@
 // The capacity planner: core's simulator in a Web Worker with the operator's parameters. The page
 // stays responsive while it runs; Stop ends the worker.
 import type { SimResult } from "@nightshift/core/sim/simulate";
+import { DEFAULT_START_DATE } from "@nightshift/time-zones/sim-offsets";
 import { useEffect, useRef, useState } from "react";
 import {
   Area,
@@ -23,6 +24,8 @@ const DEFAULTS: PlanParams = {
   vehicles: 10_000,
   hours: 24,
   seed: 7,
+  // The CLI's default: the planner and `nightshift simulate` give the same figures.
+  startDate: DEFAULT_START_DATE,
   optInShare: 0.6,
   plugInProbability: 0.8,
   reserveMinPct: 20,
@@ -155,6 +158,16 @@ export function PlannerView() {
                 step={1}
                 value={params.seed}
                 onChange={(e) => set("seed", Number(e.target.value))}
+              />
+            </label>
+            <label className="field">
+              <span>Start date (00:00 UTC)</span>
+              <input
+                type="date"
+                min="1970-01-01"
+                max="2199-12-31"
+                value={params.startDate}
+                onChange={(e) => set("startDate", e.target.value)}
               />
             </label>
             <label className="field">
