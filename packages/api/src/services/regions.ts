@@ -41,7 +41,7 @@ export async function listRegions(deps: ApiDeps): Promise<RegionView[]> {
 }
 
 /** An IANA zone Intl knows, spelled as the database spells it ("Europe/Stockholm", "Etc/GMT+6"). */
-export const ZTimeZone = z.string().transform((name, ctx) => {
+const ZTimeZone = z.string().transform((name, ctx) => {
   const zone = canonicalTimeZone(name);
   if (zone === null) {
     ctx.addIssue({
