@@ -4,6 +4,8 @@
 // cars cost one copy of each model and runs never oversubscribe the cores.
 import { createNightshiftClient } from "@nightshift/client/client";
 import { createRng } from "@nightshift/core/random";
+import { carSeed, drawCar, lifeRng } from "@nightshift/core/sim/car-life";
+import { DEFAULT_SCENARIO, type Scenario } from "@nightshift/core/sim/scenario";
 import { fetchWithTimeout } from "./fetch-bytes";
 import {
   type ClientFactory,
@@ -29,8 +31,13 @@ export interface FleetOptions {
   cars: number;
   /** Enrollment code; the demo code by default. */
   code?: string;
-  /** Seeds the cars' daily patterns (car i draws from seed and i). */
+  /**
+   * Seeds the cars' lives (car i draws from core's carSeed(seed, i)): the simulator's car i of
+   * the same seed and scenario lives the same day.
+   */
   seed?: number;
+  /** The scenario the cars are drawn from (hardware, owners' limits, patterns); the default one. */
+  scenario?: Scenario;
   /** onnxruntime intra-op threads per run. */
   threads?: number;
   /** Runs at once across the fleet. */
@@ -58,9 +65,10 @@ export interface FleetOptions {
   handleSignals?: boolean;
   onEvent?: (car: number, event: LoopEvent) => void;
   /**
-   * Regions the cars enroll in, in turn (car i in regions[i % n]), and their time zones: a car
-   * drives by its region's clocks. The server's default region if absent (the car then learns
-   * its zone when it enrolls).
+   * Regions the cars enroll in, and their time zones: a car drives by its region's clocks. A car
+   * goes to the region its scenario drew for it when that one is listed (the demo's regions are
+   * the default scenario's), else to regions[i % n]. The server's default region if absent (the
+   * car then learns its zone when it enrolls).
    */
   regions?: readonly FleetRegion[];
   /** Name prefix for enrolled cars. */
@@ -120,13 +128,23 @@ export function runFleet(o: FleetOptions): Fleet {
   const startedMs = clock.now();
   const twinStartMs = o.startMs ?? startedMs;
   const jitter = createRng(seed ^ 0x5eed);
+  const scenario = o.scenario ?? DEFAULT_SCENARIO;
+  /** The region car i enrolls in: the one its life was drawn in when listed, else in turn. */
+  const regionOf = (ownSeed: number, i: number): FleetRegion | undefined => {
+    if (!o.regions?.length) return undefined;
+    // Step 0 of the car's life, drawn again here only to read its region.
+    const drawn = scenario.regions[drawCar(scenario, lifeRng(ownSeed, 0)).regionIndex];
+    return o.regions.find((r) => r.id === drawn?.id) ?? o.regions[i % o.regions.length];
+  };
 
   const loops: WorkLoop[] = [];
   for (let i = 0; i < o.cars; i++) {
-    const region = o.regions?.length ? o.regions[i % o.regions.length] : undefined;
+    const ownSeed = carSeed(seed, i);
+    const region = regionOf(ownSeed, i);
     const twin = o.twin
       ? o.twin(i, twinStartMs)
-      : createSimulatedTwin(twinStartMs, seed * 100_003 + i, {
+      : createSimulatedTwin(twinStartMs, ownSeed, {
+          scenario,
           ...(region ? { timeZone: region.timeZone } : {}),
         });
     const loop = new WorkLoop({

@@ -1,22 +1,27 @@
 // The vehicle twin: what a node knows of its car — driving, parked or charging, its charge, when it
 // will leave, its battery's temperature, its owner's limits. `advance` is a pure step: time passes,
-// compute draws energy, the charger adds it, a simulated car follows its daily pattern (core's
-// mobility model, drawn from a seed per trip so that any step replays exactly).
+// compute draws energy, the charger adds it, a simulated car lives its day as core's car-life
+// model says (the simulator's own: the same scenario, the same draws for the same seed and step),
+// so that any step replays exactly and the planner predicts the fleet.
 // Browser-safe: no Node modules, no clock (time is the twin's own `nowMs`); local time comes from
 // the region's IANA zone through Intl (`@nightshift/time-zones`).
 import { chargeAddedKWh, energyKWh } from "@nightshift/core/battery";
 import { HARDWARE } from "@nightshift/core/hardware";
 import { localHourAt } from "@nightshift/core/local-time";
-import { createRng } from "@nightshift/core/random";
 import { insideHours } from "@nightshift/core/schedule/filters";
 import {
-  initialStay,
-  nextTrip,
-  type Pattern,
-  PATTERNS,
-  type Place,
-  stayAt,
-} from "@nightshift/core/sim/mobility";
+  type CarProfile,
+  drawCar,
+  firstStay,
+  lifeRng,
+  socOnArrival,
+  type StayPlan,
+  stayOnArrival,
+  tripFrom,
+  tripKWh,
+} from "@nightshift/core/sim/car-life";
+import type { Pattern, Place } from "@nightshift/core/sim/mobility";
+import { DEFAULT_SCENARIO, type Scenario } from "@nightshift/core/sim/scenario";
 import type { DriveState, OwnerPolicy } from "@nightshift/core/types";
 import { offsetsAround } from "@nightshift/time-zones/offsets";
 
@@ -28,24 +33,22 @@ export type { DriveState, OwnerPolicy };
  */
 export const MAX_BATTERY_TEMP_C = 40;
 
-/** Energy a car uses per km driven; ~0.18 kWh/km is a typical mid-size EV (EPA ratings). */
-export const DRIVING_KWH_PER_KM = 0.18;
-
-/** A simulated car's daily life: where it is and which trip comes next. */
+/** A simulated car's life: who it is, where it is and which step of its life comes next. */
 export interface TwinPattern {
   kind: Pattern;
-  /** Every trip and stay draws from createRng(seed, its index): a replay needs only the twin. */
+  /** The car's own seed (core's carSeed): step n draws from lifeRng(seed, n). */
   seed: number;
-  /** Trips started so far. */
-  trips: number;
+  /** Steps of its life so far: each departure and each arrival is one. */
+  steps: number;
+  /** Where it is parked, or where the trip under way goes. */
   place: Place;
   /** IANA time zone of the car's region: its commutes keep their local time across DST. */
   timeZone: string;
-  /** Spread of the actual departure around the predicted one (one standard deviation). */
-  departureSpreadS: number;
-  /** Charger wall power at home and at work (0: none there). */
-  homeChargerKW: number;
-  workChargerKW: number;
+  /** The scenario it was drawn from (shares, chargers, departures) and what it drew. */
+  scenario: Scenario;
+  profile: CarProfile;
+  /** Energy the trip under way takes, kWh. */
+  tripKWh: number;
 }
 
 export interface Twin {
@@ -135,33 +138,44 @@ export function createTwin(o: TwinOptions): Twin {
 }
 
 /**
- * A simulated car with a seeded daily pattern, parked or driving as its pattern says at `nowMs`,
- * in its region's time zone (UTC unless given).
+ * A simulated car, car `seed` (core's carSeed of a fleet's seed and the car's index) of
+ * `scenario` (the default one unless given): its computer, battery, owner's limits and daily
+ * pattern drawn as the simulator draws them, parked where its pattern puts it at `nowMs`, in its
+ * region's time zone (UTC unless given). `o` overrides what was drawn (a test's charge or limits).
  */
 export function createSimulatedTwin(
   nowMs: number,
   seed: number,
-  { timeZone = "UTC", ...o }: Partial<TwinOptions> & { timeZone?: string } = {},
+  {
+    timeZone = "UTC",
+    scenario = DEFAULT_SCENARIO,
+    ...o
+  }: Partial<TwinOptions> & { timeZone?: string; scenario?: Scenario } = {},
 ): Twin {
-  const rng = createRng(seed);
-  const kind = rng.weighted(PATTERNS, [0.55, 0.2, 0.1, 0.15]);
-  const pattern: TwinPattern = {
-    kind,
-    seed,
-    trips: 0,
-    place: "home",
-    timeZone,
-    departureSpreadS: 20 * 60,
-    // About two thirds of EV owners charge at home (a 7.4 kW wall box); some workplaces have 11 kW.
-    homeChargerKW: rng.chance(0.65) ? 7.4 : 0,
-    workChargerKW: rng.chance(0.3) ? 11 : 0,
-  };
-  const stay = initialStay(kind, nowMs / 1000, offsetsNear(timeZone, nowMs), rng);
-  const base = createTwin({ socPct: 40 + rng.next() * 55, ...o, nowMs, state: "parked" });
-  return arriveAt({ ...base, pattern: { ...pattern, place: stay.place } }, stay.place, {
-    plannedDepartureS: stay.plannedDepartureS,
-    actualDepartureS: stay.plannedDepartureS + rng.normal(0, pattern.departureSpreadS),
+  const rng = lifeRng(seed, 0);
+  const profile = drawCar(scenario, rng);
+  const stay = firstStay(scenario, profile, nowMs / 1000, offsetsNear(timeZone, nowMs), rng);
+  const base = createTwin({
+    hardwareId: profile.hardwareId,
+    batteryKWh: profile.batteryKWh,
+    chargeEfficiency: profile.chargeEfficiency,
+    socPct: profile.initialSocPct,
+    limits: profile.policy,
+    ...o,
+    nowMs,
+    state: "parked",
   });
+  const pattern: TwinPattern = {
+    kind: profile.pattern,
+    seed,
+    steps: 0,
+    place: stay.place,
+    timeZone,
+    scenario,
+    profile,
+    tripKWh: 0,
+  };
+  return beginStay({ ...base, pattern }, stay);
 }
 
 /**
@@ -225,13 +239,15 @@ function integrate(t: Twin, dtS: number, computeW: number): Twin {
   return t.state === "driving" ? next : { ...next, state: restingState(next) };
 }
 
-/** A simulated car leaves: it unplugs and takes its next trip. */
+/** A simulated car leaves: it unplugs and takes the next trip of its life. */
 function depart(t: Twin): Twin {
   const p = t.pattern;
   if (!p) return { ...t, departAtMs: null };
-  const rng = createRng(mixSeed(p.seed, 2 * p.trips + 1));
-  const trip = nextTrip(p.kind, p.place, t.nowMs / 1000, offsetsNear(p.timeZone, t.nowMs), rng);
+  const steps = p.steps + 1;
+  const rng = lifeRng(p.seed, steps);
+  const trip = tripFrom(p.profile, p.place, t.nowMs / 1000, offsetsNear(p.timeZone, t.nowMs), rng);
   const durationS = Math.max(60, trip.durationS);
+  const usedKWh = tripKWh(p.scenario, trip);
   return {
     ...t,
     state: "driving",
@@ -240,39 +256,45 @@ function depart(t: Twin): Twin {
     predictedDepartureMs: null,
     departAtMs: null,
     arriveAtMs: t.nowMs + durationS * 1000,
-    drivingKW: (trip.km * DRIVING_KWH_PER_KM) / (durationS / 3600),
-    pattern: { ...p, trips: p.trips + 1, place: trip.to },
+    drivingKW: usedKWh / (durationS / 3600),
+    pattern: { ...p, steps, place: trip.to, tripKWh: usedKWh },
   };
 }
 
-/** A simulated car arrives where its trip went, plugs in if there is a charger, plans its next departure. */
+/**
+ * A simulated car arrives where its trip went. An owner who would arrive below their reserve
+ * (plus ten points) charged on the way, as in the simulator; then it plugs in or not, and plans
+ * its next departure.
+ */
 function arrive(t: Twin): Twin {
   const p = t.pattern;
   if (!p) return { ...t, state: restingState(t), arriveAtMs: null, drivingKW: 0 };
-  const rng = createRng(mixSeed(p.seed, 2 * p.trips));
-  const stay = stayAt(p.kind, p.place, t.nowMs / 1000, offsetsNear(p.timeZone, t.nowMs), rng);
-  return arriveAt(t, p.place, {
-    plannedDepartureS: stay.plannedDepartureS,
-    actualDepartureS: stay.plannedDepartureS + rng.normal(0, p.departureSpreadS),
-  });
+  const steps = p.steps + 1;
+  const rng = lifeRng(p.seed, steps);
+  // The trip's energy is already off the battery (integrated as the car drove): the floor only.
+  const socPct = socOnArrival(p.profile, t.socPct, 0);
+  const nowS = t.nowMs / 1000;
+  const stay = stayOnArrival(
+    p.scenario,
+    p.profile,
+    p.place,
+    socPct,
+    nowS,
+    offsetsNear(p.timeZone, t.nowMs),
+    rng,
+  );
+  return beginStay({ ...t, socPct, pattern: { ...p, steps, tripKWh: 0 } }, stay);
 }
 
-function arriveAt(
-  t: Twin,
-  place: Place,
-  stay: { plannedDepartureS: number; actualDepartureS: number },
-): Twin {
-  const p = t.pattern as TwinPattern;
-  const chargerKW = place === "home" ? p.homeChargerKW : place === "work" ? p.workChargerKW : 0;
-  // A departure is never in the past, and the stay lasts at least a minute.
-  const departAtMs = Math.max(t.nowMs + 60_000, stay.actualDepartureS * 1000);
+/** A stay begins: plugged in or not, the departure the owner plans and the one that happens. */
+function beginStay(t: Twin, stay: StayPlan): Twin {
   const parked: Twin = {
     ...t,
     state: "parked",
-    pluggedIn: chargerKW > 0,
-    chargerKW,
-    predictedDepartureMs: Math.max(t.nowMs, stay.plannedDepartureS * 1000),
-    departAtMs,
+    pluggedIn: stay.chargerKW > 0,
+    chargerKW: stay.chargerKW,
+    predictedDepartureMs: stay.plannedDepartureS * 1000,
+    departAtMs: stay.departAtS * 1000,
     arriveAtMs: null,
     drivingKW: 0,
   };
@@ -376,7 +398,7 @@ export function heartbeatOf(
       ? {
           departureUncertaintyS: Math.min(
             4 * 3600,
-            Math.round(t.pattern.departureSpreadS / speedup),
+            Math.round(t.pattern.scenario.mobility.departureSpreadS / speedup),
           ),
         }
       : {}),
@@ -391,13 +413,4 @@ function clampPct(pct: number): number {
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
-}
-
-/** A 32-bit seed per (car, draw): splitmix-style mixing so that neighbouring seeds differ. */
-function mixSeed(seed: number, n: number): number {
-  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(n + 1, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  return h | 0;
 }

@@ -88,3 +88,15 @@ function wrap(gen: ReturnType<typeof xoroshiro128plusFromState>): Rng {
   };
   return rng;
 }
+
+/**
+ * One 32-bit seed from a seed and a number (a car's index, a step of its life): neighbouring
+ * pairs give unrelated seeds, so that `createRng(mixSeed(seed, i))` is car i's own stream.
+ */
+export function mixSeed(seed: number, n: number): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(n + 1, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  return h | 0;
+}

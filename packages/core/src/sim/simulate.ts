@@ -19,7 +19,6 @@ import { WorkQueue } from "../schedule/queue";
 import { carbonAt, priceAt } from "../tariff";
 import { entitlements, reclaim, type RunningGroup } from "../tenants";
 import type {
-  HardwareProfile,
   ModelSpec,
   OwnerPolicy,
   Region,
@@ -41,7 +40,19 @@ import {
   type ReplicaResult,
   type VerificationConfig,
 } from "../verify";
-import { DAY_S, HOUR_S, initialStay, nextTrip, PATTERNS, type Pattern, type Place, stayAt } from "./mobility";
+import {
+  type CarProfile,
+  carSeed,
+  drawCar,
+  firstStay,
+  lifeRng,
+  socOnArrival,
+  type StayPlan,
+  stayOnArrival,
+  tripFrom,
+  tripKWh,
+} from "./car-life";
+import { DAY_S, HOUR_S, type Place } from "./mobility";
 import { DEFAULT_SCENARIO, type Scenario } from "./scenario";
 
 export interface SimOptions {
@@ -214,16 +225,19 @@ interface Run {
 interface SimCar extends Vehicle {
   index: number;
   regionIndex: number;
-  pattern: Pattern;
+  /** Who the car is, as a simulated vehicle node of the same seed and index draws it. */
+  profile: CarProfile;
+  /** Its own seed (carSeed), and the steps of its life so far (each departure and arrival). */
+  seed: number;
+  step: number;
   place: Place | "driving";
   /** The region's offsets: the car's local time. */
   offsets: OffsetTable;
-  homeChargerKW: number;
   lastS: number;
   /** Actual time of the next departure or arrival. */
   nextMoveS: number;
   tripTo: Place;
-  tripKm: number;
+  tripKWh: number;
   run: Run | null;
   honesty: Honesty;
   computedThisStay: boolean;
@@ -258,7 +272,6 @@ function offsetsOf(
 class Simulation {
   private readonly scenario: Scenario;
   private readonly rng: Rng;
-  private readonly mobilityRng: Rng;
   private readonly verifyRng: Rng;
   private readonly ctx: ScheduleContext & { nowS: number };
   private readonly vcfg: VerificationConfig;
@@ -319,8 +332,9 @@ class Simulation {
     if (!(hours > 0) || !Number.isFinite(hours)) throw new RangeError(`hours must be a number > 0, got ${hours}`);
     if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
     this.scenario = options.scenario ?? DEFAULT_SCENARIO;
+    // Cars live on generators of their own (car-life.ts), seeded by `seed` and their index.
     const root = createRng(seed);
-    this.mobilityRng = root.fork();
+    root.fork();
     this.verifyRng = root.fork();
     this.rng = root;
     this.endS = hours * HOUR_S;
@@ -377,42 +391,30 @@ class Simulation {
 
   private createFleet(): void {
     const s = this.scenario;
-    const rng = this.mobilityRng;
-    const regionShares = s.regions.map((r) => r.fleetShare);
-    const hardware = s.hardwareMix.map((h) => hardwareById(h.hardwareId));
-    const hardwareShares = s.hardwareMix.map((h) => h.share);
-    const patternShares = PATTERNS.map((p) => s.mobility[p]);
-    const hoursShares = s.participation.allowedHours.map((h) => h.share);
+    const seed = this.options.seed;
+    // Owners with the same limits share one policy object: a million cars, a few hundred policies.
     const policies = new Map<string, OwnerPolicy>();
     const sustained: number[] = [];
-    const regionIndex = s.regions.map((_, i) => i);
 
     for (let i = 0; i < this.options.vehicles; i++) {
-      const regionAt = rng.weighted(regionIndex, regionShares);
-      const region = this.regions[regionAt] as Region;
-      const hw = rng.weighted(hardware, hardwareShares) as HardwareProfile;
-      const pattern = rng.weighted(PATTERNS, patternShares);
-      const p = s.participation;
-      const hours = rng.weighted(p.allowedHours, hoursShares);
-      // Owners choose reserves in 5-point steps, so policies are shared between cars.
-      const reservePct = step5(uniform(rng, p.reservePct));
-      const minDepartureChargePct = Math.max(reservePct, step5(uniform(rng, p.minDepartureChargePct)));
-      const optedIn = rng.chance(p.optInShare);
-      const key = `${optedIn}/${hours.startHour}/${hours.endHour}/${reservePct}/${minDepartureChargePct}`;
+      const ownSeed = carSeed(seed, i);
+      const rng = lifeRng(ownSeed, 0);
+      const profile = drawCar(s, rng);
+      const region = this.regions[profile.regionIndex] as Region;
+      const hw = hardwareById(profile.hardwareId);
+      const { optedIn, allowedHours, reservePct, minDepartureChargePct } = profile.policy;
+      const key = `${optedIn}/${allowedHours.startHour}/${allowedHours.endHour}/${reservePct}/${minDepartureChargePct}`;
       let policy = policies.get(key);
       if (!policy) {
-        policy = {
-          optedIn,
-          allowedHours: { startHour: hours.startHour, endHour: hours.endHour },
-          minDepartureChargePct,
-          reservePct,
-        };
+        policy = profile.policy;
         policies.set(key, policy);
       }
-      const stay = initialStay(pattern, 0, region.offsets, rng);
-      const honesty = rng.chance(s.verification.colluderShare)
+      const stay = firstStay(s, profile, 0, region.offsets, rng);
+      // Honesty is the simulator's own question: a stream apart, so cars live the same lives.
+      const honestyRng = lifeRng(ownSeed, -1);
+      const honesty = honestyRng.chance(s.verification.colluderShare)
         ? Honesty.Colluder
-        : rng.chance(s.verification.cheaterShare)
+        : honestyRng.chance(s.verification.cheaterShare)
           ? Honesty.Cheater
           : Honesty.Honest;
       const car: SimCar = {
@@ -425,31 +427,31 @@ class Simulation {
         pluggedIn: false,
         chargerKW: 0,
         battery: {
-          capacityKWh: Math.round(uniform(rng, s.mobility.batteryKWh)),
-          socPct: 40 + rng.next() * 50,
-          chargeEfficiency: s.mobility.chargeEfficiency,
+          capacityKWh: profile.batteryKWh,
+          socPct: profile.initialSocPct,
+          chargeEfficiency: profile.chargeEfficiency,
         },
         policy,
         predictedDepartureS: stay.plannedDepartureS,
         departureUncertaintyS: s.mobility.departureSpreadS,
         reputation: { validResults: 0, invalidResults: 0, consecutiveValid: 0, quarantined: false },
         index: i,
-        regionIndex: regionAt,
-        pattern,
+        regionIndex: profile.regionIndex,
+        profile,
+        seed: ownSeed,
+        step: 0,
         place: stay.place,
         offsets: region.offsets,
-        homeChargerKW: rng.chance(p.homeChargerShare) ? uniform(rng, p.homeChargerKW) : 0,
         lastS: 0,
         nextMoveS: 0,
         tripTo: "home",
-        tripKm: 0,
+        tripKWh: 0,
         run: null,
         honesty,
         computedThisStay: false,
         idleSlot: -1,
       };
-      this.plugOnArrival(car, rng);
-      this.scheduleDeparture(car, 0, stay.plannedDepartureS, rng);
+      this.beginStay(car, stay);
       this.cars.push(car);
       this.addIdle(car);
       sustained.push(hw.peakTops * this.ctx.config.sustainedTopsShare);
@@ -460,62 +462,48 @@ class Simulation {
     this.medianSustainedTops = sustained.length ? (sustained[sustained.length >> 1] as number) : fallback;
   }
 
-  private plugOnArrival(car: SimCar, rng: Rng): void {
-    const p = this.scenario.participation;
-    let chargerKW = 0;
-    if (car.place === "home" && car.homeChargerKW > 0) {
-      const low = car.battery.socPct < 50;
-      if (low || rng.chance(p.homePlugInProbability)) chargerKW = car.homeChargerKW;
-    } else if (car.place === "work" && rng.chance(p.workChargerProbability)) {
-      chargerKW = p.workChargerKW;
-    }
-    car.pluggedIn = chargerKW > 0;
-    car.chargerKW = chargerKW;
+  /** A stay begins: plugged in or not, its departure predicted and scheduled. */
+  private beginStay(car: SimCar, stay: StayPlan): void {
+    car.place = stay.place;
+    car.pluggedIn = stay.chargerKW > 0;
+    car.chargerKW = stay.chargerKW;
     car.state = car.pluggedIn && car.battery.socPct < 100 ? "charging" : "parked";
-  }
-
-  /** The car predicts `plannedS`; it actually leaves around then, or at an unplanned moment. */
-  private scheduleDeparture(car: SimCar, nowS: number, plannedS: number, rng: Rng): void {
-    const m = this.scenario.mobility;
-    car.predictedDepartureS = plannedS;
-    let actual = plannedS + rng.normal(0, m.departureSpreadS);
-    if (rng.chance(m.unplannedDepartureProbability)) actual = nowS + rng.next() * (plannedS - nowS);
-    car.nextMoveS = Math.max(nowS + 120, actual);
+    car.predictedDepartureS = stay.plannedDepartureS;
+    car.nextMoveS = stay.departAtS;
     this.events.push(car.index << 1, car.nextMoveS);
   }
 
   // ---- mobility ----
 
   private move(car: SimCar, t: number): void {
-    const rng = this.mobilityRng;
+    const rng = lifeRng(car.seed, ++car.step);
     if (car.place !== "driving") {
       this.advance(car, t);
       if (car.run) this.interrupt(car, t, "departure");
       this.recordDeparture(car);
       this.removeIdle(car);
-      const trip = nextTrip(car.pattern, car.place, t, car.offsets, rng);
+      const trip = tripFrom(car.profile, car.place, t, car.offsets, rng);
       car.place = "driving";
       car.state = "driving";
       car.pluggedIn = false;
       car.chargerKW = 0;
       car.predictedDepartureS = null;
       car.tripTo = trip.to;
-      car.tripKm = trip.km;
+      car.tripKWh = tripKWh(this.scenario, trip);
       car.nextMoveS = t + trip.durationS;
       this.events.push(car.index << 1, car.nextMoveS);
       return;
     }
-    // Arrival: the trip's energy comes off the battery. An owner who would arrive below their
-    // reserve stops at a public charger on the way; that energy is not Nightshift's.
+    // Arrival: the trip's energy comes off the battery (topped up on the way when it would run
+    // below the owner's reserve).
     const b = car.battery;
-    const usedPct = ((car.tripKm * this.scenario.mobility.drivingKWhPerKm) / b.capacityKWh) * 100;
-    b.socPct = Math.max(b.socPct - usedPct, car.policy.reservePct + 10);
+    b.socPct = socOnArrival(car.profile, b.socPct, car.tripKWh);
     car.lastS = t;
-    car.place = car.tripTo;
     car.computedThisStay = false;
-    this.plugOnArrival(car, rng);
-    const stay = stayAt(car.pattern, car.place, t, car.offsets, rng);
-    this.scheduleDeparture(car, t, stay.plannedDepartureS, rng);
+    this.beginStay(
+      car,
+      stayOnArrival(this.scenario, car.profile, car.tripTo, b.socPct, t, car.offsets, rng),
+    );
     this.addIdle(car);
     this.offerWork(car, t);
   }
@@ -1070,13 +1058,6 @@ function splitClass(key: string): [string, number] {
   return [key.slice(0, at), Number(key.slice(at + 1))];
 }
 
-function uniform(rng: Rng, range: { min: number; max: number }): number {
-  return range.min + rng.next() * (range.max - range.min);
-}
-
-function step5(x: number): number {
-  return Math.round(x / 5) * 5;
-}
 
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
