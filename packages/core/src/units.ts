@@ -189,7 +189,7 @@ function decimalsFor(step: number, size: number): number | null {
 
 /**
  * A labeller for ticks that share one unit, chosen by the largest tick: 0, 250, 500, 750 mWh,
- * not 0, 250 mWh, 0.5 Wh. Every label has the decimals the step between ticks needs.
+ * not 0, 250 mWh, 0.5 Wh. Every label but zero has the decimals the step between ticks needs.
  */
 function axisLabeller(l: Ladder, ticks: readonly number[]): (value: number) => string {
   const finite = ticks.filter(Number.isFinite);
@@ -214,10 +214,12 @@ function axisLabeller(l: Ladder, ticks: readonly number[]): (value: number) => s
               maximumFractionDigits: decimals,
             }).format(x),
           );
-  return (value) =>
-    Number.isFinite(value)
-      ? `${number(value / rung.size)}${l.gap}${rung.symbol}${l.suffix}`
-      : NOT_A_FIGURE;
+  return (value) => {
+    if (!Number.isFinite(value)) return NOT_A_FIGURE;
+    // The axis's origin reads "0 mWh", not "0.00 mWh": no decimals tell it apart from anything.
+    const text = value === 0 ? "0" : number(value / rung.size);
+    return `${text}${l.gap}${rung.symbol}${l.suffix}`;
+  };
 }
 
 /** Labels for energy ticks given in kWh, in one unit. */

@@ -260,7 +260,7 @@ describe("axes", () => {
     expect(small.map(energyAxis(small))).toEqual(["0 mWh", "100 mWh", "200 mWh", "300 mWh"]);
     const kwh = niceTicks(0.9);
     expect(kwh.map(energyAxis(kwh))).toEqual([
-      "0.00 kWh",
+      "0 kWh",
       "0.25 kWh",
       "0.50 kWh",
       "0.75 kWh",
@@ -270,7 +270,7 @@ describe("axes", () => {
     expect(kw.map(powerAxis(kw))).toEqual(["0 MW", "50 MW", "100 MW", "150 MW"]);
     const grams = niceTicks(1_200);
     expect(grams.map(carbonAxis(grams))).toEqual([
-      "0.0 kg CO₂",
+      "0 kg CO₂",
       "0.5 kg CO₂",
       "1.0 kg CO₂",
       "1.5 kg CO₂",
@@ -279,19 +279,19 @@ describe("axes", () => {
 
   it("money axes are all in cents below a dollar, else all in dollars", () => {
     const cents = niceTicks(0.000066);
-    expect(cents.map(usdAxis(cents))).toEqual(["0.000¢", "0.002¢", "0.004¢", "0.006¢", "0.008¢"]);
+    expect(cents.map(usdAxis(cents))).toEqual(["0¢", "0.002¢", "0.004¢", "0.006¢", "0.008¢"]);
     const usd = niceTicks(47);
     expect(usd.map(usdAxis(usd))).toEqual(["$0", "$20", "$40", "$60"]);
     const quarter = niceTicks(0.9);
     // The top tick is a dollar: the whole axis is in dollars.
-    expect(quarter.map(usdAxis(quarter))).toEqual(["$0.00", "$0.25", "$0.50", "$0.75", "$1.00"]);
+    expect(quarter.map(usdAxis(quarter))).toEqual(["$0", "$0.25", "$0.50", "$0.75", "$1.00"]);
     const below = [0, 0.2, 0.4, 0.6];
     expect(below.map(usdAxis(below))).toEqual(["0¢", "20¢", "40¢", "60¢"]);
   });
 
   it("share axes in percent", () => {
     const ticks = niceTicks(0.0000107);
-    expect(ticks.map(shareAxis(ticks))).toEqual(["0.0000%", "0.0005%", "0.0010%", "0.0015%"]);
+    expect(ticks.map(shareAxis(ticks))).toEqual(["0%", "0.0005%", "0.0010%", "0.0015%"]);
   });
 
   it("tells apart ticks however small, and prints NaN as no figure", () => {
