@@ -69,17 +69,37 @@ function roundSignificant(x: number, digits: number): number {
   return x === 0 ? 0 : Number(x.toPrecision(digits));
 }
 
+const SUPERSCRIPT: Record<string, string> = {
+  "-": "⁻",
+  "0": "⁰",
+  "1": "¹",
+  "2": "²",
+  "3": "³",
+  "4": "⁴",
+  "5": "⁵",
+  "6": "⁶",
+  "7": "⁷",
+  "8": "⁸",
+  "9": "⁹",
+};
+
+/** 9.88e-8 → "9.88×10⁻⁸": a power of ten as people write it, not as "9.88E-8". */
+function scientific(x: number, digits: number): string {
+  const [mantissa, exponent] = x.toExponential(digits - 1).split("e") as [string, string];
+  const shortMantissa = mantissa.includes(".") ? mantissa.replace(/\.?0+$/, "") : mantissa;
+  const power = String(Number(exponent)).replace(/./g, (c) => SUPERSCRIPT[c] ?? c);
+  return `${shortMantissa}×10${power}`;
+}
+
 /**
  * `x` to `digits` significant digits with thousands separators and no trailing zeros
- * (1234567 → "1,234,567"; 0.0123456 → "0.0123"). Magnitudes below 0.0001 switch to scientific
- * notation ("1.23E-7"), which stays short where a decimal would run to a dozen zeros.
+ * (1234567 → "1,234,567"; 0.0123456 → "0.0123"). Magnitudes below 0.0001 are written with a
+ * power of ten ("1.23×10⁻⁷"), which stays short where a decimal would run to a row of zeros.
  */
 export function formatSignificant(x: number, digits = SIGNIFICANT): string {
   if (!Number.isFinite(x)) return NOT_A_FIGURE;
   if (x === 0) return "0";
-  if (Math.abs(x) < 1e-4) {
-    return numberFormat({ notation: "scientific", maximumSignificantDigits: digits }).format(x);
-  }
+  if (Math.abs(x) < 1e-4) return scientific(x, digits);
   // Whole digits are never dropped: 1,234,567 with three significant digits is 1,230,000, which
   // reads as a precision the figure has not got; a large figure keeps its integer part instead.
   const options: Intl.NumberFormatOptions =

@@ -34,17 +34,28 @@ const ENERGY_KWH: Record<string, number> = {
 const POWER_KW: Record<string, number> = { W: 1e-3, kW: 1, MW: 1e3, GW: 1e6, TW: 1e9 };
 const CARBON_G: Record<string, number> = { mg: 1e-3, g: 1, kg: 1e3, t: 1e6, kt: 1e9, Mt: 1e12 };
 
-/** "1,234.5 kWh" → { number: 1234.5, unit: "kWh" }. */
-function parse(text: string): { number: number; unit: string } {
-  const m = /^(-?[\d,]*\.?\d+(?:E-?\d+)?) (\S+)/.exec(text);
-  if (!m) throw new Error(`not a figure with a unit: ${text}`);
-  return { number: Number(m[1]!.replace(/,/g, "")), unit: m[2]! };
+const FROM_SUPERSCRIPT: Record<string, string> = Object.fromEntries(
+  [..."⁻⁰¹²³⁴⁵⁶⁷⁸⁹"].map((c, i) => [c, "-0123456789"[i]!]),
+);
+
+/** "1,234.5" → 1234.5; "1.23×10⁻⁷" → 1.23e-7. */
+function number(text: string): number {
+  const [mantissa, power] = text.replace(/,/g, "").split("×10");
+  const exponent = power ? [...power].map((c) => FROM_SUPERSCRIPT[c] ?? c).join("") : "0";
+  return Number(`${mantissa}e${exponent}`);
 }
 
-/** Money back to dollars: "$1,234.50", "-12.3¢", "0.0066¢". */
+/** "1,234.5 kWh" → { number: 1234.5, unit: "kWh" }. */
+function parse(text: string): { number: number; unit: string } {
+  const m = /^(-?[\d,]*\.?\d+(?:×10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?) (\S+)/.exec(text);
+  if (!m) throw new Error(`not a figure with a unit: ${text}`);
+  return { number: number(m[1]!), unit: m[2]! };
+}
+
+/** Money back to dollars: "$1,234.50", "-12.3¢", "0.0066¢", "9.88×10⁻⁶¢". */
 function dollars(text: string): number {
-  const cents = /^(-?)([\d,.E-]+)¢$/.exec(text);
-  if (cents) return Number(`${cents[1]}${cents[2]!.replace(/,/g, "")}`) / 100;
+  const cents = /^(-?)([\d,.×⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)¢$/.exec(text);
+  if (cents) return number(`${cents[1]}${cents[2]!}`) / 100;
   const whole = /^(-?)\$([\d,.]+)$/.exec(text);
   if (whole) return Number(`${whole[1]}${whole[2]!.replace(/,/g, "")}`);
   throw new Error(`not money: ${text}`);
@@ -75,9 +86,13 @@ describe("formatSignificant", () => {
     expect(formatSignificant(-1e-300 * 0)).toBe("0");
   });
 
-  it("switches to scientific notation below 0.0001 rather than print a row of zeros", () => {
+  it("writes a power of ten below 0.0001 rather than a row of zeros", () => {
     expect(formatSignificant(0.000123)).toBe("0.000123");
-    expect(formatSignificant(1.23e-7)).toBe("1.23E-7");
+    expect(formatSignificant(0.0000999)).toBe("9.99×10⁻⁵");
+    expect(formatSignificant(1.23e-7)).toBe("1.23×10⁻⁷");
+    expect(formatSignificant(-4e-12)).toBe("-4×10⁻¹²");
+    // Rounding can carry into the next power: 9.996e-6 is 1×10⁻⁵, not 10×10⁻⁶.
+    expect(formatSignificant(9.996e-6)).toBe("1×10⁻⁵");
   });
 
   it("prints NaN and infinities as no figure", () => {
@@ -114,7 +129,7 @@ describe("energy", () => {
     expect(formatEnergyKWh(0)).toBe("0 Wh");
     expect(formatEnergyKWh(-0)).toBe("0 Wh");
     expect(formatEnergyKWh(1e-9)).toBe("0.001 mWh");
-    expect(formatEnergyKWh(4e-13)).toBe("4E-7 mWh");
+    expect(formatEnergyKWh(4e-13)).toBe("4×10⁻⁷ mWh");
   });
 
   it("keeps the sign of negative values (a correction in the ledger)", () => {
