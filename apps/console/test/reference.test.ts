@@ -9,6 +9,7 @@ import {
   powerRangeKW,
   REFERENCE_DATACENTER,
   REFERENCE_KW,
+  referenceNote,
   referenceOnScale,
   shareSplitsKW,
 } from "~/lib/reference";
@@ -63,5 +64,22 @@ describe("the reference datacenter", () => {
   it("says how many such fleets make one datacenter", () => {
     expect(fleetsPerDatacenter(1.5)).toBe(100_000);
     expect(fleetsPerDatacenter(0)).toBeNull();
+  });
+
+  it("says in words where the fleet stands, at 50 cars, 100,000 and beyond a datacenter", () => {
+    // 50 cars: 1.6 kW.
+    expect(referenceNote(fleetKW(50))).toMatch(
+      /Now 1\.6 kW is 0\.00107% of it: about 94,000 fleets like this one would match it\.$/,
+    );
+    // 100,000 cars: 3.2 MW.
+    expect(referenceNote(fleetKW(100_000))).toMatch(
+      /Now 3\.2 MW is 2\.13% of it: about 47 fleets like this one would match it\.$/,
+    );
+    expect(referenceNote(0.8 * REFERENCE_KW)).toMatch(/Now 120 MW is 80% of it\.$/);
+    expect(referenceNote(2.5 * REFERENCE_KW)).toMatch(
+      /is 250% of it: 2\.5 times one datacenter\.$/,
+    );
+    expect(referenceNote(0)).toMatch(/No power is available now\.$/);
+    expect(referenceNote(1)).toMatch(/^Regions are stacked.*150 MW AI datacenter \(xAI Colossus/);
   });
 });

@@ -6,7 +6,7 @@
 // fleet to nothing (at 50 cars it is a few kW against 150,000), and a line "scaled to the fleet"
 // compared the fleet with an invented one.
 import { COLOSSUS_PHASE1 } from "@nightshift/core/hardware";
-import { niceTicks } from "@nightshift/core/units";
+import { formatPowerKW, formatShare, formatSignificant, niceTicks } from "@nightshift/core/units";
 
 export const REFERENCE_DATACENTER = COLOSSUS_PHASE1;
 export const REFERENCE_KW = COLOSSUS_PHASE1.powerMW * 1000;
@@ -51,4 +51,26 @@ export function shareSplitsKW(topKW: number): number[] {
   return niceTicks(datacenterShare(topKW))
     .map((share) => share * REFERENCE_KW)
     .filter((kw) => kw <= topKW * (1 + 1e-9));
+}
+
+/** What the Fleet chart compares the fleet with, and where the fleet stands now, in words. */
+export function referenceNote(availableKW: number): string {
+  const dc = REFERENCE_DATACENTER;
+  const share = datacenterShare(availableKW);
+  const fleets = fleetsPerDatacenter(availableKW);
+  const compared =
+    fleets === null
+      ? "No power is available now."
+      : `Now ${formatPowerKW(availableKW)} is ${formatShare(share)} of it` +
+        (fleets >= 2
+          ? // "About": two significant digits are all a count of fleets this rough deserves.
+            `: about ${formatSignificant(Number(fleets.toPrecision(2)))} fleets like this one would match it.`
+          : share >= 1
+            ? `: ${formatSignificant(share, 2)} times one datacenter.`
+            : ".");
+  return (
+    "Regions are stacked; their top is the whole fleet. The right-hand axis reads the same power " +
+    `as a share of one ${dc.powerMW} MW AI datacenter (${dc.name}); its dashed line is drawn once ` +
+    `the fleet reaches ${formatShare(REFERENCE_LINE_FROM_SHARE)} of it. ${compared}`
+  );
 }

@@ -1,14 +1,8 @@
 "use client";
-// The Fleet page: live counters (the fleet feed, every 2 s), why cars that are online cannot take
-// work, the day's available power against a datacenter, each region now, and the day's energy by
-// region.
-import {
-  energyAxis,
-  formatEnergyKWh,
-  formatPowerKW,
-  formatShare,
-  formatSignificant,
-} from "@nightshift/core/units";
+// The Fleet page: live counters (the fleet feed, every 2 s), why the cars that are not eligible
+// cannot take work, the day's available power against a datacenter, each region now, and the
+// day's energy by region.
+import { energyAxis, formatEnergyKWh, formatPowerKW, formatShare } from "@nightshift/core/units";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { memo, useMemo, useState } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
@@ -17,12 +11,7 @@ import { Empty, ErrorState, Loading, PageHeader, Stat, TableScroll } from "~/com
 import { maxOf, valueAxis } from "~/lib/chart-axis";
 import { int, pct, tops } from "~/lib/format";
 import type { FleetSample } from "~/lib/live-samples";
-import {
-  datacenterShare,
-  fleetsPerDatacenter,
-  REFERENCE_DATACENTER,
-  REFERENCE_LINE_FROM_SHARE,
-} from "~/lib/reference";
+import { datacenterShare, REFERENCE_DATACENTER, referenceNote } from "~/lib/reference";
 import { topRefusals } from "~/lib/refusals";
 import { type RouterOutputs, useTRPC, useTRPCClient } from "~/lib/trpc";
 import {
@@ -337,24 +326,6 @@ export function FleetView() {
 }
 
 const tooltipEnergy = (v: unknown) => formatEnergyKWh(Number(v));
-
-/** What the chart compares the fleet with, and the comparison now, in words. */
-function referenceNote(availableKW: number): string {
-  const dc = REFERENCE_DATACENTER;
-  const fleets = fleetsPerDatacenter(availableKW);
-  const now =
-    fleets === null
-      ? "No power is available now."
-      : `Now ${formatPowerKW(availableKW)} is ${formatShare(datacenterShare(availableKW))} of it: ` +
-        (fleets > 1
-          ? `about ${int(Number(fleets.toPrecision(2)))} fleets like this one would match it.`
-          : `this fleet is ${formatSignificant(1 / fleets, 2)} such datacenters.`);
-  return (
-    "Regions are stacked; their top is the whole fleet. The right-hand axis reads the same power " +
-    `as a share of one ${dc.powerMW} MW AI datacenter (${dc.name}); its dashed line is drawn once ` +
-    `the fleet reaches ${formatShare(REFERENCE_LINE_FROM_SHARE)} of it. ${now}`
-  );
-}
 
 const RegionEnergyChart = memo(function RegionEnergyChart({
   regions,
