@@ -6,7 +6,7 @@ import type { NextConfig } from "next";
 const config: NextConfig = {
   reactStrictMode: true,
   // Core and the other workspace packages ship TypeScript source.
-  transpilePackages: ["@nightshift/core", "@nightshift/time-zones"],
+  transpilePackages: ["@nightshift/core", "@nightshift/time-zones", "@nightshift/units"],
   // `npm run typecheck` and `npm run lint` check the code; the build does not do it again.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,

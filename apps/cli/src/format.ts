@@ -1,10 +1,13 @@
 // Turns a simulation result into text for people: numbers with thousands separators and sensible
 // decimals, a summary table, a per-tenant table and text charts over time. Pure functions of the
 // result, so the same result always prints the same text. Numbers use the en-US locale whatever
-// the machine's, so output and tests do not depend on where they run.
+// the machine's, so output and tests do not depend on where they run. Energy, power, money and
+// carbon are printed by core's units module, as the console prints them.
 import { plot } from "asciichart";
 import Table from "cli-table3";
+import type { FleetSummary } from "@nightshift/agent/fleet";
 import type { SimResult, SimSample, SimSummary } from "@nightshift/core/sim/simulate";
+import { formatCarbonG, formatEnergyKWh, formatPowerKW, formatUsd } from "@nightshift/units/format";
 
 /** Everything printed stays within this many columns. */
 export const MAX_COLUMNS = 100;
@@ -59,43 +62,17 @@ export function formatPercent(share: number | null, decimals = 1): string {
   return share === null ? "n/a" : `${fixed(share * 100, decimals)}%`;
 }
 
-/** US dollars: "$12,345", "$12.34", and three significant digits below a dollar ("$0.0123"). */
-export function formatUsd(usd: number): string {
-  const sign = usd < 0 ? "-" : "";
-  const a = Math.abs(usd);
-  if (a === 0) return "$0.00";
-  const digits = a >= 1000 ? fixed(a, 0) : a >= 1 ? fixed(a, 2) : formatNumber(a);
-  return `${sign}$${digits}`;
-}
-
 const POWER_UNITS = [
   { unit: "kW", factor: 1 },
   { unit: "MW", factor: 1e3 },
   { unit: "GW", factor: 1e6 },
 ] as const;
 
-/** The largest unit in which `kW` is at least 1 (kW, MW or GW). */
+/** The largest unit in which `kW` is at least 1 (kW, MW or GW): the power chart's scale. */
 export function powerUnit(kW: number): { unit: string; factor: number } {
   let best: { unit: string; factor: number } = POWER_UNITS[0];
   for (const u of POWER_UNITS) if (Math.abs(kW) >= u.factor) best = u;
   return best;
-}
-
-/** 950 → "950.0 kW", 1234 → "1.234 MW", 5.6e6 → "5.600 GW". */
-export function formatPower(kW: number): string {
-  const { unit, factor } = powerUnit(kW);
-  return `${formatNumber(kW / factor)} ${unit}`;
-}
-
-/** Like formatPower, for energy: kWh, MWh, GWh. */
-export function formatEnergy(kWh: number): string {
-  const { unit, factor } = powerUnit(kWh);
-  return `${formatNumber(kWh / factor)} ${unit}h`;
-}
-
-/** Mass of CO₂: kilograms, or tonnes from 10 t. */
-export function formatCarbon(kg: number): string {
-  return Math.abs(kg) >= 10_000 ? `${formatNumber(kg / 1000)} t` : `${formatNumber(kg)} kg`;
 }
 
 /** Simulated duration: "24 h", "1.5 h", "14 days" for whole days beyond two. */
@@ -164,11 +141,11 @@ export function summarySections(s: SimSummary, start?: string): Section[] {
       rows: [
         [
           "energy",
-          `${formatEnergy(s.energyKWh)} (grid ${formatEnergy(s.gridEnergyKWh)} · battery ${formatEnergy(s.batteryEnergyKWh)})`,
+          `${formatEnergyKWh(s.energyKWh)} (grid ${formatEnergyKWh(s.gridEnergyKWh)} · battery ${formatEnergyKWh(s.batteryEnergyKWh)})`,
         ],
         ["cost", formatUsd(s.costUsd)],
         ["cost per kWh", s.costUsdPerKWh === null ? "n/a" : formatUsd(s.costUsdPerKWh)],
-        ["carbon", `${formatCarbon(s.carbonKg)} CO₂`],
+        ["carbon", formatCarbonG(s.carbonKg * 1000)],
         ["owner payout", formatUsd(s.ownerPayoutUsd)],
       ],
     },
@@ -177,7 +154,7 @@ export function summarySections(s: SimSummary, start?: string): Section[] {
       rows: [
         [
           "available power",
-          `peak ${formatPower(s.availableKW.peak)} · mean ${formatPower(s.availableKW.mean)} · min ${formatPower(s.availableKW.min)}`,
+          `peak ${formatPowerKW(s.availableKW.peak)} · mean ${formatPowerKW(s.availableKW.mean)} · min ${formatPowerKW(s.availableKW.min)}`,
         ],
         ["H100 equivalents", both(s.h100Equivalents, formatNumber)],
         [
@@ -403,8 +380,8 @@ export function formatFindings(s: SimSummary): string {
     s.datacenterEquivalents.mean > 0 ? s.vehicles / s.datacenterEquivalents.mean : null;
   const parts = [
     `What this showed: of ${formatInteger(s.vehicles)} cars, on average ${formatPercent(s.eligibleShare)} were parked,`,
-    `opted in and charged enough to take work, offering ${formatPower(s.availableKW.mean)}`,
-    `(${formatNumber(s.h100Equivalents.mean)} H100s of compute; peak ${formatPower(s.availableKW.peak)}).`,
+    `opted in and charged enough to take work, offering ${formatPowerKW(s.availableKW.mean)}`,
+    `(${formatNumber(s.h100Equivalents.mean)} H100s of compute; peak ${formatPowerKW(s.availableKW.peak)}).`,
     `They completed ${formatInteger(s.tasksCompleted)} validated tasks for ${formatUsd(s.costUsd)}`,
     `and paid owners ${formatUsd(s.ownerPayoutUsd)}.`,
   ];
@@ -423,4 +400,18 @@ export function formatCount(n: number): string {
   if (n >= 1e9) return `${two.format(n / 1e9)} billion`;
   if (n >= 1e6) return `${two.format(n / 1e6)} million`;
   return formatInteger(n);
+}
+
+/**
+ * The demo's status line: the headless fleet's cars and the work done since it started. Energy
+ * in the unit its size reads best in (the first minutes of a demo are a few mWh, not "0.0 Wh").
+ */
+export function formatDemoStatus(s: FleetSummary): string {
+  return [
+    `cars ${formatInteger(s.parked + s.charging)} parked`,
+    `${formatInteger(s.driving)} driving`,
+    `tasks ${formatInteger(s.acknowledged)} done`,
+    `${formatInteger(s.errors)} errors`,
+    formatEnergyKWh(s.energyWh / 1000),
+  ].join(" · ");
 }

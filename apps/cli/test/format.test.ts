@@ -1,23 +1,24 @@
 import type { SimSummary } from "@nightshift/core/sim/simulate";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runSimulation, type SimulationRun } from "../src/commands/simulate";
+import type { FleetSummary } from "@nightshift/agent/fleet";
+import { formatCarbonG, formatEnergyKWh, formatPowerKW, formatUsd } from "@nightshift/units/format";
 import {
   chart,
   fitSeries,
-  formatCarbon,
   formatCount,
-  formatEnergy,
+  formatDemoStatus,
   formatFindings,
   formatHours,
   formatInteger,
   formatNumber,
   formatPercent,
-  formatPower,
   formatReport,
-  formatUsd,
   hoursAxis,
   MAX_COLUMNS,
   niceStep,
+  powerUnit,
+  summarySections,
   TENANT_HEADINGS,
   tenantTable,
   wrap,
@@ -57,26 +58,10 @@ describe("numbers", () => {
     expect(formatPercent(null)).toBe("n/a");
   });
 
-  it("formatUsd: whole dollars when large, cents, significant digits below a dollar", () => {
-    expect(formatUsd(12_345.67)).toBe("$12,346");
-    expect(formatUsd(12.3)).toBe("$12.30");
-    expect(formatUsd(0.0123)).toBe("$0.0123");
-    expect(formatUsd(0)).toBe("$0.00");
-    expect(formatUsd(-5)).toBe("-$5.00");
-  });
-
-  it("power and energy pick kW, MW or GW", () => {
-    expect(formatPower(950)).toBe("950 kW");
-    expect(formatPower(0.5)).toBe("0.5 kW");
-    expect(formatPower(1234)).toBe("1.234 MW");
-    expect(formatPower(5.6e6)).toBe("5.6 GW");
-    expect(formatEnergy(281.2)).toBe("281.2 kWh");
-    expect(formatEnergy(12_340)).toBe("12.34 MWh");
-  });
-
-  it("formatCarbon switches to tonnes from 10 t", () => {
-    expect(formatCarbon(93.94)).toBe("93.94 kg");
-    expect(formatCarbon(12_500)).toBe("12.5 t");
+  it("the power chart's scale is the largest unit in which the peak is at least 1", () => {
+    expect(powerUnit(950)).toEqual({ unit: "kW", factor: 1 });
+    expect(powerUnit(1234)).toEqual({ unit: "MW", factor: 1e3 });
+    expect(powerUnit(5.6e6)).toEqual({ unit: "GW", factor: 1e6 });
   });
 
   it("formatHours", () => {
@@ -217,6 +202,29 @@ describe("report", () => {
     expect(widest(text)).toBeLessThanOrEqual(MAX_COLUMNS);
   });
 
+  it("prints energy, power, money and carbon with core's units, as the console does", () => {
+    const s = result.summary;
+    const rows = new Map(summarySections(s).flatMap((section) => section.rows));
+    expect(rows.get("energy")).toBe(
+      `${formatEnergyKWh(s.energyKWh)} (grid ${formatEnergyKWh(s.gridEnergyKWh)} · battery ${formatEnergyKWh(s.batteryEnergyKWh)})`,
+    );
+    expect(rows.get("cost")).toBe(formatUsd(s.costUsd));
+    expect(rows.get("carbon")).toBe(formatCarbonG(s.carbonKg * 1000));
+    expect(rows.get("owner payout")).toBe(formatUsd(s.ownerPayoutUsd));
+    expect(rows.get("available power")).toContain(`peak ${formatPowerKW(s.availableKW.peak)}`);
+    // A small run's figures are small: none of them prints as a zero.
+    const small = summarySections({
+      ...s,
+      energyKWh: 0.000267,
+      costUsd: 0.000066,
+      carbonKg: 0.0001,
+    }).flatMap((section) => section.rows);
+    const byLabel = new Map(small);
+    expect(byLabel.get("energy")).toMatch(/^267 mWh /);
+    expect(byLabel.get("cost")).toBe("0.0066¢");
+    expect(byLabel.get("carbon")).toBe("100 mg CO₂");
+  });
+
   it("formatFindings says what the run showed, and how many cars make a datacenter", () => {
     const text = formatFindings(result.summary);
     expect(text).toMatch(/^What this showed: of 60 cars/);
@@ -224,5 +232,37 @@ describe("report", () => {
     expect(widest(text)).toBeLessThanOrEqual(MAX_COLUMNS);
     const none = formatFindings({ ...result.summary, datacenterEquivalents: { peak: 0, mean: 0 } });
     expect(none).not.toContain("would take");
+  });
+});
+
+describe("demo status line", () => {
+  const summary: FleetSummary = {
+    cars: 50,
+    enrolled: 50,
+    driving: 3,
+    parked: 40,
+    charging: 7,
+    outbox: 0,
+    elapsedS: 60,
+    leased: 12,
+    computed: 12,
+    acknowledged: 12,
+    refused: 0,
+    failed: 0,
+    dropped: 0,
+    errors: 0,
+    retries: 0,
+    idle: {},
+    energyWh: 0.0267,
+  };
+
+  it("shows the energy of the first tasks in mWh, not as 0.0 Wh", () => {
+    expect(formatDemoStatus(summary)).toBe(
+      "cars 47 parked · 3 driving · tasks 12 done · 0 errors · 26.7 mWh",
+    );
+    expect(formatDemoStatus({ ...summary, energyWh: 0 })).toMatch(/ · 0 Wh$/);
+    expect(formatDemoStatus({ ...summary, energyWh: 1_234_567, acknowledged: 1_234 })).toBe(
+      "cars 47 parked · 3 driving · tasks 1,234 done · 0 errors · 1.23 MWh",
+    );
   });
 });

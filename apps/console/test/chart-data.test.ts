@@ -95,17 +95,16 @@ describe("downsample", () => {
 });
 
 describe("stackedColumns", () => {
-  it("gives seconds, each region on top of those before it, the fleet and the reference", () => {
+  it("gives seconds, each region on top of those before it, and the fleet", () => {
     const rows = [
-      { t: T0, availableKW: 3, referenceKW: 10, "r:a": 1, "r:b": 2 },
-      { t: T0 + MIN, availableKW: 2, referenceKW: 10, "r:b": 2 },
+      { t: T0, availableKW: 3, "r:a": 1, "r:b": 2 },
+      { t: T0 + MIN, availableKW: 2, "r:b": 2 },
     ] as ChartRow[];
     expect(stackedColumns(rows, ["a", "b"])).toEqual([
       [T0 / 1000, (T0 + MIN) / 1000],
       [1, 0],
       [3, 2],
       [3, 2],
-      [10, 10],
     ]);
   });
 });

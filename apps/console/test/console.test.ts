@@ -11,8 +11,11 @@ import { runTiny, TEST_MODEL_ID, tinyInput } from "@nightshift/api/seed";
 import { demoImagePath } from "@nightshift/models/demo-images";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import type { AxeResults, RunOptions } from "axe-core";
+import type { Locator } from "playwright-core";
+import { HANG_MS } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  DEMO_CODE,
   type Harness,
   PARKED,
   pageLoaded,
@@ -47,6 +50,54 @@ async function statNumber(testId: string): Promise<number> {
   return Number(text.replace(/[^0-9.]/g, ""));
 }
 
+/**
+ * The tick labels of the chart library's charts inside `container`, and those drawn (even in
+ * part) outside their chart's box: an SVG clips what overflows it, so a label past the edge is
+ * cut off on the screen, while its box still says where it would be.
+ */
+async function tickLabels(container: Locator): Promise<{ labels: string[]; clipped: string[] }> {
+  return container.evaluateAll((roots) => {
+    const labels: string[] = [];
+    const clipped: string[] = [];
+    for (const root of roots) {
+      for (const tick of root.querySelectorAll(".recharts-cartesian-axis-tick-value")) {
+        // Each label against the box of its own chart.
+        const box = tick.closest("svg.recharts-surface")!.getBoundingClientRect();
+        const b = tick.getBoundingClientRect();
+        const text = tick.textContent ?? "";
+        labels.push(text);
+        const inside =
+          b.left >= box.left - 0.5 &&
+          b.right <= box.right + 0.5 &&
+          b.top >= box.top - 0.5 &&
+          b.bottom <= box.bottom + 0.5;
+        if (!inside) {
+          clipped.push(
+            `"${text}" at x ${b.left.toFixed(1)}–${b.right.toFixed(1)}, y ${b.top.toFixed(1)}–${b.bottom.toFixed(1)}; chart x ${box.left.toFixed(1)}–${box.right.toFixed(1)}, y ${box.top.toFixed(1)}–${box.bottom.toFixed(1)}`,
+          );
+        }
+      }
+    }
+    return { labels, clipped };
+  });
+}
+
+/**
+ * A chart's value-axis labels, left and right of its plot. (The chart library draws tick labels
+ * in a layer of their own, outside their axis's element: they are told apart by where they are.)
+ */
+async function valueAxisLabels(chart: Locator): Promise<{ left: string[]; right: string[] }> {
+  return chart.evaluate((root) => {
+    const plot = root.querySelector(".recharts-cartesian-grid")!.getBoundingClientRect();
+    const out = { left: [] as string[], right: [] as string[] };
+    for (const tick of root.querySelectorAll(".recharts-yAxis-tick-labels text")) {
+      const b = tick.getBoundingClientRect();
+      (b.right <= plot.left + 1 ? out.left : out.right).push(tick.textContent ?? "");
+    }
+    return out;
+  });
+}
+
 /** Opens a confirmation dialog with `button` and confirms it with `confirm`. */
 async function confirm(buttonTestId: string, confirmName: string | RegExp): Promise<void> {
   await h.page.getByTestId(buttonTestId).click();
@@ -78,10 +129,36 @@ describe("console", () => {
     const before = await statNumber("stat-total");
     const parkedBefore = await statNumber("stat-parked");
     cars = await parkCars(h.server.url, 3);
-    await expect.poll(() => statNumber("stat-total"), { timeout: 20_000 }).toBe(before + 3);
-    await expect.poll(() => statNumber("stat-parked"), { timeout: 20_000 }).toBe(parkedBefore + 3);
-    await expect.poll(() => statNumber("stat-eligible"), { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect.poll(() => statNumber("stat-total"), { timeout: HANG_MS }).toBe(before + 3);
+    await expect.poll(() => statNumber("stat-parked"), { timeout: HANG_MS }).toBe(parkedBefore + 3);
+    await expect.poll(() => statNumber("stat-eligible"), { timeout: HANG_MS }).toBeGreaterThan(0);
     await screenshot(h.page, "fleet-live");
+  });
+
+  it("says why the cars that are not eligible cannot take work, counted", async () => {
+    const { page } = h;
+    // One car more that drives off, and one that enrolls and never reports in.
+    const [driver] = await parkCars(h.server.url, 1);
+    await driver!.client.node.heartbeat.mutate({ ...PARKED, state: "driving" });
+    const silent = await createNightshiftClient({ url: h.server.url }).node.enroll.mutate({
+      code: DEMO_CODE,
+    });
+    cars.push(driver!);
+    const summary = await operator.operator.fleet.summary.query();
+    const count = (reason: string) => summary.refusals.find((r) => r.reason === reason)?.cars;
+    expect(count("driving")).toBeGreaterThanOrEqual(1);
+    expect(count("no-heartbeat")).toBeGreaterThanOrEqual(1);
+    // The page's line names each reason in words, with the server's count.
+    const line = page.getByTestId("refusals");
+    await expect.poll(() => line.innerText()).toContain(`${count("driving")} driving`);
+    await expect.poll(() => line.innerText()).toContain(`${count("no-heartbeat")} offline`);
+    // The car that never reported in is offline on its own page too.
+    const detail = await operator.operator.cars.get.query({ carId: silent.carId });
+    expect(detail).toMatchObject({ online: false, rejection: "no-heartbeat" });
+    await screenshot(page, "fleet-refusals");
+    // Revoked, it is no longer counted (the steps after this one count the cars they enrolled).
+    await operator.operator.cars.revoke.mutate({ carId: silent.carId });
+    await expect.poll(() => line.innerText()).not.toContain(`${count("no-heartbeat")} offline`);
   });
 
   it("charts the server's minute samples by region against the datacenter line", async () => {
@@ -102,14 +179,19 @@ describe("console", () => {
     // The stacked regions, the whole fleet and the reference line in the legend, and drawn.
     const legend = chart.locator(".u-legend");
     const regions = await operator.operator.regions.list.query();
-    for (const name of ["Whole fleet", "MW datacenter, scaled", ...regions.map((r) => r.name)])
+    for (const name of ["Whole fleet", ...regions.map((r) => r.name)])
       await expect.poll(() => legend.innerText()).toContain(name);
-    // One legend row per series: the time, each region, the fleet and the reference.
-    expect(await legend.locator("tr.u-series").count()).toBe(regions.length + 3);
-    // The canvas tells a screen reader the newest figures.
+    // One legend row per series: the time, each region and the fleet.
+    expect(await legend.locator("tr.u-series").count()).toBe(regions.length + 2);
+    // The canvas tells a screen reader the newest figures: the fleet's power and its share of
+    // the datacenter (a few cars are a tiny share, written out, not rounded to 0%).
     const canvas = chart.locator("canvas[role=img]");
     expect(await canvas.getAttribute("aria-label")).toMatch(
-      /^Available power over the last 24 hours.*: [\d.,]+ [kMG]W now, against [\d.,]+ [kMG]W for the \d+ MW datacenter/,
+      /^Available power over the last 24 hours.*: [\d.,]+ k?W now, (0\.0*[1-9][\d]*|[1-9][\d.,]*)% of one 150 MW datacenter\.$/,
+    );
+    // The text under the heading says what the right-hand axis is and where this fleet stands.
+    expect(await page.getByTestId("reference-note").innerText()).toMatch(
+      /share of one 150 MW AI datacenter .*Now [\d.,]+ k?W is [\d.,×⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+% of it: about [\d.,]+ fleets like this one would match it\.$/,
     );
     // Something is painted: the canvas is not all transparent.
     const painted = await canvas.evaluate((c: HTMLCanvasElement) => {
@@ -124,7 +206,7 @@ describe("console", () => {
       .locator("tr.u-series", { hasText: "Whole fleet" })
       .locator(".u-value");
     await chart.locator(".u-over").hover();
-    await expect.poll(() => fleetValue.innerText()).toMatch(/^[\d.,]+ [kMG]W$/);
+    await expect.poll(() => fleetValue.innerText()).toMatch(/^[\d.,]+ k?W$/);
     // The canvas cannot use CSS variables: the theme toggle redraws it in the other theme's colours.
     const fleetMarker = legend
       .locator("tr.u-series", { hasText: "Whole fleet" })
@@ -215,13 +297,13 @@ describe("console", () => {
       }
     }
     await expect
-      .poll(() => page.getByTestId("job-status").innerText(), { timeout: 20_000 })
+      .poll(() => page.getByTestId("job-status").innerText(), { timeout: HANG_MS })
       .toBe("completed");
     // Task 0's output, as the page rounds it.
     const first = runTiny(tinyInput([1, 2, 3, 4]).x.data)[0]!;
     const shown = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4 }).format(first);
     await expect
-      .poll(() => page.getByTestId("task-result").first().innerText(), { timeout: 20_000 })
+      .poll(() => page.getByTestId("task-result").first().innerText(), { timeout: HANG_MS })
       .toContain(shown);
     // Each task's replica: the car that ran it, its lease submitted and its verdict valid.
     const carName = (await operator.operator.cars.get.query({ carId: cars[1]!.carId })).name;
@@ -286,14 +368,14 @@ describe("console", () => {
     try {
       await page.goto(classify);
       await expect
-        .poll(() => page.getByTestId("job-status").innerText(), { timeout: 120_000 })
+        .poll(() => page.getByTestId("job-status").innerText(), { timeout: HANG_MS })
         .toBe("completed");
       await expect.poll(() => page.getByTestId("direction").innerText()).toContain("180");
       await screenshot(page, "job-direction");
 
       await page.goto(detect);
       await expect
-        .poll(() => page.getByTestId("job-status").innerText(), { timeout: 120_000 })
+        .poll(() => page.getByTestId("job-status").innerText(), { timeout: HANG_MS })
         .toBe("completed");
       await expect
         .poll(() => page.getByTestId("text-boxes").locator("rect").count())
@@ -342,7 +424,88 @@ describe("console", () => {
     expect(actions.slice(0, 2)).toEqual(["regions.undrain", "regions.drain"]);
   });
 
-  it("shows energy and money, and names what is wrong with a bad tariff", async () => {
+  it("shows small energy and money in mWh and ¢, on axes whose labels fit", async () => {
+    const { page } = h;
+    // The work so far (a few tensor and image tasks) is a small figure: in mWh or Wh, not
+    // "0.000267 kWh", and its cost in cents, not "$0.000066".
+    await page.goto(`${h.console.url}/cars/${cars[1]!.carId}`);
+    await expect
+      .poll(() => page.getByTestId("car-energy").innerText())
+      // ("0 Wh" is how zero prints: a figure in mWh is never zero.)
+      .toMatch(/^[\d.,]+ mWh$/);
+    await expect
+      .poll(() => page.getByTestId("car-cost").innerText())
+      .toMatch(/^[\d.,×⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+¢$/);
+
+    await page.getByRole("link", { name: "Energy & money" }).click();
+    await page.getByRole("heading", { name: "Energy by region" }).waitFor();
+    await expect
+      .poll(() => page.getByTestId("energy-total").innerText())
+      .toMatch(/^(?!0 )[\d.,]+ (mWh|Wh)$/);
+    await expect
+      .poll(() => page.getByTestId("energy-cost").innerText())
+      .toMatch(/^[\d.,×⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+¢$/);
+    expect(await page.getByTestId("energy-carbon").innerText()).toMatch(
+      /^(?!0 )[\d.,]+ (mg|g) CO₂$/,
+    );
+    const charts = page.locator("[data-testid=energy-chart], [data-testid=money-chart]");
+    // At the console's default width, and at a phone's.
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page
+        .getByTestId("money-chart")
+        .locator(".recharts-yAxis-tick-labels")
+        .first()
+        .waitFor();
+      // The charts lay out again at the new width on their own time: every label inside its
+      // chart once they have (and, if one stays outside, the poll's time runs out naming it).
+      await expect.poll(async () => (await tickLabels(charts)).clipped).toEqual([]);
+      // Both axes of both charts were looked at.
+      const { labels } = await tickLabels(charts);
+      expect(labels.length, labels.join(" | ")).toBeGreaterThanOrEqual(10);
+      // The value axes in the unit their size reads best in: energy in mWh or Wh, money in ¢,
+      // carbon in mg or g of CO₂.
+      const energyAxis = (await valueAxisLabels(page.getByTestId("energy-chart"))).left;
+      expect(energyAxis.length).toBeGreaterThanOrEqual(2);
+      expect(
+        energyAxis.every((l) => / (mWh|Wh)$/.test(l)),
+        energyAxis.join(" | "),
+      ).toBe(true);
+      const money = await valueAxisLabels(page.getByTestId("money-chart"));
+      expect(money.left.length).toBeGreaterThanOrEqual(2);
+      expect(
+        money.left.every((l) => /¢$/.test(l)),
+        money.left.join(" | "),
+      ).toBe(true);
+      expect(money.right.length).toBeGreaterThanOrEqual(2);
+      expect(
+        money.right.every((l) => / (mg|g) CO₂$/.test(l)),
+        money.right.join(" | "),
+      ).toBe(true);
+      await screenshot(page, `energy-${width}`);
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
+    // The figures under the pointer, in the same units: the pointer goes across each chart's
+    // hours (again, until the tooltip has caught up) to find the one with the work in it.
+    for (const [testId, unit] of [
+      ["energy-chart", / [\d.,]+ (mWh|Wh)/],
+      ["money-chart", /[\d.,]+¢/],
+    ] as const) {
+      const chart = page.getByTestId(testId);
+      const plot = (await chart.locator(".recharts-cartesian-grid").boundingBox())!;
+      const sweep = async () => {
+        const shown: string[] = [];
+        for (let i = 0; i < 24; i++) {
+          await page.mouse.move(plot.x + ((i + 0.5) * plot.width) / 24, plot.y + plot.height / 2);
+          shown.push(await chart.locator(".recharts-tooltip-wrapper").innerText());
+        }
+        return shown.join(" | ");
+      };
+      await expect.poll(sweep).toMatch(unit);
+    }
+  });
+
+  it("names what is wrong with a bad tariff", async () => {
     const { page } = h;
     await page.getByRole("link", { name: "Energy & money" }).click();
     await page.getByRole("heading", { name: "Energy by region" }).waitFor();
@@ -363,8 +526,11 @@ describe("console", () => {
     // A start the night before the US zones spring forward: the worker works out their offsets.
     await page.getByLabel("Start date (00:00 UTC)").fill("2025-03-08");
     await page.getByRole("button", { name: "Run the simulation" }).click();
-    await page.getByTestId("planner-results").waitFor({ timeout: 120_000 });
+    await page.getByTestId("planner-results").waitFor({ timeout: HANG_MS });
     expect(Number(await page.getByTestId("planner-dc-peak").innerText())).toBeGreaterThan(0);
+    const results = page.getByTestId("planner-results");
+    await expect.poll(async () => (await tickLabels(results)).clipped).toEqual([]);
+    expect((await tickLabels(results)).labels.length).toBeGreaterThanOrEqual(8);
     await screenshot(page, "planner");
   });
 });

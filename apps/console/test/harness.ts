@@ -16,6 +16,7 @@ import {
   spawnServe,
   tempDir,
 } from "@nightshift/server/testing";
+import { HANG_MS } from "@nightshift/testkit/waits";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CONSOLE_DIR, type RunningConsole, startConsole } from "../src/serve";
 
@@ -47,7 +48,8 @@ export async function startHarness(): Promise<Harness> {
   const running = await startConsole({ port: 0, serverUrl: server.url });
   const browser = await launchChromium({ webgpu: false });
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  context.setDefaultTimeout(30_000);
+  // Playwright's waits are hang guards: a busy machine may take its time loading a page.
+  context.setDefaultTimeout(HANG_MS);
   const page = await context.newPage();
   // What went wrong in the page shows in the test's output.
   page.on("pageerror", (error) => console.error(`page error: ${error.message}`));

@@ -90,6 +90,100 @@ describe("operator", () => {
     expect(detail.leases).toHaveLength(1);
   });
 
+  it("counts why cars may take no work, under the reason the lease call gives each", async () => {
+    const h = await setup(database.get());
+    const inMinutes = (m: number) => new Date(h.clock.now().getTime() + m * 60_000).toISOString();
+    // One car for each reason, and two for one of them; each reports in as the test says.
+    const cases: [string, (car: TestCar) => Promise<unknown>][] = [
+      ["eligible", (c) => c.park()],
+      ["eligible", (c) => c.park()],
+      ["driving", (c) => c.client.node.heartbeat.mutate({ ...PARKED, state: "driving" })],
+      ["driving", (c) => c.client.node.heartbeat.mutate({ ...PARKED, state: "driving" })],
+      ["battery-hot", (c) => c.client.node.heartbeat.mutate({ ...PARKED, batteryTempC: 45 })],
+      [
+        "departs-too-soon",
+        (c) => c.client.node.heartbeat.mutate({ ...PARKED, predictedDepartureAt: inMinutes(5) }),
+      ],
+      // Unplugged at the owner's minimum charge for a departure: nothing to spare.
+      [
+        "low-energy",
+        (c) => c.client.node.heartbeat.mutate({ ...PARKED, pluggedIn: false, socPct: 50 }),
+      ],
+      [
+        "opted-out",
+        async (c) => {
+          await c.client.node.setPolicy.mutate({
+            optedIn: false,
+            allowedHours: { startHour: 0, endHour: 24 },
+            minDepartureChargePct: 50,
+            reservePct: 20,
+          });
+          await c.park();
+        },
+      ],
+      [
+        "quarantined",
+        async (c) => {
+          await c.park();
+          await h.operator.operator.cars.quarantine.mutate({ carId: c.carId });
+        },
+      ],
+      // Enrolled and never heard from.
+      ["no-heartbeat", async () => undefined],
+    ];
+    const cars: { car: TestCar; expected: string }[] = [];
+    for (const [expected, report] of cases) {
+      const car = await h.enrollCar({ regionId: "us-west", heartbeat: false });
+      await report(car);
+      cars.push({ car, expected });
+    }
+    // A drained region's car, parked and cool: the server's own reason, before core's filters.
+    const drained = await h.enrollCar({ regionId: "eu-north" });
+    await h.operator.operator.regions.drain.mutate({ id: "eu-north" });
+    cars.push({ car: drained, expected: "region-drained" });
+
+    const s = await h.operator.operator.fleet.summary.query();
+    expect(s.eligible).toBe(2);
+    expect(s.refusals).toEqual([
+      { reason: "driving", cars: 2 },
+      { reason: "no-heartbeat", cars: 1 },
+      { reason: "battery-hot", cars: 1 },
+      { reason: "region-drained", cars: 1 },
+      { reason: "quarantined", cars: 1 },
+      { reason: "opted-out", cars: 1 },
+      { reason: "departs-too-soon", cars: 1 },
+      { reason: "low-energy", cars: 1 },
+    ]);
+    // Every enrolled car is either eligible or counted once under a reason.
+    expect(s.eligible + s.refusals.reduce((n, r) => n + r.cars, 0)).toBe(s.cars.total);
+    expect(s.cars).toMatchObject({ total: cars.length, online: cars.length - 1 });
+    // The hot car is not counted as eligible (the lease call never gave it work).
+    expect(s.byRegion.find((r) => r.regionId === "us-west")?.eligible).toBe(2);
+
+    // The reason each car is counted under is the one its lease call and its page give.
+    await h.tenant().tenant.jobs.submit.mutate(job(20));
+    for (const { car, expected } of cars) {
+      const detail = await h.operator.operator.cars.get.query({ carId: car.carId });
+      const leased = await car.client.node.lease.mutate({ max: 1 });
+      if (expected === "eligible") {
+        expect(detail.rejection).toBeNull();
+        expect(leased.tasks).toHaveLength(1);
+      } else {
+        expect(detail.rejection, car.carId).toBe(expected);
+        expect(leased, expected).toMatchObject({ tasks: [], reason: expected });
+      }
+    }
+
+    // Time passes without a heartbeat: every car is offline, and counted so.
+    h.clock.advance(h.api.deps.config.heartbeatTimeoutS + 1);
+    const later = await h.operator.operator.fleet.summary.query();
+    expect(later).toMatchObject({
+      eligible: 0,
+      refusals: [{ reason: "no-heartbeat", cars: cars.length }],
+      cars: { online: 0 },
+    });
+  });
+
   it("quarantines a car: its leases end, it is told to stop and gets no work until released", async () => {
     const h = await setup(database.get());
     const car = await h.enrollCar();

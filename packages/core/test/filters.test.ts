@@ -15,6 +15,7 @@ import {
   optedInNow,
   parked,
   planRun,
+  REASONS,
   staysLongEnough,
   workRejection,
 } from "../src/schedule/filters";
@@ -147,6 +148,28 @@ describe("car filters", () => {
     expect(carRejection(car(), ctx)).toBeNull();
     expect(carRejection(car({ state: "driving", predictedDepartureS: T0 }), ctx)).toBe("driving");
     expect(carRejection(car({ predictedDepartureS: T0 }), ctx)).toBe("departs-too-soon");
+  });
+
+  it("REASONS lists the car filters' reasons first, in the order carRejection asks them", () => {
+    // A car failing every car filter at once gets each reason in turn as the earlier ones clear.
+    const all = {
+      state: "driving" as const,
+      reputation: { ...car().reputation, quarantined: true },
+      policy: { ...car().policy, optedIn: false },
+      predictedDepartureS: T0,
+    };
+    const seen = [
+      carRejection(car(all), ctx),
+      carRejection(car({ ...all, state: "parked" }), ctx),
+      carRejection(car({ ...all, state: "parked", reputation: car().reputation }), ctx),
+    ];
+    expect(seen).toEqual(REASONS.slice(0, 3));
+    fc.assert(
+      fc.property(arbRegionSet, arbSchedVehicle, arbNowS, (regions, v, nowS) => {
+        const reason = carRejection(v, ctxAt(nowS, regions));
+        expect(reason === null || REASONS.slice(0, 6).includes(reason)).toBe(true);
+      }),
+    );
   });
 });
 

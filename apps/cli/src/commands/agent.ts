@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { FleetSummary } from "@nightshift/agent/fleet";
+import { formatEnergyKWh } from "@nightshift/units/format";
 import { DEFAULT_SERVER_URL, cliEnv } from "../env";
 import { parseIntegerFlag, parsePositiveFlag, parseUrlFlag } from "../flags";
 import { createNightshiftClient } from "@nightshift/client/client";
@@ -212,7 +213,7 @@ export function formatFinal(s: FleetSummary, server: string): string {
     `  outbox left         ${s.outbox}`,
     `  errors              ${s.errors} (${s.retries} retried)`,
     `  empty lease calls   ${formatIdle(s.idle)}`,
-    `  compute energy      ${s.energyWh.toFixed(3)} Wh`,
+    `  compute energy      ${formatEnergyKWh(s.energyWh / 1000)}`,
     "",
   ].join("\n");
 }

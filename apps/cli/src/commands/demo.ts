@@ -19,6 +19,7 @@ import { worldS } from "@nightshift/core/time-scale";
 import type { Command } from "commander";
 import { z } from "zod";
 import { parseInstantFlag, parseIntegerFlag, parseNumberFlag } from "../flags";
+import { formatDemoStatus } from "../format";
 import { UsageError } from "../usage-error";
 
 interface DemoFlags {
@@ -246,10 +247,7 @@ async function demo(flags: DemoFlags): Promise<void> {
 
     const status = setInterval(() => {
       if (!fleet) return;
-      const s = fleet.summary();
-      say(
-        `cars ${s.parked + s.charging} parked · ${s.driving} driving · tasks ${s.acknowledged} done · ${s.errors} errors · ${s.energyWh.toFixed(1)} Wh`,
-      );
+      say(formatDemoStatus(fleet.summary()));
     }, STATUS_EVERY_MS);
     status.unref();
     stops.push(async () => clearInterval(status));

@@ -1,4 +1,5 @@
-// Number and time formatting for people: units always shown, sensible precision.
+// Number and time formatting for people: counts, shares, compute and times. Energy, power, money
+// and carbon come from core's units module (@nightshift/units/format), which the CLI prints with too.
 
 // Building an Intl formatter costs far more than using one, and live pages format thousands of
 // figures and chart ticks a minute: each distinct set of options gets one formatter, kept.
@@ -53,37 +54,10 @@ export function pct(share: number, digits = 0): string {
   return `${(share * 100).toFixed(digits)}%`;
 }
 
-/** Power in kW, switching to MW and GW as it grows. */
-export function power(kw: number): string {
-  if (Math.abs(kw) >= 1e6) return `${num(kw / 1e6, 2)} GW`;
-  if (Math.abs(kw) >= 1e3) return `${num(kw / 1e3, 2)} MW`;
-  return `${num(kw, 1)} kW`;
-}
-
 export function tops(t: number): string {
   if (t >= 1e6) return `${num(t / 1e6, 2)} POPS·10⁶`;
   if (t >= 1e3) return `${num(t / 1e3, 1)}k TOPS`;
   return `${num(t, 0)} TOPS`;
-}
-
-export function usd(n: number): string {
-  // Fractions of a cent (one task's energy) keep two significant digits.
-  if (n !== 0 && Math.abs(n) < 0.01) return `$${sig(n, 2)}`;
-  const digits = Math.abs(n) < 1 ? 4 : 2;
-  return `$${numberFormat({ minimumFractionDigits: 2, maximumFractionDigits: digits }).format(n)}`;
-}
-
-export function kwh(n: number): string {
-  if (Math.abs(n) >= 1e3) return `${num(n / 1e3, 2)} MWh`;
-  if (n !== 0 && Math.abs(n) < 1) return `${sig(n, 3)} kWh`;
-  return `${num(n, 2)} kWh`;
-}
-
-export function carbon(g: number): string {
-  if (Math.abs(g) >= 1e6) return `${num(g / 1e6, 2)} t CO₂`;
-  if (Math.abs(g) >= 1e3) return `${num(g / 1e3, 2)} kg CO₂`;
-  if (g !== 0 && Math.abs(g) < 1) return `${sig(g, 3)} g CO₂`;
-  return `${num(g, 1)} g CO₂`;
 }
 
 export function dateTime(iso: string | null): string {

@@ -1,7 +1,6 @@
 // The operator's view of the fleet: a summary, cars (filter, sort, page), a car's detail, and
 // quarantine.
 import { HARDWARE } from "@nightshift/core/hardware";
-import { carRejection } from "@nightshift/core/schedule/filters";
 import { releaseQuarantine } from "@nightshift/core/verify";
 import { cars, leases, ledgerEntries } from "@nightshift/db/schema";
 import { and, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
@@ -12,9 +11,16 @@ import { badRequest, notFound } from "../errors";
 import { decodeCursor, encodeCursor, ZCursor, ZLimit, ZSlug, ZUuid } from "../schemas";
 import { type ApiState, monotonicMs } from "../state";
 import { audit } from "./audit";
-import { type CarRow, reputationOf, toVehicle } from "./convert";
+import { type CarRow, reputationOf } from "./convert";
 import { inTx, rows } from "./db";
-import { isEligible, onlineCars, scheduleContext } from "./eligibility";
+import {
+  carRefusal,
+  heartbeatFresh,
+  onlineCars,
+  type Refusal,
+  REFUSALS,
+  scheduleContext,
+} from "./eligibility";
 import { endLeases } from "./leases";
 
 /** What the fleet offers in one region (or "*", all of them), at one moment. */
@@ -53,25 +59,41 @@ export const ZFleetSummary = z.object({
   jobs: z.object({ queued: z.number().int(), running: z.number().int() }),
   /** The same figures region by region (every region, even an empty one). */
   byRegion: z.array(ZRegionFigures.extend({ busyCars: z.number().int() })),
+  /**
+   * Why the other cars may take no work: every enrolled car that is not eligible counted once,
+   * under the first reason the lease call would give it ("no-heartbeat" for the offline ones),
+   * most cars first; reasons that no car has are left out. With `eligible` they add up to
+   * `cars.total`.
+   */
+  refusals: z.array(z.object({ reason: z.enum(REFUSALS), cars: z.number().int().positive() })),
 });
 export type FleetSummary = z.infer<typeof ZFleetSummary>;
 
+/**
+ * Counts of refusals, most first (ties in REFUSALS' order, the order they are asked in), the
+ * offline cars among them; reasons no car has are left out.
+ */
+function refusalCounts(
+  refused: ReadonlyMap<Refusal, number>,
+  offline: number,
+): FleetSummary["refusals"] {
+  const counts = new Map(refused);
+  if (offline > 0) counts.set("no-heartbeat", (counts.get("no-heartbeat") ?? 0) + offline);
+  return REFUSALS.filter((reason) => (counts.get(reason) ?? 0) > 0)
+    .map((reason) => ({ reason, cars: counts.get(reason)! }))
+    .sort((a, b) => b.cars - a.cars);
+}
+
 export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<FleetSummary> {
   const now = deps.now();
-  const since = new Date(now.getTime() - deps.config.heartbeatTimeoutS * 1000);
   const regionRows = await state.regions.get(monotonicMs());
-  const [byState, online, [counts], regionOnline, regionLeases] = await Promise.all([
-    rows<{
-      state: "driving" | "parked" | "charging";
-      total: number;
-      online: number;
-      quarantined: number;
-    }>(
+  // The cars online, each with all it needs to decide: the counts by state and region come from
+  // the same rows that the eligibility is decided on, so that they all add up.
+  const [[enrolled], online, [counts], regionLeases] = await Promise.all([
+    rows<{ total: number; quarantined: number }>(
       deps.db,
-      sql`SELECT state, count(*)::int AS total,
-                 count(*) FILTER (WHERE last_heartbeat_at > ${since})::int AS online,
-                 count(*) FILTER (WHERE quarantined)::int AS quarantined
-            FROM cars WHERE revoked_at IS NULL GROUP BY state`,
+      sql`SELECT count(*)::int AS total, count(*) FILTER (WHERE quarantined)::int AS quarantined
+            FROM cars WHERE revoked_at IS NULL`,
     ),
     onlineCars(deps.db, now, deps.config),
     rows<{ queue: number; leases: number; queued: number; running: number }>(
@@ -81,11 +103,6 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
                  (SELECT count(*) FROM jobs WHERE status = 'queued')::int AS queued,
                  (SELECT count(*) FROM jobs WHERE status = 'running')::int AS running`,
     ),
-    rows<{ region_id: string; online: number }>(
-      deps.db,
-      sql`SELECT region_id, count(*)::int AS online FROM cars
-           WHERE revoked_at IS NULL AND last_heartbeat_at > ${since} GROUP BY region_id`,
-    ),
     rows<{ region_id: string; leases: number; busy: number }>(
       deps.db,
       sql`SELECT c.region_id, count(*)::int AS leases, count(DISTINCT l.car_id)::int AS busy
@@ -94,17 +111,20 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
     ),
   ]);
   const ctx = scheduleContext(now, regionRows, deps.config);
-  const eligible = online.filter((c) => isEligible(c, now, regionRows, ctx, deps.config));
+  const eligible: CarRow[] = [];
+  const refused = new Map<Refusal, number>();
   const states = { driving: 0, parked: 0, charging: 0 };
-  let total = 0;
-  let onlineCount = 0;
-  let quarantined = 0;
-  for (const s of byState) {
-    states[s.state] = s.online;
-    total += s.total;
-    onlineCount += s.online;
-    quarantined += s.quarantined;
+  const onlineByRegion = new Map<string, number>();
+  for (const car of online) {
+    states[car.state]++;
+    onlineByRegion.set(car.regionId, (onlineByRegion.get(car.regionId) ?? 0) + 1);
+    const refusal = carRefusal(car, now, regionRows, ctx, deps.config);
+    if (refusal === null) eligible.push(car);
+    else refused.set(refusal, (refused.get(refusal) ?? 0) + 1);
   }
+  const total = enrolled?.total ?? 0;
+  // Read a moment apart, a car may have enrolled and reported in between: never below zero.
+  const offline = Math.max(0, total - online.length);
   const kwOf = (cs: readonly CarRow[]) =>
     cs.reduce((kw, c) => kw + (HARDWARE[c.hardwareId]?.inferencePowerW ?? 0) / 1000, 0);
   const topsOf = (cs: readonly CarRow[]) =>
@@ -114,7 +134,7 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
     const leasesHere = regionLeases.find((r) => r.region_id === regionId);
     return {
       regionId,
-      online: regionOnline.find((r) => r.region_id === regionId)?.online ?? 0,
+      online: onlineByRegion.get(regionId) ?? 0,
       eligible: here.length,
       availableKW: kwOf(here),
       availableTops: topsOf(here),
@@ -124,7 +144,12 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
   });
   return {
     at: now.toISOString(),
-    cars: { total, online: onlineCount, byState: states, quarantined },
+    cars: {
+      total,
+      online: online.length,
+      byState: states,
+      quarantined: enrolled?.quarantined ?? 0,
+    },
     eligible: eligible.length,
     availableKW: kwOf(eligible),
     availableTops: topsOf(eligible),
@@ -133,6 +158,7 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
     busyCars: regionLeases.reduce((n, r) => n + r.busy, 0),
     jobs: { queued: counts?.queued ?? 0, running: counts?.running ?? 0 },
     byRegion,
+    refusals: refusalCounts(refused, offline),
   };
 }
 
@@ -193,8 +219,7 @@ function toCar(c: CarRow, activeLeases: number, now: Date, timeoutS: number): Ca
     pluggedIn: c.pluggedIn,
     chargerKW: c.chargerKW,
     batteryKWh: c.batteryKWh,
-    online:
-      c.lastHeartbeatAt !== null && now.getTime() - c.lastHeartbeatAt.getTime() <= timeoutS * 1000,
+    online: heartbeatFresh(c.lastHeartbeatAt, now, timeoutS),
     quarantined: c.quarantined,
     validResults: c.validResults,
     invalidResults: c.invalidResults,
@@ -310,8 +335,8 @@ export async function carRows(
 
 export const ZCarRef = z.object({ carId: ZUuid }).strict();
 export const ZCarDetail = ZCar.extend({
-  /** Why core would give the car no work now; null when it could take work. */
-  rejection: z.string().nullable(),
+  /** Why the car may take no work now (carRefusal, as a lease call would say); null when it may. */
+  rejection: z.enum(REFUSALS).nullable(),
   leases: z.array(z.object({ leaseId: ZUuid, taskId: ZUuid, expiresAt: z.string() })),
   ledger: z.object({
     entries: z.number().int(),
@@ -350,9 +375,7 @@ export async function getCar(
   const ctx = scheduleContext(now, regionRows, deps.config);
   return {
     ...toCar(car, active.length, now, deps.config.heartbeatTimeoutS),
-    rejection: regionRows.has(car.regionId)
-      ? carRejection(toVehicle(car, deps.config.timeScale), ctx)
-      : "unknown-region",
+    rejection: carRefusal(car, now, regionRows, ctx, deps.config),
     leases: active.map((l) => ({ ...l, expiresAt: l.expiresAt.toISOString() })),
     ledger: ledger ?? { entries: 0, energyKWh: 0, costUsd: 0, payoutUsd: 0, payoutOwedUsd: 0 },
   };

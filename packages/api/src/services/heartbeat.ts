@@ -20,6 +20,11 @@ export type Directive = z.infer<typeof ZDirective>;
  */
 export const MAX_BATTERY_TEMP_C = 40;
 
+/** Whether a battery this warm must rest (null: the car does not report its temperature). */
+export function batteryTooHot(batteryTempC: number | null | undefined): boolean {
+  return (batteryTempC ?? -Infinity) > MAX_BATTERY_TEMP_C;
+}
+
 export const ZHeartbeatInput = z
   .object({
     state: z.enum(["driving", "parked", "charging"]),
@@ -164,7 +169,7 @@ export async function heartbeat(
 
 function directivesOf(quarantined: boolean, drained: boolean, input: HeartbeatInput): Directive[] {
   if (quarantined) return ["stop"];
-  if (drained || (input.batteryTempC ?? -Infinity) > MAX_BATTERY_TEMP_C) return ["drain"];
+  if (drained || batteryTooHot(input.batteryTempC)) return ["drain"];
   return [];
 }
 

@@ -4,13 +4,7 @@
 // who gets which row, with `SELECT … FOR UPDATE SKIP LOCKED`.
 import { randomInt } from "node:crypto";
 import { createRng } from "@nightshift/core/random";
-import {
-  carRejection,
-  fitRun,
-  inferenceS,
-  maxRunS,
-  workRejection,
-} from "@nightshift/core/schedule/filters";
+import { fitRun, inferenceS, maxRunS, workRejection } from "@nightshift/core/schedule/filters";
 import type { ScheduleContext } from "@nightshift/core/schedule/config";
 import { nextTenant } from "@nightshift/core/tenants";
 import type { Vehicle, WorkItem } from "@nightshift/core/types";
@@ -33,8 +27,7 @@ import {
   preparedRows,
   selectList,
 } from "./db";
-import { scheduleContext } from "./eligibility";
-import { MAX_BATTERY_TEMP_C } from "./heartbeat";
+import { carRefusal, scheduleContext } from "./eligibility";
 import { endLeases } from "./leases";
 
 export { MAX_LEASE_PER_CALL };
@@ -280,20 +273,11 @@ export async function lease(
   // below may say otherwise since, and the leases would be held by nobody).
   if (found.made) return replay(found.made, now);
   const car = found;
-  const heartbeatAgeS = car.lastHeartbeatAt
-    ? (now.getTime() - car.lastHeartbeatAt.getTime()) / 1000
-    : Infinity;
-  if (heartbeatAgeS > config.heartbeatTimeoutS) return { tasks: [], reason: "no-heartbeat" };
-  if ((car.batteryTempC ?? -Infinity) > MAX_BATTERY_TEMP_C)
-    return { tasks: [], reason: "battery-hot" };
-
   const regionRows = await state.regions.get(monotonicMs());
-  if (regionRows.get(car.regionId)?.drained !== false)
-    return { tasks: [], reason: "region-drained" };
   const ctx = scheduleContext(now, regionRows, config);
+  const refusal = carRefusal(car, now, regionRows, ctx, config);
+  if (refusal !== null) return { tasks: [], reason: refusal };
   const vehicle = toVehicle(car, config.timeScale);
-  const carReason = carRejection(vehicle, ctx);
-  if (carReason !== null) return { tasks: [], reason: carReason };
 
   // Work filters per model: memory, and a single inference before departure and energy limits.
   const modelRows = await state.models.get(monotonicMs());

@@ -6,15 +6,21 @@ import { localHour } from "../tariff";
 import type { AllowedHours, Vehicle, WorkItem } from "../types";
 import { regionOf, type ScheduleContext } from "./config";
 
-export type Reason =
-  | "driving"
-  | "opted-out"
-  | "outside-allowed-hours"
-  | "quarantined"
-  | "low-energy"
-  | "departs-too-soon"
-  | "hardware-too-small"
-  | "replica-conflict";
+/**
+ * Every reason a filter gives, as a list (an API's output schema enumerates them): the car
+ * filters' first, in the order carRejection asks them, then the work filters'.
+ */
+export const REASONS = [
+  "driving",
+  "quarantined",
+  "opted-out",
+  "outside-allowed-hours",
+  "departs-too-soon",
+  "low-energy",
+  "hardware-too-small",
+  "replica-conflict",
+] as const;
+export type Reason = (typeof REASONS)[number];
 
 export type CarFilter = (v: Vehicle, ctx: ScheduleContext) => Reason | null;
 export type WorkFilter = (v: Vehicle, w: WorkItem, ctx: ScheduleContext) => Reason | null;

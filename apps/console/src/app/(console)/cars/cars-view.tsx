@@ -7,6 +7,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
 import { useEffect, useMemo, useRef, useState } from "react";
+import { formatPowerKW } from "@nightshift/units/format";
 import { useFleetFeed } from "~/components/fleet-feed";
 import { Badge, Empty, ErrorState, Loading, PageHeader } from "~/components/ui";
 import { ago, int } from "~/lib/format";
@@ -261,7 +262,7 @@ export function CarsView() {
                       <div role="cell" className="num">
                         {Math.round(car.socPct)}%
                       </div>
-                      <div role="cell">{car.pluggedIn ? `${car.chargerKW} kW` : "no"}</div>
+                      <div role="cell">{car.pluggedIn ? formatPowerKW(car.chargerKW) : "no"}</div>
                       <div role="cell">
                         {int(car.validResults)} / {int(car.invalidResults)}
                       </div>

@@ -15,8 +15,17 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
+import {
+  carbonAxis,
+  energyAxis,
+  formatCarbonG,
+  formatEnergyKWh,
+  formatUsd,
+  usdAxis,
+} from "@nightshift/units/format";
 import { Empty, ErrorState, Loading, PageHeader, Stat, TableScroll } from "~/components/ui";
-import { carbon, int, kwh, sig, usd } from "~/lib/format";
+import { maxOf, valueAxis } from "~/lib/chart-axis";
+import { int } from "~/lib/format";
 import { useTRPC } from "~/lib/trpc";
 
 const RANGES = {
@@ -24,6 +33,11 @@ const RANGES = {
   week: { label: "Last 7 days", buckets: 7, stepMs: 24 * 3600_000 },
 } as const;
 type Range = keyof typeof RANGES;
+/**
+ * Room around the plot: the x axis's last label is centred on the plot's right end and needs
+ * half its width (a clock label is about 36 px) beside it.
+ */
+const CHART_MARGIN = { left: 8, right: 24, top: 8 };
 
 const COLORS = [
   "var(--chart-1)",
@@ -33,6 +47,14 @@ const COLORS = [
   "var(--chart-5)",
 ];
 const tooltipStyle = { background: "var(--panel)", border: "1px solid var(--border)" };
+
+/** A tooltip's figure by its series: money, carbon (grams) or energy (kWh). */
+function tooltipFigure(value: unknown, _name: unknown, item: { dataKey?: unknown }): string {
+  const v = Number(value);
+  if (item.dataKey === "costUsd" || item.dataKey === "payoutUsd") return formatUsd(v);
+  if (item.dataKey === "carbonG") return formatCarbonG(v);
+  return formatEnergyKWh(v);
+}
 
 export function EnergyView() {
   const trpc = useTRPC();
@@ -72,12 +94,16 @@ export function EnergyView() {
           label: timeLabel(edges[i]!),
           costUsd: q.data!.total.costUsd,
           payoutUsd: q.data!.total.payoutUsd + q.data!.total.payoutOwedUsd,
-          carbonKg: q.data!.total.carbonG / 1000,
+          carbonG: q.data!.total.carbonG,
         };
         for (const id of regionIds) p[id] = q.data!.rows.find((r) => r.key === id)?.energyKWh ?? 0;
         return p;
       });
   const total = byRegion.data?.total;
+  // Each axis in the unit of its largest tick, as wide as its widest label.
+  const energyTicks = valueAxis(maxOf(points, regionIds, true), energyAxis);
+  const usdTicks = valueAxis(maxOf(points, ["costUsd", "payoutUsd"]), usdAxis);
+  const carbonTicks = valueAxis(maxOf(points, ["carbonG"]), carbonAxis);
 
   return (
     <>
@@ -107,23 +133,25 @@ export function EnergyView() {
             <>
               <Stat
                 label="Energy"
-                value={kwh(total.energyKWh)}
-                note={`${kwh(total.gridEnergyKWh)} from the grid, ${kwh(total.batteryEnergyKWh)} from batteries`}
+                value={formatEnergyKWh(total.energyKWh)}
+                testId="energy-total"
+                note={`${formatEnergyKWh(total.gridEnergyKWh)} from the grid, ${formatEnergyKWh(total.batteryEnergyKWh)} from batteries`}
               />
               <Stat
                 label="Energy cost"
-                value={usd(total.costUsd)}
+                value={formatUsd(total.costUsd)}
+                testId="energy-cost"
                 note={
                   total.energyKWh > 0
-                    ? `${usd(total.costUsd / total.energyKWh)} per kWh`
+                    ? `${formatUsd(total.costUsd / total.energyKWh)} per kWh`
                     : undefined
                 }
               />
-              <Stat label="Carbon" value={carbon(total.carbonG)} />
+              <Stat label="Carbon" value={formatCarbonG(total.carbonG)} testId="energy-carbon" />
               <Stat
                 label="Owners paid"
-                value={usd(total.payoutUsd)}
-                note={`${usd(total.payoutOwedUsd)} owed`}
+                value={formatUsd(total.payoutUsd)}
+                note={`${formatUsd(total.payoutOwedUsd)} owed`}
               />
               <Stat
                 label="Ledger entries"
@@ -143,18 +171,25 @@ export function EnergyView() {
           <div className="grid grid-2">
             <section className="card" aria-labelledby="energy-time">
               <h2 id="energy-time">Energy by region</h2>
-              <div className="chart" role="img" aria-label="Energy per period, stacked by region">
+              <div
+                className="chart"
+                role="img"
+                aria-label="Energy per period, stacked by region"
+                data-testid="energy-chart"
+              >
                 <ResponsiveContainer>
-                  <BarChart data={points} margin={{ left: 8, right: 16, top: 8 }}>
+                  <BarChart data={points} margin={CHART_MARGIN}>
                     <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
                     <XAxis dataKey="label" stroke="var(--muted)" minTickGap={16} />
                     <YAxis
                       stroke="var(--muted)"
-                      width={72}
-                      unit=" kWh"
-                      tickFormatter={(v: number) => sig(v, 2)}
+                      width={energyTicks.widthPx}
+                      ticks={energyTicks.ticks}
+                      domain={energyTicks.domain}
+                      interval={0}
+                      tickFormatter={energyTicks.label}
                     />
-                    <Tooltip formatter={(v) => kwh(Number(v))} contentStyle={tooltipStyle} />
+                    <Tooltip formatter={tooltipFigure} contentStyle={tooltipStyle} />
                     <Legend />
                     {regions.data!.map((r, i) => (
                       <Bar
@@ -176,31 +211,32 @@ export function EnergyView() {
                 className="chart"
                 role="img"
                 aria-label="Energy cost, owner payouts and carbon per period"
+                data-testid="money-chart"
               >
                 <ResponsiveContainer>
-                  <LineChart data={points} margin={{ left: 8, right: 16, top: 8 }}>
+                  <LineChart data={points} margin={CHART_MARGIN}>
                     <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
                     <XAxis dataKey="label" stroke="var(--muted)" minTickGap={16} />
                     <YAxis
                       yAxisId="usd"
                       stroke="var(--muted)"
-                      width={72}
-                      tickFormatter={(v: number) => `$${sig(v, 2)}`}
+                      width={usdTicks.widthPx}
+                      ticks={usdTicks.ticks}
+                      domain={usdTicks.domain}
+                      interval={0}
+                      tickFormatter={usdTicks.label}
                     />
                     <YAxis
-                      yAxisId="kg"
+                      yAxisId="carbon"
                       orientation="right"
                       stroke="var(--muted)"
-                      width={64}
-                      unit=" kg"
-                      tickFormatter={(v: number) => sig(v, 2)}
+                      width={carbonTicks.widthPx}
+                      ticks={carbonTicks.ticks}
+                      domain={carbonTicks.domain}
+                      interval={0}
+                      tickFormatter={carbonTicks.label}
                     />
-                    <Tooltip
-                      contentStyle={tooltipStyle}
-                      formatter={(v, name) =>
-                        name === "Carbon" ? `${sig(Number(v), 3)} kg` : usd(Number(v))
-                      }
-                    />
+                    <Tooltip contentStyle={tooltipStyle} formatter={tooltipFigure} />
                     <Legend />
                     <Line
                       yAxisId="usd"
@@ -219,9 +255,9 @@ export function EnergyView() {
                       isAnimationActive={false}
                     />
                     <Line
-                      yAxisId="kg"
+                      yAxisId="carbon"
                       name="Carbon"
-                      dataKey="carbonKg"
+                      dataKey="carbonG"
                       stroke="var(--chart-4)"
                       strokeDasharray="4 3"
                       dot={false}
@@ -309,10 +345,10 @@ function SummaryTable({
               {rows.map((r) => (
                 <tr key={r.key}>
                   <td>{nameOf(r.key)}</td>
-                  <td className="num">{kwh(r.energyKWh)}</td>
-                  <td className="num">{usd(r.costUsd)}</td>
-                  <td className="num">{carbon(r.carbonG)}</td>
-                  <td className="num">{usd(r.payoutUsd + r.payoutOwedUsd)}</td>
+                  <td className="num">{formatEnergyKWh(r.energyKWh)}</td>
+                  <td className="num">{formatUsd(r.costUsd)}</td>
+                  <td className="num">{formatCarbonG(r.carbonG)}</td>
+                  <td className="num">{formatUsd(r.payoutUsd + r.payoutOwedUsd)}</td>
                   <td className="num">
                     {int(r.validated)}/{int(r.entries)}
                   </td>

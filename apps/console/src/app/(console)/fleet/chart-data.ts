@@ -3,7 +3,6 @@
 // into at most a few hundred points: a day of minutes is 1,440 rows, more than a chart a screen
 // wide can show, and every row is work at each redraw.
 import type { FleetSample } from "~/lib/live-samples";
-import { referenceKW } from "~/lib/reference";
 import type { RouterOutputs } from "~/lib/trpc";
 
 export const DAY_MS = 24 * 3600_000;
@@ -13,8 +12,8 @@ export const MAX_CHART_POINTS = 250;
 export type SeriesPoint = RouterOutputs["operator"]["fleet"]["series"]["points"][number];
 /** One moment of the fleet: its kW and each region's (keyed `r:<id>`). */
 export type PowerRow = { t: number; availableKW: number } & Record<string, number>;
-/** One moment of the chart: a PowerRow and the datacenter reference line. */
-export type ChartRow = PowerRow & { referenceKW: number };
+/** One moment of the chart. */
+export type ChartRow = PowerRow;
 
 /** The server's minute samples of the last day, one row per minute, oldest first. */
 export interface FleetDay {
@@ -76,21 +75,13 @@ export function mergeDay(
   return { rows, regionIds: [...regions].sort() };
 }
 
-/**
- * The chart's rows: the day's minutes, then the live samples taken after the last of them. The
- * reference line uses today's fleet size for the minutes (they count cars online, not enrolled).
- */
-export function chartRows(
-  minutes: readonly PowerRow[],
-  live: readonly FleetSample[],
-  enrolled: number,
-): ChartRow[] {
-  const reference = referenceKW(enrolled);
-  const rows: ChartRow[] = minutes.map((m) => ({ ...m, referenceKW: reference }));
+/** The chart's rows: the day's minutes, then the live samples taken after the last of them. */
+export function chartRows(minutes: readonly PowerRow[], live: readonly FleetSample[]): ChartRow[] {
+  const rows: ChartRow[] = [...minutes];
   const lastSampled = minutes.length ? minutes[minutes.length - 1]!.t : -Infinity;
   for (const s of live) {
     if (s.atMs <= lastSampled) continue;
-    const row = { t: s.atMs, availableKW: s.availableKW, referenceKW: referenceKW(s.total) };
+    const row = { t: s.atMs, availableKW: s.availableKW };
     for (const [regionId, kw] of Object.entries(s.regionKW))
       (row as ChartRow)[`r:${regionId}`] = kw;
     rows.push(row as ChartRow);
@@ -148,7 +139,7 @@ export function downsample<R extends { t: number }>(rows: readonly R[], maxPoint
 /**
  * The chart's columns, as the chart library takes them: times in seconds, then each region's top
  * (the regions before it plus its own kW, so consecutive columns bound its band), then the whole
- * fleet and the reference line. A region missing from a row adds nothing there.
+ * fleet. A region missing from a row adds nothing there.
  */
 export function stackedColumns(
   rows: readonly ChartRow[],
@@ -163,5 +154,5 @@ export function stackedColumns(
       tops[k]![i] = sum;
     });
   });
-  return [times, ...tops, rows.map((row) => row.availableKW), rows.map((row) => row.referenceKW)];
+  return [times, ...tops, rows.map((row) => row.availableKW)];
 }

@@ -2,16 +2,26 @@
 // The Fleet page's 24-hour chart, drawn by uPlot on a canvas: a redraw of a few hundred points is
 // a few milliseconds of canvas work, where the SVG chart library the other pages use took 30–55
 // ms of CPU each time, a long task on its own. Its live legend gives the figures under the pointer.
+// The left axis is the fleet's power on its own scale; the right one reads the same scale as a
+// share of one datacenter (see lib/reference.ts for why, and when the datacenter's line shows).
+import { formatPowerKW, formatShare, powerAxis, shareAxis } from "@nightshift/units/format";
 import { memo, useEffect, useMemo, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { clock, num, power } from "~/lib/format";
-import { REFERENCE_DATACENTER_MW } from "~/lib/reference";
+import { clock } from "~/lib/format";
+import {
+  datacenterShare,
+  powerRangeKW,
+  REFERENCE_DATACENTER,
+  REFERENCE_KW,
+  referenceOnScale,
+  shareSplitsKW,
+} from "~/lib/reference";
 import { type ChartRow, stackedColumns } from "./chart-data";
 
 /** Height of the plot and its axes; the legend goes below. */
 const HEIGHT = 244;
-/** Region colours; --chart-1 is the whole fleet and --chart-2 the reference line. */
+/** Region colours; --chart-1 is the whole fleet and --chart-2 the datacenter's line. */
 const REGION_VARS = ["--chart-3", "--chart-4", "--chart-5", "--chart-1"];
 
 interface Palette {
@@ -68,7 +78,48 @@ function summary(rows: readonly ChartRow[]): string {
   const last = rows[rows.length - 1];
   const base = "Available power over the last 24 hours, regions stacked, the whole fleet as a line";
   if (!last) return `${base}.`;
-  return `${base}: ${power(last.availableKW)} now, against ${power(last.referenceKW)} for the ${REFERENCE_DATACENTER_MW} MW datacenter scaled to this fleet.`;
+  return `${base}: ${formatPowerKW(last.availableKW)} now, ${formatShare(datacenterShare(last.availableKW))} of one ${REFERENCE_DATACENTER.powerMW} MW datacenter.`;
+}
+
+/**
+ * An axis as wide as its widest label (uPlot asks again with the labels it made): a fixed width
+ * cut "150,000.0 kW" off at the canvas edge. After a first correction it keeps its size, so that
+ * uPlot's layout settles.
+ */
+function axisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
+  const axis = u.axes[axisIdx]!;
+  const held = (axis as { _size?: number })._size;
+  if (cycleNum > 1 && held !== undefined) return held;
+  // uPlot keeps an axis's font as [CSS font at the device's pixel ratio, size, CSS size].
+  const font = (axis.font as unknown as [string, number, number])[0];
+  u.ctx.font = font;
+  const widest = Math.max(0, ...(values ?? []).map((v) => u.ctx.measureText(v).width));
+  return Math.ceil(widest / devicePixelRatio + (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + 4);
+}
+
+/** The datacenter's power as a dashed line across the plot, when the scale reaches it. */
+function drawReference(u: uPlot, colour: string): void {
+  const top = u.scales.y?.max ?? 0;
+  if (!referenceOnScale(top)) return;
+  const { ctx } = u;
+  const y = Math.round(u.valToPos(REFERENCE_KW, "y", true));
+  ctx.save();
+  ctx.strokeStyle = colour;
+  ctx.fillStyle = colour;
+  ctx.lineWidth = devicePixelRatio;
+  ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+  ctx.beginPath();
+  ctx.moveTo(u.bbox.left, y);
+  ctx.lineTo(u.bbox.left + u.bbox.width, y);
+  ctx.stroke();
+  ctx.font = (u.axes[1]!.font as unknown as [string, number, number])[0];
+  ctx.textBaseline = "bottom";
+  ctx.fillText(
+    `one ${REFERENCE_DATACENTER.powerMW} MW datacenter`,
+    u.bbox.left + 4 * devicePixelRatio,
+    y - 2 * devicePixelRatio,
+  );
+  ctx.restore();
 }
 
 function options(
@@ -83,9 +134,9 @@ function options(
   const regionValue =
     (id: string) => (_u: uPlot, _v: number | null, _s: number, i: number | null) => {
       const kw = i === null ? undefined : rowsRef.current[i]?.[`r:${id}`];
-      return kw === undefined ? "–" : power(kw);
+      return kw === undefined ? "–" : formatPowerKW(kw);
     };
-  const kwValue = (_u: uPlot, v: number | null) => (v === null ? "–" : power(v));
+  const kwValue = (_u: uPlot, v: number | null) => (v === null ? "–" : formatPowerKW(v));
   const axis = { stroke: palette.text, grid: { stroke: palette.grid, dash: [3, 3], width: 1 } };
   const ticks = { stroke: palette.grid, width: 1 };
   return {
@@ -94,7 +145,7 @@ function options(
     // Only the pointer's time is marked: a horizontal line would read as a level. Dragging would
     // zoom, and the next live update would undo it.
     cursor: { y: false, drag: { x: false, y: false }, points: { show: false } },
-    scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] } },
+    scales: { y: { range: (_u, _min, max) => powerRangeKW(max) } },
     axes: [
       {
         ...axis,
@@ -107,10 +158,28 @@ function options(
       {
         ...axis,
         ticks,
-        size: 84,
-        values: (_u, splits) => splits.map((v) => `${num(v, 1)} kW`),
+        size: axisSize,
+        // Every label in the unit of the top one: 0, 500 W, 1 kW would read as three scales.
+        values: (_u, splits) => splits.map(powerAxis(splits)),
+      },
+      {
+        ...axis,
+        ticks,
+        side: 1,
+        scale: "y",
+        grid: { show: false },
+        size: axisSize,
+        label: `share of one ${REFERENCE_DATACENTER.powerMW} MW datacenter`,
+        labelSize: 20,
+        labelFont: "12px system-ui, sans-serif",
+        splits: (_u, _i, _min, max) => shareSplitsKW(max),
+        values: (_u, splits) => {
+          const shares = splits.map(datacenterShare);
+          return shares.map(shareAxis(shares));
+        },
       },
     ],
+    hooks: { draw: [(u) => drawReference(u, palette.reference)] },
     series: [
       { label: "Time", value: (_u, v) => (v === null ? "–" : clock(v * 1000, true)) },
       ...regionIds.map((id, k): uPlot.Series => ({
@@ -128,14 +197,6 @@ function options(
         points: { show: false },
         value: kwValue,
       },
-      {
-        label: `${REFERENCE_DATACENTER_MW} MW datacenter, scaled`,
-        stroke: palette.reference,
-        width: 1,
-        dash: [6, 4],
-        points: { show: false },
-        value: kwValue,
-      },
     ],
     // Each region's area runs from the top of the one below it to its own; the first fills to 0.
     bands: regionIds.slice(1).map((_, k) => ({ series: [k + 2, k + 1] as [number, number] })),
@@ -143,9 +204,9 @@ function options(
 }
 
 /**
- * The 24-hour chart: regions stacked, the whole fleet and the scaled datacenter as lines, the
- * figures of the moment under the pointer in the legend. The plot is made once (again only if
- * the regions or the theme change), then given new data and new widths.
+ * The 24-hour chart: regions stacked, the whole fleet as a line, its share of a datacenter on the
+ * right, the figures of the moment under the pointer in the legend. The plot is made once (again
+ * only if the regions or the theme change), then given new data and new widths.
  */
 export const FleetChart = memo(function FleetChart({
   rows,

@@ -1,12 +1,18 @@
 "use client";
+// The Fleet page: live counters (the fleet feed, every 2 s), why the cars that are not eligible
+// cannot take work, the day's available power against a datacenter, each region now, and the
+// day's energy by region.
+import { energyAxis, formatEnergyKWh, formatPowerKW, formatShare } from "@nightshift/units/format";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { memo, useMemo, useState } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { useFleetFeed } from "~/components/fleet-feed";
 import { Empty, ErrorState, Loading, PageHeader, Stat, TableScroll } from "~/components/ui";
-import { int, kwh, pct, power, sig, tops } from "~/lib/format";
+import { maxOf, valueAxis } from "~/lib/chart-axis";
+import { int, pct, tops } from "~/lib/format";
 import type { FleetSample } from "~/lib/live-samples";
-import { datacenterEquivalents, REFERENCE_CARS, REFERENCE_DATACENTER_MW } from "~/lib/reference";
+import { datacenterShare, REFERENCE_DATACENTER, referenceNote } from "~/lib/reference";
+import { topRefusals } from "~/lib/refusals";
 import { type RouterOutputs, useTRPC, useTRPCClient } from "~/lib/trpc";
 import {
   type ChartRow,
@@ -43,11 +49,7 @@ interface Charted {
  * The chart's rows: drawn once the first day of samples arrives, and again once the newest
  * figure (a minute sample or a live one) is CHART_REFRESH_MS past the newest drawn.
  */
-function useChartRows(
-  day: FleetDay | undefined,
-  samples: readonly FleetSample[],
-  enrolled: number,
-): Charted | null {
+function useChartRows(day: FleetDay | undefined, samples: readonly FleetSample[]): Charted | null {
   const [charted, setCharted] = useState<Charted | null>(null);
   if (!charted || charted.day !== day || charted.samples !== samples) {
     const newest = Math.max(day?.rows.at(-1)?.t ?? -Infinity, samples.at(-1)?.atMs ?? -Infinity);
@@ -65,7 +67,7 @@ function useChartRows(
     setCharted(
       due
         ? {
-            rows: downsample(chartRows(day?.rows ?? [], samples, enrolled), MAX_CHART_POINTS),
+            rows: downsample(chartRows(day?.rows ?? [], samples), MAX_CHART_POINTS),
             sampled: day?.rows.length ?? 0,
             day,
             samples,
@@ -115,7 +117,7 @@ export function FleetView() {
   const regions = useQuery(trpc.operator.regions.list.queryOptions());
   const series = useFleetDay();
 
-  const chart = useChartRows(series.data, samples, latest?.cars.total ?? 0);
+  const chart = useChartRows(series.data, samples);
   const sampled = series.data?.rows.length ?? 0;
   // The regions as one string, so a new sample with the same regions keeps the same list.
   const regionKey = [
@@ -180,10 +182,24 @@ export function FleetView() {
               note="by verification or an operator"
             />
           </section>
+          <section className="card" aria-labelledby="refusals-heading">
+            <h2 id="refusals-heading">Why the other cars cannot take work</h2>
+            <p className="small" style={{ margin: 0 }} data-testid="refusals">
+              {latest.refusals.length === 0
+                ? latest.cars.total === 0
+                  ? "No cars enrolled yet."
+                  : "Every enrolled car can take work now."
+                : topRefusals(latest.refusals, 4, int)}
+            </p>
+            <p className="muted small" style={{ margin: "0.25rem 0 0" }}>
+              Every enrolled car that is not eligible is counted once, under the first reason the
+              scheduler finds (the one it tells the car when it asks for work).
+            </p>
+          </section>
           <section aria-label="Capacity" className="grid grid-stats">
             <Stat
               label="Available power"
-              value={power(latest.availableKW)}
+              value={formatPowerKW(latest.availableKW)}
               testId="stat-kw"
               note="inference power of eligible cars"
             />
@@ -212,18 +228,16 @@ export function FleetView() {
               note={`${int(latest.jobs.queued)} queued`}
             />
             <Stat
-              label="Datacenter equivalents"
-              value={sig(datacenterEquivalents(latest.availableKW))}
-              note={`available power ÷ ${REFERENCE_DATACENTER_MW} MW`}
+              label="Share of a datacenter"
+              value={formatShare(datacenterShare(latest.availableKW))}
+              testId="stat-datacenter"
+              note={`available power ÷ ${REFERENCE_DATACENTER.powerMW} MW (${REFERENCE_DATACENTER.name})`}
             />
           </section>
           <section className="card" aria-labelledby="chart-kw">
             <h2 id="chart-kw">Available power over the last 24 hours, by region</h2>
-            <p className="muted small" style={{ marginTop: 0 }}>
-              Regions are stacked; their top is the whole fleet. The reference line is a{" "}
-              {REFERENCE_DATACENTER_MW} MW AI datacenter scaled to this fleet: at about 1 kW of
-              inference per car, {int(REFERENCE_CARS)} cars would match it, so a fleet of N cars is
-              N ÷ {int(REFERENCE_CARS)} of it — N kW.
+            <p className="muted small" style={{ marginTop: 0 }} data-testid="reference-note">
+              {referenceNote(latest.availableKW)}
             </p>
             {series.error && !series.data ? (
               <ErrorState error={series.error} retry={() => void series.refetch()} />
@@ -273,7 +287,7 @@ export function FleetView() {
                         <td>{regionName(r.regionId)}</td>
                         <td className="num">{int(r.online)}</td>
                         <td className="num">{int(r.eligible)}</td>
-                        <td className="num">{power(r.availableKW)}</td>
+                        <td className="num">{formatPowerKW(r.availableKW)}</td>
                         <td className="num">{tops(r.availableTops)}</td>
                         <td className="num">{int(r.activeLeases)}</td>
                         <td className="num">
@@ -311,8 +325,7 @@ export function FleetView() {
   );
 }
 
-const kwhTick = (v: number) => sig(v, 2);
-const tooltipEnergy = (v: unknown) => kwh(Number(v));
+const tooltipEnergy = (v: unknown) => formatEnergyKWh(Number(v));
 
 const RegionEnergyChart = memo(function RegionEnergyChart({
   regions,
@@ -329,13 +342,26 @@ const RegionEnergyChart = memo(function RegionEnergyChart({
       })),
     [regions, summary],
   );
+  const axis = valueAxis(maxOf(data, ["energyKWh"]), energyAxis);
   return (
-    <div className="chart" role="img" aria-label="Energy by region over the last 24 hours">
+    <div
+      className="chart"
+      role="img"
+      aria-label="Energy by region over the last 24 hours"
+      data-testid="region-energy-chart"
+    >
       <ResponsiveContainer>
         <BarChart data={data} margin={{ left: 8, right: 16, top: 8 }}>
           <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
           <XAxis dataKey="region" stroke="var(--muted)" />
-          <YAxis stroke="var(--muted)" width={80} tickFormatter={kwhTick} unit=" kWh" />
+          <YAxis
+            stroke="var(--muted)"
+            width={axis.widthPx}
+            ticks={axis.ticks}
+            domain={axis.domain}
+            interval={0}
+            tickFormatter={axis.label}
+          />
           <Tooltip
             formatter={tooltipEnergy}
             contentStyle={{

@@ -3,6 +3,7 @@
 // stays responsive while it runs; Stop ends the worker.
 import type { SimResult } from "@nightshift/core/sim/simulate";
 import { DEFAULT_START_DATE } from "@nightshift/time-zones/sim-offsets";
+import { formatCarbonG, formatPowerKW, formatUsd, powerAxis } from "@nightshift/units/format";
 import { useEffect, useRef, useState } from "react";
 import {
   Area,
@@ -17,7 +18,8 @@ import {
   YAxis,
 } from "recharts";
 import { PageHeader, Progress, Stat } from "~/components/ui";
-import { int, num, pct, power, sig, usd } from "~/lib/format";
+import { maxOf, valueAxis } from "~/lib/chart-axis";
+import { int, num, pct, sig } from "~/lib/format";
 import { checkParams, HARDWARE_IDS, MAX_VEHICLES, type PlanMessage, type PlanParams } from "./plan";
 
 const DEFAULTS: PlanParams = {
@@ -50,6 +52,8 @@ const HARDWARE_NAMES: Record<(typeof HARDWARE_IDS)[number], string> = {
 /** Above this, the simulation takes minutes and gigabytes of the tab's memory. */
 const LARGE_FLEET = 200_000;
 const tooltipStyle = { background: "var(--panel)", border: "1px solid var(--border)" };
+/** Room for the x axis's last label, centred on the plot's right end (a clock label is ~36 px). */
+const CHART_MARGIN = { left: 8, right: 24, top: 8 };
 
 type Run =
   | { state: "idle" }
@@ -296,6 +300,13 @@ function Results({ result, elapsedMs }: { result: SimResult; elapsedMs: number }
     plugged: p.plugged,
     eligible: p.eligible,
   }));
+  const powerTicks = valueAxis(
+    maxOf(points, showReference ? ["availableKW", "referenceKW"] : ["availableKW"]),
+    powerAxis,
+  );
+  const carTicks = valueAxis(maxOf(points, ["parked", "plugged", "eligible"]), (ticks) =>
+    ticks.every(Number.isInteger) ? int : (v) => num(v, 2),
+  );
   return (
     <div className="stack" data-testid="planner-results">
       <section className="grid grid-stats" aria-label="Summary">
@@ -317,8 +328,8 @@ function Results({ result, elapsedMs }: { result: SimResult; elapsedMs: number }
         />
         <Stat
           label="Available power"
-          value={power(s.availableKW.peak)}
-          note={`peak; mean ${power(s.availableKW.mean)}, low ${power(s.availableKW.min)}`}
+          value={formatPowerKW(s.availableKW.peak)}
+          note={`peak; mean ${formatPowerKW(s.availableKW.mean)}, low ${formatPowerKW(s.availableKW.min)}`}
         />
         <Stat
           label="Eligible share"
@@ -332,13 +343,13 @@ function Results({ result, elapsedMs }: { result: SimResult; elapsedMs: number }
         />
         <Stat
           label="Cost per kWh"
-          value={s.costUsdPerKWh === null ? "—" : usd(s.costUsdPerKWh)}
-          note={`${usd(s.costUsd)} in all`}
+          value={s.costUsdPerKWh === null ? "—" : formatUsd(s.costUsdPerKWh)}
+          note={`${formatUsd(s.costUsd)} in all`}
         />
         <Stat
           label="Owners paid"
-          value={usd(s.ownerPayoutUsd)}
-          note={`${num(s.carbonKg, 1)} kg CO₂`}
+          value={formatUsd(s.ownerPayoutUsd)}
+          note={formatCarbonG(s.carbonKg * 1000)}
         />
       </section>
       <section className="card" aria-labelledby="plan-curve">
@@ -351,11 +362,18 @@ function Results({ result, elapsedMs }: { result: SimResult; elapsedMs: number }
         </p>
         <div className="chart" role="img" aria-label="Available power over the simulated day">
           <ResponsiveContainer>
-            <ComposedChart data={points} margin={{ left: 8, right: 16, top: 8 }}>
+            <ComposedChart data={points} margin={CHART_MARGIN}>
               <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
               <XAxis dataKey="t" stroke="var(--muted)" minTickGap={24} />
-              <YAxis stroke="var(--muted)" width={84} tickFormatter={(v: number) => power(v)} />
-              <Tooltip formatter={(v) => power(Number(v))} contentStyle={tooltipStyle} />
+              <YAxis
+                stroke="var(--muted)"
+                width={powerTicks.widthPx}
+                ticks={powerTicks.ticks}
+                domain={powerTicks.domain}
+                interval={0}
+                tickFormatter={powerTicks.label}
+              />
+              <Tooltip formatter={(v) => formatPowerKW(Number(v))} contentStyle={tooltipStyle} />
               <Legend />
               <Area
                 name="Available"
@@ -387,10 +405,17 @@ function Results({ result, elapsedMs }: { result: SimResult; elapsedMs: number }
           aria-label="Cars parked, plugged in and eligible over the simulated day"
         >
           <ResponsiveContainer>
-            <LineChart data={points} margin={{ left: 8, right: 16, top: 8 }}>
+            <LineChart data={points} margin={CHART_MARGIN}>
               <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
               <XAxis dataKey="t" stroke="var(--muted)" minTickGap={24} />
-              <YAxis stroke="var(--muted)" width={72} tickFormatter={(v: number) => int(v)} />
+              <YAxis
+                stroke="var(--muted)"
+                width={carTicks.widthPx}
+                ticks={carTicks.ticks}
+                domain={carTicks.domain}
+                interval={0}
+                tickFormatter={carTicks.label}
+              />
               <Tooltip formatter={(v) => int(Number(v))} contentStyle={tooltipStyle} />
               <Legend />
               <Line

@@ -15,20 +15,11 @@ import {
   Stat,
   TableScroll,
 } from "~/components/ui";
-import { ago, dateTime, int, kwh, num, shortId, usd } from "~/lib/format";
+import { formatEnergyKWh, formatPowerKW, formatUsd } from "@nightshift/units/format";
+import { ago, dateTime, int, num, shortId } from "~/lib/format";
 import { usePages } from "~/lib/pages";
+import { REFUSAL_WORDS } from "~/lib/refusals";
 import { useTRPC, useTRPCClient } from "~/lib/trpc";
-
-/** What core's filters say, for people. */
-const REJECTIONS: Record<string, string> = {
-  driving: "it is driving",
-  "opted-out": "its owner has opted out",
-  "outside-allowed-hours": "it is outside the hours its owner allows",
-  quarantined: "it is quarantined",
-  "low-energy": "its charge is too close to the owner's reserve for a run",
-  "departs-too-soon": "it is predicted to leave before a run would finish",
-  "unknown-region": "its region is unknown to the server",
-};
 
 const VERDICT_TONES = {
   valid: "ok",
@@ -138,17 +129,15 @@ export function CarView({ carId }: { carId: string }) {
           <Stat
             label="Charge"
             value={`${Math.round(c.socPct)}%`}
-            note={`${c.batteryKWh} kWh battery`}
+            note={`${formatEnergyKWh(c.batteryKWh)} battery`}
           />
-          <Stat label="Charger" value={c.pluggedIn ? `${c.chargerKW} kW` : "unplugged"} />
+          <Stat label="Charger" value={c.pluggedIn ? formatPowerKW(c.chargerKW) : "unplugged"} />
           <Stat label="Hardware" value={c.hardwareId} note={`region ${c.regionId}`} />
           <Stat
             label="Can take work"
             value={c.rejection === null ? "yes" : "no"}
             note={
-              c.rejection === null
-                ? "passes every filter"
-                : (REJECTIONS[c.rejection] ?? c.rejection)
+              c.rejection === null ? "passes every filter" : REFUSAL_WORDS[c.rejection].sentence
             }
           />
           <Stat
@@ -165,14 +154,15 @@ export function CarView({ carId }: { carId: string }) {
           />
           <Stat
             label="Energy used"
-            value={kwh(c.ledger.energyKWh)}
+            value={formatEnergyKWh(c.ledger.energyKWh)}
+            testId="car-energy"
             note={`${int(c.ledger.entries)} ledger entries`}
           />
-          <Stat label="Energy cost" value={usd(c.ledger.costUsd)} />
+          <Stat label="Energy cost" value={formatUsd(c.ledger.costUsd)} testId="car-cost" />
           <Stat
             label="Owner paid"
-            value={usd(c.ledger.payoutUsd)}
-            note={`${usd(c.ledger.payoutOwedUsd)} owed for validated work`}
+            value={formatUsd(c.ledger.payoutUsd)}
+            note={`${formatUsd(c.ledger.payoutOwedUsd)} owed for validated work`}
           />
           <Stat label="Enrolled" value={dateTime(c.enrolledAt)} />
         </section>
@@ -288,8 +278,10 @@ export function CarView({ carId }: { carId: string }) {
                       <td className="num">
                         {t.durationMs === null ? "—" : `${num(t.durationMs, 0)} ms`}
                       </td>
-                      <td className="num">{t.energyKWh === null ? "—" : kwh(t.energyKWh)}</td>
-                      <td className="num">{t.payoutUsd === null ? "—" : usd(t.payoutUsd)}</td>
+                      <td className="num">
+                        {t.energyKWh === null ? "—" : formatEnergyKWh(t.energyKWh)}
+                      </td>
+                      <td className="num">{t.payoutUsd === null ? "—" : formatUsd(t.payoutUsd)}</td>
                     </tr>
                   ))}
                 </tbody>

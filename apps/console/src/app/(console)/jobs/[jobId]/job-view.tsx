@@ -4,6 +4,7 @@
 // verification's outcome.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
+import { formatUsd } from "@nightshift/units/format";
 import Link from "next/link";
 import {
   ConfirmButton,
@@ -110,6 +111,11 @@ export function JobView({ jobId }: { jobId: string }) {
                 ? "trusted cars run alone, with spot checks"
                 : "replicas per task"
             }
+          />
+          <Stat
+            label="Budget"
+            value={j.budgetUsd === null ? "none" : formatUsd(j.budgetUsd)}
+            note={j.endReason === "budget" ? "spent: the job stopped" : "most the job may cost"}
           />
           <Stat
             label="Submitted"

@@ -1,0 +1,3 @@
+import base from "@nightshift/vitest-config/base";
+
+export default base;
