@@ -27,10 +27,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(): Promise<TestServer> {
+/** A server on a fresh data folder; `env` adds to its environment (NIGHTSHIFT_SPEEDUP …). */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const root = tempDir("nightshift-agent-test-");
   const dataDir = join(root, "data");
-  let serve = await spawnServe(["--port", "0", "--data", dataDir, "--print-database-url"]);
+  let serve = await spawnServe(["--port", "0", "--data", dataDir, "--print-database-url"], {
+    env,
+  });
   const demo = parseDemo(serve.banner);
   const [, key] = [...demo.tenantKeys][0]!;
   const pool = createPool(serve.databaseUrl!);
@@ -53,7 +56,9 @@ export async function startTestServer(): Promise<TestServer> {
       // The port was just freed; another process may take it in between (rare): try a few times.
       for (let attempt = 0; ; attempt++) {
         try {
-          serve = await spawnServe(["--port", port, "--data", dataDir, "--print-database-url"]);
+          serve = await spawnServe(["--port", port, "--data", dataDir, "--print-database-url"], {
+            env,
+          });
           break;
         } catch (error) {
           if (attempt >= 5) throw error;

@@ -56,6 +56,11 @@ export const ZFleetSummary = z.object({
   activeLeases: z.number().int(),
   /** Cars holding at least one lease: activeLeases counts a car once per task it runs. */
   busyCars: z.number().int(),
+  /**
+   * Eligible cars holding a lease: the eligible fleet at work. The rest of busyCars finish work
+   * they took before they stopped being eligible (a departure came near, the owner's hours ended).
+   */
+  busyEligible: z.number().int(),
   jobs: z.object({ queued: z.number().int(), running: z.number().int() }),
   /** The same figures region by region (every region, even an empty one). */
   byRegion: z.array(ZRegionFigures.extend({ busyCars: z.number().int() })),
@@ -89,7 +94,7 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
   const regionRows = await state.regions.get(monotonicMs());
   // The cars online, each with all it needs to decide: the counts by state and region come from
   // the same rows that the eligibility is decided on, so that they all add up.
-  const [[enrolled], online, [counts], regionLeases] = await Promise.all([
+  const [[enrolled], online, [counts], regionLeases, busyRows] = await Promise.all([
     rows<{ total: number; quarantined: number }>(
       deps.db,
       sql`SELECT count(*)::int AS total, count(*) FILTER (WHERE quarantined)::int AS quarantined
@@ -109,7 +114,12 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
             FROM leases l JOIN cars c ON c.id = l.car_id
            WHERE l.status = 'active' GROUP BY c.region_id`,
     ),
+    rows<{ car_id: string }>(
+      deps.db,
+      sql`SELECT DISTINCT car_id FROM leases WHERE status = 'active'`,
+    ),
   ]);
+  const busyIds = new Set(busyRows.map((r) => r.car_id));
   const ctx = scheduleContext(now, regionRows, deps.config);
   const eligible: CarRow[] = [];
   const refused = new Map<Refusal, number>();
@@ -156,6 +166,7 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
     queueDepth: counts?.queue ?? 0,
     activeLeases: counts?.leases ?? 0,
     busyCars: regionLeases.reduce((n, r) => n + r.busy, 0),
+    busyEligible: eligible.filter((c) => busyIds.has(c.id)).length,
     jobs: { queued: counts?.queued ?? 0, running: counts?.running ?? 0 },
     byRegion,
     refusals: refusalCounts(refused, offline),

@@ -210,11 +210,9 @@ export function FleetView() {
             />
             <Stat
               label="Utilization"
-              value={
-                latest.eligible > 0 ? pct(Math.min(1, latest.busyCars / latest.eligible)) : "—"
-              }
+              value={latest.eligible > 0 ? pct(latest.busyEligible / latest.eligible) : "—"}
               testId="stat-utilization"
-              note={`${int(latest.busyCars)} cars at work ÷ ${int(latest.eligible)} eligible; ${int(latest.activeLeases)} leases`}
+              note={`${int(latest.busyEligible)} of ${int(latest.eligible)} eligible cars at work${latest.busyCars > latest.busyEligible ? `, ${int(latest.busyCars - latest.busyEligible)} more finishing` : ""}; ${int(latest.activeLeases)} leases`}
             />
             <Stat
               label="Queue depth"
