@@ -181,7 +181,11 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     trustedProxies,
   });
 
-  const server = createServer(app);
+  // Cars keep their connections between calls. An idle connection the server closes just as a
+  // car reuses it fails that call ("fetch failed": the car retries, but counts an error), which
+  // happened every few minutes to a demo fleet on a busy machine at Node's 5 s. Keep idle
+  // connections a minute, as load balancers do; headers must arrive within that too.
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, app);
   const open = new Set<ServerResponse>();
   let allDone: (() => void) | undefined;
   server.on("request", (_req, res) => {

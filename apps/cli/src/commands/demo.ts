@@ -343,7 +343,7 @@ function startWorkload(tenant: TenantClient, demoFiles: (kind: DemoKind) => stri
       .map((demo) => ({ image: { demo } }));
   const jobs = [
     async () =>
-      tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-det", inputs: images("document", 4) }),
+      tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-det", inputs: images("document", 8) }),
     async () =>
       tenant.tenant.jobs.submit.mutate({ modelId: "ppocr-cls", inputs: images("line", 1) }),
     async () =>
@@ -353,12 +353,14 @@ function startWorkload(tenant: TenantClient, demoFiles: (kind: DemoKind) => stri
     if (busy) return;
     busy = true;
     try {
-      // Newest first: the workload's unfinished jobs are among its latest.
-      const latest = await tenant.tenant.jobs.list.query({ limit: 50 });
-      const pending = latest.items
-        .filter((j) => j.status === "queued" || j.status === "running")
-        .reduce((n, j) => n + j.taskCount - j.tasksValidated - j.tasksFailed, 0);
-      if (pending < WORKLOAD_QUEUE_TARGET) {
+      // Newest first: the workload's unfinished jobs are among its latest. Top the queue up to
+      // the target at once (a few jobs a tick), so that cars that may work find work.
+      for (let submitted = 0; submitted < 4; submitted++) {
+        const latest = await tenant.tenant.jobs.list.query({ limit: 50 });
+        const pending = latest.items
+          .filter((j) => j.status === "queued" || j.status === "running")
+          .reduce((n, j) => n + j.taskCount - j.tasksValidated - j.tasksFailed, 0);
+        if (pending >= WORKLOAD_QUEUE_TARGET) break;
         await jobs[turn % jobs.length]!();
         turn++;
       }
