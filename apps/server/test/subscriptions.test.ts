@@ -137,7 +137,6 @@ describe("operator streams over SSE", () => {
       code: DEMO_CODE,
     });
     const car = createNightshiftClient({ url: server.url, credential: enrolled.credential });
-    await car.node.heartbeat.mutate(PARKED);
 
     const operator = streamingClient(server.url, operatorToken);
     const events = recorder<{ status: string; tasksValidated: number; progress: number }>();
@@ -148,6 +147,9 @@ describe("operator streams over SSE", () => {
 
       // One task at a time: each validation shows up as its own event.
       for (let k = 1; k <= TASKS; k++) {
+        // Parked, as the car says before each lease: however long the events took to come, it
+        // has not gone silent past the server's heartbeat timeout.
+        await car.node.heartbeat.mutate(PARKED);
         const [task] = (await car.node.lease.mutate({ max: 1 })).tasks;
         const answer = await car.node.submit.mutate({
           leaseId: task!.leaseId,
