@@ -80,7 +80,10 @@ export const colluding: Answer = (x) => runTiny(x).map((v) => v * 2 + 1);
 
 // ---- progress ----
 
-/** Thrown into a car's calls once its fleet stopped on a failure: the car just leaves. */
+/**
+ * Thrown where a car (or a wait) cannot go on because its fleet stopped: the car just leaves,
+ * and withFleet reports the failure that stopped the fleet, not this.
+ */
 class FleetStopped extends Error {}
 
 // ---- cars ----
@@ -216,7 +219,7 @@ export class FleetLog {
           resolve();
         } else if (!this.fleetRunning) {
           done();
-          reject(new Error(`the fleet stopped before ${what}`));
+          reject(new FleetStopped(`the fleet stopped before ${what}`));
         } else if (timer === undefined) {
           arm();
         }
@@ -261,6 +264,14 @@ interface CallContext {
   behaviour: CarBehaviour;
   /** True once the fleet stopped on a failure: retrying is pointless, the test has failed. */
   failed: () => boolean;
+}
+
+/** What a car knows of its fleet's end. */
+interface FleetEnd {
+  /** True once the fleet was told to stop (its work done, or a failure). */
+  stop: () => boolean;
+  /** Resolves then: what a waiting car races against, so that no wait outlives the fleet. */
+  stopping: Promise<void>;
 }
 
 /**
@@ -361,13 +372,17 @@ export async function enrollCars(
  * a car holding leases while it waits must not go silent past the server's heartbeat timeout,
  * however long the wait. The pause only paces the heartbeats; the wait ends with `until`.
  */
-async function beatingUntil(car: FleetCar, c: CallContext, until: Promise<unknown>): Promise<void> {
+async function beatingUntil(
+  car: FleetCar,
+  c: CallContext & FleetEnd,
+  until: Promise<unknown>,
+): Promise<void> {
   let over = false;
   const waited = until.finally(() => (over = true));
   for (;;) {
-    await Promise.race([waited, sleep(c.behaviour.heartbeatEveryMs)]);
+    await Promise.race([waited, c.stopping, sleep(c.behaviour.heartbeatEveryMs)]);
     if (over) return waited.then(() => undefined);
-    if (c.failed()) throw new FleetStopped();
+    if (c.stop()) throw new FleetStopped();
     await call(car, c, (client) => client.node.heartbeat.mutate(PARKED));
   }
 }
@@ -381,8 +396,7 @@ async function beatingUntil(car: FleetCar, c: CallContext, until: Promise<unknow
  */
 async function runCar(
   car: FleetCar,
-  o: CarScript &
-    CallContext & { stop: () => boolean; afterLeased: () => Promise<void> | undefined },
+  o: CarScript & CallContext & FleetEnd & { afterLeased: () => Promise<void> | undefined },
 ): Promise<void> {
   const { log, behaviour: b } = o;
   let lastBeat = -Infinity;
@@ -390,7 +404,7 @@ async function runCar(
   const unanswered = async () => {
     log.unansweredLeaseCalls += 1;
   };
-  await o.startAfter;
+  await Promise.race([o.startAfter, o.stopping]);
   while (!o.stop()) {
     car.at = car.home;
     if (performance.now() - lastBeat > b.heartbeatEveryMs) {
@@ -542,10 +556,13 @@ export async function withFleet<T>(
 ): Promise<FleetRun<T>> {
   let done = false;
   let failed = false;
+  let signalStop!: () => void;
+  const stopping = new Promise<void>((resolve) => (signalStop = resolve));
   const stopped = () => done;
   const stop = () => {
     done = true;
     o.log.running(false);
+    signalStop();
   };
   const fail = () => {
     failed = true;
@@ -567,10 +584,11 @@ export async function withFleet<T>(
         behaviour,
         log: o.log,
         stop: stopped,
+        stopping,
         failed: () => failed,
         afterLeased,
       }).catch((error: unknown) => {
-        // A car told to leave because another failed is not a failure of its own.
+        // A car that left because its fleet stopped (done, or another failed) did not fail.
         if (!(error instanceof FleetStopped)) throw error;
       }),
     ),
