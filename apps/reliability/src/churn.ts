@@ -11,7 +11,6 @@ export interface ChurnSize {
   tasks: number;
   /** Chance that a car drives off holding the tasks of a lease call. */
   departChance: number;
-  deadlineMs: number;
   seed: number;
 }
 
@@ -19,14 +18,12 @@ export const CHURN_CI: ChurnSize = {
   cars: 60,
   tasks: 600,
   departChance: 0.35,
-  deadlineMs: 90_000,
   seed: 1,
 };
 export const CHURN_LONG: ChurnSize = {
   cars: 500,
   tasks: 10_000,
   departChance: 0.35,
-  deadlineMs: 900_000,
   seed: 1,
 };
 
@@ -39,7 +36,7 @@ export async function churn(size: ChurnSize): Promise<Figure[]> {
     const log = new FleetLog();
     const startedAt = performance.now();
     const {
-      value: { finished },
+      value: { finished, why },
     } = await withFleet(
       cars,
       {
@@ -48,8 +45,9 @@ export async function churn(size: ChurnSize): Promise<Figure[]> {
         // than a batch: the share of leases broken is then the chance of departing.
         behaviour: { ...STEADY, leaseMax: 1, departChance: size.departChance, awayMs: [50, 600] },
       },
-      (stopped) => waitForJobs(tenant, jobIds, size.deadlineMs, stopped),
+      (stopped) => waitForJobs(tenant, jobIds, stopped),
     );
+    if (why) console.log(`churn: ${why}`);
     const ms = performance.now() - startedAt;
     const a = await accounting(cluster.pool, jobIds);
     // From a lease broken by a departure (or a release) to the next lease of its task: the
@@ -71,7 +69,7 @@ export async function churn(size: ChurnSize): Promise<Figure[]> {
       cars: [size.cars, "cars"],
       instances: [2, "server processes"],
       tasks: [a.tasks, "tasks"],
-      finished: [finished ? 1 : 0, "1 = every job finished in time"],
+      finished: [finished ? 1 : 0, "1 = every job finished (nothing stalled)"],
       seconds: [ms / 1000, "s"],
       tasksLost: [a.tasksLost, "tasks"],
       jobsUnfinished: [a.jobsUnfinished, "jobs"],

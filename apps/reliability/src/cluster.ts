@@ -2,7 +2,6 @@
 // again mid-load), and N `nightshift serve` processes on it, each as an operator would run it.
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createPool } from "@nightshift/db/client";
 import { type EmbeddedPostgres, pgDataDir, startEmbedded } from "@nightshift/db/embedded";
 import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
@@ -23,9 +22,10 @@ export interface Cluster {
   restart(i: number): Promise<void>;
   /**
    * PostgreSQL goes down, as in a crash (immediate shutdown: no checkpoint, recovery from the
-   * WAL at the next start), stays down `downMs`, and comes back on the same port.
+   * WAL at the next start), stays down until `whileDown` resolves, and comes back on the same
+   * port; `downMs` is how long it was away, stop to ready.
    */
-  restartDatabase(downMs: number): Promise<{ downMs: number }>;
+  restartDatabase(whileDown: () => Promise<void>): Promise<{ downMs: number }>;
   /** The two halves of restartDatabase. */
   stopDatabase(): Promise<void>;
   startDatabase(): Promise<void>;
@@ -96,11 +96,14 @@ export async function startCluster(opts: {
     },
     stopDatabase,
     startDatabase,
-    async restartDatabase(downMs) {
+    async restartDatabase(whileDown) {
       const startedAt = performance.now();
       await stopDatabase();
-      await sleep(downMs);
-      await startDatabase();
+      try {
+        await whileDown();
+      } finally {
+        await startDatabase();
+      }
       return { downMs: Math.round(performance.now() - startedAt) };
     },
     async stop() {

@@ -7,7 +7,7 @@ import { runAndReport } from "./figures";
 it("a server killed and PostgreSQL crashed mid-load lose no acknowledged submit", async () => {
   const f = await runAndReport("crashes", () => crashes(CRASHES_CI));
   expect(f.acknowledgedLost).toBe(0);
-  expect(f.finishedInTime).toBe(1);
+  expect(f.finished).toBe(1);
   expect(f.jobsFinished).toBe(2);
   expect(f.tasksLost).toBe(0);
   expect(f.doubleCounted).toBe(0);
@@ -22,4 +22,4 @@ it("a server killed and PostgreSQL crashed mid-load lose no acknowledged submit"
   expect(f.failovers).toBeGreaterThan(0);
   expect(f.killedAtAcked).toBeLessThan(f.replicas!);
   expect(f.databaseAtAcked).toBeLessThan(f.replicas!);
-}, 240_000);
+});

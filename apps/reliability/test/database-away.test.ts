@@ -47,18 +47,20 @@ it("answers 503 while the database is away, and serves again when it is back", a
     enroll: "SERVICE_UNAVAILABLE",
   });
   expect(ready).toBe(503);
-  // Back: the pool opens new connections; nothing to restart. Generous: on a loaded 2-core
-  // machine PostgreSQL's start and the pool's first connections took over 20 s.
-  const until = performance.now() + 90_000;
+  // Back: the pool opens new connections; nothing to restart. Retried while the answer is 503
+  // (PostgreSQL took over 20 s to start on a loaded 2-core machine, and the pool's first
+  // connections follow), with no deadline: any other failure fails at once, and a server that
+  // never serves again is caught by vitest's timeout, a hang guard.
   for (;;) {
-    const ok = await car.node.heartbeat.mutate(PARKED).then(
-      () => true,
-      () => false,
+    const error = await car.node.heartbeat.mutate(PARKED).then(
+      () => null,
+      (e: unknown) => e,
     );
-    if (ok) break;
-    expect(performance.now()).toBeLessThan(until);
+    if (error === null) break;
+    expect(apiErrorCode(error)).toBe("SERVICE_UNAVAILABLE");
+    // Only paces the retries.
     await new Promise((r) => setTimeout(r, 200));
   }
   expect((await tenant.tenant.jobs.list.query({})).items).toEqual([]);
   expect((await fetch(`${url}/readyz`)).status).toBe(200);
-}, 120_000);
+});

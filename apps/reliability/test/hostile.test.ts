@@ -20,6 +20,7 @@ it("hostile requests get no 5xx and change no row", async () => {
   expect(f.filesServedWrongly).toBe(0);
   expect(f.replayWrites).toBe(0);
   expect(f.revokedAccepted).toBe(0);
-  // The other instance stops honouring a revoked credential within its cache time (5 s).
-  expect(f.carRevokedOtherInstanceMs).toBeLessThan(30_000);
-}, 240_000);
+  // The other instance stops honouring a revoked credential within its cache time (5 s):
+  // counted (calls sent after it and still accepted), not timed; the delay is a figure.
+  expect(f.revokedAcceptedPastCache).toBe(0);
+});

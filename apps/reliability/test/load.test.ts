@@ -9,4 +9,4 @@ it("holds a growing fleet of heartbeating cars, and reports where p99 passes 100
   expect(f["oneInstance.heartbeatErrors"]).toBe(0);
   expect(f["twoInstances.heartbeatErrors"]).toBe(0);
   expect(f["oneInstance.p99At25"]).toBeGreaterThan(0);
-}, 240_000);
+});

@@ -21,6 +21,9 @@ const DRIVE_STATES: DriveState[] = ["driving", "parked", "charging"];
 /** Up to about 10 s: lease and submit calls are meant to take milliseconds. */
 const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** How long one database read of the fleet gauges serves the scrapes that follow it, ms. */
+export const GAUGE_READ_SHARED_MS = 500;
+
 export function createMetrics(opts: {
   readFleetGauges: () => Promise<FleetGauges>;
   onScrapeError?: (error: unknown) => void;
@@ -47,7 +50,7 @@ export function createMetrics(opts: {
   let pending: { at: number; read: Promise<FleetGauges | null> } | undefined;
   const snapshot = (): Promise<FleetGauges | null> => {
     const now = performance.now();
-    if (!pending || now - pending.at > 500) {
+    if (!pending || now - pending.at > GAUGE_READ_SHARED_MS) {
       pending = {
         at: now,
         read: opts.readFleetGauges().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 // For tests: `nightshift serve` in a child process, as an operator would run it, with what it
-// printed on stdout (the URL, the database URL, the demo credentials) parsed.
+// printed on stdout (the URL, the database URL, the demo credentials) parsed; and STALL_MS, the
+// one hang guard the server and fleet tests share.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, mkdtempSync } from "node:fs";
@@ -7,6 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { REPO_ROOT } from "./env";
+
+/**
+ * How long a test waits for something that makes no progress (a fleet whose calls get no answer,
+ * jobs that stop moving, a server that neither starts nor exits) before it fails: a hang guard,
+ * not a time budget. A run that is merely slow keeps progressing and passes; minutes without a
+ * single answer mean something is stuck. Vitest's timeouts, longer still, are the last guard.
+ */
+export const STALL_MS = 180_000;
 
 /** The code any car may enroll with on a seeded (demo) server. */
 export const DEMO_CODE = "DEMO-NIGHTSHIFT";
@@ -42,7 +51,11 @@ export interface ServeProcess {
   stderr(): string;
   /** Resolves with the exit code (or the signal's name) when the process ends. */
   exited: Promise<number | string>;
-  /** SIGTERM, then the exit; SIGKILL if it takes longer than `timeoutMs`. */
+  /**
+   * SIGTERM, then the exit; SIGKILL if it takes longer than `timeoutMs` (15 s: a clean-up for
+   * after the tests; a test that checks the exit code passes STALL_MS, so that a slow drain is
+   * not turned into a failure).
+   */
   stop(timeoutMs?: number): Promise<number | string>;
 }
 
@@ -56,6 +69,11 @@ export function tempDir(prefix = "nightshift-test-"): string {
   return dir;
 }
 
+/**
+ * Starts `nightshift serve` and resolves once it prints `listening on …`; rejects when it exits
+ * first, or after `startTimeoutMs` (STALL_MS unless given: a hang guard, since PostgreSQL's first
+ * start and the migrations take a while on a busy machine).
+ */
 export async function spawnServe(
   args: string[],
   opts: { env?: Record<string, string | undefined>; startTimeoutMs?: number } = {},
@@ -78,7 +96,7 @@ export async function spawnServe(
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`serve did not start in time; stderr:\n${stderr}`));
-    }, opts.startTimeoutMs ?? 60_000);
+    }, opts.startTimeoutMs ?? STALL_MS);
     lines.on("line", (line) => {
       const listening = /^listening on (\S+)$/.exec(line);
       if (listening) {

@@ -1,6 +1,7 @@
 // The checks on the database after a fleet of test cars (`@nightshift/server/test-cars`) has
 // run: every task was done, decided once and paid once, everything the servers acknowledged is
-// recorded, and no work unit was held by two cars at once as the cars saw it.
+// recorded, every lease reached a car, and no work unit was held by two cars at once as the
+// cars saw it.
 import type { createPool } from "@nightshift/db/client";
 import type { FleetLog } from "@nightshift/server/test-cars";
 import { expect } from "vitest";
@@ -188,4 +189,31 @@ export async function expectNoUnitHeldTwice(
   }
   expect(overlaps, "leases of one unit held at once").toEqual([]);
   return leasedAgain;
+}
+
+/**
+ * Every lease of the jobs reached a car (the cars logged its answer), and none ran out: a lease
+ * made for a call whose answer was lost would be held by no car until its lifetime ended. A
+ * count over the whole lease history, so it does not depend on how long the run took.
+ */
+export async function expectEveryLeaseSeen(
+  pool: Pool,
+  jobIds: readonly string[],
+  log: FleetLog,
+): Promise<void> {
+  const rows = await all<{ id: string; status: string; end_reason: string | null }>(
+    pool,
+    `SELECT l.id, l.status, l.end_reason FROM leases l JOIN tasks t ON t.id = l.task_id
+      WHERE t.job_id = ANY($1)`,
+    jobIds,
+  );
+  expect(rows.length).toBeGreaterThan(0);
+  expect(
+    rows.filter((l) => !log.leases.has(l.id)),
+    "leases no car was told of",
+  ).toEqual([]);
+  expect(
+    rows.filter((l) => l.status === "expired"),
+    "leases that ran out",
+  ).toEqual([]);
 }

@@ -6,10 +6,18 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createNightshiftClient } from "@nightshift/client/client";
 import { apiErrorCode } from "@nightshift/client/errors";
+import { DEFAULT_API_CONFIG } from "@nightshift/api/config";
 import { tinyInput } from "@nightshift/api/seed";
 import { demoImagePath } from "@nightshift/models/demo-images";
+import { GAUGE_READ_SHARED_MS } from "@nightshift/server/metrics";
 import { getManifest } from "@nightshift/models/registry";
-import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import {
+  parseDemo,
+  type ServeProcess,
+  spawnServe,
+  STALL_MS,
+  tempDir,
+} from "@nightshift/server/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const tmp = tempDir();
@@ -18,6 +26,9 @@ const modelsDir = join(tmp, "models");
 const MODEL_BYTES = randomBytes(4096);
 const MODEL_SHA = createHash("sha256").update(MODEL_BYTES).digest("hex");
 const ALLOWED_ORIGIN = "http://console.test:3000";
+const DRAIN_DELAY_MS = 10_000;
+/** Sign-in attempts per client address: a burst of 10, then one per 2 s (api config). */
+const SIGN_IN = DEFAULT_API_CONFIG.rateLimits.signIn;
 
 let first: ServeProcess;
 /** The second instance, on the first's database. */
@@ -38,6 +49,17 @@ async function scrape(url: string): Promise<Map<string, number>> {
   );
 }
 
+/**
+ * A scrape that reads the database after everything written before the call: the gauges come
+ * from one read shared by the scrapes of the next GAUGE_READ_SHARED_MS, so a scrape sent once
+ * that much time has passed since the writes cannot be served by a read from before them. The
+ * wait is a lower bound: a slow machine only makes it longer than needed, never too short.
+ */
+async function scrapeAfterWrites(url: string): Promise<Map<string, number>> {
+  await new Promise((r) => setTimeout(r, GAUGE_READ_SHARED_MS + 1));
+  return scrape(url);
+}
+
 const tinyInputs = (n: number) => Array.from({ length: n }, (_, i) => tinyInput([i, 1, 2, 3]));
 
 beforeAll(async () => {
@@ -47,8 +69,10 @@ beforeAll(async () => {
     env: {
       NIGHTSHIFT_CORS_ORIGINS: ALLOWED_ORIGIN,
       NIGHTSHIFT_MODELS_DIR: modelsDir,
-      // Long enough to watch /readyz answer 503 while the server drains.
-      NIGHTSHIFT_DRAIN_DELAY_MS: "1500",
+      // The drain delay is a duration the server promises (/readyz 503 and the listener still
+      // open for so long after SIGTERM); the shutdown test's five local requests must land in
+      // it. 10 s is about a hundred times what they take on a loaded 2-core machine.
+      NIGHTSHIFT_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
     },
   });
   demo = parseDemo(first.banner);
@@ -114,7 +138,7 @@ describe("one instance", () => {
     const bad = await client.tenant.jobs.get.query({ jobId: "nope" }).catch((e: unknown) => e);
     expect(apiErrorCode(bad)).toBe("BAD_REQUEST");
 
-    const metrics = await scrape(first.url);
+    const metrics = await scrapeAfterWrites(first.url);
     expect(metrics.get("process_cpu_seconds_total")).toBeGreaterThan(0);
     expect(metrics.has("nodejs_eventloop_lag_seconds")).toBe(true);
     expect(metrics.get('nightshift_trpc_calls_total{path="whoami",code="OK"}')).toBeGreaterThan(0);
@@ -243,7 +267,7 @@ describe("two instances on one database", () => {
       taskCount: 2,
     });
     // Gauges come from the shared database: both instances report the same queue.
-    const [a, b] = await Promise.all([scrape(first.url), scrape(second.url)]);
+    const [a, b] = await Promise.all([scrapeAfterWrites(first.url), scrapeAfterWrites(second.url)]);
     expect(a.get("nightshift_queue_depth")).toBe(3 + 2);
     expect(b.get("nightshift_queue_depth")).toBe(3 + 2);
   });
@@ -255,20 +279,37 @@ describe("two instances on one database", () => {
         headers: { "content-type": "application/json", "x-forwarded-for": client },
         body: JSON.stringify({ email: demo.email, password: "not the password" }),
       }).then((r) => r.status);
-    // Sign-in allows a burst of 10 per address (then one per 2 s; a sign-in takes a while, so
-    // the calls go at once). One client spends its burst through the proxy…
-    const burst = (n: number, url: string, client: (i: number) => string) =>
-      Promise.all(Array.from({ length: n }, (_, i) => wrongSignIn(url, client(i))));
-    const count = (statuses: number[], status: number) =>
-      statuses.filter((s) => s === status).length;
-    const spent = await burst(14, second!.url, () => "203.0.113.7");
-    expect(count(spent, 401)).toBeLessThanOrEqual(11);
-    expect(count(spent, 429)).toBeGreaterThanOrEqual(3);
+    // Sign-in allows a burst of 10 per address, then refills one per 2 s. The calls go at once,
+    // but how long they take to arrive depends on the machine: the bucket may refill meanwhile.
+    // So the check is the limiter's own rule over the time the burst actually took: at most
+    // burst + perSecond × elapsed (+1 for a token refilled as the burst began) get through, the
+    // rest are refused. Refused calls answer at once; those let through cost a scrypt each (4 at
+    // a time), so a limiter keyed on the wrong address lets all 60 through in about 15 scrypts'
+    // time, and fails this unless one scrypt takes over 6 s.
+    const BURST = 60;
+    const burst = async (url: string, client: (i: number) => string) => {
+      const startedAt = performance.now();
+      const statuses = await Promise.all(
+        Array.from({ length: BURST }, (_, i) => wrongSignIn(url, client(i))),
+      );
+      const elapsedS = (performance.now() - startedAt) / 1000;
+      const allowed = SIGN_IN.burst + Math.floor(SIGN_IN.perSecond * elapsedS) + 1;
+      // Every call is a wrong password (401) or refused by the limiter (429).
+      expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+      const passed = statuses.filter((s) => s === 401).length;
+      console.log(
+        `sign-in burst at ${url}: ${passed} of ${BURST} let through in ${elapsedS.toFixed(1)} s (at most ${allowed})`,
+      );
+      return { passed, allowed };
+    };
+    // One client spends its burst through the proxy…
+    const spent = await burst(second!.url, () => "203.0.113.7");
+    expect(spent.passed).toBeLessThanOrEqual(spent.allowed);
     // …and another client behind the same proxy is not held back by it.
     expect(await wrongSignIn(second!.url, "198.51.100.23")).toBe(401);
     // The first instance trusts no proxy: the header is the caller's word and changes nothing.
-    const peer = await burst(14, first.url, (i) => `192.0.2.${i}`);
-    expect(count(peer, 429)).toBeGreaterThanOrEqual(3);
+    const peer = await burst(first.url, (i) => `192.0.2.${i}`);
+    expect(peer.passed).toBeLessThanOrEqual(peer.allowed);
   });
 });
 
@@ -279,13 +320,11 @@ describe("shutdown and restart", () => {
     });
     const carClient = createNightshiftClient({ url: first.url, credential: car.credential });
 
-    const signalledAt = performance.now();
     first.child.kill("SIGTERM");
+    // The signal arrives when it arrives: /readyz is asked until it changes (a server that
+    // never says 503 exits at the end of its drain, and the next fetch fails the test).
     let ready = await fetch(`${first.url}/readyz`);
-    for (let i = 0; ready.status === 200 && i < 50; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      ready = await fetch(`${first.url}/readyz`);
-    }
+    while (ready.status === 200) ready = await fetch(`${first.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.text()).toContain("shutting down");
     // Still alive, still answering calls other than leasing.
@@ -298,17 +337,18 @@ describe("shutdown and restart", () => {
       metrics.get('nightshift_trpc_calls_total{path="node.lease",code="SERVICE_UNAVAILABLE"}'),
     ).toBe(1);
 
+    // It stopped on its own, without waiting out its drain timeout: what exit time stood for.
     expect(await first.exited).toBe(0);
-    expect(performance.now() - signalledAt).toBeLessThan(8000);
     expect(first.stderr()).toContain("server stopped");
+    expect(first.stderr()).not.toContain("drain timed out");
 
     // The second instance has lost its database (the first's embedded one): alive, not ready.
     expect((await fetch(`${second!.url}/healthz`)).status).toBe(200);
     const orphan = await fetch(`${second!.url}/readyz`);
     expect(orphan.status).toBe(503);
     expect(await orphan.text()).toContain("database unreachable");
-    expect((await scrape(second!.url)).get("nightshift_db_up")).toBe(0);
-    expect(await second!.stop()).toBe(0);
+    expect((await scrapeAfterWrites(second!.url)).get("nightshift_db_up")).toBe(0);
+    expect(await second!.stop(STALL_MS)).toBe(0);
   });
 
   it("keeps its data across a restart on the same --data folder", async () => {
@@ -323,7 +363,7 @@ describe("shutdown and restart", () => {
       const metrics = await scrape(again.url);
       expect(metrics.get('nightshift_cars{state="parked"}')).toBe(1);
     } finally {
-      expect(await again.stop()).toBe(0);
+      expect(await again.stop(STALL_MS)).toBe(0);
     }
   });
 });

@@ -1,6 +1,6 @@
 // One API over real HTTP on a real PostgreSQL, as a test sees it: a server on port 0 (the
-// standalone adapter), clients per credential, a clock that can jump, and helpers to enroll cars
-// and count rows.
+// standalone adapter), clients per credential, a clock that moves only when read or told, and
+// helpers to enroll cars and count rows.
 import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
 import type { AddressInfo } from "node:net";
 import { createDb, createPool, type Db } from "@nightshift/db/client";
@@ -20,12 +20,32 @@ export const OPERATOR_PASSWORD = "correct horse battery staple";
 /** A cheap scrypt hash of it: production's cost would spend ~1.4 s per test on two hashes. */
 const operatorHash = hashPassword(OPERATOR_PASSWORD, { N: 2 ** 10, r: 8, p: 1 });
 
-/** Wall time plus an offset that tests move forward. */
+/**
+ * How long a test waits for something that makes no progress before it fails: a hang guard, not
+ * a time budget (vitest's timeouts, longer still, are the last one).
+ */
+export const STALL_MS = 180_000;
+
+/** Noon UTC on the day after `wallMs`'s date. */
+function nextNoonUtcMs(wallMs: number): number {
+  const day = new Date(wallMs);
+  return Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + 1, 12);
+}
+
+/**
+ * The API's clock in tests (every lease expiry, heartbeat age, tariff hour and stamp is read
+ * against it). It starts at noon UTC on the day after today's: the same hour of day in every run,
+ * so tariffs, owners' allowed hours and regions' local time never depend on when the tests run;
+ * and later than anything stamped by the wall clock (the seed's rows, PostgreSQL's defaults).
+ * It moves 1 ms each time it is read, so that stamps keep the order of the calls that made them,
+ * and otherwise only when a test advances it: a car's heartbeat never ages past the timeout, nor
+ * a lease past its lifetime, because the machine was slow.
+ */
 export class TestClock {
-  offsetMs = 0;
-  now = (): Date => new Date(Date.now() + this.offsetMs);
+  private ms = nextNoonUtcMs(Date.now());
+  now = (): Date => new Date((this.ms += 1));
   advance(s: number): void {
-    this.offsetMs += s * 1000;
+    this.ms += s * 1000;
   }
 }
 

@@ -88,7 +88,8 @@ describe("startEmbedded", () => {
     // itself only ignores one that it may not signal, so run ours as the cluster's owner.
     const owner = await stat(pgDataDir(dataDir));
     const asOwner = process.getuid?.() === 0 ? { uid: owner.uid, gid: owner.gid } : {};
-    const other = spawn("sleep", ["60"], { stdio: "ignore", ...asOwner });
+    // Alive until the test kills it, however long PostgreSQL takes to start below.
+    const other = spawn("sleep", ["infinity"], { stdio: "ignore", ...asOwner });
     cleanups.push(() => void other.kill("SIGKILL"));
     const pidFile = path.join(pgDataDir(dataDir), "postmaster.pid");
     await writeFile(
