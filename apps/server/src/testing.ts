@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { REPO_ROOT } from "./env";
+import { HANG_MS } from "@nightshift/testkit/waits";
 
 /**
  * How long a test waits for something that makes no progress (a fleet whose calls get no answer,
@@ -15,7 +16,7 @@ import { REPO_ROOT } from "./env";
  * not a time budget. A run that is merely slow keeps progressing and passes; minutes without a
  * single answer mean something is stuck. Vitest's timeouts, longer still, are the last guard.
  */
-export const STALL_MS = 180_000;
+export const STALL_MS = HANG_MS;
 
 /** The code any car may enroll with on a seeded (demo) server. */
 export const DEMO_CODE = "DEMO-NIGHTSHIFT";

@@ -7,7 +7,7 @@ import { ledgerEntries } from "@nightshift/db/schema";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTiny } from "../src/seed";
-import { PARKED, setup, testDatabase, tinyInput } from "./harness";
+import { PARKED, setup, testClockStartMs, testDatabase, tinyInput } from "./harness";
 
 const database = testDatabase();
 beforeAll(database.start);
@@ -15,10 +15,12 @@ afterAll(database.stop);
 
 const MIN_MS = 60_000;
 
-/** A world at `speedup`×, at 02:00 UTC in June when it starts (the seeded regions' night). */
+/**
+ * A world at `speedup`×, at 02:00 UTC in June (the seeded regions' night) when the test's clock
+ * starts.
+ */
 function world(speedup: number) {
-  const wallS = Date.now() / 1000;
-  return timeScale(speedup, wallS, Date.UTC(2026, 5, 3, 2) / 1000);
+  return timeScale(speedup, testClockStartMs() / 1000, Date.UTC(2026, 5, 3, 2) / 1000);
 }
 
 /** Enrolls a car that leaves `inMs` wall milliseconds from now, and asks for one task. */

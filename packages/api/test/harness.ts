@@ -13,6 +13,7 @@ import { type ApiDeps, createContextFactory } from "../src/context";
 import { hashPassword } from "../src/crypto";
 import { type AppRouter, appRouter } from "../src/router";
 import { seedDemo, type SeedResult } from "../src/seed";
+import { HANG_MS } from "@nightshift/testkit/waits";
 
 export type Client = ReturnType<typeof createTRPCClient<AppRouter>>;
 
@@ -24,11 +25,11 @@ const operatorHash = hashPassword(OPERATOR_PASSWORD, { N: 2 ** 10, r: 8, p: 1 })
  * How long a test waits for something that makes no progress before it fails: a hang guard, not
  * a time budget (vitest's timeouts, longer still, are the last one).
  */
-export const STALL_MS = 180_000;
+export const STALL_MS = HANG_MS;
 
-/** Noon UTC on the day after `wallMs`'s date. */
-function nextNoonUtcMs(wallMs: number): number {
-  const day = new Date(wallMs);
+/** Noon UTC on the day after today's (by the wall clock): where every TestClock starts. */
+export function testClockStartMs(): number {
+  const day = new Date();
   return Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + 1, 12);
 }
 
@@ -42,10 +43,14 @@ function nextNoonUtcMs(wallMs: number): number {
  * a lease past its lifetime, because the machine was slow.
  */
 export class TestClock {
-  private ms = nextNoonUtcMs(Date.now());
+  private ms = testClockStartMs();
   now = (): Date => new Date((this.ms += 1));
   advance(s: number): void {
     this.ms += s * 1000;
+  }
+  /** Puts the clock at `ms` (epoch ms): a test that needs a date (summer time, winter time). */
+  set(ms: number): void {
+    this.ms = ms;
   }
 }
 

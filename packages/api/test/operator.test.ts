@@ -259,10 +259,10 @@ describe("operator", () => {
     // The retired column (kept for the previous release's servers) is not part of the view.
     expect(listed[0]).not.toHaveProperty("utcOffsetH");
     // Its offset at the time of the call: summer or winter time.
-    h.clock.offsetMs = Date.parse("2025-07-01T12:00:00Z") - Date.now();
+    h.clock.set(Date.parse("2025-07-01T12:00:00Z"));
     const summer = await h.operator.operator.regions.list.query();
     expect(summer.find((r) => r.id === "us-west")!.utcOffsetS).toBe(-7 * 3600);
-    h.clock.offsetMs = Date.parse("2025-12-01T12:00:00Z") - Date.now();
+    h.clock.set(Date.parse("2025-12-01T12:00:00Z"));
     const winter = await h.operator.operator.regions.list.query();
     expect(winter.find((r) => r.id === "us-west")!.utcOffsetS).toBe(-8 * 3600);
 
@@ -309,7 +309,7 @@ describe("operator", () => {
     });
     const car = h.api.client(out.credential);
     const reasonAt = async (iso: string) => {
-      h.clock.offsetMs = Date.parse(iso) - Date.now();
+      h.clock.set(Date.parse(iso));
       await car.node.heartbeat.mutate(PARKED);
       return (await car.node.lease.mutate({})).reason;
     };

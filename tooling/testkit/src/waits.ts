@@ -7,11 +7,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
- * How long a wait may see nothing happen before the test calls it a hang. Every wait's real
- * limit; vitest's own timeouts (tooling/vitest) are longer still, so a hang fails with a message
- * that says what it waited for.
+ * How long a wait may see nothing happen before the test calls it a hang: three minutes without
+ * a single answer, a task decided, a job moving. Every wait's real limit, here and in the server's
+ * and the API's test kits (STALL_MS); vitest's own timeouts (tooling/vitest) are longer still, so
+ * that a hang fails with a message that says what it waited for.
  */
-export const HANG_MS = 5 * 60_000;
+export const HANG_MS = 3 * 60_000;
 
 export class StalledError extends Error {
   constructor(message: string) {
