@@ -1,16 +1,4 @@
-// Browser-safe: the vehicle page bundles this package, so no Node modules.
-import base from "@nightshift/eslint-config/base";
+// Browser-safe: the console and the vehicle page bundle this package, so no Node modules.
+import browserSafe from "@nightshift/eslint-config/browser-safe";
 
-export default [
-  ...base,
-  {
-    files: ["src/**/*.ts"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        { patterns: [{ group: ["node:*"], message: "browser-safe: Intl only, no Node modules" }] },
-      ],
-      "no-restricted-globals": ["error", { name: "process", message: "browser-safe: no process" }],
-    },
-  },
-];
+export default browserSafe;
