@@ -16,10 +16,16 @@ const DEMO_FILES: Record<string, string[]> = {
   "ppocr-det": ["page-1.png", "page-2.png"],
 };
 
-/** `count` inputs for the model, batched: demo images for image models, a fixed pattern for tensors. */
-export function modelFeeds(m: ModelManifest, count: number): Record<string, WireTensor> {
+/**
+ * `count` inputs for the model, batched: demo images for image models (`files`, else a few
+ * chosen per model), a fixed pattern for tensors.
+ */
+export function modelFeeds(
+  m: ModelManifest,
+  count: number,
+  files: readonly string[] | undefined = DEMO_FILES[m.id],
+): Record<string, WireTensor> {
   if (m.preprocess.kind === "tensor") return syntheticFeeds(m, count);
-  const files = DEMO_FILES[m.id];
   if (!files) throw new Error(`no demo images chosen for ${m.id}`);
   const tensors = Array.from({ length: count }, (_, i) =>
     imageToTensor(
