@@ -40,6 +40,9 @@ export interface CheatersSize {
   sleeperShare: number;
   /** Tasks a sleeper answers honestly first (trust comes after 10 consecutive valid). */
   sleeperHonestTasks: number;
+  /** Batches of more work, at most, while a cheater is still free once the tasks are done. */
+  catchUpBatches: number;
+  catchUpTasks: number;
   seed: number;
 }
 
@@ -51,6 +54,8 @@ export const CHEATERS_CI: CheatersSize = {
   perturbRate: 0.5,
   sleeperShare: 0.02,
   sleeperHonestTasks: 15,
+  catchUpBatches: 5,
+  catchUpTasks: 100,
   seed: 3,
 };
 export const CHEATERS_LONG: CheatersSize = {
@@ -60,6 +65,8 @@ export const CHEATERS_LONG: CheatersSize = {
 };
 
 type Role = "honest" | "perturber" | "colluder" | "sleeper";
+/** The cars the test holds to be caught (a sleeper's lies are a figure of their own). */
+const isCheater = (r: Role | undefined): boolean => r === "perturber" || r === "colluder";
 
 export async function cheaters(size: CheatersSize): Promise<Figure[]> {
   // Cars spread the roles evenly: of every 50, the first 5 perturb, the next 1 colludes, the
@@ -100,13 +107,41 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
     // A car caught between the poll that saw every job finished and the fleet's stop (a sleeper
     // failing a canary) reopens the jobs it answered alone: the fleet goes back until none is
     // left. Once the cars have stopped nothing reopens, so one look after each stop settles it.
-    let finished = false;
-    for (let round = 0; round < 3 && !finished; round++) {
-      const run = await withFleet(cars, { log, behaviour: { ...STEADY, leaseMax: 2 } }, (stopped) =>
-        waitForJobs(tenant, jobIds, stopped),
+    const runUntilFinished = async (ids: string[]): Promise<boolean> => {
+      for (let round = 0; round < 3; round++) {
+        const run = await withFleet(
+          cars,
+          { log, behaviour: { ...STEADY, leaseMax: 2 } },
+          (stopped) => waitForJobs(tenant, ids, stopped),
+        );
+        if (run.value.why) console.log(`cheaters: ${run.value.why}`);
+        if (run.value.finished && (await jobsFinishedNow(tenant, ids))) return true;
+      }
+      return false;
+    };
+    const cheaterIds = cars.map((c) => c.carId).filter((id) => isCheater(role.get(id)));
+    const cheatersFree = async (): Promise<number> => {
+      const { rows } = await cluster.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM cars WHERE id = ANY($1::uuid[]) AND NOT quarantined`,
+        [cheaterIds],
       );
-      if (run.value.why) console.log(`cheaters: ${run.value.why}`);
-      finished = run.value.finished && (await jobsFinishedNow(tenant, jobIds));
+      return rows[0]!.n;
+    };
+    let finished = await runUntilFinished(jobIds);
+    // A cheater is quarantined by the lies the checks caught, and how many tasks it got depends
+    // on the fleet's timing: one that drew few may still be free when the work runs out. More
+    // work, a batch at a time, until every cheater is caught: the claim is that each one is, and
+    // the figures say how much work it took.
+    let catchUpTasks = 0;
+    for (let batch = 1; batch <= size.catchUpBatches && finished; batch++) {
+      if ((await cheatersFree()) === 0) break;
+      const more = await submitTasks(tenant, size.catchUpTasks, {
+        salt: size.seed + 1000 * batch,
+        replication: "auto",
+      });
+      jobIds.push(...more);
+      catchUpTasks += size.catchUpTasks;
+      finished = await runUntilFinished(more);
     }
     const ms = performance.now() - startedAt;
     const a = await accounting(cluster.pool, jobIds);
@@ -188,9 +223,11 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
       perturbers: [of("perturber").length, `cars, lying on ${size.perturbRate * 100}% of tasks`],
       colluders: [of("colluder").length, "cars, the same wrong output"],
       tasks: [a.tasks, "tasks"],
+      catchUpTasks: [catchUpTasks, "tasks added after the first ones to catch every cheater"],
       finished: [finished ? 1 : 0, "1 = every job finished (nothing stalled)"],
       seconds: [ms / 1000, "s"],
       tasksValid: [decided.length, "tasks"],
+      tasksLost: [a.tasksLost, "tasks not validated (failed for want of a quorum, or waiting)"],
       wrongAccepted: [wrong, "tasks whose accepted answer is wrong"],
       wrongAcceptedRate: [decided.length ? wrong / decided.length : 0, "of validated tasks"],
       wrongAcceptedUpper95: [upperBound95(wrong, decided.length), "95% upper bound of the rate"],
