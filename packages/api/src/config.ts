@@ -83,7 +83,12 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   capacityCacheS: 2,
   authCacheS: 5,
   sessionTtlS: 12 * 3600,
-  maxTaskAttempts: 2,
+  // A round of untrusted cars needs three agreeing of four: a cheater and a colluder on one new
+  // task fail its round now and then (among the first few hundred tasks of a fleet with one
+  // cheater in eight, about one round in thirty). A third round makes a tenant's task fail for
+  // that about once in a thousand such rounds, where a fifth replica a round would instead let
+  // two colluders and a third one outvote two honest cars.
+  maxTaskAttempts: 3,
   rateLimits: {
     // A car heartbeats every few seconds and leases and submits up to 128 tasks at a time, in
     // one call each (node.submitMany; each call of a batched HTTP request counts): room for a

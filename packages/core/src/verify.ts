@@ -86,13 +86,10 @@ export const DEFAULT_VERIFICATION: VerificationConfig = {
   // BOINC's adaptive replication replicates an untrusted host's job to 2 (app.target_nresults=2)
   // and accepts 2 agreeing results.
   quorum: 2,
-  // Enough for the strictest group to absorb two bad results: cars nobody trusts need three
-  // agreeing (quorumUntrusted), so at most five, where two bad results cost two extra replicas
-  // (with a trusted car in the group, two agreeing of five absorb three). Beyond that the work
-  // itself (or cross-backend determinism) is suspect, BOINC's "too many success results without
-  // consensus". At four, a perturber and a colluder on one new task failed its round: a task
-  // among the first few hundred of a fleet with one cheater in eight failed now and then.
-  maxReplicas: 5,
+  // Two agreeing out of at most four: one bad result costs one extra replica, two cost two.
+  // Beyond that the work itself (or cross-backend determinism) is suspect, BOINC's
+  // "too many success results without consensus".
+  maxReplicas: 4,
   // A canary is a task no tenant pays for; 2% keeps it, plus spot checks, inside the 5–10% of
   // compute BOINC targets for verification overhead under adaptive replication.
   canaryRate: 0.02,
