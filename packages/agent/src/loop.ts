@@ -271,6 +271,12 @@ export class WorkLoop {
   private wake = new AbortController();
   private running: Promise<void> | undefined;
 
+  /**
+   * Times the car has decided about work since it started: lease calls answered (with work or
+   * without), and rounds in which it could not ask (driving, outside its owner's hours, short of
+   * charge). Once every car of a fleet has decided once, the server's view of the fleet is whole.
+   */
+  decisions = 0;
   readonly stats: LoopStats = {
     leased: 0,
     computed: 0,
@@ -455,6 +461,7 @@ export class WorkLoop {
       }
       if (!this.heartbeatOk) await this.heartbeat();
       const blocker = this.blocker();
+      if (blocker !== null && this.heartbeatOk) this.decisions++;
       if (blocker !== null || !this.heartbeatOk) {
         await this.sleepWake(this.heartbeatOk ? this.o.tickMs : this.backoffDelay(failures++));
         continue;
@@ -471,6 +478,7 @@ export class WorkLoop {
         this.leaseRequest = undefined;
         tasks = out.tasks;
         failures = 0;
+        this.decisions++;
         if (tasks.length === 0) {
           const reason = out.reason ?? "no-work";
           this.stats.idle[reason] = (this.stats.idle[reason] ?? 0) + 1;

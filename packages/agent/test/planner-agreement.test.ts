@@ -121,9 +121,12 @@ describe("the server and the simulator, on one compressed clock", () => {
         heartbeatMs: 1000,
       });
       try {
-        // The simulator's samples a few world minutes after the fleet started (all of it enrolled
-        // and heard from), then each quarter hour for an hour and a quarter.
-        const samples = series.filter((x) => startS + x.t >= fleetStartS + 5 * 60).slice(0, 6);
+        // Every car enrolled and has decided about work once (leased, was told why not, or could
+        // not ask): from then on the server sees the whole fleet. However long that took on this
+        // machine, the samples are the simulator's next six quarter hours.
+        await until("every car's first decision", () => fleet.loops.every((l) => l.decisions > 0));
+        const settledS = await worldS();
+        const samples = series.filter((x) => startS + x.t >= settledS).slice(0, 6);
         const rows: string[] = [];
         const gaps = { parked: [] as number[], eligible: [] as number[], busy: [] as number[] };
         for (const sample of samples) {
