@@ -157,6 +157,7 @@ interface Locked {
   carId: string;
   status: string;
   leasedAt: Date;
+  expiresAt: Date;
   unitId: number;
   unitAttempt: number;
   task: TaskState;
@@ -177,6 +178,7 @@ interface Locked {
 const LOCK_LEASES = prepared(
   "submit_lock",
   `SELECT l.id AS "leaseId", l.car_id AS "carId", l.status, l.leased_at AS "leasedAt",
+          l.expires_at AS "expiresAt",
           l.work_unit_id AS "unitId", wu.attempt AS "unitAttempt",
           json_build_object('id', t.id, 'jobId', t.job_id, 'status', t.status, 'attempt', t.attempt,
                             'replicasRequired', t.replicas_required, 'image', t.input->'image') AS task,
@@ -447,6 +449,12 @@ async function submitResults(
           reason: `lease ${row.status}`,
           duplicate: false,
         });
+        continue;
+      }
+      // Past its expiry a lease is over, whether or not the sweeper has ended it yet: its work
+      // may be going to another car. Refused as the sweeper would have it, and nothing written.
+      if (row.expiresAt.getTime() <= now.getTime()) {
+        out.push({ accepted: false, verdict: null, reason: "lease expired", duplicate: false });
         continue;
       }
       if (row.jobStatus === "cancelled" || row.task.status === "cancelled") {
