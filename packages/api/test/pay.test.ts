@@ -1,15 +1,20 @@
 // Pay comes from what the server knows: a car's word can lower what it is paid, never raise it.
-// Each case here is an attack that once worked on a fresh server: a result sent after its lease
-// ran out.
-import { leases, ledgerEntries } from "@nightshift/db/schema";
+// Each case here is an attack that once worked on a fresh server: an absurd charge efficiency,
+// a claimed duration of a day for a run of microseconds, and a result sent after its lease ran
+// out.
+import { HARDWARE } from "@nightshift/core/hardware";
+import { cars, leases, ledgerEntries } from "@nightshift/db/schema";
+import { getManifest } from "@nightshift/models/registry";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTiny } from "../src/seed";
-import { type Harness, PARKED, setup, testDatabase, tinyInput } from "./harness";
+import { failure, type Harness, PARKED, setup, testDatabase, tinyInput } from "./harness";
 
 const database = testDatabase();
 beforeAll(database.start);
 afterAll(database.stop);
+
+const DAY_MS = 24 * 3600 * 1000;
 
 /** Parked, not plugged in: every joule comes from the battery, paid back with wear on top. */
 const UNPLUGGED = { ...PARKED, pluggedIn: false, chargerKW: 0 };
@@ -19,10 +24,11 @@ function xOf(input: unknown): number[] {
 }
 
 /** A car enrolled with the figures given (the harness's car takes the defaults), then parked. */
-async function enrollWith(h: Harness) {
+async function enrollWith(h: Harness, figures: { chargeEfficiency?: number } = {}) {
   const out = await h.anonymous.node.enroll.mutate({
     code: h.seed.enrollmentCode,
     hardwareId: "fsd-hw4",
+    ...figures,
   });
   const client = h.api.client(out.credential);
   await client.node.heartbeat.mutate(UNPLUGGED);
@@ -52,7 +58,99 @@ async function ledgerOf(h: Harness, leaseId: string) {
   return entry;
 }
 
+/**
+ * The server's own ceiling on one tiny-mlp run's energy on fsd-hw4: its inference power for the
+ * time the model's operations take at the scheduler's sustained share of its peak.
+ */
+function energyCeilingKWh(h: Harness): number {
+  const hw = HARDWARE["fsd-hw4"]!;
+  const teraOps = getManifest("tiny-mlp")!.teraOpsPerInference;
+  const estimateS = teraOps / (hw.peakTops * h.api.deps.config.schedule.sustainedTopsShare);
+  return (hw.inferencePowerW * estimateS) / 3.6e6;
+}
+
 describe("pay", () => {
+  it("refuses an enrollment whose charge efficiency is not a charger's, naming the field", async () => {
+    const h = await setup(database.get());
+    const before = await h.counts();
+    for (const chargeEfficiency of [1e-300, 5e-324, 0.1]) {
+      const got = await failure(
+        h.anonymous.node.enroll.mutate({ code: h.seed.enrollmentCode, chargeEfficiency }),
+      );
+      expect({ chargeEfficiency, code: got.code }).toEqual({
+        chargeEfficiency,
+        code: "BAD_REQUEST",
+      });
+      expect(got.issues?.map((i) => i.path)).toContain("chargeEfficiency");
+    }
+    expect(await h.counts()).toEqual(before);
+    await h.api.close();
+  });
+
+  it("pays a car whose stored efficiency is absurd no more than one at the lowest a car may enroll with", async () => {
+    const h = await setup(database.get());
+    // The lowest efficiency enrollment accepts: pay assumes no lower, whatever a car says.
+    const honest = await enrollWith(h, { chargeEfficiency: 0.5 });
+    const liar = await enrollWith(h);
+    // A row enrolled before enrollment checked the figure (the attack's 1e-300, and the
+    // smallest double, which once answered 500).
+    for (const chargeEfficiency of [1e-300, 5e-324]) {
+      await h.t.db.update(cars).set({ chargeEfficiency }).where(eq(cars.id, liar.carId));
+      const pays: number[] = [];
+      for (const [i, car] of [honest, liar].entries()) {
+        const task = await leaseOne(h, car, [i, chargeEfficiency, 3, 4]);
+        h.clock.advance(2);
+        const answer = await car.client.node.submit.mutate({
+          leaseId: task.leaseId,
+          output: runTiny(xOf(task.input)),
+          durationMs: 1000,
+          backend: "native",
+        });
+        expect(answer).toMatchObject({ accepted: true, verdict: "valid" });
+        const entry = await ledgerOf(h, task.leaseId);
+        expect(entry!.energyKWh).toBeLessThanOrEqual(energyCeilingKWh(h) * (1 + 1e-9));
+        pays.push(entry!.payoutUsd);
+      }
+      const [honestUsd, liarUsd] = pays as [number, number];
+      expect(honestUsd).toBeGreaterThan(0);
+      expect(Number.isFinite(liarUsd)).toBe(true);
+      expect(liarUsd).toBeLessThanOrEqual(honestUsd * (1 + 1e-9));
+    }
+    await h.api.close();
+  });
+
+  it("pays a claim of a day's work no more than the server's estimate of the run", async () => {
+    const h = await setup(database.get());
+    const [short, long] = [await enrollWith(h), await enrollWith(h)];
+    const pays: number[] = [];
+    for (const [i, [car, durationMs]] of (
+      [
+        [short, 1],
+        [long, DAY_MS],
+      ] as const
+    ).entries()) {
+      const task = await leaseOne(h, car, [i, 2, 3, 4]);
+      // Held for 100 s, within its lifetime: the lease's age no longer bounds a day's claim.
+      h.clock.advance(100);
+      const answer = await car.client.node.submit.mutate({
+        leaseId: task.leaseId,
+        output: runTiny(xOf(task.input)),
+        durationMs,
+        backend: "wasm",
+      });
+      expect(answer).toMatchObject({ accepted: true, verdict: "valid" });
+      const entry = await ledgerOf(h, task.leaseId);
+      expect(entry!.energyKWh).toBeGreaterThan(0);
+      expect(entry!.energyKWh).toBeLessThanOrEqual(energyCeilingKWh(h) * (1 + 1e-9));
+      pays.push(entry!.payoutUsd);
+    }
+    // Both runs took longer than the estimate (a millisecond is ~10^8 estimates of tiny-mlp on
+    // fsd-hw4): both are paid the estimate, the day no more than the millisecond.
+    const [shortUsd, longUsd] = pays as [number, number];
+    expect(longUsd).toBeLessThanOrEqual(shortUsd * (1 + 1e-9));
+    await h.api.close();
+  });
+
   it("refuses a result sent after its lease expired, before any sweep: not written, not paid", async () => {
     const h = await setup(database.get());
     const car = await enrollWith(h);
