@@ -63,6 +63,13 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
       car.client.node.heartbeat.mutate({ ...PARKED, predictedDepartureAt: "tomorrow" }),
   },
   {
+    name: "heartbeat departure a century ahead",
+    code: "BAD_REQUEST",
+    field: "predictedDepartureAt",
+    call: ({ car }) =>
+      car.client.node.heartbeat.mutate({ ...PARKED, predictedDepartureAt: "2126-01-01T00:00:00Z" }),
+  },
+  {
     name: "lease max 0",
     code: "BAD_REQUEST",
     field: "max",
@@ -152,6 +159,27 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     code: "BAD_REQUEST",
     field: "batteryKWh",
     call: ({ h }) => h.anonymous.node.enroll.mutate({ code: "DEMO-NIGHTSHIFT", batteryKWh: 0 }),
+  },
+  {
+    name: "enroll battery 1e-300 kWh",
+    code: "BAD_REQUEST",
+    field: "batteryKWh",
+    call: ({ h }) =>
+      h.anonymous.node.enroll.mutate({ code: "DEMO-NIGHTSHIFT", batteryKWh: 1e-300 }),
+  },
+  {
+    name: "enroll charge efficiency 1e-300",
+    code: "BAD_REQUEST",
+    field: "chargeEfficiency",
+    call: ({ h }) =>
+      h.anonymous.node.enroll.mutate({ code: "DEMO-NIGHTSHIFT", chargeEfficiency: 1e-300 }),
+  },
+  {
+    name: "enroll charge efficiency 5e-324",
+    code: "BAD_REQUEST",
+    field: "chargeEfficiency",
+    call: ({ h }) =>
+      h.anonymous.node.enroll.mutate({ code: "DEMO-NIGHTSHIFT", chargeEfficiency: 5e-324 }),
   },
   {
     name: "job with unknown model",

@@ -76,7 +76,8 @@ describe("the scheduling clock", () => {
       });
       const car = await h.enrollCar();
       const [task] = (await car.client.node.lease.mutate({})).tasks;
-      // The lease was held long enough for the run the car reports.
+      // The lease was held long enough for the run the car reports; the ledger pays for the
+      // server's estimate of the run (shorter than the claim), a span the world stretches too.
       h.clock.advance(2);
       await car.client.node.submit.mutate({
         leaseId: task!.leaseId,

@@ -100,6 +100,18 @@ export function hardwareById(id: string): HardwareProfile {
   return profile;
 }
 
+/**
+ * Seconds `teraOps` of inference take on this hardware when it sustains `sustainedTopsShare` of its
+ * peak: the scheduler's estimate of a run on a car, and the longest run the ledger pays for.
+ */
+export function estimatedRunS(
+  hardware: Pick<HardwareProfile, "peakTops">,
+  teraOps: number,
+  sustainedTopsShare: number,
+): number {
+  return teraOps / (hardware.peakTops * sustainedTopsShare);
+}
+
 /** How many H100s (at dense INT8 peak) a given INT8 TOPS figure is worth. */
 export function h100Equivalents(tops: number): number {
   return tops / REFERENCE_GPU.peakTops;

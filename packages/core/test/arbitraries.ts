@@ -375,3 +375,19 @@ export const arbFleet = (maxCars = 24): fc.Arbitrary<Vehicle[]> =>
   fc
     .array(arbSchedVehicle, { maxLength: maxCars })
     .map((cars) => cars.map((v, i) => ({ ...v, id: `v${i}` })));
+
+// ---- pay arbitraries (pay helper) ----
+
+/**
+ * A figure as a car might report it: plausible, at the edges, or absurd (the tiniest doubles,
+ * huge ones, negatives, NaN and the infinities). Cars are strangers: any of these may arrive.
+ */
+export const arbClaimedFigure = (plausible: fc.Arbitrary<number>): fc.Arbitrary<number> =>
+  fc.oneof(
+    { arbitrary: plausible, weight: 4 },
+    {
+      arbitrary: fc.constantFrom(0, 5e-324, 1e-300, 1e-12, 1e300, -1, -0, NaN, Infinity, -Infinity),
+      weight: 2,
+    },
+    { arbitrary: fc.double(), weight: 2 },
+  );

@@ -1,6 +1,7 @@
 // A car joins the fleet with an enrollment code (from an operator, or the demo code) and gets
 // its credential, shown once and stored only as its sha256.
 import { randomBytes, randomUUID } from "node:crypto";
+import { PLAUSIBLE_CHARGE_EFFICIENCY } from "@nightshift/core/pay";
 import { cars, enrollmentCodes, owners, regions } from "@nightshift/db/schema";
 import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -23,10 +24,21 @@ export const ZEnrollInput = z
     code: z.string().min(1).max(128),
     name: ZName.optional(),
     hardwareId: ZHardwareId.default("fsd-hw4"),
-    /** Usable battery capacity; the largest packs sold today are ~200 kWh (trucks). */
-    batteryKWh: z.number().gt(0).max(250).default(75),
+    /**
+     * Usable battery capacity; the largest packs sold today are ~200 kWh (trucks), and a pack
+     * under 1 kWh would not move a car.
+     */
+    batteryKWh: z.number().min(1).max(250).default(75),
     socPct: ZPct.default(80),
-    chargeEfficiency: z.number().gt(0).max(1).default(0.9),
+    /**
+     * Share of wall energy that reaches the battery, within what chargers plausibly do (core's
+     * pay.ts); pay never assumes less than its floor, whatever is enrolled.
+     */
+    chargeEfficiency: z
+      .number()
+      .min(PLAUSIBLE_CHARGE_EFFICIENCY.min)
+      .max(PLAUSIBLE_CHARGE_EFFICIENCY.max)
+      .default(0.9),
     /** When the code does not fix a region; the first region (by id) when neither does. */
     regionId: ZSlug.optional(),
     ownerName: ZName.optional(),

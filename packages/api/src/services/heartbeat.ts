@@ -6,7 +6,7 @@ import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { MAX_LEASE_PER_CALL } from "../config";
 import type { ApiDeps } from "../context";
-import { notFound } from "../errors";
+import { badRequest, notFound } from "../errors";
 import { ZIsoDate, ZNonNegative, ZOwnerPolicy, ZPct, ZUuid } from "../schemas";
 import { inTx, prepared, preparedRows } from "./db";
 import { endLeases } from "./leases";
@@ -24,6 +24,9 @@ export const MAX_BATTERY_TEMP_C = 40;
 export function batteryTooHot(batteryTempC: number | null | undefined): boolean {
   return (batteryTempC ?? -Infinity) > MAX_BATTERY_TEMP_C;
 }
+
+/** A departure predicted further ahead than this is not a prediction: a year, in seconds. */
+export const MAX_DEPARTURE_AHEAD_S = 366 * 24 * 3600;
 
 export const ZHeartbeatInput = z
   .object({
@@ -99,6 +102,12 @@ export async function heartbeat(
   input: HeartbeatInput,
 ): Promise<HeartbeatOutput> {
   const now = deps.now();
+  if (
+    input.predictedDepartureAt &&
+    Date.parse(input.predictedDepartureAt) - now.getTime() > MAX_DEPARTURE_AHEAD_S * 1000
+  ) {
+    throw badRequest("predictedDepartureAt", "more than a year ahead");
+  }
   if (input.state !== "driving") {
     const [row] = await preparedRows<{
       quarantined: boolean;

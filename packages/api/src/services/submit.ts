@@ -3,6 +3,8 @@
 // once (its row is locked while it is decided), and its job completes once.
 import { randomUUID } from "node:crypto";
 import { workCost } from "@nightshift/core/energy";
+import { estimatedRunS } from "@nightshift/core/hardware";
+import { paidDurationS, payableVehicle } from "@nightshift/core/pay";
 import { worldS, worldSpanS } from "@nightshift/core/time-scale";
 import type { Interpretation } from "@nightshift/models/postprocess";
 import { outputDims, teraOpsFor } from "@nightshift/models/preprocess";
@@ -38,7 +40,10 @@ export const ZSubmitInput = z
   .object({
     leaseId: ZUuid,
     output: z.array(z.number()).max(MAX_OUTPUT_VALUES),
-    /** How long the inference took on the car; capped at the lease's age for the ledger. */
+    /**
+     * How long the inference took on the car: its word, which can only lower its pay (the ledger
+     * pays for no longer than the lease's age or the server's estimate of the run).
+     */
     durationMs: z
       .number()
       .int()
@@ -157,6 +162,7 @@ interface Locked {
   carId: string;
   status: string;
   leasedAt: Date;
+  expiresAt: Date;
   unitId: number;
   unitAttempt: number;
   task: TaskState;
@@ -177,6 +183,7 @@ interface Locked {
 const LOCK_LEASES = prepared(
   "submit_lock",
   `SELECT l.id AS "leaseId", l.car_id AS "carId", l.status, l.leased_at AS "leasedAt",
+          l.expires_at AS "expiresAt",
           l.work_unit_id AS "unitId", wu.attempt AS "unitAttempt",
           json_build_object('id', t.id, 'jobId', t.job_id, 'status', t.status, 'attempt', t.attempt,
                             'replicasRequired', t.replicas_required, 'image', t.input->'image') AS task,
@@ -449,6 +456,12 @@ async function submitResults(
         });
         continue;
       }
+      // Past its expiry a lease is over, whether or not the sweeper has ended it yet: its work
+      // may be going to another car. Refused as the sweeper would have it, and nothing written.
+      if (row.expiresAt.getTime() <= now.getTime()) {
+        out.push({ accepted: false, verdict: null, reason: "lease expired", duplicate: false });
+        continue;
+      }
       if (row.jobStatus === "cancelled" || row.task.status === "cancelled") {
         out.push({ accepted: false, verdict: null, reason: "job cancelled", duplicate: false });
         continue;
@@ -465,25 +478,29 @@ async function submitResults(
           `model ${model.id} outputs ${expected} values, got ${input.output.length}`,
         );
       }
-      // The ledger: core's cost of the run on this car, now, in its region, on the scheduling
-      // clock (a run of one wall second lasts `speedup` world seconds). A car cannot claim to
-      // have worked longer than it held the lease.
+      // The ledger: core's cost of the run on this car, now, in its region, from what the
+      // server knows (core's pay rules): the run lasts no longer than the car claims, than it
+      // held the lease, or than the server's estimate for the task on its hardware class; and
+      // its charger wastes no more than pay assumes. The spans are the car's own seconds; on
+      // the scheduling clock a run of one wall second lasts `speedup` world seconds.
       const scale = deps.config.timeScale;
+      const teraOps = taskTeraOps(model, row.task.image);
       const durationS = worldSpanS(
         scale,
-        Math.min(
-          input.durationMs / 1000,
-          Math.max(0, (now.getTime() - row.leasedAt.getTime()) / 1000),
-        ),
+        paidDurationS({
+          claimedS: input.durationMs / 1000,
+          leaseSpanS: Math.max(0, (now.getTime() - row.leasedAt.getTime()) / 1000),
+          estimateS: estimatedRunS(
+            vehicle.hardware,
+            teraOps,
+            deps.config.schedule.sustainedTopsShare,
+          ),
+        }),
       );
       const cost = workCost(
-        vehicle,
+        payableVehicle(vehicle),
         region,
-        {
-          startS: worldS(scale, toS(now)) - durationS,
-          durationS,
-          teraOps: taskTeraOps(model, row.task.image),
-        },
+        { startS: worldS(scale, toS(now)) - durationS, durationS, teraOps },
         deps.config.schedule.cost,
       );
       out.push({ accepted: true, verdict: null, reason: null, duplicate: false });

@@ -1,6 +1,7 @@
 // Filters: who may run this work. Each filter is a small named function that answers null when the
 // car passes, or the reason it does not. Car filters need only the car; work filters need the
 // work too. `planRun` turns the same limits into the longest run a car can take.
+import { estimatedRunS } from "../hardware";
 import { localHourAt, offsetIndex } from "../local-time";
 import { localHour } from "../tariff";
 import type { AllowedHours, Vehicle, WorkItem } from "../types";
@@ -97,9 +98,9 @@ export function workRejection(v: Vehicle, w: WorkItem, ctx: ScheduleContext): Re
 
 // ---- the limits behind the filters ----
 
-/** Seconds one inference of this work takes on this car. */
+/** Seconds one inference of this work takes on this car (the same estimate caps its pay). */
 export function inferenceS(v: Vehicle, w: WorkItem, ctx: ScheduleContext): number {
-  return w.model.teraOpsPerInference / (v.hardware.peakTops * ctx.config.sustainedTopsShare);
+  return estimatedRunS(v.hardware, w.model.teraOpsPerInference, ctx.config.sustainedTopsShare);
 }
 
 /** How many inferences of this work the car should take now (0 when it cannot take the work). */
