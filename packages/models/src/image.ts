@@ -200,13 +200,13 @@ function decodePngImage(bytes: Uint8Array): DecodedImage {
     offset += 12 + length;
   }
   checkPngData(bytes, idats, header!);
-  let png: DecodedPng;
   try {
-    png = decodePng(profiles.length === 0 ? bytes : without(bytes, profiles));
+    const png = decodePng(profiles.length === 0 ? bytes : without(bytes, profiles));
+    // Inside: a palette that does not fit the data fails in fast-png's conversion.
+    return { width: png.width, height: png.height, data: pngToRgba(png) };
   } catch (error) {
     throw new ImageDecodeError(`invalid PNG: ${messageOf(error)}`);
   }
-  return { width: png.width, height: png.height, data: pngToRgba(png) };
 }
 
 /** `bytes` less the ranges `cut` (in order, not overlapping). */

@@ -119,6 +119,29 @@ describe("decodeImage", () => {
     expect(decodeError(damaged).message).toMatch(/^invalid PNG: /);
   });
 
+  it("says a palette PNG whose palette is empty is invalid", () => {
+    const png = encodePng({
+      width: 2,
+      height: 1,
+      data: new Uint8Array([1, 0]),
+      channels: 1,
+      depth: 8,
+      palette: [
+        [10, 20, 30],
+        [40, 50, 60],
+      ],
+    });
+    // The PLTE chunk, emptied: length 0, its CRC (unchecked) zero.
+    const at = Buffer.from(png).indexOf("PLTE") - 4;
+    const length = new DataView(png.buffer, png.byteOffset).getUint32(at);
+    const empty = new Uint8Array([
+      ...png.subarray(0, at),
+      ...[0, 0, 0, 0, 0x50, 0x4c, 0x54, 0x45, 0, 0, 0, 0],
+      ...png.subarray(at + 12 + length),
+    ]);
+    expect(decodeError(empty).message).toMatch(/^invalid PNG: /);
+  });
+
   it("refuses images over the size limit before decoding them", () => {
     const wide = encodePng({
       width: MAX_IMAGE_SIDE_PX + 1,
