@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createNightshiftClient } from "@nightshift/client/client";
 import { DEMO_IMAGES } from "@nightshift/models/demo-images";
 import { fixturePath } from "@nightshift/models/reference-fixtures";
+import { startAnswerLosingProxy, startTamperingProxy } from "@nightshift/testkit/proxy";
 import { until } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ENROLLMENT_CODE, runFleet } from "../src/fleet";
@@ -14,7 +15,6 @@ import { NodeModelStore } from "../src/model-store-node";
 import type { InferenceRuntime } from "../src/runtime";
 import { NodeRuntime } from "../src/runtime-node";
 import { createTwin, park, startDriving, type Twin } from "../src/twin";
-import { startAnswerLosingProxy, startTamperingProxy } from "./proxy";
 import {
   accounting,
   parkedTwin,
