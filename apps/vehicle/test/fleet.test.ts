@@ -1,7 +1,8 @@
 // Tabs as cars against a real server: a tab enrolls, heartbeats, leases and completes work on
 // WASM; a tab that starts driving hands its leases back and another car finishes them; a model
-// whose cached bytes fail their sha256 is refused and reported; a broken image is reported as
-// bad input and the tab carries on.
+// whose cached bytes fail their sha256 is refused and reported; an input image whose bytes changed
+// on the way is reported as bad input, the tab carries on, and another car runs it.
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import { outputsAgree } from "@nightshift/core/verify";
 import { demoImagePath } from "@nightshift/models/demo-images";
 import { getManifest } from "@nightshift/models/registry";
 import { tinyMlpReference } from "@nightshift/models/tiny-mlp";
+import { startTamperingProxy } from "@nightshift/testkit/proxy";
 import { HANG_MS, untilDone } from "@nightshift/testkit/waits";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -278,38 +280,54 @@ describe("a tab is a car", () => {
     await page.context().close();
   });
 
-  it("reports a broken image as bad input and carries on with the next task", async () => {
-    const page = await openCar("backend=wasm&name=tab-d");
-    await waitView(page, "v.carId !== null && v.state === 'charging'");
-    // A real PNG header (the server reads only that) over pixels that do not inflate.
-    const png = readFileSync(demoImagePath("line-night-shift-0.png"));
-    const broken = Buffer.from(png);
-    broken.fill(0x5a, 60, broken.length - 12);
-    const inputs = [
-      { image: { base64: broken.toString("base64") } },
-      { image: { demo: "line-night-shift-0.png" } },
-      { image: { demo: "line-night-shift-180.png" } },
-    ];
-    const { jobId } = await tenant.tenant.jobs.submit.mutate({
-      modelId: "ppocr-cls",
-      inputs,
-      replication: 1,
-    });
-    const seen = await waitView(page, "v.tasks.some((t) => t.outcome === 'failed') && v.done >= 2");
-    const failed = seen.tasks.find((t) => t.outcome === "failed")!;
-    expect(failed.detail).toMatch(/^bad-input: ImageDecodeError/);
-
-    // A second car refuses it too: the task fails for its tenant with the car's message.
-    const car = headlessCar("agent-d");
+  it("reports an input it cannot use as bad input, carries on, and another car runs it", async () => {
+    // The server decodes every image it accepts, so a broken one never reaches a car; what can is
+    // an image whose bytes change on the way. This tab's page server passes the API through a
+    // proxy that changes a byte of the first image: the tab refuses it (its sha256 is not the
+    // one named).
+    const file = "line-night-shift-0.png";
+    const sha256 = createHash("sha256")
+      .update(readFileSync(demoImagePath(file)))
+      .digest("hex");
+    const proxy = await startTamperingProxy(inject("serverUrl"), (path) =>
+      path.startsWith(`/inputs/${sha256}`),
+    );
+    const behind = await startVehicleServer({ port: 0, serverUrl: proxy.url });
     try {
-      const job = await waitJob(jobId);
-      expect(job.tasksValidated).toBe(2);
-      expect(job.tasksFailed).toBe(1);
+      const context = await browser.newContext();
+      contexts.push(context);
+      const { page } = await openVehicle(context, `${behind.url}?backend=wasm&name=tab-d`);
+      await waitView(page, "v.carId !== null && v.state === 'charging'");
+      const inputs = [file, "line-night-shift-180.png", "line-low-tariff-180.png"].map((demo) => ({
+        image: { demo },
+      }));
+      const { jobId } = await tenant.tenant.jobs.submit.mutate({
+        modelId: "ppocr-cls",
+        inputs,
+        replication: 1,
+      });
+      const seen = await waitView(
+        page,
+        "v.tasks.some((t) => t.outcome === 'failed') && v.done >= 2",
+      );
+      const failed = seen.tasks.find((t) => t.outcome === "failed")!;
+      expect(failed.detail).toMatch(/^bad-input: ModelIntegrityError: input: .*sha256/);
+      expect(proxy.tampered).toContain(`/inputs/${sha256}`);
+
+      // The tab is not trusted: its refusal fails nothing, and a car of another owner runs it.
+      const car = headlessCar("agent-d");
+      try {
+        const job = await waitJob(jobId);
+        expect(job).toMatchObject({ status: "completed", tasksValidated: 3, tasksFailed: 0 });
+      } finally {
+        await car.stop();
+      }
+      const first = (await results(jobId)).find((i) => i.seq === 0);
+      expect(first).toMatchObject({ status: "valid", error: null });
+      await context.close();
     } finally {
-      await car.stop();
+      await behind.close();
+      await proxy.close();
     }
-    const items = await results(jobId);
-    expect(items.find((i) => i.seq === 0)?.error).toMatch(/ImageDecodeError/);
-    await page.context().close();
   });
 });

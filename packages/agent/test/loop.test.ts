@@ -1,11 +1,13 @@
 // The work loop against a real server: images of the demo set, a car that drives off in the
-// middle of a run, a broken input image, and a model served with wrong bytes.
+// middle of a run, an input image served with wrong bytes, and a model served with wrong bytes.
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createNightshiftClient } from "@nightshift/client/client";
-import { DEMO_IMAGES } from "@nightshift/models/demo-images";
+import { DEMO_IMAGES, demoImagePath } from "@nightshift/models/demo-images";
 import { fixturePath } from "@nightshift/models/reference-fixtures";
+import { startAnswerLosingProxy, startTamperingProxy } from "@nightshift/testkit/proxy";
 import { until } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ENROLLMENT_CODE, runFleet } from "../src/fleet";
@@ -14,7 +16,6 @@ import { NodeModelStore } from "../src/model-store-node";
 import type { InferenceRuntime } from "../src/runtime";
 import { NodeRuntime } from "../src/runtime-node";
 import { createTwin, park, startDriving, type Twin } from "../src/twin";
-import { startAnswerLosingProxy, startTamperingProxy } from "./proxy";
 import {
   accounting,
   parkedTwin,
@@ -285,51 +286,78 @@ describe("the work loop on a real server", () => {
     }
   });
 
-  it("reports a broken input image with node.fail and carries on with the next task", async () => {
-    // A valid PNG header (the server reads only that) over pixel data that does not inflate.
-    const header = Buffer.from(
-      "89504e470d0a1a0a0000000d49484452000000400000002008060000000000000000",
-      "hex",
+  it("reports an input it cannot use with node.fail, carries on, and the task goes to another car", async () => {
+    // The server decodes every image it accepts, so a broken one never reaches a car; what does
+    // is an image whose bytes change on the way. Cars behind this proxy get the first image with
+    // a byte changed, and refuse it (its sha256 is not the one named).
+    const lines = DEMO_IMAGES.filter((d) => d.kind === "line").slice(0, 3);
+    const sha256 = createHash("sha256")
+      .update(readFileSync(demoImagePath(lines[0]!.file)))
+      .digest("hex");
+    const proxy = await startTamperingProxy(server.url, (path) =>
+      path.startsWith(`/inputs/${sha256}`),
     );
-    const broken = Buffer.concat([
-      header,
-      Buffer.from("0000000a4944415478dadeadbeef00000000", "hex"),
-    ]);
-    const good = DEMO_IMAGES.filter((d) => d.kind === "line").slice(0, 2);
-    const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
-      modelId: "ppocr-cls",
-      inputs: [
-        { image: { base64: broken.toString("base64") } },
-        ...good.map((d) => ({ image: { demo: d.file } })),
-      ],
-      replication: 1,
-    });
-    // Car a leases all three tasks: it refuses the image and runs the other two.
-    const a = car("a");
-    void a.loop.start();
-    await until("car a's work", () => a.loop.stats.failed === 1 && a.loop.stats.acknowledged === 2);
-    // A second owner's car refuses the image too: the task fails, with the reason.
-    const b = car("b");
-    void b.loop.start();
-    expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
-    await Promise.all([a.loop.stop(), b.loop.stop()]);
+    try {
+      const { jobId } = await server.tenant.tenant.jobs.submit.mutate({
+        modelId: "ppocr-cls",
+        inputs: lines.map((d) => ({ image: { demo: d.file } })),
+        replication: 1,
+      });
+      const reported = (c: ReturnType<typeof car>) =>
+        c.events.filter((e) => e.type === "fail-reported").length;
+      // Car a leases all three tasks: it refuses the first image and runs the other two.
+      const a = car("a", { server: proxy.url });
+      void a.loop.start();
+      await until("car a's work", () => reported(a) === 1 && a.loop.stats.acknowledged === 2);
+      // A second owner's car refuses it too. Neither car is trusted, and a car enrolls for
+      // free: their word fails nothing.
+      const b = car("b", { server: proxy.url });
+      void b.loop.start();
+      await until("car b's refusal", () => reported(b) === 1);
+      await Promise.all([a.loop.stop(), b.loop.stop()]);
+      const first = await server.pool.query<{ status: string }>(
+        "SELECT status FROM tasks WHERE job_id = $1 AND seq = 0",
+        [jobId],
+      );
+      expect(first.rows.map((r) => r.status)).toEqual(["open"]);
+      // A car with the right bytes runs it.
+      const c = car("c");
+      void c.loop.start();
+      expect(await waitForJobs(server.tenant, [jobId])).toBe(true);
+      await c.loop.stop();
 
-    for (const c of [a, b]) {
-      const failures = c.events.filter((e) => e.type === "task-failed");
-      expect(failures).toHaveLength(1);
-      expect(failures[0]).toMatchObject({ reason: "bad-input" });
-      expect(c.loop.pending()).toEqual({ outbox: 0, held: 0 });
+      for (const refusing of [a, b]) {
+        const failures = refusing.events.filter((e) => e.type === "task-failed");
+        expect(failures).toHaveLength(1);
+        expect(failures[0]).toMatchObject({ reason: "bad-input" });
+        expect((failures[0] as { message: string }).message).toMatch(/sha256/);
+        expect(refusing.loop.pending()).toEqual({ outbox: 0, held: 0 });
+      }
+      expect(proxy.tampered.length).toBeGreaterThanOrEqual(2);
+      const { items } = await server.tenant.tenant.jobs.results.query({ jobId, limit: 10 });
+      expect(items.map((i) => [i.status, i.error])).toEqual([
+        ["valid", null],
+        ["valid", null],
+        ["valid", null],
+      ]);
+      const { rows } = await server.pool.query<{
+        car_id: string;
+        status: string;
+        end_reason: string | null;
+      }>(
+        `SELECT l.car_id, l.status, l.end_reason FROM leases l JOIN tasks t ON t.id = l.task_id
+          WHERE t.job_id = $1 AND t.seq = 0 ORDER BY l.leased_at, l.id`,
+        [jobId],
+      );
+      expect(rows.map((r) => [r.car_id, r.status])).toEqual([
+        [a.loop.carId, "failed"],
+        [b.loop.carId, "failed"],
+        [c.loop.carId, "submitted"],
+      ]);
+      for (const r of rows.slice(0, 2)) expect(r.end_reason).toMatch(/^bad-input: /);
+    } finally {
+      await proxy.close();
     }
-    const { items } = await server.tenant.tenant.jobs.results.query({ jobId, limit: 10 });
-    expect(items.map((i) => i.status)).toEqual(["failed", "valid", "valid"]);
-    expect(items[0]!.error).toMatch(/bad input/);
-    const { rows } = await server.pool.query<{ status: string; end_reason: string | null }>(
-      `SELECT l.status, l.end_reason FROM leases l JOIN tasks t ON t.id = l.task_id
-        WHERE t.job_id = $1 AND t.seq = 0`,
-      [jobId],
-    );
-    expect(rows.map((r) => r.status)).toEqual(["failed", "failed"]);
-    for (const r of rows) expect(r.end_reason).toMatch(/^bad-input: /);
   });
 
   it("refuses a model served with wrong bytes (model-integrity), and an honest car runs the task", async () => {

@@ -1,5 +1,8 @@
 // Bad input is refused with the right code, an error that names the field, and no row changed.
+import { readFile } from "node:fs/promises";
 import { cars } from "@nightshift/db/schema";
+import { demoImagePath } from "@nightshift/models/demo-images";
+import { zeroPng } from "@nightshift/testkit/png";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { MAX_LEASE_PER_CALL } from "../src/services/lease";
@@ -429,4 +432,38 @@ it(`refuses ${CASES.length} kinds of bad input, naming the field and writing not
     backend: "wasm",
   });
   expect(ok.accepted).toBe(true);
+});
+
+it("refuses an uploaded image that does not decode, with the decoder's reason, writing nothing", async () => {
+  const h = await setup(database.get());
+  // A real header over image data that does not inflate: its zlib header overwritten.
+  const broken = Buffer.from(await readFile(demoImagePath("line-hello-world-0.png")));
+  const idat = broken.indexOf("IDAT");
+  broken.fill(0xff, idat + 4, idat + 40);
+  // A quarter of a MiB whose data inflates to 256 MiB, for a 64×64 image.
+  const bomb = await zeroPng({ width: 64, height: 64, inflatedBytes: 256 * 1024 * 1024 });
+  const before = await h.counts();
+  for (const [bytes, reason] of [
+    [broken, /^invalid PNG: /],
+    [
+      bomb,
+      /^invalid PNG: the image data inflates to more than the 16448 bytes a 64×64 image needs$/,
+    ],
+  ] as const) {
+    const got = await failure(
+      h.tenant().tenant.jobs.submit.mutate({
+        modelId: "ppocr-cls",
+        inputs: [
+          { image: { demo: "line-hello-world-0.png" } },
+          { image: { base64: bytes.toString("base64") } },
+        ],
+      }),
+    );
+    expect(got.code).toBe("BAD_REQUEST");
+    const field = "inputs[1].image.base64";
+    expect(got.issues?.map((i) => i.path)).toContain(field);
+    expect(got.message.startsWith(`${field}: `)).toBe(true);
+    expect(got.message.slice(field.length + 2)).toMatch(reason);
+  }
+  expect(await h.counts()).toEqual(before);
 });

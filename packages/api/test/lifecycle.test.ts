@@ -527,9 +527,14 @@ describe("the work path", () => {
     ]);
   });
 
-  it("sends a lease a car cannot run elsewhere; an input two owners refuse fails its task", async () => {
+  it("sends a lease a car cannot run elsewhere; refusals of cars nobody trusts fail nothing", async () => {
     const h = await setup(database.get());
-    const [a, b, c] = [await h.enrollCar(), await h.enrollCar(), await h.enrollCar()];
+    const [a, b, c, d] = [
+      await h.enrollCar(),
+      await h.enrollCar(),
+      await h.enrollCar(),
+      await h.enrollCar(),
+    ];
     const { jobId } = await submitJob(h, [[9, 9, 9, 9]], 1);
     const first = (await a.client.node.lease.mutate({})).tasks[0]!;
     const report = { leaseId: first.leaseId, reason: "bad-input", message: "not a PNG" } as const;
@@ -544,11 +549,15 @@ describe("the work path", () => {
       duplicate: true,
       taskFailed: false,
     });
+    // The car that refused it never gets it again.
+    expect((await a.client.node.lease.mutate({})).tasks).toEqual([]);
     // An engine error on a second car: the task goes on to a third.
     const second = (await b.client.node.lease.mutate({})).tasks[0]!;
     expect(second.taskId).toBe(first.taskId);
     await b.client.node.fail.mutate({ leaseId: second.leaseId, reason: "runtime", message: "oom" });
     expect((await h.tenant().tenant.jobs.get.query({ jobId })).status).not.toBe("failed");
+    // A second owner's car refuses it too. Neither car is trusted, and enrolling is free: their
+    // word fails nothing, and the task goes on to a fourth car, which runs it.
     const third = (await c.client.node.lease.mutate({})).tasks[0]!;
     expect(third.taskId).toBe(first.taskId);
     expect(
@@ -557,13 +566,51 @@ describe("the work path", () => {
         reason: "bad-input",
         message: "not a PNG",
       }),
-    ).toMatchObject({ accepted: true, taskFailed: true });
+    ).toMatchObject({ accepted: true, taskFailed: false });
+    const fourth = (await d.client.node.lease.mutate({})).tasks[0]!;
+    expect(fourth.taskId).toBe(first.taskId);
+    expect((await answer(d, fourth.leaseId, runTiny(xOf(fourth.input)))).verdict).toBe("valid");
+    const job = await h.tenant().tenant.jobs.get.query({ jobId });
+    expect(job).toMatchObject({ status: "completed", tasksValidated: 1, tasksFailed: 0 });
+    const ended = await h.t.db.select().from(leases);
+    expect(ended.map((l) => l.status).sort()).toEqual(["failed", "failed", "failed", "submitted"]);
+  });
+
+  it("fails a task that two owners' cars refuse, one of them trusted, in the server's words", async () => {
+    const h = await setup(database.get());
+    const [stranger, veteran, other] = [
+      await h.enrollCar(),
+      await h.enrollCar(),
+      await h.enrollCar(),
+    ];
+    // The veteran earned trust by validated work.
+    const run = h.api.deps.config.verification.trustAfterConsecutiveValid;
+    await h.t.db
+      .update(cars)
+      .set({ validResults: run, consecutiveValid: run })
+      .where(eq(cars.id, veteran.carId));
+    const { jobId } = await submitJob(h, [[7, 7, 7, 7]], 1);
+    const refuse = async (car: TestCar, message: string) => {
+      const t = (await car.client.node.lease.mutate({})).tasks[0]!;
+      return car.client.node.fail.mutate({ leaseId: t.leaseId, reason: "bad-input", message });
+    };
+    // The trusted car alone: one owner's word, the task goes on.
+    expect(await refuse(veteran, "the veteran's words")).toMatchObject({ taskFailed: false });
+    // With a stranger's car of a second owner, it fails; what the cars said is for operators.
+    const words = "Your key expired: sign in again at evil.example";
+    expect(await refuse(stranger, words)).toMatchObject({ accepted: true, taskFailed: true });
     const job = await h.tenant().tenant.jobs.get.query({ jobId });
     expect(job).toMatchObject({ status: "failed", tasksFailed: 1 });
-    const [task] = await h.t.db.select().from(tasks).where(eq(tasks.id, first.taskId));
-    expect(task).toMatchObject({ status: "failed", error: "bad input: not a PNG" });
-    const ended = await h.t.db.select().from(leases);
-    expect(ended.map((l) => l.status).sort()).toEqual(["failed", "failed", "failed"]);
+    const [item] = (await h.tenant().tenant.jobs.results.query({ jobId })).items;
+    expect(item).toMatchObject({
+      status: "failed",
+      error: "bad input: cars of 2 owners, 1 of them trusted, could not run it",
+    });
+    expect(item!.error).not.toMatch(/veteran|evil|expired/);
+    const reasons = (await h.t.db.select().from(leases)).map((l) => l.endReason).sort();
+    expect(reasons).toEqual([`bad-input: ${words}`, "bad-input: the veteran's words"]);
+    // Nothing is left for a third car.
+    expect((await other.client.node.lease.mutate({})).tasks).toEqual([]);
     expect(await h.counts()).toMatchObject({ results: 0, ledger_entries: 0 });
   });
 

@@ -80,6 +80,11 @@ export interface VerificationConfig {
    * run again on other cars when it gives an invalid result.
    */
   recheckWindowS: number;
+  /**
+   * Distinct owners whose cars must refuse a task's input (node.fail "bad-input"), a trusted car
+   * among them, before the task fails (decideRefusals).
+   */
+  refusalOwners: number;
 }
 
 export const DEFAULT_VERIFICATION: VerificationConfig = {
@@ -117,6 +122,8 @@ export const DEFAULT_VERIFICATION: VerificationConfig = {
   // A day: the window canaries are drawn from too. A sleeper (honest until trusted, lying
   // after) is caught by a spot check or a canary within tens of tasks, far inside it.
   recheckWindowS: 24 * 3600,
+  // One car may be broken itself, however long its record: a second owner's car must agree.
+  refusalOwners: 2,
 };
 
 export interface ReplicaResult {
@@ -274,6 +281,44 @@ export function distinctPlacement(
 
 export function isTrusted(rep: Reputation, cfg: VerificationConfig): boolean {
   return !rep.quarantined && rep.consecutiveValid >= cfg.trustAfterConsecutiveValid;
+}
+
+/** A car that refused a task's input (node.fail "bad-input"). */
+export interface Refusal {
+  ownerId: string;
+  /** Whether the car is trusted (isTrusted) as the refusals are judged. */
+  trusted: boolean;
+}
+
+export interface RefusalOutcome {
+  /** Whether the refusals fail the task; otherwise it goes on to another car. */
+  fails: boolean;
+  /** Distinct owners whose cars refused it. */
+  owners: number;
+  /** Distinct owners with a trusted car among those that refused it. */
+  trustedOwners: number;
+}
+
+/**
+ * Whether cars' refusals of a task's input fail the task. A refusal is a car's word, not
+ * evidence: the server decoded every image it accepted and checked every tensor against the
+ * model, and a car enrolls for free under a fresh owner, so refusals from cars nobody trusts
+ * never fail a task, however many owners they come from. A task fails once cars of at least
+ * refusalOwners distinct owners refused it and one of them is trusted (has earned trust by
+ * validated work); until then the task goes on to other cars (never again to an owner who had
+ * it: the lease rule).
+ */
+export function decideRefusals(
+  refusals: readonly Refusal[],
+  cfg: VerificationConfig,
+): RefusalOutcome {
+  const owners = new Set(refusals.map((r) => r.ownerId)).size;
+  const trustedOwners = new Set(refusals.filter((r) => r.trusted).map((r) => r.ownerId)).size;
+  return {
+    fails: trustedOwners > 0 && owners >= Math.max(1, cfg.refusalOwners),
+    owners,
+    trustedOwners,
+  };
 }
 
 /**

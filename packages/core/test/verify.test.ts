@@ -10,6 +10,7 @@ import {
   afterValidResults,
   checkCanary,
   decideQuorum,
+  decideRefusals,
   distinctPlacement,
   groupQuorum,
   judgedBy,
@@ -22,6 +23,7 @@ import {
   spotCheckRate,
   validatedReplicas,
   type QuorumOutcome,
+  type Refusal,
   type ReplicaResult,
   type Tolerance,
   type VerificationConfig,
@@ -719,6 +721,66 @@ describe("afterValidResults", () => {
         for (let i = 0; i < n; i++) oneByOne = afterResult(oneByOne, true, DEFAULT_VERIFICATION);
         expect(afterValidResults(rep, n)).toEqual(oneByOne);
       }),
+    );
+  });
+});
+
+describe("decideRefusals", () => {
+  /** A refusal by a car of owner `o<owner>`, trusted or not. */
+  const refusal = (owner: number, trusted: boolean): Refusal => ({ ownerId: `o${owner}`, trusted });
+
+  it("never fails a task on refusals of cars nobody trusts, however many owners they have", () => {
+    const crowd = Array.from({ length: 50 }, (_, i) => refusal(i, false));
+    expect(decideRefusals(crowd, cfg)).toEqual({ fails: false, owners: 50, trustedOwners: 0 });
+  });
+
+  it("fails it once two owners' cars refused it, one of them trusted", () => {
+    expect(decideRefusals([refusal(1, true)], cfg)).toMatchObject({ fails: false, owners: 1 });
+    expect(decideRefusals([refusal(1, false), refusal(2, true)], cfg)).toEqual({
+      fails: true,
+      owners: 2,
+      trustedOwners: 1,
+    });
+    expect(decideRefusals([refusal(1, true), refusal(2, true)], cfg)).toEqual({
+      fails: true,
+      owners: 2,
+      trustedOwners: 2,
+    });
+    // Two cars of one owner are one owner's word, trusted or not.
+    expect(decideRefusals([refusal(1, true), refusal(1, false)], cfg)).toEqual({
+      fails: false,
+      owners: 1,
+      trustedOwners: 1,
+    });
+    expect(decideRefusals([], cfg)).toEqual({ fails: false, owners: 0, trustedOwners: 0 });
+  });
+
+  it("asks for as many owners as configured", () => {
+    const three = { ...cfg, refusalOwners: 3 };
+    const two = [refusal(1, true), refusal(2, false)];
+    expect(decideRefusals(two, three).fails).toBe(false);
+    expect(decideRefusals([...two, refusal(3, false)], three).fails).toBe(true);
+  });
+
+  it("fails exactly when enough distinct owners refused and one refusing car is trusted (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ owner: fc.nat(6), trusted: fc.boolean() }), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 4 }),
+        (drawn, refusalOwners) => {
+          const refusals = drawn.map((d) => refusal(d.owner, d.trusted));
+          const c = { ...cfg, refusalOwners };
+          const owners = new Set(drawn.map((d) => d.owner)).size;
+          const trusted = drawn.some((d) => d.trusted);
+          const outcome = decideRefusals(refusals, c);
+          expect(outcome.owners).toBe(owners);
+          expect(outcome.fails).toBe(owners >= refusalOwners && trusted);
+          // Order does not matter, and more refusals never undo a failure.
+          expect(decideRefusals([...refusals].reverse(), c)).toEqual(outcome);
+          if (outcome.fails)
+            expect(decideRefusals([...refusals, refusal(0, false)], c).fails).toBe(true);
+        },
+      ),
     );
   });
 });

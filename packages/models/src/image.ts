@@ -3,12 +3,21 @@
 // OpenCV's imread, which PaddleOCR reads files with: a JPEG's EXIF orientation is applied, 16-bit
 // samples keep their high byte, palettes and grey are expanded. Every failure is an
 // ImageDecodeError with a message a tenant can act on. Browser-safe: no Node modules.
+//
+// Work and memory are bounded before the decoders run: a side of at most MAX_IMAGE_SIDE_PX, a
+// PNG's image data no longer than its header's size needs (counted while it inflates, so that a
+// small file inflating to gigabytes is refused after a few MiB), and jpeg-js held to the memory
+// of the largest image. The server decodes every uploaded image this way before it accepts it,
+// and cars again before they run it.
+import { Unzlib } from "fflate";
 import { convertIndexedToRgb, decode as decodePng, type DecodedPng } from "fast-png";
 import jpeg from "jpeg-js";
 import type { U8Image } from "./resize";
 
 /** Largest width and height accepted: 4096² RGBA is 64 MiB, the most a task should hold. */
 export const MAX_IMAGE_SIDE_PX = 4096;
+/** Most pixels an image may have: a square of the largest side. */
+export const MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE_PX * MAX_IMAGE_SIDE_PX;
 /** Largest encoded image accepted. */
 export const MAX_IMAGE_BYTES = 16 * 1024 * 1024;
 
@@ -57,12 +66,109 @@ export function decodeImage(bytes: Uint8Array): DecodedImage {
   throw new ImageDecodeError("not a PNG or JPEG image");
 }
 
+/**
+ * Samples a pixel of each PNG colour type (PNG spec, 11.2.2): grey (0), RGB (2), palette index
+ * (3), grey and alpha (4), RGBA (6).
+ */
+const PNG_CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Adam7's seven passes (PNG spec, 8.2): first column, first row, column step, row step. */
+const ADAM7_PASSES = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+interface PngHeader {
+  width: number;
+  height: number;
+  bitDepth: number;
+  colourType: number;
+  interlaced: boolean;
+}
+
+/**
+ * Bytes a PNG's image data inflates to (PNG spec, 7.2 and 8.2): each row a filter byte and its
+ * samples packed into whole bytes; interlaced, the rows of each of Adam7's passes that has
+ * pixels, so a filter byte more for every row of every pass.
+ */
+function pngDataBytes(h: PngHeader): number {
+  const channels = PNG_CHANNELS[h.colourType];
+  if (channels === undefined)
+    throw new ImageDecodeError(`invalid PNG: colour type ${h.colourType}`);
+  if (![1, 2, 4, 8, 16].includes(h.bitDepth))
+    throw new ImageDecodeError(`invalid PNG: bit depth ${h.bitDepth}`);
+  const rows = (width: number, height: number) =>
+    width > 0 && height > 0 ? height * (1 + Math.ceil((width * channels * h.bitDepth) / 8)) : 0;
+  if (!h.interlaced) return rows(h.width, h.height);
+  let total = 0;
+  for (const [x, y, dx, dy] of ADAM7_PASSES) {
+    total += rows(Math.ceil((h.width - x) / dx), Math.ceil((h.height - y) / dy));
+  }
+  return total;
+}
+
+/**
+ * Compressed bytes handed to the inflater at a time. DEFLATE expands at most about 1032 to 1,
+ * so a step inflates to 4 MiB at most before the count is checked.
+ */
+const INFLATE_STEP_BYTES = 4096;
+
+/**
+ * Inflates the image data (the IDAT chunks' contents, in order) only to count it, and refuses it
+ * as soon as it is longer than `needBytes`, or once it ends shorter. The inflated bytes are
+ * dropped as they come: memory stays at the inflater's window and one step's output.
+ */
+function checkPngData(
+  bytes: Uint8Array,
+  idats: readonly { start: number; end: number }[],
+  header: PngHeader,
+): void {
+  const needBytes = pngDataBytes(header);
+  const size = `${header.width}×${header.height}`;
+  const tooLong = () =>
+    new ImageDecodeError(
+      `invalid PNG: the image data inflates to more than the ${needBytes} bytes a ${size} image needs`,
+    );
+  let inflatedBytes = 0;
+  const inflater = new Unzlib((chunk) => {
+    inflatedBytes += chunk.length;
+  });
+  try {
+    for (const { start, end } of idats) {
+      for (let at = start; at < end; at += INFLATE_STEP_BYTES) {
+        inflater.push(bytes.subarray(at, Math.min(end, at + INFLATE_STEP_BYTES)));
+        if (inflatedBytes > needBytes) throw tooLong();
+      }
+    }
+    inflater.push(new Uint8Array(0), true);
+  } catch (error) {
+    if (error instanceof ImageDecodeError) throw error;
+    throw new ImageDecodeError(`invalid PNG: ${messageOf(error)}`);
+  }
+  if (inflatedBytes > needBytes) throw tooLong();
+  if (inflatedBytes < needBytes) {
+    throw new ImageDecodeError(
+      `invalid PNG: the image data inflates to ${inflatedBytes} bytes, a ${size} image needs ${needBytes}`,
+    );
+  }
+}
+
 // PNG: chunks of (length, type, data, CRC) after the signature, IHDR first and IEND last.
 function decodePngImage(bytes: Uint8Array): DecodedImage {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Walk the chunks first, so that a cut-off file says so rather than failing deep in inflate.
   let offset = PNG_SIGNATURE.length;
   let sawEnd = false;
+  let header: PngHeader | undefined;
+  const idats: { start: number; end: number }[] = [];
+  // The colour profile (iCCP) is compressed too, and fast-png inflates it whole, unbounded; like
+  // OpenCV's imread, the pixels are read without it, so it is left out of what fast-png gets.
+  const profiles: { start: number; end: number }[] = [];
   while (!sawEnd) {
     if (offset + 8 > bytes.length) {
       throw new ImageDecodeError(
@@ -77,20 +183,44 @@ function decodePngImage(bytes: Uint8Array): DecodedImage {
       );
     }
     if (offset === PNG_SIGNATURE.length) {
-      if (type !== "IHDR" || length < 8)
+      if (type !== "IHDR" || length < 13)
         throw new ImageDecodeError("invalid PNG: the first chunk is not IHDR");
-      checkSize(view.getUint32(offset + 8), view.getUint32(offset + 12));
+      header = {
+        width: view.getUint32(offset + 8),
+        height: view.getUint32(offset + 12),
+        bitDepth: bytes[offset + 16]!,
+        colourType: bytes[offset + 17]!,
+        interlaced: bytes[offset + 20] === 1,
+      };
+      checkSize(header.width, header.height);
     }
+    if (type === "IDAT") idats.push({ start: offset + 8, end: offset + 8 + length });
+    if (type === "iCCP") profiles.push({ start: offset, end: offset + 12 + length });
     sawEnd = type === "IEND";
     offset += 12 + length;
   }
-  let png: DecodedPng;
+  checkPngData(bytes, idats, header!);
   try {
-    png = decodePng(bytes);
+    const png = decodePng(profiles.length === 0 ? bytes : without(bytes, profiles));
+    // Inside: a palette that does not fit the data fails in fast-png's conversion.
+    return { width: png.width, height: png.height, data: pngToRgba(png) };
   } catch (error) {
     throw new ImageDecodeError(`invalid PNG: ${messageOf(error)}`);
   }
-  return { width: png.width, height: png.height, data: pngToRgba(png) };
+}
+
+/** `bytes` less the ranges `cut` (in order, not overlapping). */
+function without(bytes: Uint8Array, cut: readonly { start: number; end: number }[]): Uint8Array {
+  const out = new Uint8Array(bytes.length - cut.reduce((n, c) => n + c.end - c.start, 0));
+  let from = 0;
+  let to = 0;
+  for (const c of cut) {
+    out.set(bytes.subarray(from, c.start), to);
+    to += c.start - from;
+    from = c.end;
+  }
+  out.set(bytes.subarray(from), to);
+  return out;
 }
 
 function pngToRgba(png: DecodedPng): Uint8ClampedArray {
@@ -316,9 +446,21 @@ function yccToRgb(data: Uint8Array): void {
   }
 }
 
+/**
+ * The memory jpeg-js may take (its own count), for a JPEG of MAX_IMAGE_PIXELS of four channels
+ * (CMYK, the most it decodes): per pixel and channel 4 bytes of DCT coefficients (a 256-byte
+ * block per 64 pixels), 1 of the channel's samples and 1 of the interleaved samples, and 4 of
+ * RGBA out, so 28 bytes a pixel, 448 MiB at 4096². 30 leaves room for blocks padding partial
+ * MCUs and for the tables.
+ */
+const JPEG_MAX_MEMORY_MB = Math.ceil((MAX_IMAGE_PIXELS * 30) / (1024 * 1024));
+
 function decodeJpegImage(bytes: Uint8Array): DecodedImage {
   const { width, height, components, adobe } = jpegFrameSize(bytes);
   checkSize(width, height);
+  // jpeg-js allocates every channel's coefficients before it reads a scan; it converts at most 4.
+  if (components > 4)
+    throw new ImageDecodeError(`invalid JPEG: ${components} colour channels, at most 4`);
   // Entropy-coded data stuffs every FF with 00, so FF D9 near the end can only be the EOI marker.
   let end = bytes.length - 1;
   while (end > 0 && bytes[end] === 0x00) end--;
@@ -331,7 +473,9 @@ function decodeJpegImage(bytes: Uint8Array): DecodedImage {
     const decoded = jpeg.decode(bytes, {
       useTArray: true,
       formatAsRGBA: true,
-      maxResolutionInMP: 17,
+      // Each frame's size (a second frame header is checked too), and all jpeg-js allocates.
+      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+      maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
       ...(ycc ? { colorTransform: false } : {}),
     });
     if (ycc) yccToRgb(decoded.data);

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { zeroPng } from "@nightshift/testkit/png";
 import { encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import { describe, expect, it } from "vitest";
@@ -14,6 +15,8 @@ function decodeError(bytes: Uint8Array): ImageDecodeError {
   }
   throw new Error("expected an ImageDecodeError, the bytes decoded");
 }
+
+const MIB = 1024 * 1024;
 
 function jpegOf(width: number, height: number, rgb: [number, number, number]): Uint8Array {
   const data = new Uint8Array(width * height * 4);
@@ -116,6 +119,29 @@ describe("decodeImage", () => {
     expect(decodeError(damaged).message).toMatch(/^invalid PNG: /);
   });
 
+  it("says a palette PNG whose palette is empty is invalid", () => {
+    const png = encodePng({
+      width: 2,
+      height: 1,
+      data: new Uint8Array([1, 0]),
+      channels: 1,
+      depth: 8,
+      palette: [
+        [10, 20, 30],
+        [40, 50, 60],
+      ],
+    });
+    // The PLTE chunk, emptied: length 0, its CRC (unchecked) zero.
+    const at = Buffer.from(png).indexOf("PLTE") - 4;
+    const length = new DataView(png.buffer, png.byteOffset).getUint32(at);
+    const empty = new Uint8Array([
+      ...png.subarray(0, at),
+      ...[0, 0, 0, 0, 0x50, 0x4c, 0x54, 0x45, 0, 0, 0, 0],
+      ...png.subarray(at + 12 + length),
+    ]);
+    expect(decodeError(empty).message).toMatch(/^invalid PNG: /);
+  });
+
   it("refuses images over the size limit before decoding them", () => {
     const wide = encodePng({
       width: MAX_IMAGE_SIDE_PX + 1,
@@ -131,6 +157,80 @@ describe("decodeImage", () => {
     bytes[sof + 7] = 5000 >> 8;
     bytes[sof + 8] = 5000 & 0xff;
     expect(decodeError(bytes).message).toBe("image too large: 5000×8, at most 4096×4096");
+  });
+
+  it("refuses a PNG bomb: data that inflates past what the header's size needs", async () => {
+    // 64×64 RGBA: 64 rows of a filter byte and 256 bytes of pixels. The file is a quarter of a
+    // MiB; its data inflates to 256 MiB.
+    const bomb = await zeroPng({ width: 64, height: 64, inflatedBytes: 256 * MIB });
+    expect(bomb.length).toBeLessThan(MIB);
+    expect(decodeError(bomb).message).toBe(
+      "invalid PNG: the image data inflates to more than the 16448 bytes a 64×64 image needs",
+    );
+    // One byte more than the size needs is refused too; the exact size decodes.
+    const over = await zeroPng({ width: 64, height: 64, inflatedBytes: 16449 });
+    expect(decodeError(over).message).toMatch(/^invalid PNG: the image data inflates to more/);
+    const exact = decodeImage(await zeroPng({ width: 64, height: 64, inflatedBytes: 16448 }));
+    expect([exact.width, exact.height, exact.data.length]).toEqual([64, 64, 64 * 64 * 4]);
+  });
+
+  it("says how short image data is", async () => {
+    const short = await zeroPng({ width: 64, height: 64, inflatedBytes: 1000 });
+    expect(decodeError(short).message).toBe(
+      "invalid PNG: the image data inflates to 1000 bytes, a 64×64 image needs 16448",
+    );
+  });
+
+  it("reads the pixels without the colour profile, as OpenCV does: none is inflated", async () => {
+    // A profile that would inflate to 256 MiB, and one that does not inflate at all.
+    for (const profile of [256 * MIB, "corrupt"] as const) {
+      const png = await zeroPng({ width: 64, height: 64, inflatedBytes: 16448, profile });
+      const image = decodeImage(png);
+      expect([image.width, image.height]).toEqual([64, 64]);
+    }
+  });
+
+  it("sizes Adam7-interlaced data by its seven passes", async () => {
+    // 9×9 RGBA: each pass's rows are a filter byte and 4 bytes a pixel. Passes (columns × rows):
+    // 2×2, 1×2, 3×1, 2×3, 5×2, 4×5, 9×4, so 18 + 10 + 13 + 27 + 42 + 85 + 148 = 343 bytes,
+    // 10 more than the 333 of plain rows.
+    const image = decodeImage(
+      await zeroPng({ width: 9, height: 9, inflatedBytes: 343, interlaced: true }),
+    );
+    expect([image.width, image.height]).toEqual([9, 9]);
+    expect(image.data.every((v) => v === 0)).toBe(true);
+    const over = await zeroPng({ width: 9, height: 9, inflatedBytes: 344, interlaced: true });
+    expect(decodeError(over).message).toBe(
+      "invalid PNG: the image data inflates to more than the 343 bytes a 9×9 image needs",
+    );
+  });
+
+  it("refuses a JPEG frame of more than four colour channels before allocating for it", () => {
+    // A 4096×4096 frame header of 200 channels: 64 MiB of coefficients each, were it decoded.
+    const bytes = jpegOf(16, 8, [0, 0, 0]);
+    const sof = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0xc0);
+    const channels = 200;
+    const frame = new Uint8Array(10 + 3 * channels);
+    frame.set([
+      0xff,
+      0xc0,
+      (8 + 3 * channels) >> 8,
+      (8 + 3 * channels) & 0xff,
+      8,
+      0x10,
+      0,
+      0x10,
+      0,
+    ]);
+    frame[9] = channels;
+    for (let c = 0; c < channels; c++) frame.set([c + 1, 0x11, 0], 10 + 3 * c);
+    const length = (bytes[sof + 2]! << 8) | bytes[sof + 3]!;
+    const forged = new Uint8Array([
+      ...bytes.subarray(0, sof),
+      ...frame,
+      ...bytes.subarray(sof + 2 + length),
+    ]);
+    expect(decodeError(forged).message).toBe("invalid JPEG: 200 colour channels, at most 4");
   });
 
   it("says a cut-off JPEG is truncated", () => {

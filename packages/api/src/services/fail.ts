@@ -1,14 +1,19 @@
 // A car that cannot run a lease says so: a broken input, a model whose bytes failed their
 // sha256, an engine error. The lease ends and its work goes to another car at once (not after
-// the lease runs out). An input that cars on two owners both refuse fails its task, with the
-// reason, so that its tenant learns why instead of waiting for a result that cannot come.
-import { leases, tasks } from "@nightshift/db/schema";
-import { and, countDistinct, eq, like, sql } from "drizzle-orm";
+// the lease runs out), never to the same owner's cars again. A refusal is a car's word, not
+// evidence (the server decoded the input before accepting it): core's decideRefusals says when
+// refusals fail a task, so that its tenant learns it cannot be run instead of waiting. What the
+// tenant reads then is the server's own account; what the cars said stays on their leases, for
+// operators.
+import { decideRefusals, isTrusted, type RefusalOutcome } from "@nightshift/core/verify";
+import { cars, leases, tasks } from "@nightshift/db/schema";
+import { and, eq, like, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
 import { ZUuid } from "../schemas";
 import { audit } from "./audit";
+import { reputationOf } from "./convert";
 import { inTx } from "./db";
 import { endLeases } from "./leases";
 import { failTask } from "./submit";
@@ -20,7 +25,7 @@ export const ZFailInput = z
   .object({
     leaseId: ZUuid,
     reason: ZFailReason,
-    /** What went wrong, for the tenant and the operator (no secrets: it is shown to them). */
+    /** What went wrong, for operators (kept on the lease; tenants never see it). */
     message: z.string().trim().min(1).max(500),
   })
   .strict();
@@ -31,13 +36,16 @@ export const ZFailOutput = z.object({
   accepted: z.boolean(),
   /** True when this lease was already failed for the same reason: a retried call. */
   duplicate: z.boolean(),
-  /** True when this report failed the task (its input refused by enough owners' cars). */
+  /** True when this report failed the task (refused by enough owners' cars: decideRefusals). */
   taskFailed: z.boolean(),
 });
 export type FailOutput = z.infer<typeof ZFailOutput>;
 
-/** Owners whose cars must refuse an input before its task fails: one car may be broken itself. */
-export const BAD_INPUT_OWNERS = 2;
+/** What a tenant reads for a task that cars refused: counts, none of the cars' words. */
+export function refusedTaskError(outcome: RefusalOutcome): string {
+  const owners = `${outcome.owners} owner${outcome.owners === 1 ? "" : "s"}`;
+  return `bad input: cars of ${owners}, ${outcome.trustedOwners} of them trusted, could not run it`;
+}
 
 export async function failLease(
   deps: ApiDeps,
@@ -83,9 +91,17 @@ export async function failLease(
     }
     if (input.reason !== "bad-input" || !task)
       return { accepted: true, duplicate: false, taskFailed: false };
-    const [refusals] = await tx
-      .select({ owners: countDistinct(leases.ownerId) })
+    // Every car that refused the task, with its reputation as it stands now.
+    const refusals = await tx
+      .select({
+        ownerId: leases.ownerId,
+        validResults: cars.validResults,
+        invalidResults: cars.invalidResults,
+        consecutiveValid: cars.consecutiveValid,
+        quarantined: cars.quarantined,
+      })
       .from(leases)
+      .innerJoin(cars, eq(cars.id, leases.carId))
       .where(
         and(
           eq(leases.taskId, task.id),
@@ -93,12 +109,15 @@ export async function failLease(
           like(leases.endReason, "bad-input:%"),
         ),
       );
-    if ((refusals?.owners ?? 0) < BAD_INPUT_OWNERS) {
-      return { accepted: true, duplicate: false, taskFailed: false };
-    }
+    const cfg = deps.config.verification;
+    const outcome = decideRefusals(
+      refusals.map((r) => ({ ownerId: r.ownerId, trusted: isTrusted(reputationOf(r), cfg) })),
+      cfg,
+    );
+    if (!outcome.fails) return { accepted: true, duplicate: false, taskFailed: false };
     const taskFailed = await failTask(tx, task, now, {
       disagreeing: 0,
-      error: `bad input: ${input.message}`,
+      error: refusedTaskError(outcome),
     });
     return { accepted: true, duplicate: false, taskFailed };
   });

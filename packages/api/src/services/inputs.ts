@@ -1,12 +1,13 @@
 // Input images of tasks: uploaded inline (base64) or picked from the demo set, stored once by
-// sha256 (input_blobs) and fetched by cars from GET /inputs/:sha256. The server reads only an
-// image's header (format and size): decoding is the car's work, and an image whose pixels turn
-// out broken fails on the car, which reports it (node.fail "bad-input").
+// sha256 (input_blobs) and fetched by cars from GET /inputs/:sha256. An uploaded image is decoded
+// here whole, by the decoder cars run (bounded in pixels and in decoded bytes), and refused when
+// it does not decode: an image the server accepted is one it could decode itself, so a car that
+// says otherwise (node.fail "bad-input") is not evidence against it.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { inputBlobs } from "@nightshift/db/schema";
 import { DEMO_IMAGES, demoImagePath } from "@nightshift/models/demo-images";
-import { MAX_IMAGE_SIDE_PX } from "@nightshift/models/image";
+import { decodeImage, ImageDecodeError, MAX_IMAGE_SIDE_PX } from "@nightshift/models/image";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "@nightshift/db/client";
@@ -101,7 +102,10 @@ export interface PreparedImage {
 
 const DEMO_FILES = new Set(DEMO_IMAGES.map((d) => d.file));
 
-/** Reads (demo) or decodes (base64) one input image and checks its header. */
+/**
+ * Reads (demo) or decodes (base64) one input image and checks its header; an uploaded one is
+ * decoded to its pixels too (the demo set is ours, decoded by its own tests).
+ */
 export async function prepareImage(input: ImageInput, field: string): Promise<PreparedImage> {
   let bytes: Buffer;
   if ("demo" in input.image) {
@@ -122,6 +126,14 @@ export async function prepareImage(input: ImageInput, field: string): Promise<Pr
   const { width, height } = header;
   if (width < 1 || height < 1 || width > MAX_IMAGE_SIDE_PX || height > MAX_IMAGE_SIDE_PX) {
     throw badRequest(where, `${width}×${height} pixels; each side 1 to ${MAX_IMAGE_SIDE_PX}`);
+  }
+  if (!("demo" in input.image)) {
+    try {
+      decodeImage(bytes);
+    } catch (error) {
+      if (error instanceof ImageDecodeError) throw badRequest(where, error.message);
+      throw error;
+    }
   }
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   return { ref: { sha256, url: `/inputs/${sha256}`, ...header }, bytes };

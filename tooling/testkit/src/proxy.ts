@@ -1,5 +1,7 @@
 // Real HTTP proxies in front of a test server, for what a car meets on the way: a server serving
-// wrong model bytes, and an answer lost after the server carried the call out.
+// wrong bytes (a model file, an input image), and an answer lost after the server carried the
+// call out. A car, a browser tab behind the vehicle's own server, anything that speaks HTTP can
+// be put behind one.
 import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -59,15 +61,21 @@ async function startProxy(
 }
 
 export interface TamperingProxy extends Proxy {
-  /** Model files it changed. */
+  /** The paths of the files it changed. */
   tampered: string[];
 }
 
-/** Changes one byte of every model file it passes on; everything else goes through as is. */
-export async function startTamperingProxy(target: string): Promise<TamperingProxy> {
+/**
+ * Changes one byte of every file it passes on whose path `tamper` picks (by default, every
+ * model file); everything else goes through as is.
+ */
+export async function startTamperingProxy(
+  target: string,
+  tamper: (path: string) => boolean = (path) => path.startsWith("/models/"),
+): Promise<TamperingProxy> {
   const tampered: string[] = [];
   const proxy = await startProxy(target, (path, status, body) => {
-    if (path.startsWith("/models/") && status === 200 && body.length > 100) {
+    if (tamper(path) && status === 200 && body.length > 100) {
       body[100] = (body[100]! + 1) % 256;
       tampered.push(path);
     }
