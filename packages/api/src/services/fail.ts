@@ -7,7 +7,7 @@ import { and, countDistinct, eq, like, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
-import { ZUuid } from "../schemas";
+import { ZMultilineText, ZUuid } from "../schemas";
 import { audit } from "./audit";
 import { inTx } from "./db";
 import { endLeases } from "./leases";
@@ -21,7 +21,7 @@ export const ZFailInput = z
     leaseId: ZUuid,
     reason: ZFailReason,
     /** What went wrong, for the tenant and the operator (no secrets: it is shown to them). */
-    message: z.string().trim().min(1).max(500),
+    message: ZMultilineText.trim().min(1).max(500),
   })
   .strict();
 export type FailInput = z.infer<typeof ZFailInput>;
