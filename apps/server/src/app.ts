@@ -1,5 +1,6 @@
-// The HTTP surface: tRPC under /trpc, probes, metrics and model files, with CORS, one log line
-// per request and per-procedure metrics. Lifecycle (database, listening, shutdown) is start.ts's.
+// The HTTP surface: tRPC under /trpc, probes, metrics and model files, with CORS, body limits by
+// caller, one log line per request and per-procedure metrics. Lifecycle (database, listening,
+// shutdown) is start.ts's.
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { createContextFactory } from "@nightshift/api/context";
 import type { AppRouter } from "@nightshift/api/router";
@@ -10,6 +11,7 @@ import { applyCors } from "./cors";
 import type { ServerMetrics } from "./metrics";
 import type { ModelFiles } from "./model-files";
 import { type TrustedProxies, clientAddress } from "./client-address";
+import { bodyTooLarge, readBody } from "./request-body";
 
 const TRPC_PREFIX = "/trpc/";
 /** Probes and scrapes come every few seconds: logged at debug, not info. */
@@ -32,7 +34,10 @@ export interface AppOptions {
   readInput: (sha256: string) => Promise<{ mediaType: string; bytes: Buffer } | null>;
   corsOrigins: ReadonlySet<string>;
   log: Logger;
+  /** The largest body a car, tenant or operator may send. */
   maxBodyBytes: number;
+  /** The largest body of a call with no credential that resolves (enroll, sign-in). */
+  maxAnonymousBodyBytes: number;
   readiness: () => Promise<Readiness>;
   isDraining: () => boolean;
   /** Proxies in front that append to X-Forwarded-For (see clientAddress); 0: none. */
@@ -82,13 +87,44 @@ export function createApp(opts: AppOptions): RequestListener {
         metrics.observeCall(path, code, durationS);
       }
     });
+    // Who calls decides how much body may come, so the credential is resolved before the body
+    // is read. One that cannot be resolved now (the database away) keeps the larger limit: its
+    // call is answered 503, which clients retry, whatever it sends.
+    const context = opts.createContext({
+      headers: req.headers,
+      ip: clientAddress(req, opts.trustedProxies),
+    });
+    const anonymous = await context.then(
+      (c) => c.caller.kind === "anonymous",
+      () => false,
+    );
+    const limitBytes = anonymous ? opts.maxAnonymousBodyBytes : opts.maxBodyBytes;
     await nodeHTTPRequestHandler({
       router,
       req,
       res,
       path: pathname.slice(TRPC_PREFIX.length),
-      maxBodySize: opts.maxBodyBytes,
-      createContext: ({ req: r, info }) => {
+      maxBodySize: limitBytes,
+      // Runs before tRPC looks at the request: an error passed on is the answer to every call
+      // in it, in tRPC's shape (413 PAYLOAD_TOO_LARGE here).
+      middleware: (r, s, next) => {
+        if (r.method === "GET" || r.method === "HEAD") return next();
+        const who = anonymous ? "a call without a credential" : "a call";
+        readBody(r, limitBytes, () => bodyTooLarge(limitBytes, who)).then(
+          (body) => {
+            (r as IncomingMessage & { body?: string }).body = body;
+            next();
+          },
+          (error: unknown) => {
+            // The rest of the body is left unread: the connection ends with the answer.
+            s.setHeader("connection", "close");
+            // tRPC reads no body when one is given; the error answers every call.
+            (r as IncomingMessage & { body?: string }).body = "";
+            next(error);
+          },
+        );
+      },
+      createContext: ({ info }) => {
         // Answered by tRPC as an error of every call in the request, in its usual shape.
         if (opts.isDraining() && info.calls.some((c) => LEASING_PATHS.has(c.path))) {
           throw new TRPCError({
@@ -96,10 +132,7 @@ export function createApp(opts: AppOptions): RequestListener {
             message: "this server is shutting down: lease from another",
           });
         }
-        return opts.createContext({
-          headers: r.headers,
-          ip: clientAddress(r, opts.trustedProxies),
-        });
+        return context;
       },
       onError: ({ path, error, req: r }) => {
         const label = path === undefined ? "*" : procedureTypes.has(path) ? path : "unknown";

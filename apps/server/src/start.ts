@@ -176,6 +176,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     corsOrigins: new Set(opts.corsOrigins ?? env.NIGHTSHIFT_CORS_ORIGINS),
     log,
     maxBodyBytes: config.maxBodyBytes,
+    maxAnonymousBodyBytes: config.maxAnonymousBodyBytes,
     readiness,
     isDraining: () => draining,
     trustedProxies,

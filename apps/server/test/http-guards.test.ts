@@ -1,0 +1,137 @@
+// What the server guards before any procedure runs, over real HTTP on a `nightshift serve`
+// process: bodies refused before they are read when they are larger than the caller may send.
+import { type IncomingHttpHeaders, request } from "node:http";
+import { join } from "node:path";
+import { tinyInput } from "@nightshift/api/seed";
+import { DEFAULT_API_CONFIG } from "@nightshift/api/config";
+import {
+  DEMO_CODE,
+  parseDemo,
+  type ServeProcess,
+  spawnServe,
+  STALL_MS,
+  tempDir,
+} from "@nightshift/server/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const tmp = tempDir();
+const ANONYMOUS_LIMIT = DEFAULT_API_CONFIG.maxAnonymousBodyBytes;
+
+let server: ServeProcess;
+let tenantKey: string;
+
+beforeAll(async () => {
+  server = await spawnServe(["--port", "0", "--data", join(tmp, "db")]);
+  tenantKey = [...parseDemo(server.banner).tenantKeys.values()][0]!;
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * One request over node:http. `body` is written and the request ended; `open` is written and the
+ * request left open, so that an answer can only come from a server that did not wait for the
+ * rest. `contentLength` declares a length whatever is written.
+ */
+function send(
+  path: string,
+  opts: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    open?: string;
+    contentLength?: number;
+  } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.contentLength !== undefined) headers["content-length"] = String(opts.contentLength);
+    const req = request(
+      `${server.url}${path}`,
+      { method: opts.method ?? "GET", headers },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+          req.destroy();
+        });
+      },
+    );
+    req.on("error", reject);
+    // A hang guard: the server sent nothing for STALL_MS.
+    req.setTimeout(STALL_MS, () => req.destroy(new Error(`no answer to ${path}`)));
+    if (opts.open !== undefined) {
+      req.write(opts.open);
+    } else if (opts.contentLength !== undefined && opts.body === undefined) {
+      req.flushHeaders();
+    } else {
+      req.end(opts.body);
+    }
+  });
+}
+
+const json = { "content-type": "application/json" };
+const enrollBody = JSON.stringify({ code: DEMO_CODE });
+/** JSON with this much whitespace after it: still valid, and as large as a test needs. */
+const padded = (body: string, bytes: number) => body + " ".repeat(bytes);
+
+describe("request bodies", () => {
+  it("refuses an anonymous body declared too large before a byte of it is sent", async () => {
+    // The body is never written: only a server that answers on the declared length answers.
+    const a = await send("/trpc/node.enroll", {
+      method: "POST",
+      headers: json,
+      contentLength: 10 * 1024 * 1024,
+    });
+    expect(a.status).toBe(413);
+    expect(a.headers.connection).toBe("close");
+    const { error } = JSON.parse(a.body) as { error: { message: string; data: { code: string } } };
+    expect(error.data.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(error.message).toContain(`${ANONYMOUS_LIMIT} bytes`);
+  });
+
+  it("refuses an anonymous body that streams past the limit without waiting for its end", async () => {
+    // Chunked, with no length declared, and never ended: the answer comes from counting.
+    const a = await send("/trpc/operator.auth.signIn", {
+      method: "POST",
+      headers: json,
+      open: " ".repeat(ANONYMOUS_LIMIT + 1024),
+    });
+    expect(a.status).toBe(413);
+    expect(a.body).toContain("PAYLOAD_TOO_LARGE");
+  });
+
+  it("takes anonymous bodies under the limit, and larger ones from cars and tenants", async () => {
+    const small = await send("/trpc/node.enroll", {
+      method: "POST",
+      headers: json,
+      body: padded(enrollBody, ANONYMOUS_LIMIT - enrollBody.length - 1),
+    });
+    expect(small.status).toBe(200);
+    const job = JSON.stringify({ modelId: "tiny-mlp", inputs: [tinyInput([1, 2, 3, 4])] });
+    const large = await send("/trpc/tenant.jobs.submit", {
+      method: "POST",
+      headers: { ...json, authorization: `Bearer ${tenantKey}` },
+      body: padded(job, 4 * ANONYMOUS_LIMIT),
+    });
+    expect(large.status).toBe(200);
+    // The same body without a credential, or with one that resolves to nobody, is anonymous.
+    for (const authorization of [undefined, `Bearer nsk_${"A".repeat(43)}`]) {
+      const refused = await send("/trpc/tenant.jobs.submit", {
+        method: "POST",
+        headers: { ...json, ...(authorization ? { authorization } : {}) },
+        body: padded(job, 4 * ANONYMOUS_LIMIT),
+      });
+      expect({ authorization, status: refused.status }).toEqual({ authorization, status: 413 });
+    }
+  });
+});
