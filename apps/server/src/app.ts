@@ -1,6 +1,6 @@
-// The HTTP surface: tRPC under /trpc, probes, metrics and model files, with CORS, body limits by
-// caller, one log line per request and per-procedure metrics. Lifecycle (database, listening,
-// shutdown) is start.ts's.
+// The HTTP surface: tRPC under /trpc, probes, metrics and model files, with CORS, security
+// headers, body limits by caller, one log line per request and per-procedure metrics. Lifecycle
+// (database, listening, shutdown) is start.ts's.
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { createContextFactory } from "@nightshift/api/context";
 import type { AppRouter } from "@nightshift/api/router";
@@ -18,6 +18,17 @@ const TRPC_PREFIX = "/trpc/";
 const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 /** New leases stop first on shutdown, so no car starts work this instance will not see end. */
 const LEASING_PATHS = new Set(["node.lease"]);
+
+/**
+ * On every answer. Nothing the server sends is a page: a browser is to run, frame or sniff none
+ * of it, and to send no Referer from it.
+ */
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+} as const;
 
 export interface Readiness {
   ready: boolean;
@@ -199,6 +210,7 @@ export function createApp(opts: AppOptions): RequestListener {
       if (QUIET_PATHS.has(pathname)) log.debug(line, "request");
       else log.info(line, "request");
     });
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     // While draining, every answer closes its connection so clients reconnect elsewhere.
     if (opts.isDraining()) res.setHeader("connection", "close");
     if (applyCors(req, res, opts.corsOrigins)) return;

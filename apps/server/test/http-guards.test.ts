@@ -1,5 +1,6 @@
 // What the server guards before any procedure runs, over real HTTP on a `nightshift serve`
-// process: bodies refused before they are read when they are larger than the caller may send.
+// process: security headers on every answer, and bodies refused before they are read when they
+// are larger than the caller may send.
 import { type IncomingHttpHeaders, request } from "node:http";
 import { join } from "node:path";
 import { tinyInput } from "@nightshift/api/seed";
@@ -83,6 +84,47 @@ const json = { "content-type": "application/json" };
 const enrollBody = JSON.stringify({ code: DEMO_CODE });
 /** JSON with this much whitespace after it: still valid, and as large as a test needs. */
 const padded = (body: string, bytes: number) => body + " ".repeat(bytes);
+
+describe("security headers", () => {
+  it("come with every answer: probes, tRPC, errors, files, preflights, refusals", async () => {
+    const answers: [string, Answer][] = [
+      ["healthz", await send("/healthz")],
+      ["readyz", await send("/readyz")],
+      ["whoami", await send("/trpc/whoami")],
+      ["bad input", await send("/trpc/node.enroll", { method: "POST", headers: json, body: "{}" })],
+      ["no route", await send("/nothing-here")],
+      ["no model", await send(`/models/tiny-mlp/${"0".repeat(64)}`)],
+      ["no input", await send("/inputs/not-a-sha")],
+      [
+        "preflight",
+        await send("/trpc/whoami", {
+          method: "OPTIONS",
+          headers: { origin: "http://elsewhere.test", "access-control-request-method": "GET" },
+        }),
+      ],
+      ["metrics", await send("/metrics")],
+      [
+        "body too large",
+        await send("/trpc/node.enroll", {
+          method: "POST",
+          headers: json,
+          contentLength: ANONYMOUS_LIMIT + 1,
+        }),
+      ],
+    ];
+    for (const [what, a] of answers) {
+      expect({ what, headers: a.headers }).toMatchObject({
+        what,
+        headers: {
+          "x-content-type-options": "nosniff",
+          "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+          "x-frame-options": "DENY",
+          "referrer-policy": "no-referrer",
+        },
+      });
+    }
+  });
+});
 
 describe("request bodies", () => {
   it("refuses an anonymous body declared too large before a byte of it is sent", async () => {
