@@ -8,7 +8,7 @@ import { TRPCError } from "@trpc/server";
 import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 import type { Logger } from "pino";
 import { applyCors } from "./cors";
-import type { ServerMetrics } from "./metrics";
+import { type ServerMetrics, metricsAccess } from "./metrics";
 import type { ModelFiles } from "./model-files";
 import { type TrustedProxies, clientAddress } from "./client-address";
 import { bodyTooLarge, readBody } from "./request-body";
@@ -49,6 +49,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** The largest body of a call with no credential that resolves (enroll, sign-in). */
   maxAnonymousBodyBytes: number;
+  /** What /metrics asks for (see metricsAccess); null: callers on this host only. */
+  metricsToken: string | null;
   readiness: () => Promise<Readiness>;
   isDraining: () => boolean;
   /** Proxies in front that append to X-Forwarded-For (see clientAddress); 0: none. */
@@ -164,6 +166,22 @@ export function createApp(opts: AppOptions): RequestListener {
       return sendText(res, r.ready ? 200 : 503, r.ready ? "ready\n" : `not ready: ${r.reason}\n`);
     }
     if (pathname === "/metrics") {
+      const access = metricsAccess(req, opts.metricsToken);
+      if (access === "unauthorized") {
+        res.setHeader("www-authenticate", "Bearer");
+        return sendText(
+          res,
+          401,
+          "/metrics needs Authorization: Bearer <NIGHTSHIFT_METRICS_TOKEN>\n",
+        );
+      }
+      if (access === "forbidden") {
+        return sendText(
+          res,
+          403,
+          "/metrics answers callers on this host only: set NIGHTSHIFT_METRICS_TOKEN to scrape from elsewhere\n",
+        );
+      }
       const body = await metrics.registry.metrics();
       res.writeHead(200, { "content-type": metrics.registry.contentType });
       return res.end(body);

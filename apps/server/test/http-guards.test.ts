@@ -1,9 +1,11 @@
 // What the server guards before any procedure runs, over real HTTP on a `nightshift serve`
-// process: security headers on every answer, and bodies refused before they are read when they
-// are larger than the caller may send.
+// process: security headers on every answer, bodies refused before they are read when they are
+// larger than the caller may send, and /metrics only for whoever holds the metrics token.
+import { randomBytes } from "node:crypto";
 import { type IncomingHttpHeaders, request } from "node:http";
 import { join } from "node:path";
 import { tinyInput } from "@nightshift/api/seed";
+import { metricsAccess } from "@nightshift/server/metrics";
 import { DEFAULT_API_CONFIG } from "@nightshift/api/config";
 import {
   DEMO_CODE,
@@ -16,13 +18,16 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const tmp = tempDir();
+const METRICS_TOKEN = randomBytes(24).toString("hex");
 const ANONYMOUS_LIMIT = DEFAULT_API_CONFIG.maxAnonymousBodyBytes;
 
 let server: ServeProcess;
 let tenantKey: string;
 
 beforeAll(async () => {
-  server = await spawnServe(["--port", "0", "--data", join(tmp, "db")]);
+  server = await spawnServe(["--port", "0", "--data", join(tmp, "db")], {
+    env: { NIGHTSHIFT_METRICS_TOKEN: METRICS_TOKEN },
+  });
   tenantKey = [...parseDemo(server.banner).tenantKeys.values()][0]!;
 });
 
@@ -102,7 +107,7 @@ describe("security headers", () => {
           headers: { origin: "http://elsewhere.test", "access-control-request-method": "GET" },
         }),
       ],
-      ["metrics", await send("/metrics")],
+      ["metrics refused", await send("/metrics")],
       [
         "body too large",
         await send("/trpc/node.enroll", {
@@ -175,5 +180,57 @@ describe("request bodies", () => {
       });
       expect({ authorization, status: refused.status }).toEqual({ authorization, status: 413 });
     }
+  });
+});
+
+describe("/metrics with NIGHTSHIFT_METRICS_TOKEN set", () => {
+  it("answers only a bearer of the token, even on the loopback address", async () => {
+    const none = await send("/metrics");
+    expect(none.status).toBe(401);
+    expect(none.headers["www-authenticate"]).toBe("Bearer");
+    expect(none.body).not.toContain("nightshift_");
+    const wrong = await send("/metrics", { headers: { authorization: "Bearer not-the-token" } });
+    expect(wrong.status).toBe(401);
+    const right = await send("/metrics", {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    expect(right.status).toBe(200);
+    expect(right.body).toContain("nightshift_trpc_calls_total");
+  });
+});
+
+describe("/metrics without a token", () => {
+  /** A request as the access check sees it: the TCP peer and the headers. */
+  const from = (remoteAddress: string, headers: IncomingHttpHeaders = {}) => ({
+    socket: { remoteAddress },
+    headers,
+  });
+
+  it("answers callers on the loopback address that came through no proxy", () => {
+    for (const peer of ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"])
+      expect({ peer, access: metricsAccess(from(peer), null) }).toEqual({ peer, access: "ok" });
+    for (const peer of ["10.0.0.5", "192.168.1.2", "::ffff:10.0.0.5", "fe80::1", "2001:db8::1"])
+      expect({ peer, access: metricsAccess(from(peer), null) }).toEqual({
+        peer,
+        access: "forbidden",
+      });
+    // A proxy on the same host passes on requests from anywhere: what it forwards is refused.
+    expect(metricsAccess(from("127.0.0.1", { "x-forwarded-for": "203.0.113.9" }), null)).toBe(
+      "forbidden",
+    );
+    expect(metricsAccess(from("127.0.0.1", { forwarded: "for=203.0.113.9" }), null)).toBe(
+      "forbidden",
+    );
+  });
+
+  it("with a token, answers its bearer from anywhere and nobody else", () => {
+    const token = "a-metrics-token-long-enough";
+    const bearer = { authorization: `Bearer ${token}` };
+    expect(metricsAccess(from("10.0.0.5", bearer), token)).toBe("ok");
+    expect(metricsAccess(from("127.0.0.1"), token)).toBe("unauthorized");
+    expect(metricsAccess(from("127.0.0.1", { authorization: `Bearer ${token}x` }), token)).toBe(
+      "unauthorized",
+    );
+    expect(metricsAccess(from("127.0.0.1", { authorization: token }), token)).toBe("unauthorized");
   });
 });
