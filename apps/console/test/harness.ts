@@ -30,6 +30,8 @@ export interface Harness {
   context: BrowserContext;
   page: Page;
   demo: ReturnType<typeof parseDemo>;
+  /** What the browser refused to load or run under the console's Content-Security-Policy. */
+  cspViolations: string[];
   /**
    * Records this minute's fleet sample in the server's database now, with the function the
    * server's own once-a-minute sampler calls, so a test need not wait for it.
@@ -53,8 +55,12 @@ export async function startHarness(): Promise<Harness> {
   const page = await context.newPage();
   // What went wrong in the page shows in the test's output.
   page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  const cspViolations: string[] = [];
   page.on("console", (m) => {
-    if (m.type() === "error") console.error(`page console: ${m.text()} (${m.location().url})`);
+    if (m.type() !== "error") return;
+    console.error(`page console: ${m.text()} (${m.location().url})`);
+    // Chromium reports each thing a page's policy stopped as an error on the console.
+    if (m.text().includes("Content Security Policy")) cspViolations.push(m.text());
   });
   mkdirSync(SCREENSHOTS, { recursive: true });
   return {
@@ -64,6 +70,7 @@ export async function startHarness(): Promise<Harness> {
     context,
     page,
     demo,
+    cspViolations,
     async recordFleetSample() {
       await recordFleetSample(deps, stateOf(deps));
     },

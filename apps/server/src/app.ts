@@ -1,5 +1,6 @@
-// The HTTP surface: tRPC under /trpc, probes, metrics and model files, with CORS, one log line
-// per request and per-procedure metrics. Lifecycle (database, listening, shutdown) is start.ts's.
+// The HTTP surface: tRPC under /trpc, probes, metrics and model files, with CORS, security
+// headers, body limits by caller, one log line per request and per-procedure metrics. Lifecycle
+// (database, listening, shutdown) is start.ts's.
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { createContextFactory } from "@nightshift/api/context";
 import type { AppRouter } from "@nightshift/api/router";
@@ -7,15 +8,27 @@ import { TRPCError } from "@trpc/server";
 import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 import type { Logger } from "pino";
 import { applyCors } from "./cors";
-import type { ServerMetrics } from "./metrics";
+import { type ServerMetrics, metricsAccess } from "./metrics";
 import type { ModelFiles } from "./model-files";
 import { type TrustedProxies, clientAddress } from "./client-address";
+import { bodyTooLarge, readBody } from "./request-body";
 
 const TRPC_PREFIX = "/trpc/";
 /** Probes and scrapes come every few seconds: logged at debug, not info. */
 const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 /** New leases stop first on shutdown, so no car starts work this instance will not see end. */
 const LEASING_PATHS = new Set(["node.lease"]);
+
+/**
+ * On every answer. Nothing the server sends is a page: a browser is to run, frame or sniff none
+ * of it, and to send no Referer from it.
+ */
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+} as const;
 
 export interface Readiness {
   ready: boolean;
@@ -32,7 +45,12 @@ export interface AppOptions {
   readInput: (sha256: string) => Promise<{ mediaType: string; bytes: Buffer } | null>;
   corsOrigins: ReadonlySet<string>;
   log: Logger;
+  /** The largest body a car, tenant or operator may send. */
   maxBodyBytes: number;
+  /** The largest body of a call with no credential that resolves (enroll, sign-in). */
+  maxAnonymousBodyBytes: number;
+  /** What /metrics asks for (see metricsAccess); null: callers on this host only. */
+  metricsToken: string | null;
   readiness: () => Promise<Readiness>;
   isDraining: () => boolean;
   /** Proxies in front that append to X-Forwarded-For (see clientAddress); 0: none. */
@@ -82,13 +100,44 @@ export function createApp(opts: AppOptions): RequestListener {
         metrics.observeCall(path, code, durationS);
       }
     });
+    // Who calls decides how much body may come, so the credential is resolved before the body
+    // is read. One that cannot be resolved now (the database away) keeps the larger limit: its
+    // call is answered 503, which clients retry, whatever it sends.
+    const context = opts.createContext({
+      headers: req.headers,
+      ip: clientAddress(req, opts.trustedProxies),
+    });
+    const anonymous = await context.then(
+      (c) => c.caller.kind === "anonymous",
+      () => false,
+    );
+    const limitBytes = anonymous ? opts.maxAnonymousBodyBytes : opts.maxBodyBytes;
     await nodeHTTPRequestHandler({
       router,
       req,
       res,
       path: pathname.slice(TRPC_PREFIX.length),
-      maxBodySize: opts.maxBodyBytes,
-      createContext: ({ req: r, info }) => {
+      maxBodySize: limitBytes,
+      // Runs before tRPC looks at the request: an error passed on is the answer to every call
+      // in it, in tRPC's shape (413 PAYLOAD_TOO_LARGE here).
+      middleware: (r, s, next) => {
+        if (r.method === "GET" || r.method === "HEAD") return next();
+        const who = anonymous ? "a call without a credential" : "a call";
+        readBody(r, limitBytes, () => bodyTooLarge(limitBytes, who)).then(
+          (body) => {
+            (r as IncomingMessage & { body?: string }).body = body;
+            next();
+          },
+          (error: unknown) => {
+            // The rest of the body is left unread: the connection ends with the answer.
+            s.setHeader("connection", "close");
+            // tRPC reads no body when one is given; the error answers every call.
+            (r as IncomingMessage & { body?: string }).body = "";
+            next(error);
+          },
+        );
+      },
+      createContext: ({ info }) => {
         // Answered by tRPC as an error of every call in the request, in its usual shape.
         if (opts.isDraining() && info.calls.some((c) => LEASING_PATHS.has(c.path))) {
           throw new TRPCError({
@@ -96,10 +145,7 @@ export function createApp(opts: AppOptions): RequestListener {
             message: "this server is shutting down: lease from another",
           });
         }
-        return opts.createContext({
-          headers: r.headers,
-          ip: clientAddress(r, opts.trustedProxies),
-        });
+        return context;
       },
       onError: ({ path, error, req: r }) => {
         const label = path === undefined ? "*" : procedureTypes.has(path) ? path : "unknown";
@@ -120,6 +166,22 @@ export function createApp(opts: AppOptions): RequestListener {
       return sendText(res, r.ready ? 200 : 503, r.ready ? "ready\n" : `not ready: ${r.reason}\n`);
     }
     if (pathname === "/metrics") {
+      const access = metricsAccess(req, opts.metricsToken);
+      if (access === "unauthorized") {
+        res.setHeader("www-authenticate", "Bearer");
+        return sendText(
+          res,
+          401,
+          "/metrics needs Authorization: Bearer <NIGHTSHIFT_METRICS_TOKEN>\n",
+        );
+      }
+      if (access === "forbidden") {
+        return sendText(
+          res,
+          403,
+          "/metrics answers callers on this host only: set NIGHTSHIFT_METRICS_TOKEN to scrape from elsewhere\n",
+        );
+      }
       const body = await metrics.registry.metrics();
       res.writeHead(200, { "content-type": metrics.registry.contentType });
       return res.end(body);
@@ -166,6 +228,7 @@ export function createApp(opts: AppOptions): RequestListener {
       if (QUIET_PATHS.has(pathname)) log.debug(line, "request");
       else log.info(line, "request");
     });
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     // While draining, every answer closes its connection so clients reconnect elsewhere.
     if (opts.isDraining()) res.setHeader("connection", "close");
     if (applyCors(req, res, opts.corsOrigins)) return;

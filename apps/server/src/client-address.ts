@@ -79,10 +79,25 @@ export function parseTrustedProxies(value: string): TrustedProxies {
   return new TrustedProxyAddresses(list, entries.join(","));
 }
 
+function addLoopback(list: BlockList): void {
+  list.addSubnet("127.0.0.0", 8, "ipv4");
+  list.addAddress("::1", "ipv6");
+}
+
+const LOOPBACK_ADDRESSES = (() => {
+  const list = new BlockList();
+  addLoopback(list);
+  return new TrustedProxyAddresses(list, LOOPBACK);
+})();
+
+/** Whether `address` is on this host: 127.0.0.0/8 or ::1, also as `::ffff:127.0.0.1`. */
+export function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && LOOPBACK_ADDRESSES.has(address);
+}
+
 function addEntry(list: BlockList, entry: string): void {
   if (entry.toLowerCase() === LOOPBACK) {
-    list.addSubnet("127.0.0.0", 8, "ipv4");
-    list.addAddress("::1", "ipv6");
+    addLoopback(list);
     return;
   }
   const slash = entry.indexOf("/");

@@ -80,6 +80,16 @@ export const ZServerEnv = z.object({
     }
   }),
   /**
+   * The secret /metrics asks for (`Authorization: Bearer <token>`), for a scraper on another
+   * host. Unset: /metrics answers only callers on this host that came through no proxy.
+   */
+  NIGHTSHIFT_METRICS_TOKEN: optional(
+    z
+      .string()
+      .min(16, "at least 16 characters: it is all that guards /metrics")
+      .regex(/^\S+$/, "no spaces: it is sent as a bearer token"),
+  ),
+  /**
    * Compressed time, for demos and tests: scheduling (owner hours, tariffs, departures, the
    * energy of a run) runs this many times as fast as the wall clock (60: a day in 24 minutes);
    * cars must run their days at the same speed (`nightshift agent` asks the server). 1: real time.

@@ -1,7 +1,10 @@
 // Prometheus metrics: the process's defaults, tRPC calls by procedure and outcome, and figures
 // read from the database at scrape time (so every instance on one database reports the same).
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import type { DriveState } from "@nightshift/core/types";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { isLoopback } from "./client-address";
 
 export interface FleetGauges {
   /** Work units waiting for a car. */
@@ -108,4 +111,25 @@ export function createMetrics(opts: {
       }
     },
   };
+}
+
+/**
+ * Who may read /metrics (it tells the fleet's size, the traffic by procedure and the process's
+ * state). With a token (NIGHTSHIFT_METRICS_TOKEN): whoever sends `Authorization: Bearer <token>`,
+ * from anywhere. Without one: callers on this host only, straight to the server, since a proxy
+ * on the same host passes on requests from anywhere (it says so in X-Forwarded-For or Forwarded).
+ */
+export function metricsAccess(
+  req: { headers: IncomingMessage["headers"]; socket: { remoteAddress?: string } },
+  token: string | null,
+): "ok" | "unauthorized" | "forbidden" {
+  if (token !== null) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+    // Compared as digests: the same length whatever was sent, and in constant time.
+    const digest = (s: string) => createHash("sha256").update(s).digest();
+    return match && timingSafeEqual(digest(match[1]!), digest(token)) ? "ok" : "unauthorized";
+  }
+  const proxied =
+    req.headers["x-forwarded-for"] !== undefined || req.headers.forwarded !== undefined;
+  return isLoopback(req.socket.remoteAddress) && !proxied ? "ok" : "forbidden";
 }

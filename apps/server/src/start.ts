@@ -53,6 +53,11 @@ export interface StartServerOptions {
    */
   trustedProxies?: TrustedProxies;
   /**
+   * What /metrics asks for: `Authorization: Bearer <token>`. Default NIGHTSHIFT_METRICS_TOKEN;
+   * unset: /metrics answers callers on this host only.
+   */
+  metricsToken?: string;
+  /**
    * Compressed time: the scheduling clock runs `speedup` times as fast as the wall clock, from
    * `worldStartAt` (default now). Default NIGHTSHIFT_SPEEDUP and NIGHTSHIFT_WORLD_START.
    */
@@ -176,6 +181,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     corsOrigins: new Set(opts.corsOrigins ?? env.NIGHTSHIFT_CORS_ORIGINS),
     log,
     maxBodyBytes: config.maxBodyBytes,
+    maxAnonymousBodyBytes: config.maxAnonymousBodyBytes,
+    metricsToken: opts.metricsToken ?? env.NIGHTSHIFT_METRICS_TOKEN ?? null,
     readiness,
     isDraining: () => draining,
     trustedProxies,

@@ -9,6 +9,8 @@ describe("parseServerEnv", () => {
     expect(env.NIGHTSHIFT_PORT).toBe(8787);
     expect(env.NIGHTSHIFT_HOST).toBe("127.0.0.1");
     expect(env.LOG_LEVEL).toBe("info");
+    // Unset: /metrics answers callers on this host only.
+    expect(env.NIGHTSHIFT_METRICS_TOKEN).toBeUndefined();
     expect(env.NIGHTSHIFT_CORS_ORIGINS).toContain("http://localhost:3000");
     // Unset, not 0: the one-command demo chooses its own default then.
     expect(env.NIGHTSHIFT_TRUSTED_PROXIES).toBeUndefined();
@@ -37,6 +39,7 @@ describe("parseServerEnv", () => {
       NIGHTSHIFT_CORS_ORIGINS: " https://console.example.com , http://127.0.0.1:5173 ",
       NIGHTSHIFT_SWEEP_INTERVAL_S: "0.5",
       LOG_LEVEL: "debug",
+      NIGHTSHIFT_METRICS_TOKEN: "0123456789abcdef0123",
     });
     expect(env.DATABASE_URL).toBe("postgres://u:p@db:5432/nightshift");
     expect(env.NIGHTSHIFT_PORT).toBe(0);
@@ -46,6 +49,7 @@ describe("parseServerEnv", () => {
     ]);
     expect(env.NIGHTSHIFT_SWEEP_INTERVAL_S).toBe(0.5);
     expect(env.LOG_LEVEL).toBe("debug");
+    expect(env.NIGHTSHIFT_METRICS_TOKEN).toBe("0123456789abcdef0123");
   });
 
   it.each([
@@ -57,6 +61,11 @@ describe("parseServerEnv", () => {
     [{ NIGHTSHIFT_TRUSTED_PROXIES: "11" }, "NIGHTSHIFT_TRUSTED_PROXIES: 11 proxies"],
     [{ NIGHTSHIFT_TRUSTED_PROXIES: "10.0.0.0/8, lb" }, 'NIGHTSHIFT_TRUSTED_PROXIES: "lb"'],
     [{ NIGHTSHIFT_TRUSTED_PROXIES: "10.0.0.0/40" }, 'NIGHTSHIFT_TRUSTED_PROXIES: "10.0.0.0/40"'],
+    [{ NIGHTSHIFT_METRICS_TOKEN: "short" }, "NIGHTSHIFT_METRICS_TOKEN: at least 16"],
+    [
+      { NIGHTSHIFT_METRICS_TOKEN: "a token with spaces in it" },
+      "NIGHTSHIFT_METRICS_TOKEN: no spaces",
+    ],
   ])("rejects %j naming the variable", (source, name) => {
     expect(() => parseServerEnv(source)).toThrow(EnvError);
     expect(() => parseServerEnv(source)).toThrow(name);

@@ -82,8 +82,18 @@ export function classifyError(error: unknown): ErrorAction {
   return { kind: "retry" };
 }
 
-/** A short message for people and for node.fail (the server keeps at most a few hundred characters). */
+/**
+ * A short message for people and for node.fail (the server keeps at most a few hundred characters).
+ * The server refuses control characters (but tabs and line breaks) and lone surrogates in it, so
+ * an engine's colour codes or a cut emoji become U+FFFD, and the cut never splits a pair.
+ */
 export function errorMessage(error: unknown, max = 500): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  const text = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replace(
+    /(?![\t\n\r])[\p{Cc}\p{Cs}]/gu,
+    "\uFFFD",
+  );
+  if (text.length <= max) return text;
+  // A high surrogate at the cut would be left without its pair.
+  const end = /[\uD800-\uDBFF]/.test(text[max - 2] ?? "") ? max - 2 : max - 1;
+  return `${text.slice(0, end)}…`;
 }

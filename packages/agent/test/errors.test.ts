@@ -50,6 +50,17 @@ describe("classifyError", () => {
     expect(message.length).toBe(500);
     expect(message.startsWith("Error: xxx")).toBe(true);
   });
+
+  it("keeps messages to text the server stores: no control characters, no lone surrogates", () => {
+    expect(errorMessage(new Error("\u001b[31mout of memory\u001b[0m\u0000\nat line 2\t!"))).toBe(
+      "Error: \uFFFD[31mout of memory\uFFFD[0m\uFFFD\nat line 2\t!",
+    );
+    expect(errorMessage("half a pair \uD83D")).toBe("half a pair \uFFFD");
+    // Cut where an emoji starts: the emoji goes whole, not half of it.
+    const cut = errorMessage(new Error(`${"x".repeat(491)}\u{1F600}${"y".repeat(20)}`));
+    expect(cut).toBe(`Error: ${"x".repeat(491)}…`);
+    expect(cut).toMatch(/^[^\p{Cs}]*$/u);
+  });
 });
 
 describe("splitRows", () => {

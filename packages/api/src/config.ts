@@ -37,6 +37,12 @@ export interface ApiConfig {
    * full output plus JSON overhead. apps/server passes it to the adapter's `maxBodySize`.
    */
   maxBodyBytes: number;
+  /**
+   * The largest body of a call with no credential (or one that resolves to nobody), bytes:
+   * enrolling and signing in take a few hundred. apps/server refuses a larger one before reading
+   * it, so that strangers cannot make it buffer and parse maxBodyBytes each.
+   */
+  maxAnonymousBodyBytes: number;
   /** How long the fleet capacity and tenant shares behind a lease decision are reused, s. */
   capacityCacheS: number;
   /**
@@ -80,6 +86,7 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   maxLeasePerCall: 128,
   maxOutputValues: 1024 * 1024,
   maxBodyBytes: 24 * MIB,
+  maxAnonymousBodyBytes: 64 * 1024,
   capacityCacheS: 2,
   authCacheS: 5,
   sessionTtlS: 12 * 3600,

@@ -1,7 +1,10 @@
 // zod building blocks shared by every procedure. zod 4's number already refuses NaN and ±Infinity;
 // JSON cannot carry them anyway (they arrive as null), so both are rejected naming the field.
+// Every string and cursor a caller sends goes through one of these before it reaches PostgreSQL,
+// which would otherwise refuse it as an internal error (a 500) rather than as the caller's.
 import { HARDWARE } from "@nightshift/core/hardware";
 import { z } from "zod";
+import { badRequest } from "./errors";
 
 export const ZUuid = z.uuid();
 /** Tenant and region ids: short, lower-case, URL-safe. */
@@ -10,13 +13,50 @@ export const ZSlug = z
   .min(1)
   .max(64)
   .regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits and dashes");
-export const ZName = z.string().trim().min(1).max(100);
+
+/**
+ * Text on one line: names, ids, keys. No control characters (PostgreSQL refuses NUL in text and
+ * in jsonb, and the others have no place in a name shown to people) and no lone UTF-16
+ * surrogates (not Unicode: jsonb refuses them, and text would store U+FFFD in their place).
+ */
+export const ZText = z
+  .string()
+  .regex(/^[^\p{Cc}\p{Cs}]*$/u, "must hold no control characters or lone surrogates");
+/** Text that may run over lines (a car's error message, a reason): tabs and line breaks too. */
+export const ZMultilineText = z
+  .string()
+  .regex(
+    /^(?:[\t\n\r]|[^\p{Cc}\p{Cs}])*$/u,
+    "must hold no control characters (but tabs and line breaks) or lone surrogates",
+  );
+export const ZName = ZText.trim().min(1).max(100);
 export const ZNonNegative = z.number().min(0);
 export const ZShare = z.number().min(0).max(1);
 export const ZPct = z.number().min(0).max(100);
 export const ZHour = z.number().min(0).max(24);
-export const ZIsoDate = z.iso.datetime({ offset: true });
+
+/** The first and last instants PostgreSQL reads back from the ISO 8601 a Date writes. */
+const FIRST_MS = Date.parse("0001-01-01T00:00:00Z");
+const LAST_MS = Date.parse("9999-12-31T23:59:59.999Z");
+/**
+ * A time with its offset, between the years 1 and 9999 once in UTC: outside them a Date's ISO
+ * form ("+010000-…", "0000-…") is not one PostgreSQL reads.
+ */
+export const ZIsoDate = z.iso.datetime({ offset: true }).refine((s) => {
+  const ms = Date.parse(s);
+  return ms >= FIRST_MS && ms <= LAST_MS;
+}, "must fall between the years 1 and 9999 (UTC)");
 export const ZLimit = z.number().int().min(1).max(500).default(50);
+
+/** PostgreSQL's `integer`: the largest value a cursor into an integer column may hold. */
+const MAX_INT4 = 2 ** 31 - 1;
+/**
+ * A page's start as the id of the last row shown (bigserial: any safe integer fits) or as a count
+ * of rows to skip (OFFSET, which refuses a negative count): never below 0.
+ */
+export const ZNumberCursor = z.number().int().min(0);
+/** The last task `seq` of the previous page; -1 (the default) is before the first task. */
+export const ZSeqCursor = z.number().int().min(-1).max(MAX_INT4);
 
 /** Car computers a node may enroll as (the datacenter GPU is only a unit of comparison). */
 export const CAR_HARDWARE_IDS = Object.keys(HARDWARE).filter((id) => id !== "h100-sxm") as [
@@ -39,21 +79,25 @@ export function encodeCursor(value: string | number, id: string | number): strin
   return Buffer.from(JSON.stringify([value, id])).toString("base64url");
 }
 
-export function decodeCursor(cursor: string): [string | number, string | number] | null {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString());
-    if (
-      Array.isArray(v) &&
-      v.length === 2 &&
-      (typeof v[0] === "string" || typeof v[0] === "number") &&
-      (typeof v[1] === "string" || typeof v[1] === "number")
-    ) {
-      return [v[0], v[1]];
-    }
-  } catch {
-    // fall through: a cursor that does not decode is a bad request
-  }
-  return null;
-}
+/** A keyset cursor as the lists hand them out: base64url, as encodeCursor writes it. */
+export const ZCursor = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9_-]+$/, "not a cursor from this list");
 
-export const ZCursor = z.string().max(512);
+/**
+ * The sort value and id of a keyset cursor, each checked by its schema (what the list's query
+ * will take as its type): any other cursor is a BAD_REQUEST naming `cursor`.
+ */
+export function decodeCursor<V, I>(cursor: string, value: z.ZodType<V>, id: z.ZodType<I>): [V, I] {
+  let parts: unknown = null;
+  try {
+    parts = JSON.parse(Buffer.from(cursor, "base64url").toString());
+  } catch {
+    // not JSON: refused below like any other cursor that is not one of ours
+  }
+  const parsed = z.tuple([value, id]).safeParse(parts);
+  if (!parsed.success) throw badRequest("cursor", "not a cursor from this list");
+  return parsed.data;
+}

@@ -4,7 +4,7 @@ import { auditEvents } from "@nightshift/db/schema";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
-import { ZLimit } from "../schemas";
+import { ZLimit, ZNumberCursor, ZText } from "../schemas";
 import type { Executor } from "./db";
 
 export interface AuditEvent {
@@ -22,12 +22,12 @@ export async function audit(ex: Executor, at: Date, event: AuditEvent): Promise<
 
 export const ZAuditListInput = z
   .object({
-    action: z.string().max(64).optional(),
-    subjectKind: z.string().max(32).optional(),
+    action: ZText.max(64).optional(),
+    subjectKind: ZText.max(32).optional(),
     /** Events about one thing (a car's id, a job's id, a region's id). */
-    subjectId: z.string().max(128).optional(),
+    subjectId: ZText.max(128).optional(),
     /** The id of the last event of the previous page. */
-    cursor: z.number().int().min(1).optional(),
+    cursor: ZNumberCursor.optional(),
     limit: ZLimit,
   })
   .strict();

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { newToken, sha256Hex } from "../crypto";
 import { badRequest, notFound } from "../errors";
-import { ZHardwareId, ZName, ZOwnerPolicy, ZPct, ZSlug, ZUuid } from "../schemas";
+import { ZHardwareId, ZName, ZOwnerPolicy, ZPct, ZSlug, ZText, ZUuid } from "../schemas";
 import { audit } from "./audit";
 import { inTx } from "./db";
 
@@ -21,7 +21,7 @@ export const DEFAULT_POLICY = {
 
 export const ZEnrollInput = z
   .object({
-    code: z.string().min(1).max(128),
+    code: ZText.min(1).max(128),
     name: ZName.optional(),
     hardwareId: ZHardwareId.default("fsd-hw4"),
     /**

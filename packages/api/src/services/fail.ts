@@ -11,7 +11,7 @@ import { and, eq, like, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
-import { ZUuid } from "../schemas";
+import { ZMultilineText, ZUuid } from "../schemas";
 import { audit } from "./audit";
 import { reputationOf } from "./convert";
 import { inTx } from "./db";
@@ -26,7 +26,7 @@ export const ZFailInput = z
     leaseId: ZUuid,
     reason: ZFailReason,
     /** What went wrong, for operators (kept on the lease; tenants never see it). */
-    message: z.string().trim().min(1).max(500),
+    message: ZMultilineText.trim().min(1).max(500),
   })
   .strict();
 export type FailInput = z.infer<typeof ZFailInput>;

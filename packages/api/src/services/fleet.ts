@@ -7,8 +7,17 @@ import { and, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { Cached } from "../cache";
 import type { ApiDeps } from "../context";
-import { badRequest, notFound } from "../errors";
-import { decodeCursor, encodeCursor, ZCursor, ZLimit, ZSlug, ZUuid } from "../schemas";
+import { notFound } from "../errors";
+import {
+  decodeCursor,
+  encodeCursor,
+  ZCursor,
+  ZLimit,
+  ZMultilineText,
+  ZSlug,
+  ZText,
+  ZUuid,
+} from "../schemas";
 import { type ApiState, monotonicMs } from "../state";
 import { audit } from "./audit";
 import { type CarRow, reputationOf } from "./convert";
@@ -245,14 +254,60 @@ function toCar(c: CarRow, activeLeases: number, now: Date, timeoutS: number): Ca
 /** A listed car's active leases, counted beside its row (the list and its refreshed rows). */
 const ACTIVE_LEASES = sql<number>`(SELECT count(*)::int FROM leases l WHERE l.car_id = cars.id AND l.status = 'active')`;
 
+/**
+ * A timestamptz as PostgreSQL writes it as text ("2025-06-01 12:00:00.123456+00"): the sort value
+ * of a cursor into a time column, checked field by field so that PostgreSQL will read it back.
+ */
+const PG_TIMESTAMPTZ =
+  /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d{1,6})?[+-](\d\d)(?::[0-5]\d){0,2}$/;
+const ZPgTimestamptz = z.string().refine((text) => {
+  const m = PG_TIMESTAMPTZ.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetH] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  // setUTCFullYear, unlike Date.UTC, takes years below 100 as they are; a day past the month's
+  // end rolls over, and is caught by reading the date back.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return (
+    year >= 1 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetH <= 15
+  );
+});
+
+/** What a list may sort cars by: the column, its type, and what a cursor's sort value must be. */
 const SORTS = {
-  enrolledAt: { expr: sql`cars.enrolled_at`, type: sql`timestamptz` },
+  enrolledAt: { expr: sql`cars.enrolled_at`, type: sql`timestamptz`, value: ZPgTimestamptz },
   lastHeartbeatAt: {
     expr: sql`coalesce(cars.last_heartbeat_at, 'epoch'::timestamptz)`,
     type: sql`timestamptz`,
+    value: ZPgTimestamptz,
   },
-  socPct: { expr: sql`cars.soc_pct`, type: sql`double precision` },
-  name: { expr: sql`cars.name`, type: sql`text` },
+  socPct: {
+    expr: sql`cars.soc_pct`,
+    type: sql`double precision`,
+    // Read back as a number: a finite double in JavaScript is one in PostgreSQL, which refuses
+    // some texts JavaScript rounds ("1e-400").
+    value: z
+      .string()
+      .regex(/^-?\d+(?:\.\d+)?(?:e[+-]?\d+)?$/i)
+      .transform(Number)
+      .pipe(z.number()),
+  },
+  name: { expr: sql`cars.name`, type: sql`text`, value: ZText },
 } as const;
 
 export const ZListCarsInput = z
@@ -283,17 +338,9 @@ export async function listCars(
   if (input.quarantined !== undefined)
     conditions.push(eq(cars.quarantined, input.quarantined) as SQL);
   if (input.cursor) {
-    const c = decodeCursor(input.cursor);
-    if (
-      !c ||
-      typeof c[0] !== "string" ||
-      typeof c[1] !== "string" ||
-      !ZUuid.safeParse(c[1]).success
-    ) {
-      throw badRequest("cursor", "not a cursor from this list");
-    }
+    const [value, id] = decodeCursor<string | number, string>(input.cursor, sort.value, ZUuid);
     const op = input.order === "asc" ? sql`>` : sql`<`;
-    conditions.push(sql`(${sort.expr}, cars.id) ${op} (${c[0]}::${sort.type}, ${c[1]}::uuid)`);
+    conditions.push(sql`(${sort.expr}, cars.id) ${op} (${value}::${sort.type}, ${id}::uuid)`);
   }
   const dir = input.order === "asc" ? sql`ASC` : sql`DESC`;
   const page = await deps.db
@@ -393,7 +440,7 @@ export async function getCar(
 }
 
 export const ZQuarantineInput = z
-  .object({ carId: ZUuid, reason: z.string().max(500).optional() })
+  .object({ carId: ZUuid, reason: ZMultilineText.max(500).optional() })
   .strict();
 export const ZQuarantineOutput = z.object({
   quarantined: z.boolean(),

@@ -7,7 +7,7 @@ import { and, asc, desc, eq, gt, gte, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
-import { ZIsoDate, ZLimit, ZUuid } from "../schemas";
+import { ZIsoDate, ZLimit, ZNumberCursor, ZSeqCursor, ZUuid } from "../schemas";
 import type { ApiState } from "../state";
 import { rows } from "./db";
 import { fleetSummary, ZRegionFigures } from "./fleet";
@@ -101,7 +101,12 @@ export async function pruneFleetSamples(deps: ApiDeps): Promise<void> {
 // ---- a car's history and work ----
 
 export const ZCarPageInput = z
-  .object({ carId: ZUuid, cursor: z.number().int().optional(), limit: ZLimit })
+  .object({
+    carId: ZUuid,
+    /** cars.history: the id of the last event shown; cars.tasks: the leases shown so far. */
+    cursor: ZNumberCursor.optional(),
+    limit: ZLimit,
+  })
   .strict();
 
 export const ZCarHistory = z.object({
@@ -238,7 +243,7 @@ export async function carTasks(
 // ---- a job's tasks, replica by replica ----
 
 export const ZJobTasksInput = z
-  .object({ jobId: ZUuid, cursor: z.number().int().min(-1).optional(), limit: ZLimit })
+  .object({ jobId: ZUuid, cursor: ZSeqCursor.optional(), limit: ZLimit })
   .strict();
 
 export const ZJobTasks = z.object({

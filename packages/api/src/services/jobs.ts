@@ -12,7 +12,9 @@ import {
   ZIsoDate,
   ZLimit,
   ZNonNegative,
+  ZSeqCursor,
   ZSlug,
+  ZText,
   ZUuid,
 } from "../schemas";
 import { type ApiState } from "../state";
@@ -45,7 +47,7 @@ export const ZTensor = z
 
 /** Tensor feeds by the model's input names, e.g. { x: { dims: [1, 16], data: [...] } }. */
 export const ZTensorFeeds = z
-  .record(z.string().min(1).max(64), ZTensor)
+  .record(ZText.min(1).max(64), ZTensor)
   .refine(
     (r) => Object.keys(r).length >= 1 && Object.keys(r).length <= 16,
     "needs 1 to 16 named feeds",
@@ -58,7 +60,7 @@ export const ZReplication = z.union([z.literal("auto"), z.number().int().min(1).
 
 export const ZSubmitJobInput = z
   .object({
-    modelId: z.string().min(1).max(64),
+    modelId: ZText.min(1).max(64),
     /** One task per input. At most ApiConfig.maxTasksPerJob inputs and maxInlineInputBytes of JSON. */
     inputs: z.array(ZTaskInput).min(1).max(10_000),
     priority: z.number().int().min(0).max(9).default(0),
@@ -67,7 +69,7 @@ export const ZSubmitJobInput = z
     replication: ZReplication.default("auto"),
     budgetUsd: ZNonNegative.optional(),
     /** A retried submission with the same key returns the first job and creates nothing. */
-    idempotencyKey: z.string().min(1).max(128).optional(),
+    idempotencyKey: ZText.min(1).max(128).optional(),
   })
   .strict();
 export type SubmitJobInput = z.input<typeof ZSubmitJobInput>;
@@ -282,7 +284,7 @@ export async function getJob(deps: ApiDeps, tenantId: string | null, jobId: stri
 }
 
 export const ZJobResultsInput = z
-  .object({ jobId: ZUuid, cursor: z.number().int().min(-1).optional(), limit: ZLimit })
+  .object({ jobId: ZUuid, cursor: ZSeqCursor.optional(), limit: ZLimit })
   .strict();
 export const ZTaskResult = z.object({
   seq: z.number().int(),
@@ -422,17 +424,9 @@ export async function listJobs(
   if (tenantId) conditions.push(eq(jobs.tenantId, tenantId));
   if (input.status) conditions.push(eq(jobs.status, input.status));
   if (input.cursor) {
-    const c = decodeCursor(input.cursor);
-    if (
-      !c ||
-      typeof c[0] !== "string" ||
-      typeof c[1] !== "string" ||
-      Number.isNaN(Date.parse(c[0]))
-    ) {
-      throw badRequest("cursor", "not a cursor from this list");
-    }
-    const at = new Date(c[0]);
-    conditions.push(or(lt(jobs.submittedAt, at), and(eq(jobs.submittedAt, at), lt(jobs.id, c[1]))));
+    const [submittedAt, id] = decodeCursor(input.cursor, ZIsoDate, ZUuid);
+    const at = new Date(submittedAt);
+    conditions.push(or(lt(jobs.submittedAt, at), and(eq(jobs.submittedAt, at), lt(jobs.id, id))));
   }
   const page = await deps.db
     .select()

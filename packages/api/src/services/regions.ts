@@ -8,7 +8,7 @@ import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { badRequest, notFound } from "../errors";
-import { ZName, ZSlug } from "../schemas";
+import { ZName, ZSlug, ZText } from "../schemas";
 import { toS } from "./convert";
 import type { ApiState } from "../state";
 import { audit } from "./audit";
@@ -41,7 +41,7 @@ export async function listRegions(deps: ApiDeps): Promise<RegionView[]> {
 }
 
 /** An IANA zone Intl knows, spelled as the database spells it ("Europe/Stockholm", "Etc/GMT+6"). */
-const ZTimeZone = z.string().transform((name, ctx) => {
+const ZTimeZone = ZText.max(64).transform((name, ctx) => {
   const zone = canonicalTimeZone(name);
   if (zone === null) {
     ctx.addIssue({
