@@ -12,7 +12,13 @@
 import type { NightshiftClient } from "@nightshift/client/client";
 import { decodeImage } from "@nightshift/models/image";
 import type { ModelManifest } from "@nightshift/models/manifest";
-import { batch, imageToTensor, type TensorFeeds, tensorInput } from "@nightshift/models/preprocess";
+import {
+  batch,
+  imageToTensor,
+  maxBatchFor,
+  type TensorFeeds,
+  tensorInput,
+} from "@nightshift/models/preprocess";
 import { getManifest } from "@nightshift/models/registry";
 import { z } from "zod";
 import { BadInputError, classifyError, errorMessage } from "./errors";
@@ -1070,8 +1076,9 @@ function shapeKey(feeds: Feeds): string {
 }
 
 /**
- * Tasks in runs of at most maxBatch rows, each run of one input shape (the detector's input
- * follows its image's size); one task a run when the model does not batch.
+ * Tasks in runs of at most maxBatchFor rows, each run of one input shape (the detector's input
+ * follows its image's size, and fewer large images stack); one task a run when the model does
+ * not batch.
  */
 function batches<T extends { rows: number; feeds: Feeds }>(m: ModelManifest, ready: T[]): T[][] {
   if (!batchable(m)) return ready.map((r) => [r]);
@@ -1080,7 +1087,8 @@ function batches<T extends { rows: number; feeds: Feeds }>(m: ModelManifest, rea
   for (const r of ready) {
     const key = shapeKey(r.feeds);
     let current = open.get(key);
-    if (current && current.rows + r.rows > m.maxBatch) {
+    const most = maxBatchFor(m, Object.values(r.feeds)[0]?.dims ?? []);
+    if (current && current.rows + r.rows > most) {
       out.push(current.chunk);
       current = undefined;
     }

@@ -155,6 +155,19 @@ export function teraOpsFor(
 }
 
 /**
+ * Most rows one run may stack for inputs of `dims` (the shape of one row's first input, batch
+ * dimension included): the manifest's maxBatch, counted at its referencePixels for models whose
+ * input follows the image. A run of four A4 documents at 960 × 672 holds six times the
+ * activations of four 320 × 320 pages and took a browser tab's renderer down; one at a time, a
+ * document fits. Always at least 1.
+ */
+export function maxBatchFor(m: ModelManifest, dims: readonly number[]): number {
+  if (!m.referencePixels || dims.length < 4) return m.maxBatch;
+  const pixels = (dims[dims.length - 2] ?? 1) * (dims[dims.length - 1] ?? 1);
+  return Math.max(1, Math.min(m.maxBatch, Math.floor((m.maxBatch * m.referencePixels) / pixels)));
+}
+
+/**
  * An input of the size the manifest's cost is counted at, for measuring and counting: the
  * text-line models' fixed tensor, or a square of `referencePixels` for the detector.
  */

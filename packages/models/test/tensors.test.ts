@@ -6,6 +6,7 @@ import {
   imageInputDims,
   imageMeta,
   imageToTensor,
+  maxBatchFor,
   outputDims,
   referenceInputDims,
   tensorInput,
@@ -323,5 +324,23 @@ describe("interpretOutput", () => {
     expect(tr[1]).toBeLessThan(tl[1] - 10);
     expect(br[1]).toBeLessThan(bl[1] - 10);
     expect(r.boxes[0]!.score).toBeGreaterThan(0.6);
+  });
+});
+
+describe("maxBatchFor", () => {
+  const det = getManifest("ppocr-det")!;
+  const cls = getManifest("ppocr-cls")!;
+
+  it("stacks as many detector inputs as fit the pixels maxBatch was set at, at least one", () => {
+    expect(maxBatchFor(det, [1, 3, 320, 320])).toBe(det.maxBatch);
+    expect(maxBatchFor(det, [1, 3, 320, 160])).toBe(det.maxBatch);
+    expect(maxBatchFor(det, [1, 3, 640, 320])).toBe(2);
+    // An A4 document at PaddleOCR's 960-pixel limit: one a run.
+    expect(maxBatchFor(det, [1, 3, 960, 672])).toBe(1);
+    expect(maxBatchFor(det, [1, 3, 4096, 4096])).toBe(1);
+  });
+
+  it("leaves fixed-size models at their maxBatch", () => {
+    expect(maxBatchFor(cls, [1, 3, 48, 192])).toBe(cls.maxBatch);
   });
 });
