@@ -376,7 +376,7 @@ export const arbFleet = (maxCars = 24): fc.Arbitrary<Vehicle[]> =>
     .array(arbSchedVehicle, { maxLength: maxCars })
     .map((cars) => cars.map((v, i) => ({ ...v, id: `v${i}` })));
 
-// ---- pay arbitraries (pay helper) ----
+// ---- figures a car reports, for pay ----
 
 /**
  * A figure as a car might report it: plausible, at the edges, or absurd (the tiniest doubles,
