@@ -12,5 +12,8 @@ export default defineConfig({
     testTimeout: 15 * 60_000,
     hookTimeout: 15 * 60_000,
     maxWorkers: process.env.CI ? 2 : undefined,
+    // expect.poll waits for what it polls, as long as the testkit's hang guard (HANG_MS), not
+    // vitest's default second: a page on a busy machine takes its time.
+    expect: { poll: { timeout: 3 * 60_000 } },
   },
 });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { launchChromium } from "@nightshift/browser/chromium";
 import { createNightshiftClient } from "@nightshift/client/client";
 import { tempDir } from "@nightshift/server/testing";
-import { until } from "@nightshift/testkit/waits";
+import { HANG_MS, until } from "@nightshift/testkit/waits";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI_DIR, REPO_ROOT, runCli } from "./run-cli";
 
@@ -170,7 +170,9 @@ describe("nightshift demo", () => {
       // fleet count the new car.
       const browser = await launchChromium();
       try {
+        // Pages wait as long as the hang guard: on a busy machine a sign-in can take its time.
         const console = await browser.newPage();
+        console.setDefaultTimeout(HANG_MS);
         await console.goto(`${consoleUrl}/fleet`);
         await console.waitForURL(/\/sign-in/);
         await console.getByLabel("Email").fill(email);
@@ -182,6 +184,7 @@ describe("nightshift demo", () => {
         await until("the headless cars on the Fleet page", async () => (await total()) >= 20);
         const before = await total();
         const tab = await browser.newPage();
+        tab.setDefaultTimeout(HANG_MS);
         await tab.goto(vehicleUrl);
         await until("the tab to enroll as a car", async () =>
           /[0-9a-f]{8}/.test(await tab.getByTestId("car-id").innerText()),

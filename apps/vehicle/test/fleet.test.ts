@@ -39,6 +39,7 @@ afterAll(async () => {
 /** A tab in a browser profile of its own (its own sessionStorage and Cache Storage). */
 async function openCar(query: string): Promise<Page> {
   const context = await browser.newContext();
+  context.setDefaultTimeout(HANG_MS);
   contexts.push(context);
   const { page: tab } = await openVehicle(context, `${inject("vehicleUrl")}?${query}`);
   return tab;
@@ -142,6 +143,7 @@ describe("a tab is a car", () => {
     });
     try {
       const context = await browser.newContext();
+      context.setDefaultTimeout(HANG_MS);
       contexts.push(context);
       const server = encodeURIComponent(inject("serverUrl"));
       const { page } = await openVehicle(
@@ -172,6 +174,7 @@ describe("a tab is a car", () => {
 
   it("names a bad address parameter instead of starting", async () => {
     const context = await browser.newContext();
+    context.setDefaultTimeout(HANG_MS);
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(`${inject("vehicleUrl")}?backend=cuda`);
@@ -184,6 +187,7 @@ describe("a tab is a car", () => {
 
   it("is one car per tab: two tabs are two cars, and a reload keeps the tab's car", async () => {
     const context = await browser.newContext();
+    context.setDefaultTimeout(HANG_MS);
     contexts.push(context);
     const url = `${inject("vehicleUrl")}?backend=wasm`;
     const { page: first } = await openVehicle(context, `${url}&name=tab-e1`);
@@ -295,6 +299,7 @@ describe("a tab is a car", () => {
     const behind = await startVehicleServer({ port: 0, serverUrl: proxy.url });
     try {
       const context = await browser.newContext();
+      context.setDefaultTimeout(HANG_MS);
       contexts.push(context);
       const { page } = await openVehicle(context, `${behind.url}?backend=wasm&name=tab-d`);
       await waitView(page, "v.carId !== null && v.state === 'charging'");
