@@ -83,6 +83,12 @@ export const tenantKeys = pgTable(
 export const owners = pgTable("owners", {
   id: uuid().primaryKey().defaultRandom(),
   name: text().notNull(),
+  /**
+   * Whether an operator stands behind this owner (a code made for them). An owner made by a
+   * public code (the demo's) is a stranger: any number of them may be one person, so together
+   * their cars count as one independent result until a car has earned trust (core's verify).
+   */
+  vouched: boolean().notNull().default(true),
   createdAt: createdAt(),
 });
 
@@ -94,6 +100,10 @@ export const enrollmentCodes = pgTable("enrollment_codes", {
   createdBy: uuid().references(() => operators.id),
   usesLeft: integer().notNull().default(1),
   expiresAt: at(),
+  /** Anyone may use it (the demo's code): the owners it makes are not vouched for. */
+  public: boolean().notNull().default(false),
+  /** A revoked code enrolls no more cars (those it enrolled stay). */
+  revokedAt: at(),
   createdAt: createdAt(),
 });
 
@@ -286,6 +296,8 @@ export const workUnits = pgTable(
     /** The task's round of replicas this unit belongs to (tasks.attempt when it was made). */
     attempt: integer().notNull().default(0),
     status: text().$type<WorkUnitStatus>().notNull().default("open"),
+    /** A replica issued as a canary: a validated task run again to check the car (one per task). */
+    canary: boolean().notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [
