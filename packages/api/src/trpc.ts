@@ -48,7 +48,10 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-function rateKey(ctx: Context): { key: string; kind: "car" | "tenant" | "operator" | "anonymous" } {
+type RateKind = "car" | "tenant" | "operator" | "anonymous";
+
+/** The bucket of the call's credential; an anonymous call's is its client address's. */
+function credentialBucket(ctx: Context): { key: string; kind: RateKind } {
   const c = ctx.caller;
   switch (c.kind) {
     case "car":
@@ -58,27 +61,43 @@ function rateKey(ctx: Context): { key: string; kind: "car" | "tenant" | "operato
     case "operator":
       return { key: `op:${c.operatorId}`, kind: "operator" };
     case "anonymous":
-      return { key: `ip:${ctx.ip ?? "unknown"}`, kind: "anonymous" };
+      return addressBucket(ctx);
   }
 }
 
+function addressBucket(ctx: Context): { key: string; kind: RateKind } {
+  return { key: `ip:${ctx.ip ?? "unknown"}`, kind: "anonymous" };
+}
+
+/** A procedure whose every call takes a token from the bucket `bucketOf` names. */
+function limitedBy(bucketOf: (ctx: Context) => { key: string; kind: RateKind }) {
+  return t.procedure.use(async ({ ctx, next }) => {
+    const { key, kind } = bucketOf(ctx);
+    if (!ctx.state.limiter.take(key, ctx.deps.config.rateLimits[kind], monotonicMs())) {
+      throw new TRPCError({
+        code: "TOO_MANY_REQUESTS",
+        message: `rate limit of ${kind} calls exceeded`,
+      });
+    }
+    const result = await next();
+    // A database that is away (restarting, unreachable) is the server's state, not a bug: 503,
+    // which clients retry, instead of 500.
+    if (!result.ok && isDatabaseUnavailable(result.error.cause)) {
+      throw databaseUnavailable(result.error.cause);
+    }
+    return result;
+  });
+}
+
 /** Every call takes a token from its credential's bucket (anonymous calls: the client IP's). */
-export const publicProcedure = t.procedure.use(async ({ ctx, next }) => {
-  const { key, kind } = rateKey(ctx);
-  if (!ctx.state.limiter.take(key, ctx.deps.config.rateLimits[kind], monotonicMs())) {
-    throw new TRPCError({
-      code: "TOO_MANY_REQUESTS",
-      message: `rate limit of ${kind} calls exceeded`,
-    });
-  }
-  const result = await next();
-  // A database that is away (restarting, unreachable) is the server's state, not a bug: 503,
-  // which clients retry, instead of 500.
-  if (!result.ok && isDatabaseUnavailable(result.error.cause)) {
-    throw databaseUnavailable(result.error.cause);
-  }
-  return result;
-});
+export const publicProcedure = limitedBy(credentialBucket);
+
+/**
+ * Every call takes a token from the client address's bucket, whatever credential it carries:
+ * enrolling makes a new identity, and a credential (a car's, a tenant's) is no licence to make
+ * more of them than an address may.
+ */
+export const addressProcedure = limitedBy(addressBucket);
 
 /** A second, stricter bucket for sign-in attempts, per client IP. */
 export const limitSignIns = t.middleware(({ ctx, next }) => {

@@ -227,6 +227,28 @@ describe("authorization over HTTP", () => {
     expect((await failure(a.park())).code).toBe("TOO_MANY_REQUESTS");
     await b.park();
   });
+
+  it("limits enrollments per client address whatever credential the call carries", async () => {
+    const h = await setup(database.get(), {
+      rateLimits: {
+        ...(await import("../src/config")).DEFAULT_API_CONFIG.rateLimits,
+        // Never refills: the setup's sign-in and one enrollment spend the address's bucket.
+        anonymous: { burst: 2, perSecond: 0 },
+      },
+    });
+    const car = await h.enrollCar({ heartbeat: false });
+    const enroll = (client: Client) =>
+      client.node.enroll.mutate({ code: h.seed.enrollmentCode as string });
+    expect((await failure(enroll(h.anonymous))).code).toBe("TOO_MANY_REQUESTS");
+    // A car's, a tenant's or an operator's credential is no licence to make more cars.
+    for (const client of [car.client, h.tenant(), h.operator]) {
+      expect((await failure(enroll(client))).code).toBe("TOO_MANY_REQUESTS");
+    }
+    expect((await h.counts()).cars).toBe(1);
+    // Their own calls still go through: the address's bucket is the enrollments', not theirs.
+    await car.park();
+    await h.tenant().tenant.jobs.list.query({});
+  });
 });
 
 describe("every procedure refuses every wrong role", () => {

@@ -29,12 +29,13 @@ import {
 } from "../services/submit";
 import { clock, ZClockOutput } from "../services/clock";
 import { failLease, ZFailInput, ZFailOutput } from "../services/fail";
-import { carProcedure, publicProcedure, router } from "../trpc";
+import { addressProcedure, carProcedure, publicProcedure, router } from "../trpc";
 
 export const nodeRouter = router({
   /** The clock the server schedules on: cars run their days at its speed (1: real time). */
   clock: publicProcedure.output(ZClockOutput).query(({ ctx }) => clock(ctx.deps)),
-  enroll: publicProcedure
+  /** Limited per client address, whatever credential the call carries. */
+  enroll: addressProcedure
     .input(ZEnrollInput)
     .output(ZEnrollOutput)
     .mutation(({ ctx, input }) => enroll(ctx.deps, input)),
