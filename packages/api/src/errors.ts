@@ -19,6 +19,11 @@ export function badRequest(field: string, message: string): TRPCError {
   });
 }
 
+/** A reference that exists but may not be used (a revoked or spent code): `what` is the field. */
+export function forbidden(what: string, message: string): TRPCError {
+  return new TRPCError({ code: "FORBIDDEN", message: `${what}: ${message}` });
+}
+
 export function conflict(message: string): TRPCError {
   return new TRPCError({ code: "CONFLICT", message });
 }

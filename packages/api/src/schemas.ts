@@ -58,6 +58,40 @@ export const ZNumberCursor = z.number().int().min(0);
 /** The last task `seq` of the previous page; -1 (the default) is before the first task. */
 export const ZSeqCursor = z.number().int().min(-1).max(MAX_INT4);
 
+/**
+ * A timestamptz as PostgreSQL writes it as text ("2025-06-01 12:00:00.123456+00"): the sort value
+ * of a cursor into a time column, checked field by field so that PostgreSQL will read it back.
+ */
+const PG_TIMESTAMPTZ =
+  /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d{1,6})?[+-](\d\d)(?::[0-5]\d){0,2}$/;
+export const ZPgTimestamptz = z.string().refine((text) => {
+  const m = PG_TIMESTAMPTZ.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetH] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  // setUTCFullYear, unlike Date.UTC, takes years below 100 as they are; a day past the month's
+  // end rolls over, and is caught by reading the date back.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return (
+    year >= 1 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetH <= 15
+  );
+});
+
 /** Car computers a node may enroll as (the datacenter GPU is only a unit of comparison). */
 export const CAR_HARDWARE_IDS = Object.keys(HARDWARE).filter((id) => id !== "h100-sxm") as [
   string,

@@ -501,6 +501,22 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     call: ({ h }) => h.operator.operator.enrollmentCodes.create.mutate({ ownerName: "Ann\u0000" }),
   },
   {
+    name: "enrollment code revoked by an id with NUL",
+    code: "BAD_REQUEST",
+    field: "id",
+    call: ({ h }) =>
+      h.operator.operator.enrollmentCodes.revoke.mutate({ id: `${"0".repeat(63)}\u0000` }),
+  },
+  {
+    name: "enrollment codes listed from a cursor whose time PostgreSQL cannot read",
+    code: "BAD_REQUEST",
+    field: "cursor",
+    call: ({ h }) =>
+      h.operator.operator.enrollmentCodes.list.query({
+        cursor: cursorOf(["2025-02-30 00:00:00+00", "0".repeat(64)]),
+      }),
+  },
+  {
     name: "region renamed with NUL",
     code: "BAD_REQUEST",
     field: "name",

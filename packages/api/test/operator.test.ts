@@ -383,7 +383,7 @@ describe("operator", () => {
     const a = await h.enrollCar({ code });
     const b = await h.enrollCar({ code });
     expect([a.ownerId, b.ownerId]).toEqual([ownerId, ownerId]);
-    expect((await failure(h.enrollCar({ code }))).code).toBe("NOT_FOUND"); // used up
+    expect((await failure(h.enrollCar({ code }))).code).toBe("FORBIDDEN"); // used up
     expect((await a.client.node.lease.mutate({})).tasks).toHaveLength(1);
     // The second replica exists, but one owner's cars count once: it waits for another owner.
     expect((await b.client.node.lease.mutate({})).tasks).toEqual([]);

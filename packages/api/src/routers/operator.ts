@@ -18,7 +18,17 @@ import {
 } from "../services/history";
 import { listAudit, ZAuditListInput, ZAuditListOutput } from "../services/audit";
 import { signIn, signOut, ZSignInInput, ZSignInOutput } from "../services/auth";
-import { createEnrollmentCode, ZCreateCodeInput, ZCreateCodeOutput } from "../services/enroll";
+import {
+  createEnrollmentCode,
+  listEnrollmentCodes,
+  revokeEnrollmentCode,
+  ZCreateCodeInput,
+  ZCreateCodeOutput,
+  ZListCodesInput,
+  ZListCodesOutput,
+  ZRevokeCodeInput,
+  ZRevokeCodeOutput,
+} from "../services/enroll";
 import {
   carRows,
   fleetSummary,
@@ -179,10 +189,20 @@ export const operatorRouter = router({
       }),
   }),
   enrollmentCodes: router({
+    /** The code is shown once; its id (for list and revoke) is not a secret. */
     create: operatorProcedure
       .input(ZCreateCodeInput)
       .output(ZCreateCodeOutput)
       .mutation(({ ctx, input }) => createEnrollmentCode(ctx.deps, ctx.caller.operatorId, input)),
+    list: operatorProcedure
+      .input(ZListCodesInput)
+      .output(ZListCodesOutput)
+      .query(({ ctx, input }) => listEnrollmentCodes(ctx.deps, input)),
+    /** The code enrolls no more cars; the cars it enrolled stay. */
+    revoke: operatorProcedure
+      .input(ZRevokeCodeInput)
+      .output(ZRevokeCodeOutput)
+      .mutation(({ ctx, input }) => revokeEnrollmentCode(ctx.deps, ctx.caller.operatorId, input)),
   }),
   jobs: router({
     list: operatorProcedure

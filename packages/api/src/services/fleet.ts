@@ -15,6 +15,7 @@ import {
   ZLimit,
   ZMultilineText,
   ZSlug,
+  ZPgTimestamptz,
   ZText,
   ZUuid,
 } from "../schemas";
@@ -253,40 +254,6 @@ function toCar(c: CarRow, activeLeases: number, now: Date, timeoutS: number): Ca
 
 /** A listed car's active leases, counted beside its row (the list and its refreshed rows). */
 const ACTIVE_LEASES = sql<number>`(SELECT count(*)::int FROM leases l WHERE l.car_id = cars.id AND l.status = 'active')`;
-
-/**
- * A timestamptz as PostgreSQL writes it as text ("2025-06-01 12:00:00.123456+00"): the sort value
- * of a cursor into a time column, checked field by field so that PostgreSQL will read it back.
- */
-const PG_TIMESTAMPTZ =
-  /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d{1,6})?[+-](\d\d)(?::[0-5]\d){0,2}$/;
-const ZPgTimestamptz = z.string().refine((text) => {
-  const m = PG_TIMESTAMPTZ.exec(text);
-  if (!m) return false;
-  const [year, month, day, hour, minute, second, offsetH] = m.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  // setUTCFullYear, unlike Date.UTC, takes years below 100 as they are; a day past the month's
-  // end rolls over, and is caught by reading the date back.
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  return (
-    year >= 1 &&
-    date.getUTCFullYear() === year &&
-    date.getUTCMonth() === month - 1 &&
-    date.getUTCDate() === day &&
-    hour <= 23 &&
-    minute <= 59 &&
-    second <= 59 &&
-    offsetH <= 15
-  );
-});
 
 /** What a list may sort cars by: the column, its type, and what a cursor's sort value must be. */
 const SORTS = {

@@ -5,7 +5,17 @@ import { dateTime, shortId } from "~/lib/format";
 import { usePages } from "~/lib/pages";
 import { useTRPC, useTRPCClient } from "~/lib/trpc";
 
-const KINDS = ["", "region", "tenant", "car", "job", "lease", "owner", "operator"];
+const KINDS = [
+  "",
+  "region",
+  "tenant",
+  "car",
+  "job",
+  "lease",
+  "owner",
+  "enrollmentCode",
+  "operator",
+];
 
 function describeDetail(detail: unknown): string {
   if (detail === null || typeof detail !== "object") return "";
