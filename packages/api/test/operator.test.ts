@@ -287,6 +287,37 @@ describe("operator", () => {
     ).toEqual(tariff);
   });
 
+  it("creates a region, validated as an edit is and audited; cars enroll in it", async () => {
+    const h = await setup(database.get());
+    const region = {
+      id: "eu-west",
+      name: "EU West",
+      timeZone: "europe/dublin",
+      tariff: [
+        { start: 0, end: 7, priceUsdPerKWh: 0.12 },
+        { start: 7, end: 24, priceUsdPerKWh: 0.31 },
+      ],
+      carbonGPerKWh: Array.from({ length: 24 }, (_, hour) => 200 + hour),
+    };
+    const before = await h.counts();
+    const gap = await failure(
+      h.operator.operator.regions.create.mutate({ ...region, tariff: region.tariff.slice(1) }),
+    );
+    expect(gap).toMatchObject({ code: "BAD_REQUEST", message: expect.stringMatching(/^tariff: /) });
+    expect(await h.counts()).toEqual(before);
+
+    const created = await h.operator.operator.regions.create.mutate(region);
+    expect(created).toMatchObject({ id: "eu-west", timeZone: "Europe/Dublin", drained: false });
+    expect((await h.operator.operator.regions.list.query()).map((r) => r.id)).toContain("eu-west");
+    expect((await failure(h.operator.operator.regions.create.mutate(region))).code).toBe(
+      "CONFLICT",
+    );
+    const events = await h.operator.operator.audit.list.query({ action: "regions.create" });
+    expect(events.items.map((e) => e.subjectId)).toEqual(["eu-west"]);
+    const car = await h.enrollCar({ regionId: "eu-west" });
+    expect((await car.client.node.me.query()).regionId).toBe("eu-west");
+  });
+
   it("puts a region in an IANA time zone, shows its offset now, and refuses the old offset field", async () => {
     const h = await setup(database.get());
     const listed = await h.operator.operator.regions.list.query();

@@ -66,9 +66,11 @@ import {
 } from "../services/jobs";
 import { ledgerSummary, ZLedgerSummaryInput, ZLedgerSummaryOutput } from "../services/ledger";
 import {
+  createRegion,
   listRegions,
   setDrained,
   updateRegion,
+  ZCreateRegionInput,
   ZRegionRef,
   ZRegionView,
   ZUpdateRegionInput,
@@ -280,6 +282,12 @@ export const operatorRouter = router({
   }),
   regions: router({
     list: operatorProcedure.output(z.array(ZRegionView)).query(({ ctx }) => listRegions(ctx.deps)),
+    create: operatorProcedure
+      .input(ZCreateRegionInput)
+      .output(ZRegionView)
+      .mutation(({ ctx, input }) =>
+        createRegion(ctx.deps, ctx.state, ctx.caller.operatorId, input),
+      ),
     update: operatorProcedure
       .input(ZUpdateRegionInput)
       .output(ZRegionView)

@@ -190,6 +190,7 @@ export const ZCreateCodeInput = z
       .optional(),
   })
   .strict();
+
 export const ZCreateCodeOutput = z.object({
   code: z.string(),
   /** What list shows and revoke takes: the code's sha256. */

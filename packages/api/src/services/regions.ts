@@ -1,5 +1,5 @@
-// Operators edit regions (tariffs and carbon validated by core, the time zone by Intl) and drain
-// them: a drained region takes no new leases, its running leases finish.
+// Operators create and edit regions (tariffs and carbon validated by core, the time zone by Intl)
+// and drain them: a drained region takes no new leases, its running leases finish.
 import { TariffError, validateCarbon, validateTariff } from "@nightshift/core/tariff";
 import { canonicalTimeZone, utcOffsetS } from "@nightshift/time-zones/offsets";
 import { ZTariffRate } from "@nightshift/core/sim/scenario";
@@ -7,7 +7,7 @@ import { regions } from "@nightshift/db/schema";
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
-import { badRequest, notFound } from "../errors";
+import { badRequest, conflict, notFound } from "../errors";
 import { ZName, ZSlug, ZText } from "../schemas";
 import { toS } from "./convert";
 import type { ApiState } from "../state";
@@ -74,13 +74,11 @@ export const ZUpdateRegionInput = z
   })
   .strict();
 
-export async function updateRegion(
-  deps: ApiDeps,
-  state: ApiState,
-  operatorId: string,
-  input: z.infer<typeof ZUpdateRegionInput>,
-): Promise<RegionView> {
-  const { id, utcOffsetH: _retired, ...patch } = input;
+/** Tariff and carbon as core checks them, each failure a BAD_REQUEST naming its field. */
+function checkEnergy(patch: {
+  tariff?: z.infer<typeof ZTariffRate>[];
+  carbonGPerKWh?: number[];
+}): void {
   for (const [field, check] of [
     ["tariff", () => patch.tariff && validateTariff(patch.tariff)],
     ["carbonGPerKWh", () => patch.carbonGPerKWh && validateCarbon(patch.carbonGPerKWh)],
@@ -92,7 +90,57 @@ export async function updateRegion(
       throw error;
     }
   }
+}
+
+export async function updateRegion(
+  deps: ApiDeps,
+  state: ApiState,
+  operatorId: string,
+  input: z.infer<typeof ZUpdateRegionInput>,
+): Promise<RegionView> {
+  const { id, utcOffsetH: _retired, ...patch } = input;
+  checkEnergy(patch);
   return changeRegion(deps, state, operatorId, id, patch, "regions.update");
+}
+
+/** A new region: every field an edit may change, all required. */
+export const ZCreateRegionInput = z
+  .object({
+    id: ZSlug,
+    name: ZName,
+    timeZone: ZTimeZone,
+    tariff: z.array(ZTariffRate).min(1).max(48),
+    carbonGPerKWh: z.array(z.number().min(0)).length(24),
+  })
+  .strict();
+
+export async function createRegion(
+  deps: ApiDeps,
+  state: ApiState,
+  operatorId: string,
+  input: z.infer<typeof ZCreateRegionInput>,
+): Promise<RegionView> {
+  checkEnergy(input);
+  const now = deps.now();
+  const out = await inTx(deps.db, async (tx) => {
+    const [row] = await tx
+      .insert(regions)
+      .values({ ...input, updatedAt: now })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) throw conflict(`id: region "${input.id}" exists`);
+    await audit(tx, now, {
+      actorKind: "operator",
+      actorId: operatorId,
+      action: "regions.create",
+      subjectKind: "region",
+      subjectId: input.id,
+      detail: input,
+    });
+    return toView(row, now);
+  });
+  state.invalidate();
+  return out;
 }
 
 export const ZRegionRef = z.object({ id: ZSlug }).strict();
