@@ -30,7 +30,7 @@ async function closedPort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  server = await spawnServe(["--port", "0", "--data", join(tmp, "db")]);
+  server = await spawnServe(["--port", "0", "--data", join(tmp, "db"), "--demo"]);
   const line = server.banner.find((l) => l.startsWith("demo operator "))!.split(" ");
   operator = { email: line[2]!, password: line[3]! };
 });

@@ -103,6 +103,8 @@ describe.concurrent("API and serve flags", () => {
       ["serve", "--database-url", "mysql://x"],
       /--database-url must be a postgres:\/\/ URL, got "mysql:\/\/x"/,
     ],
+    [["serve", "--operator-email", "ops"], /--operator-email must be an email address, got "ops"/],
+    [["serve", "--demo", "--no-seed"], /--demo seeds the demo world: drop --no-seed/],
   ])("%j is a usage error naming the flag", async (args, message) => {
     const error = await parseError(args);
     expect(error).toBeInstanceOf(UsageError);

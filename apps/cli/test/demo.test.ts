@@ -4,7 +4,7 @@
 // same data and still prints the operator's sign-in.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { launchChromium } from "@nightshift/browser/chromium";
 import { createNightshiftClient } from "@nightshift/client/client";
@@ -106,6 +106,13 @@ async function stop(demo: Demo): Promise<number | string> {
   return code ?? signal ?? "unknown";
 }
 
+/** The demo's saved secrets. */
+function readSecrets(): { enrollmentCode?: string } {
+  return JSON.parse(readFileSync(join(home, "demo-credentials.json"), "utf8")) as {
+    enrollmentCode?: string;
+  };
+}
+
 /**
  * Runs `body` with a demo started with `args`, and stops the demo whatever happens (Ctrl-C), so
  * that a failing test leaves no PostgreSQL behind on the data folder for the next one.
@@ -143,9 +150,11 @@ describe("nightshift demo", () => {
       expect(page.status).toBe(200);
       expect(page.headers.get("cross-origin-embedder-policy")).toBe("require-corp");
 
-      // The secrets are kept for the next start, readable by this user only.
+      // The secrets are kept for the next start, readable by this user only; with them the
+      // fleet's own code (not the public DEMO-NIGHTSHIFT: its owners are vouched for).
       const secrets = join(home, "demo-credentials.json");
       expect(statSync(secrets).mode & 0o777).toBe(0o600);
+      expect(readSecrets().enrollmentCode).toMatch(/^NS-/);
 
       // The tenant key it prints works with the CLI command it suggests.
       const key = demo.field("Tenant key");
@@ -203,10 +212,19 @@ describe("nightshift demo", () => {
 
   it("starts again on the same data, with the same sign-in; --reset starts fresh", async () => {
     expect(operator, "the first test signed in").not.toBe("");
+    const { enrollmentCode: fleetCode, ...earlier } = readSecrets();
     await withDemo(["--no-workload"], async (again) => {
       expect(again.lines.find((l) => l.trim().startsWith("sign in"))!.trim()).toBe(
         `sign in     ${operator}`,
       );
+      expect(readSecrets().enrollmentCode).toBe(fleetCode);
+    });
+    // Secrets saved by a release before fleet codes: the demo's operator makes one for its fleet.
+    writeFileSync(join(home, "demo-credentials.json"), JSON.stringify(earlier));
+    await withDemo(["--no-workload"], async (upgraded) => {
+      expect(upgraded.field("Fleet")).toBe("20");
+      expect(readSecrets().enrollmentCode).toMatch(/^NS-/);
+      expect(readSecrets().enrollmentCode).not.toBe(fleetCode);
     });
     await withDemo(["--reset", "--no-workload", "--cars", "0"], async (fresh) => {
       const signIn = fresh.lines.find((l) => l.trim().startsWith("sign in"))!.trim();

@@ -1198,9 +1198,12 @@ const add = (name: string, value: number, unit: string) =>
 const buildId = ensureBuilt();
 const SNAPSHOT_DIR = HEAP_SNAPSHOTS ? tempDir("nightshift-console-heap-") : "";
 const dataDir = tempDir("nightshift-console-bench-");
-const server = await spawnServe(["--port", "0", "--data", dataDir, "--print-database-url"], {
-  startTimeoutMs: 180_000,
-});
+const server = await spawnServe(
+  ["--port", "0", "--data", dataDir, "--demo", "--print-database-url"],
+  {
+    startTimeoutMs: 180_000,
+  },
+);
 let browser: Browser | undefined;
 let running: Awaited<ReturnType<typeof startConsole>> | undefined;
 let heartbeats: ReturnType<typeof heartbeatEverySecond> | undefined;

@@ -15,7 +15,6 @@ import type { Locator } from "playwright-core";
 import { HANG_MS } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  DEMO_CODE,
   type Harness,
   PARKED,
   pageLoaded,
@@ -128,7 +127,7 @@ describe("console", () => {
   it("counts cars as they enroll and report in", async () => {
     const before = await statNumber("stat-total");
     const parkedBefore = await statNumber("stat-parked");
-    cars = await parkCars(h.server.url, 3);
+    cars = await parkCars(h, 3);
     await expect.poll(() => statNumber("stat-total"), { timeout: HANG_MS }).toBe(before + 3);
     await expect.poll(() => statNumber("stat-parked"), { timeout: HANG_MS }).toBe(parkedBefore + 3);
     await expect.poll(() => statNumber("stat-eligible"), { timeout: HANG_MS }).toBeGreaterThan(0);
@@ -138,10 +137,10 @@ describe("console", () => {
   it("says why the cars that are not eligible cannot take work, counted", async () => {
     const { page } = h;
     // One car more that drives off, and one that enrolls and never reports in.
-    const [driver] = await parkCars(h.server.url, 1);
+    const [driver] = await parkCars(h, 1);
     await driver!.client.node.heartbeat.mutate({ ...PARKED, state: "driving" });
     const silent = await createNightshiftClient({ url: h.server.url }).node.enroll.mutate({
-      code: DEMO_CODE,
+      code: h.demo.enrollmentCode,
     });
     cars.push(driver!);
     const summary = await operator.operator.fleet.summary.query();
@@ -359,6 +358,7 @@ describe("console", () => {
     const modelDir = mkdtempSync(join(tmpdir(), "nightshift-console-models-"));
     const fleet = runFleet({
       server: h.server.url,
+      code: h.demo.enrollmentCode,
       cars: 1,
       twin: (_i, nowMs) => createTwin({ nowMs, socPct: 80, pluggedIn: true, chargerKW: 11 }),
       modelDir,

@@ -9,7 +9,6 @@ import { launchChromium } from "@nightshift/browser/chromium";
 import { createDb, createPool } from "@nightshift/db/client";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import {
-  DEMO_CODE,
   PARKED,
   parseDemo,
   type ServeProcess,
@@ -20,7 +19,7 @@ import { HANG_MS } from "@nightshift/testkit/waits";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CONSOLE_DIR, type RunningConsole, startConsole } from "../src/serve";
 
-export { DEMO_CODE, PARKED };
+export { PARKED };
 export const SCREENSHOTS = join(CONSOLE_DIR, "test-results");
 
 export interface Harness {
@@ -42,7 +41,14 @@ export interface Harness {
 
 export async function startHarness(): Promise<Harness> {
   const data = tempDir("nightshift-console-");
-  const server = await spawnServe(["--port", "0", "--data", data, "--print-database-url"]);
+  const server = await spawnServe([
+    "--port",
+    "0",
+    "--data",
+    data,
+    "--demo",
+    "--print-database-url",
+  ]);
   const demo = parseDemo(server.banner);
   if (!server.databaseUrl) throw new Error("serve did not print its database URL");
   const pool = createPool(server.databaseUrl, { max: 1 });
@@ -84,15 +90,16 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-/** Enrolls `n` cars with the demo code and reports each parked and plugged in. */
+/** Enrolls `n` cars with the demo fleet's code and reports each parked and plugged in. */
 export async function parkCars(
-  serverUrl: string,
+  h: Pick<Harness, "server" | "demo">,
   n: number,
 ): Promise<{ carId: string; client: NightshiftClient }[]> {
   const cars = [];
+  const serverUrl = h.server.url;
   for (let i = 0; i < n; i++) {
     const enrolled = await createNightshiftClient({ url: serverUrl }).node.enroll.mutate({
-      code: DEMO_CODE,
+      code: h.demo.enrollmentCode,
     });
     const client = createNightshiftClient({ url: serverUrl, credential: enrolled.credential });
     await client.node.heartbeat.mutate(PARKED);

@@ -23,7 +23,7 @@ let demo: ReturnType<typeof parseDemo>;
 
 beforeAll(async () => {
   data = tempDir("nightshift-sign-in-");
-  server = await spawnServe(["--port", "0", "--data", data], {
+  server = await spawnServe(["--port", "0", "--data", data, "--demo"], {
     env: { NIGHTSHIFT_TRUSTED_PROXIES: CONSOLE_HOST },
   });
   demo = parseDemo(server.banner);

@@ -97,6 +97,7 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
   try {
     const tenant = tenantClient(cluster);
     const cars = await enrollCars(cluster.urls, size.cars, {
+      code: cluster.enrollmentCode,
       seed: size.seed,
       answer: answerOf,
     });

@@ -31,7 +31,10 @@ export async function churn(size: ChurnSize): Promise<Figure[]> {
   const cluster = await startCluster({ instances: 2 });
   try {
     const tenant = tenantClient(cluster);
-    const cars = await enrollCars(cluster.urls, size.cars, { seed: size.seed });
+    const cars = await enrollCars(cluster.urls, size.cars, {
+      code: cluster.enrollmentCode,
+      seed: size.seed,
+    });
     const jobIds = await submitTasks(tenant, size.tasks, { salt: size.seed, replication: 1 });
     const log = new FleetLog();
     const startedAt = performance.now();

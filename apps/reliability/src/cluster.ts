@@ -1,5 +1,6 @@
 // The system under test: one PostgreSQL this process owns (so that it can be stopped and started
-// again mid-load), and N `nightshift serve` processes on it, each as an operator would run it.
+// again mid-load), and N `nightshift serve` processes on it, each as an operator would run it:
+// the first with --demo (the demo's tenants, operator and codes), the others on what it seeded.
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createPool } from "@nightshift/db/client";
@@ -16,6 +17,11 @@ export interface Cluster {
   pool: Pool;
   tenantKeys: Map<string, string>;
   operator: { email: string; password: string };
+  /**
+   * The demo fleet's code: its cars' owners are vouched for, so that they count as independent
+   * replicas. Strangers enroll with PUBLIC_DEMO_CODE.
+   */
+  enrollmentCode: string;
   /** kill -9 of server i: no drain, no goodbye. */
   kill(i: number): Promise<void>;
   /** Starts server i again on its port. */
@@ -50,10 +56,11 @@ export async function startCluster(opts: {
   });
   const port = db.port;
   const servers: (ServeProcess | undefined)[] = [];
+  const argsOf = (i: number) => ["--database-url", db.url, ...(i === 0 ? ["--demo"] : [])];
   const env = { LOG_LEVEL: "warn", ...opts.env };
   try {
     for (let i = 0; i < opts.instances; i++) {
-      servers.push(await spawnServe(["--port", "0", "--database-url", db.url], { env }));
+      servers.push(await spawnServe(["--port", "0", ...argsOf(i)], { env }));
     }
   } catch (error) {
     for (const s of servers) await s?.stop();
@@ -83,6 +90,7 @@ export async function startCluster(opts: {
     pool,
     tenantKeys: demo.tenantKeys,
     operator: { email: demo.email, password: demo.password },
+    enrollmentCode: demo.enrollmentCode,
     async kill(i) {
       const s = servers[i];
       if (!s) return;
@@ -92,7 +100,7 @@ export async function startCluster(opts: {
     },
     async restart(i) {
       const port = new URL(urls[i]!).port;
-      servers[i] = await spawnServe(["--port", port, "--database-url", db.url], { env });
+      servers[i] = await spawnServe(["--port", port, ...argsOf(i)], { env });
     },
     stopDatabase,
     startDatabase,

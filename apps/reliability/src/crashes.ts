@@ -61,7 +61,10 @@ export async function crashes(size: CrashesSize): Promise<Figure[]> {
   const cluster = await startCluster({ instances: 2 });
   try {
     const tenant = tenantClient(cluster);
-    const cars = await enrollCars(cluster.urls, size.cars, { seed: size.seed });
+    const cars = await enrollCars(cluster.urls, size.cars, {
+      code: cluster.enrollmentCode,
+      seed: size.seed,
+    });
     const jobIds = [
       ...(await submitTasks(tenant, size.tasks, { salt: size.seed, replication: 2 })),
       ...(await submitTasks(tenant, size.tasks, { salt: size.seed + 1, replication: 1 })),

@@ -11,7 +11,7 @@ import { DEFAULT_API_CONFIG } from "@nightshift/api/config";
 import { tinyInput } from "@nightshift/api/seed";
 import { appRouter } from "@nightshift/api/router";
 import { createNightshiftClient } from "@nightshift/client/client";
-import { DEMO_CODE, PARKED, STALL_MS } from "@nightshift/server/testing";
+import { PUBLIC_DEMO_CODE, PARKED, STALL_MS } from "@nightshift/server/testing";
 import fc from "fast-check";
 import { z } from "zod";
 import { type Cluster, startCluster } from "./cluster";
@@ -107,7 +107,7 @@ export function worldHint(w: World): Hint {
     tenantId: w.tenantId,
     regionId: w.regionId,
     modelId: "tiny-mlp",
-    code: DEMO_CODE,
+    code: PUBLIC_DEMO_CODE,
     email: w.operatorEmail,
     timeZone: "Europe/Stockholm",
     carIds: [w.carId],
@@ -219,7 +219,7 @@ export async function hostile(size: HostileSize): Promise<Figure[]> {
     const [tenantId, tenantKey] = [...cluster.tenantKeys][0]!;
     const tenant = createNightshiftClient({ url, credential: tenantKey });
     const anonymous = createNightshiftClient({ url });
-    const enrolled = await anonymous.node.enroll.mutate({ code: DEMO_CODE });
+    const enrolled = await anonymous.node.enroll.mutate({ code: PUBLIC_DEMO_CODE });
     const car = createNightshiftClient({ url, credential: enrolled.credential });
     await car.node.heartbeat.mutate(PARKED);
     const { jobId } = await tenant.tenant.jobs.submit.mutate({
@@ -245,7 +245,7 @@ export async function hostile(size: HostileSize): Promise<Figure[]> {
       tenantId,
       "tiny-mlp",
       "us-west",
-      DEMO_CODE,
+      PUBLIC_DEMO_CODE,
       cluster.operator.email,
     ];
 
@@ -485,7 +485,7 @@ export async function hostile(size: HostileSize): Promise<Figure[]> {
           send(`${trpc}/node.enroll`, {
             method: "POST",
             headers: json,
-            body: JSON.stringify({ code: DEMO_CODE }) + " ".repeat(1024 * 1024),
+            body: JSON.stringify({ code: PUBLIC_DEMO_CODE }) + " ".repeat(1024 * 1024),
           }),
       ],
       [
@@ -573,7 +573,7 @@ export async function hostile(size: HostileSize): Promise<Figure[]> {
       if (region.drained) await operator.operator.regions.undrain.mutate({ id: region.id });
     // A submit replayed, by a fresh car (fuzzing may have ended the first one's lease or car):
     // recognised, nothing written again.
-    const fresh = await anonymous.node.enroll.mutate({ code: DEMO_CODE });
+    const fresh = await anonymous.node.enroll.mutate({ code: PUBLIC_DEMO_CODE });
     const freshCar = createNightshiftClient({ url, credential: fresh.credential });
     await freshCar.node.heartbeat.mutate(PARKED);
     await tenant.tenant.jobs.submit.mutate({

@@ -3,7 +3,7 @@
 // by step until the p99 of a step's heartbeats, as the cars saw them, passes the limit.
 import { Agent, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DEMO_CODE, PARKED } from "@nightshift/server/testing";
+import { PARKED } from "@nightshift/server/testing";
 import { startCluster } from "./cluster";
 import { figures, type Figure, quantile } from "./figures";
 
@@ -101,13 +101,18 @@ function postOnce(
  * then 50/s): each batch comes from its own loopback address (127.0.0.2, …), as cars do from
  * their own addresses.
  */
-async function enroll(url: string, count: number, firstAddress: number): Promise<string[]> {
+async function enroll(
+  url: string,
+  code: string,
+  count: number,
+  firstAddress: number,
+): Promise<string[]> {
   const tokens: string[] = [];
   for (let from = 0; from < count; from += 100) {
     const localAddress = `127.0.${Math.floor((firstAddress + from / 100) / 250)}.${2 + ((firstAddress + from / 100) % 250)}`;
     const batch = await Promise.all(
       Array.from({ length: Math.min(100, count - from) }, () =>
-        post(`${url}/trpc/node.enroll`, { code: DEMO_CODE }, { localAddress }),
+        post(`${url}/trpc/node.enroll`, { code }, { localAddress }),
       ),
     );
     for (const b of batch) {
@@ -189,7 +194,8 @@ async function measure(instances: number, size: LoadSize): Promise<Step[]> {
       for (let i = 0; i < instances; i++) {
         const url = cluster.urls[i]!;
         const share = Math.floor(more / instances) + (i < more % instances ? 1 : 0);
-        const tokens = await enroll(url, share, cars.length + i * 1000);
+        // The fleet's code: thousands of cars, more than the public code's uses.
+        const tokens = await enroll(url, cluster.enrollmentCode, share, cars.length + i * 1000);
         for (const token of tokens) {
           const car = { token, url };
           cars.push(car);

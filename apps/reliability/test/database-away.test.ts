@@ -3,7 +3,7 @@
 // server process serves again without a restart.
 import { createNightshiftClient } from "@nightshift/client/client";
 import { apiErrorCode } from "@nightshift/client/errors";
-import { DEMO_CODE, PARKED } from "@nightshift/server/testing";
+import { PUBLIC_DEMO_CODE, PARKED } from "@nightshift/server/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Cluster, startCluster } from "../src/cluster";
 
@@ -19,7 +19,9 @@ afterAll(async () => {
 
 it("answers 503 while the database is away, and serves again when it is back", async () => {
   const [url] = cluster.urls as [string];
-  const enrolled = await createNightshiftClient({ url }).node.enroll.mutate({ code: DEMO_CODE });
+  const enrolled = await createNightshiftClient({ url }).node.enroll.mutate({
+    code: PUBLIC_DEMO_CODE,
+  });
   const car = createNightshiftClient({ url, credential: enrolled.credential });
   await car.node.heartbeat.mutate(PARKED);
   // A tenant key never used yet: resolving it needs the database.
@@ -34,7 +36,7 @@ it("answers 503 while the database is away, and serves again when it is back", a
     jobs: apiErrorCode(await tenant.tenant.jobs.list.query({}).catch((e: unknown) => e)),
     enroll: apiErrorCode(
       await createNightshiftClient({ url })
-        .node.enroll.mutate({ code: DEMO_CODE })
+        .node.enroll.mutate({ code: PUBLIC_DEMO_CODE })
         .catch((e: unknown) => e),
     ),
   };

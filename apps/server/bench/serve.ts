@@ -12,13 +12,13 @@ const server = await startServer({
   port: 0,
   dataDir,
   ...(databaseUrl ? { databaseUrl } : {}),
-  seed: true,
+  demo: true,
   // The server's own request log (one line per request, info), to stderr instead of stdout.
   log: createLogger("info", 2),
 });
 const demo = server.demo;
 const tenantKey = demo?.tenants.find((t) => t.apiKey !== null)?.apiKey;
-if (!demo || !tenantKey) throw new Error("the benchmark needs a fresh data folder");
+if (!demo?.enrollmentCode || !tenantKey) throw new Error("the benchmark needs a fresh data folder");
 
 process.stdout.write(
   `${JSON.stringify({

@@ -1,5 +1,6 @@
-// Starts one server instance: PostgreSQL (embedded or DATABASE_URL), migrations, optional demo
-// data, HTTP, the lease sweeper; and stops it gracefully. Several instances may share one
+// Starts one server instance: PostgreSQL (embedded or DATABASE_URL), migrations, the demo world
+// (with `demo`) or else the first operator of an empty database, HTTP, the lease sweeper; and
+// stops it gracefully. Several instances may share one
 // database: nothing here holds state that another instance needs.
 import { type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,6 +10,7 @@ import { REAL_TIME, type TimeScale, timeScale } from "@nightshift/core/time-scal
 import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
 import { type ApiDeps, createContextFactory } from "@nightshift/api/context";
 import { appRouter } from "@nightshift/api/router";
+import { createFirstOperator, DEFAULT_OPERATOR_EMAIL } from "@nightshift/api/first-operator";
 import { registerModels, seedDemo } from "@nightshift/api/seed";
 import { readImage } from "@nightshift/api/services/inputs";
 import { pruneFleetSamples, recordFleetSample } from "@nightshift/api/services/history";
@@ -38,8 +40,17 @@ export interface StartServerOptions {
   /** Default NIGHTSHIFT_MODELS_DIR, else `<repo>/.nightshift/models`. */
   modelsDir?: string;
   corsOrigins?: string[];
-  /** Insert the demo regions, tenants, operator and enrollment code (idempotent). Default true. */
-  seed?: boolean;
+  /**
+   * Seed the demo world: regions, tenants, an operator, the demo's codes (idempotent). Default
+   * false: a start that finds no operator makes the first one instead (`operatorEmail`).
+   */
+  demo?: boolean;
+  /**
+   * With `demo`: a new fleet code even where the demo's operator exists (SeedOptions.newFleetCode).
+   */
+  newFleetCode?: boolean;
+  /** The first operator's email, on a start (not a demo) that finds none. Default DEFAULT_OPERATOR_EMAIL. */
+  operatorEmail?: string;
   log?: Logger;
   config?: Partial<ApiConfig>;
   drainDelayMs?: number;
@@ -70,8 +81,10 @@ export interface RunningServer {
   port: number;
   /** The PostgreSQL this instance uses, password included: for other instances, not for logs. */
   databaseUrl: string;
-  /** What seeding created this time (credentials are only ever returned on creation). */
+  /** What seeding (`demo`) created this time (credentials are only ever returned on creation). */
   demo: DemoSeed | null;
+  /** The operator this start made on an empty database, with its password: shown once. */
+  firstOperator: { email: string; password: string } | null;
   /** The clock it schedules on (real time unless compressed). */
   timeScale: TimeScale;
   /** Graceful: not ready, no new leases, in-flight calls finish (bounded), then the database. */
@@ -144,10 +157,17 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const { db, pool } = database;
 
   let demo: DemoSeed | null = null;
+  let firstOperator: RunningServer["firstOperator"] = null;
   let draining = false;
   try {
-    if (opts.seed ?? true) demo = await seedDemo(db);
-    else await registerModels(db);
+    if (opts.demo) {
+      demo = await seedDemo(db, { newFleetCode: opts.newFleetCode ?? false });
+    } else {
+      await registerModels(db);
+      firstOperator = await createFirstOperator(db, {
+        email: opts.operatorEmail ?? DEFAULT_OPERATOR_EMAIL,
+      });
+    }
   } catch (error) {
     await database.close();
     throw error;
@@ -283,6 +303,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     port,
     databaseUrl: database.url,
     demo,
+    firstOperator,
     timeScale: config.timeScale,
     stop: () => (stopping ??= shutdown()),
   };

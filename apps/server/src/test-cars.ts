@@ -13,7 +13,7 @@ import { runTiny, tinyInput } from "@nightshift/api/seed";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { apiErrorCode, isApiError } from "@nightshift/client/errors";
 import type { createPool } from "@nightshift/db/client";
-import { DEMO_CODE, DRIVING, PARKED, STALL_MS } from "./testing";
+import { DRIVING, PARKED, STALL_MS } from "./testing";
 
 type Pool = ReturnType<typeof createPool>;
 
@@ -316,11 +316,11 @@ async function call<T>(
  * One enrollment; past the anonymous rate limit it waits and tries again, as a car would, for as
  * long as the limit refills (STALL_MS without one enrollment going through is a hang).
  */
-async function enrollOnce(client: NightshiftClient) {
+async function enrollOnce(client: NightshiftClient, code: string) {
   const giveUpAt = performance.now() + STALL_MS;
   for (;;) {
     try {
-      return await client.node.enroll.mutate({ code: DEMO_CODE });
+      return await client.node.enroll.mutate({ code });
     } catch (error) {
       if (apiErrorCode(error) !== "TOO_MANY_REQUESTS" || performance.now() > giveUpAt) throw error;
       await sleep(200 + 300 * Math.random());
@@ -329,15 +329,17 @@ async function enrollOnce(client: NightshiftClient) {
 }
 
 /**
- * Enrolls `count` cars with the demo code, car i at instance i mod urls, 20 at a time (the
- * anonymous rate limit is per instance and client address: 200 at once, then 50/s; past it
- * they wait). Each car answers honestly unless `answer` says otherwise, and draws its chances
- * from its own generator, seeded by `seed` and its index.
+ * Enrolls `count` cars with `code`, car i at instance i mod urls, 20 at a time (the anonymous
+ * rate limit is per instance and client address: 200 at once, then 50/s; past it they wait).
+ * Replicas count as independent only on owners someone vouched for: a fleet that validates its
+ * own work enrolls with a demo's fleet code (parseDemo's enrollmentCode), not the public one.
+ * Each car answers honestly unless `answer` says otherwise, and draws its chances from its own
+ * generator, seeded by `seed` and its index.
  */
 export async function enrollCars(
   urls: readonly string[],
   count: number,
-  opts: { seed?: number; answer?: (index: number) => Answer } = {},
+  opts: { code: string; seed?: number; answer?: (index: number) => Answer },
 ): Promise<FleetCar[]> {
   const seed = opts.seed ?? 0;
   const anonymous = urls.map((url) => createNightshiftClient({ url }));
@@ -348,7 +350,7 @@ export async function enrollCars(
       ...(await Promise.all(
         batch.map(async (index) => {
           const home = index % urls.length;
-          const out = await enrollOnce(anonymous[home]!);
+          const out = await enrollOnce(anonymous[home]!, opts.code);
           return {
             index,
             carId: out.carId,

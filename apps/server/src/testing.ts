@@ -18,8 +18,12 @@ import { HANG_MS } from "@nightshift/testkit/waits";
  */
 export const STALL_MS = HANG_MS;
 
-/** The code any car may enroll with on a seeded (demo) server. */
-export const DEMO_CODE = "DEMO-NIGHTSHIFT";
+/**
+ * The public code of a demo server (`serve --demo`): anyone may enroll with it, and each car's
+ * owner is a stranger, so its cars alone validate no replicated work. A fleet that needs
+ * independent owners enrolls with the demo's fleet code (parseDemo's enrollmentCode).
+ */
+export const PUBLIC_DEMO_CODE = "DEMO-NIGHTSHIFT";
 
 /** A heartbeat of a car parked and plugged in, free to take work. */
 export const PARKED = {
@@ -134,11 +138,16 @@ export async function spawnServe(
   };
 }
 
-/** The demo credentials `serve` printed (`demo operator …`, `demo tenant-key …`), if it made them. */
+/**
+ * The demo credentials `serve --demo` printed (`demo operator …`, `demo tenant-key …`, `demo
+ * enrollment-code …`), if it made them ("" and none where it did not).
+ */
 export function parseDemo(banner: readonly string[]): {
   email: string;
   password: string;
   tenantKeys: Map<string, string>;
+  /** The demo fleet's code: its cars' owners are vouched for, independent of each other. */
+  enrollmentCode: string;
 } {
   const operator = banner.find((l) => l.startsWith("demo operator "))?.split(" ");
   const tenantKeys = new Map(
@@ -147,5 +156,11 @@ export function parseDemo(banner: readonly string[]): {
       .map((l) => l.split(" "))
       .map(([, , id, key]) => [id!, key!]),
   );
-  return { email: operator?.[2] ?? "", password: operator?.[3] ?? "", tenantKeys };
+  const code = banner.find((l) => l.startsWith("demo enrollment-code "))?.split(" ")[2];
+  return {
+    email: operator?.[2] ?? "",
+    password: operator?.[3] ?? "",
+    tenantKeys,
+    enrollmentCode: code ?? "",
+  };
 }

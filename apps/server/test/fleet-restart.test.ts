@@ -38,12 +38,16 @@ let stable: ServeProcess;
 /** The instance that is stopped and started again (on the same port). */
 let restarting: ServeProcess | undefined;
 let tenant: NightshiftClient;
+/** The demo fleet's code: owners vouched for, so that two cars make a quorum. */
+let fleetCode: string;
 
 beforeAll(async () => {
   database = await startTestDatabase();
-  stable = await spawnServe(["--port", "0", "--database-url", database.url]);
+  stable = await spawnServe(["--port", "0", "--database-url", database.url, "--demo"]);
   restarting = await spawnServe(["--port", "0", "--database-url", database.url]);
-  const [, key] = [...parseDemo(stable.banner).tenantKeys][0]!;
+  const demo = parseDemo(stable.banner);
+  fleetCode = demo.enrollmentCode;
+  const [, key] = [...demo.tenantKeys][0]!;
   tenant = createNightshiftClient({ url: stable.url, credential: key });
 });
 
@@ -57,7 +61,7 @@ describe.each(["SIGTERM", "SIGKILL"] as const)("a server stopped by %s mid-load"
   it("loses nothing acknowledged, records nothing twice, and every job completes", async () => {
     const victim = restarting!;
     const port = new URL(victim.url).port;
-    const cars = await enrollCars([stable.url, victim.url], CARS);
+    const cars = await enrollCars([stable.url, victim.url], CARS, { code: fleetCode });
     const salt = signal === "SIGTERM" ? 1 : 2;
     const rows = (n: number, k: number) =>
       Array.from({ length: n }, (_, i) => [i, salt, k, -i / 3]);

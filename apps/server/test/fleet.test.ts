@@ -45,13 +45,14 @@ const rows = (n: number, salt: number) =>
   Array.from({ length: n }, (_, i) => [i, salt, -i / 2, i % 7]);
 
 beforeAll(async () => {
-  first = await spawnServe(["--port", "0", "--data", tmp, "--print-database-url"]);
+  first = await spawnServe(["--port", "0", "--data", tmp, "--demo", "--print-database-url"]);
   second = await spawnServe(["--port", "0", "--database-url", first.databaseUrl!]);
   pool = createPool(first.databaseUrl!);
-  const [, key] = [...parseDemo(first.banner).tenantKeys][0]!;
+  const demo = parseDemo(first.banner);
+  const [, key] = [...demo.tenantKeys][0]!;
   const tenant = createNightshiftClient({ url: first.url, credential: key });
 
-  const cars = await enrollCars([first.url, second.url], CARS);
+  const cars = await enrollCars([first.url, second.url], CARS, { code: demo.enrollmentCode });
   const r2 = await tenant.tenant.jobs.submit.mutate({
     modelId: "tiny-mlp",
     inputs: tinyInputs(rows(R2_TASKS, 1)),

@@ -8,7 +8,7 @@ import { tinyInput } from "@nightshift/api/seed";
 import { metricsAccess } from "@nightshift/server/metrics";
 import { DEFAULT_API_CONFIG } from "@nightshift/api/config";
 import {
-  DEMO_CODE,
+  PUBLIC_DEMO_CODE,
   parseDemo,
   type ServeProcess,
   spawnServe,
@@ -25,7 +25,7 @@ let server: ServeProcess;
 let tenantKey: string;
 
 beforeAll(async () => {
-  server = await spawnServe(["--port", "0", "--data", join(tmp, "db")], {
+  server = await spawnServe(["--port", "0", "--data", join(tmp, "db"), "--demo"], {
     env: { NIGHTSHIFT_METRICS_TOKEN: METRICS_TOKEN },
   });
   tenantKey = [...parseDemo(server.banner).tenantKeys.values()][0]!;
@@ -86,7 +86,7 @@ function send(
 }
 
 const json = { "content-type": "application/json" };
-const enrollBody = JSON.stringify({ code: DEMO_CODE });
+const enrollBody = JSON.stringify({ code: PUBLIC_DEMO_CODE });
 /** JSON with this much whitespace after it: still valid, and as large as a test needs. */
 const padded = (body: string, bytes: number) => body + " ".repeat(bytes);
 

@@ -33,7 +33,7 @@ const SIGN_IN = DEFAULT_API_CONFIG.rateLimits.signIn;
 let first: ServeProcess;
 /** The second instance, on the first's database. */
 let second: ServeProcess | undefined;
-let demo: { email: string; password: string; tenantKeys: Map<string, string> };
+let demo: ReturnType<typeof parseDemo>;
 
 /** Metric lines (no comments) as "name{labels}" → value. */
 async function scrape(url: string): Promise<Map<string, number>> {
@@ -65,7 +65,7 @@ const tinyInputs = (n: number) => Array.from({ length: n }, (_, i) => tinyInput(
 beforeAll(async () => {
   mkdirSync(modelsDir);
   writeFileSync(join(modelsDir, "tiny.onnx"), MODEL_BYTES);
-  first = await spawnServe(["--port", "0", "--data", dataDir, "--print-database-url"], {
+  first = await spawnServe(["--port", "0", "--data", dataDir, "--demo", "--print-database-url"], {
     env: {
       NIGHTSHIFT_CORS_ORIGINS: ALLOWED_ORIGIN,
       NIGHTSHIFT_MODELS_DIR: modelsDir,
@@ -91,7 +91,17 @@ describe("one instance", () => {
     expect(demo.password.length).toBeGreaterThanOrEqual(12);
     expect([...demo.tenantKeys.keys()].length).toBeGreaterThan(0);
     for (const key of demo.tenantKeys.values()) expect(key).toMatch(/^nsk_/);
-    expect(first.banner).toContain("demo enrollment-code DEMO-NIGHTSHIFT");
+    // Scripts read these lines: their order and shape are kept. The enrollment code is the demo
+    // fleet's (owners vouched for), the public code the strangers'.
+    expect(first.banner.map((l) => /^(demo \S+|\S+)/.exec(l)![1])).toEqual([
+      "demo operator",
+      ...Array.from(demo.tenantKeys, () => "demo tenant-key"),
+      "demo enrollment-code",
+      "demo public-code",
+      "database-url",
+    ]);
+    expect(demo.enrollmentCode).toMatch(/^NS-[\w-]{20}$/);
+    expect(first.banner).toContain("demo public-code DEMO-NIGHTSHIFT");
   });
 
   it("answers /healthz and /readyz", async () => {
@@ -250,8 +260,9 @@ describe("two instances on one database", () => {
     second = await spawnServe(["--port", "0", "--database-url", first.databaseUrl!], {
       env: { NIGHTSHIFT_TRUSTED_PROXIES: "1" },
     });
-    // Already seeded by the first: no credentials are made (or printed) again.
-    expect(second.banner.filter((l) => l.startsWith("demo "))).toEqual([]);
+    // Already seeded by the first, and not a demo: no credentials are made (or printed), and no
+    // first operator either (the demo's is one).
+    expect(second.banner).toEqual([]);
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
 
     const [, key] = [...demo.tenantKeys][0]!;
@@ -316,7 +327,7 @@ describe("two instances on one database", () => {
 describe("shutdown and restart", () => {
   it("on SIGTERM: /readyz 503 and no new leases while draining, then exit 0", async () => {
     const car = await createNightshiftClient({ url: first.url }).node.enroll.mutate({
-      code: "DEMO-NIGHTSHIFT",
+      code: demo.enrollmentCode,
     });
     const carClient = createNightshiftClient({ url: first.url, credential: car.credential });
 
@@ -352,9 +363,9 @@ describe("shutdown and restart", () => {
   });
 
   it("keeps its data across a restart on the same --data folder", async () => {
-    const again = await spawnServe(["--port", "0", "--data", dataDir]);
+    const again = await spawnServe(["--port", "0", "--data", dataDir, "--demo"]);
     try {
-      expect(again.banner.filter((l) => l.startsWith("demo "))).toEqual([]);
+      expect(again.banner).toEqual([]);
       const [tenantId, key] = [...demo.tenantKeys][0]!;
       const tenant = createNightshiftClient({ url: again.url, credential: key });
       expect(await tenant.whoami.query()).toEqual({ kind: "tenant", id: tenantId });

@@ -9,7 +9,6 @@ import { runTiny } from "@nightshift/api/seed";
 import { createNightshiftClient, trpcUrl } from "@nightshift/client/client";
 import { tinyInputs, xOf } from "@nightshift/server/test-cars";
 import {
-  DEMO_CODE,
   PARKED,
   parseDemo,
   type ServeProcess,
@@ -103,7 +102,7 @@ function recorder<T>() {
 let operatorToken: string;
 
 beforeAll(async () => {
-  server = await spawnServe(["--port", "0", "--data", tmp], {
+  server = await spawnServe(["--port", "0", "--data", tmp, "--demo"], {
     env: { NIGHTSHIFT_DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS) },
   });
   demo = parseDemo(server.banner);
@@ -134,7 +133,7 @@ describe("operator streams over SSE", () => {
       replication: 1,
     });
     const enrolled = await createNightshiftClient({ url: server.url }).node.enroll.mutate({
-      code: DEMO_CODE,
+      code: demo.enrollmentCode,
     });
     const car = createNightshiftClient({ url: server.url, credential: enrolled.credential });
 
@@ -200,7 +199,7 @@ describe("operator streams over SSE", () => {
       // A car parks: every figure computed after its heartbeat was answered counts it. (The
       // server runs on this machine: its stamps and this process read one wall clock.)
       const enrolled = await createNightshiftClient({ url: server.url }).node.enroll.mutate({
-        code: DEMO_CODE,
+        code: demo.enrollmentCode,
       });
       await createNightshiftClient({
         url: server.url,

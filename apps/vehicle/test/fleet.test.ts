@@ -94,6 +94,7 @@ function tinyInputs(n: number, salt: number) {
 function headlessCar(name: string) {
   return runFleet({
     server: inject("serverUrl"),
+    code: inject("fleetCode"),
     cars: 1,
     twin: (_i, nowMs) => createTwin({ nowMs, socPct: 80, pluggedIn: true, chargerKW: 11 }),
     modelDir,

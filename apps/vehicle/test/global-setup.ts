@@ -17,6 +17,8 @@ declare module "vitest" {
     serverUrl: string;
     vehicleUrl: string;
     tenantKey: string;
+    /** The demo fleet's code, for headless cars (tabs enroll with the public DEMO-NIGHTSHIFT). */
+    fleetCode: string;
     /** A port the server allows as a CORS origin (http://127.0.0.1:PORT), for a page that calls it directly. */
     corsPort: number;
   }
@@ -38,7 +40,7 @@ export default async function setup(project: TestProject) {
   const modelsDir = tempDir("nightshift-vehicle-models-");
   for (const m of MODELS) copyFileSync(modelFilePath(m), join(modelsDir, `${m.id}.onnx`));
   const corsPort = await freePort();
-  const server = await spawnServe(["--port", "0", "--data", dataDir], {
+  const server = await spawnServe(["--port", "0", "--data", dataDir, "--demo"], {
     env: {
       NIGHTSHIFT_MODELS_DIR: modelsDir,
       NIGHTSHIFT_SWEEP_INTERVAL_S: "1",
@@ -47,12 +49,14 @@ export default async function setup(project: TestProject) {
     startTimeoutMs: 120_000,
   });
   const vehicle = await startVehicleServer({ port: 0, serverUrl: server.url });
-  const [, tenantKey] = [...parseDemo(server.banner).tenantKeys][0] ?? [];
-  if (!tenantKey)
-    throw new Error(`the server printed no demo tenant key:\n${server.banner.join("\n")}`);
+  const demo = parseDemo(server.banner);
+  const [, tenantKey] = [...demo.tenantKeys][0] ?? [];
+  if (!tenantKey || !demo.enrollmentCode)
+    throw new Error(`the server printed no demo tenant key or code:\n${server.banner.join("\n")}`);
   project.provide("serverUrl", server.url);
   project.provide("vehicleUrl", vehicle.url);
   project.provide("tenantKey", tenantKey);
+  project.provide("fleetCode", demo.enrollmentCode);
   project.provide("corsPort", corsPort);
 
   return async () => {

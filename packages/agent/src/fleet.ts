@@ -20,17 +20,18 @@ import type { InferenceRuntime, ModelStore } from "./runtime";
 import { NodeRuntime } from "./runtime-node";
 import { createSimulatedTwin, type Twin } from "./twin";
 
-/** The enrollment code a demo server accepts for any number of cars. */
-export const DEMO_ENROLLMENT_CODE = "DEMO-NIGHTSHIFT";
-
 /** An API call that takes longer is given up on and retried. */
 export const CALL_TIMEOUT_MS = 30_000;
 
 export interface FleetOptions {
   server: string;
   cars: number;
-  /** Enrollment code; the demo code by default. */
-  code?: string;
+  /**
+   * The enrollment code every car enrolls with. Replicas of a task count as independent only on
+   * owners someone vouched for: a fleet that should check its own work needs an operator's code
+   * (a demo server's `demo enrollment-code`), not a public one such as DEMO-NIGHTSHIFT.
+   */
+  code: string;
   /**
    * Seeds the cars' lives (car i draws from core's carSeed(seed, i)): the simulator's car i of
    * the same seed and scenario lives the same day.
@@ -155,7 +156,7 @@ export function runFleet(o: FleetOptions): Fleet {
       twin,
       clock,
       enrollment: {
-        code: o.code ?? DEMO_ENROLLMENT_CODE,
+        code: o.code,
         name: `${o.namePrefix ?? "sim"}-${seed}-${i}`,
         ...(region ? { regionId: region.id } : {}),
       },

@@ -41,6 +41,8 @@ describe("nightshift agent", () => {
       "4",
       "--server",
       server.url,
+      "--code",
+      server.code,
       "--always-parked",
       "--json",
       "--seed",

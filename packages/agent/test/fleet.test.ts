@@ -41,6 +41,7 @@ describe("a fleet of headless cars", () => {
     const store = new NodeModelStore({ dir: modelDir });
     const fleet = runFleet({
       server: server.url,
+      code: server.code,
       cars: 8,
       seed: 3,
       twin: parkedTwin,
@@ -84,8 +85,15 @@ describe("a fleet of headless cars", () => {
       { id: "us-west", timeZone: "America/Los_Angeles" },
       { id: "us-central", timeZone: "America/Chicago" },
     ];
-    const given = runFleet({ server: server.url, cars: 6, seed: 5, store, regions });
-    const learned = runFleet({ server: server.url, cars: 1, seed: 6, store });
+    const given = runFleet({
+      server: server.url,
+      code: server.code,
+      cars: 6,
+      seed: 5,
+      store,
+      regions,
+    });
+    const learned = runFleet({ server: server.url, code: server.code, cars: 1, seed: 6, store });
     expect(learned.loops[0]!.twin().pattern?.timeZone).toBe("UTC");
     await until("every car enrolled", () =>
       [...given.loops, ...learned.loops].every((l) => l.carId !== undefined),

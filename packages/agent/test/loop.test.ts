@@ -10,7 +10,7 @@ import { fixturePath } from "@nightshift/models/reference-fixtures";
 import { startAnswerLosingProxy, startTamperingProxy } from "@nightshift/testkit/proxy";
 import { until } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_ENROLLMENT_CODE, runFleet } from "../src/fleet";
+import { runFleet } from "../src/fleet";
 import { type Credential, type LoopEvent, WorkLoop } from "../src/loop";
 import { NodeModelStore } from "../src/model-store-node";
 import type { InferenceRuntime } from "../src/runtime";
@@ -73,7 +73,7 @@ function car(
     runtime: opts.runtime ?? runtime,
     store: opts.store ?? new NodeModelStore({ dir: modelDir }),
     twin: opts.twin ?? parkedTwin(0, Date.now()),
-    enrollment: { code: DEMO_ENROLLMENT_CODE, name },
+    enrollment: { code: server.code, name },
     ...(opts.credential ? { credential: opts.credential } : {}),
     ...(opts.onCredential ? { onCredential: opts.onCredential } : {}),
     heartbeatMs: 1000,
@@ -121,6 +121,7 @@ describe("the work loop on a real server", () => {
     });
     const fleet = runFleet({
       server: server.url,
+      code: server.code,
       cars: 4,
       twin: parkedTwin,
       runtime,

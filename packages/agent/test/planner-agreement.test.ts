@@ -101,6 +101,7 @@ describe("the server and the simulator, on one compressed clock", () => {
       const fleetStartS = await worldS();
       const fleet = runFleet({
         server: server.url,
+        code: server.code,
         cars: CARS_ON_SERVER,
         seed: SEED,
         scenario,

@@ -79,6 +79,7 @@ describe("a server restarted mid-job", () => {
     const runtime = new HoldingRuntime(new NodeRuntime());
     const fleet = runFleet({
       server: server.url,
+      code: server.code,
       cars: 8,
       twin: parkedTwin,
       runtime,

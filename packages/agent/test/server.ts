@@ -1,5 +1,5 @@
-// A real `nightshift serve` for the agent's tests: embedded PostgreSQL in a temporary folder,
-// the demo tenants and enrollment code, and a pool on its database for checking what it stored.
+// A real `nightshift serve --demo` for the agent's tests: embedded PostgreSQL in a temporary
+// folder, the demo tenants and fleet code, and a pool on its database for checking what it stored.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,6 +16,8 @@ export interface TestServer {
   dataDir: string;
   /** The demo operator's sign-in. */
   operator: { email: string; password: string };
+  /** The demo fleet's enrollment code: its cars' owners are vouched for, independent replicas. */
+  code: string;
   pool: Pool;
   tenant: NightshiftClient;
   /** SIGTERM, then the same data folder and port again. */
@@ -31,9 +33,8 @@ export interface TestServer {
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const root = tempDir("nightshift-agent-test-");
   const dataDir = join(root, "data");
-  let serve = await spawnServe(["--port", "0", "--data", dataDir, "--print-database-url"], {
-    env,
-  });
+  const args = ["--data", dataDir, "--demo", "--print-database-url"];
+  let serve = await spawnServe(["--port", "0", ...args], { env });
   const demo = parseDemo(serve.banner);
   const [, key] = [...demo.tenantKeys][0]!;
   const pool = createPool(serve.databaseUrl!);
@@ -42,6 +43,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     url: serve.url,
     dataDir,
     operator: { email: demo.email, password: demo.password },
+    code: demo.enrollmentCode,
     pool,
     tenant: createNightshiftClient({ url: serve.url, credential: key }),
     async restart() {
@@ -56,9 +58,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       // The port was just freed; another process may take it in between (rare): try a few times.
       for (let attempt = 0; ; attempt++) {
         try {
-          serve = await spawnServe(["--port", port, "--data", dataDir, "--print-database-url"], {
-            env,
-          });
+          serve = await spawnServe(["--port", port, ...args], { env });
           break;
         } catch (error) {
           if (attempt >= 5) throw error;

@@ -8,6 +8,9 @@ import { sql } from "drizzle-orm";
 import { hashPassword, newPassword } from "./crypto";
 import { audit } from "./services/audit";
 
+/** The first operator's email when the server is not told one. */
+export const DEFAULT_OPERATOR_EMAIL = "admin@nightshift.local";
+
 export interface FirstOperatorOptions {
   email: string;
   name?: string;

@@ -237,8 +237,7 @@ describe("authorization over HTTP", () => {
       },
     });
     const car = await h.enrollCar({ heartbeat: false });
-    const enroll = (client: Client) =>
-      client.node.enroll.mutate({ code: h.seed.enrollmentCode as string });
+    const enroll = (client: Client) => client.node.enroll.mutate({ code: h.seed.enrollmentCode });
     expect((await failure(enroll(h.anonymous))).code).toBe("TOO_MANY_REQUESTS");
     // A car's, a tenant's or an operator's credential is no licence to make more cars.
     for (const client of [car.client, h.tenant(), h.operator]) {

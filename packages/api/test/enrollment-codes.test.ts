@@ -1,7 +1,11 @@
 // Enrollment codes over HTTP: whose owner a code makes a car (one an operator vouched for, or a
-// stranger), which codes enroll nobody (revoked, expired, used up) and why, and the operator's
-// calls that make, list and revoke them.
+// stranger), which codes enroll nobody (revoked, expired, used up) and why, the operator's calls
+// that make, list and revoke them, and the demo seed's two codes.
+import { enrollmentCodes } from "@nightshift/db/schema";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256Hex } from "../src/crypto";
+import { DEMO_PUBLIC_CODE, seedDemo } from "../src/seed";
 import { failure, type Harness, setup, testDatabase } from "./harness";
 
 const database = testDatabase();
@@ -131,7 +135,8 @@ describe("enrollment codes", () => {
     await car.park();
 
     const events = await h.operator.operator.audit.list.query({ subjectKind: "enrollmentCode" });
-    expect(events.items.map((e) => [e.action, e.subjectId])).toEqual([
+    const ours = events.items.filter((e) => [ann.id, pub.id].includes(e.subjectId));
+    expect(ours.map((e) => [e.action, e.subjectId])).toEqual([
       ["enrollmentCodes.revoke", ann.id],
       ["enrollmentCodes.create", pub.id],
       ["enrollmentCodes.create", ann.id],
@@ -159,5 +164,53 @@ describe("enrollment codes", () => {
       (await failure(h.operator.operator.enrollmentCodes.list.query({ cursor: "bm90LW91cnM" })))
         .code,
     ).toBe("BAD_REQUEST");
+  });
+
+  it("seeds the demo's public code bounded and a fleet code whose owners are vouched for, once", async () => {
+    const h = await setup(database.get());
+    expect(h.seed.publicCode).toBe(DEMO_PUBLIC_CODE);
+    const codes = (await h.operator.operator.enrollmentCodes.list.query({})).items;
+    const publicRow = codes.find((c) => c.id === sha256Hex(DEMO_PUBLIC_CODE));
+    const fleetRow = codes.find((c) => c.id === sha256Hex(h.seed.enrollmentCode));
+    expect(publicRow).toMatchObject({ public: true, usesLeft: 10_000, createdBy: null });
+    const lifetimeS = (Date.parse(publicRow!.expiresAt!) - Date.parse(publicRow!.createdAt)) / 1000;
+    expect(lifetimeS).toBe(30 * 24 * 3600);
+    expect(fleetRow).toMatchObject({ public: false, expiresAt: null, ownerId: null });
+    expect(fleetRow!.createdBy).toEqual(expect.any(String));
+
+    const stranger = await h.enrollCar({ code: DEMO_PUBLIC_CODE });
+    const fleet = [await h.enrollCar(), await h.enrollCar()];
+    expect(await vouched(h, [stranger.ownerId, ...fleet.map((c) => c.ownerId)])).toEqual([
+      false,
+      true,
+      true,
+    ]);
+
+    // Seeding again makes no code, gives no use back and keeps a revoked public code revoked.
+    await h.operator.operator.enrollmentCodes.revoke.mutate({ id: publicRow!.id });
+    const again = await seedDemo(h.t.db);
+    expect(again).toMatchObject({ enrollmentCode: null, publicCode: DEMO_PUBLIC_CODE });
+    expect((await h.operator.operator.enrollmentCodes.list.query({})).items).toHaveLength(
+      codes.length,
+    );
+    expect((await failure(h.enrollCar({ code: DEMO_PUBLIC_CODE }))).code).toBe("FORBIDDEN");
+  });
+
+  it("bounds the unbounded demo code of an earlier release when it seeds", async () => {
+    const h = await setup(database.get());
+    const hash = sha256Hex(DEMO_PUBLIC_CODE);
+    // As migration 0003 leaves it: public, uses capped, no expiry.
+    await h.t.db
+      .update(enrollmentCodes)
+      .set({ usesLeft: 7, expiresAt: null })
+      .where(eq(enrollmentCodes.codeHash, hash));
+    const seededAt = new Date(Date.parse("2030-01-01T00:00:00Z"));
+    await seedDemo(h.t.db, { now: seededAt });
+    const [row] = await h.t.db
+      .select()
+      .from(enrollmentCodes)
+      .where(eq(enrollmentCodes.codeHash, hash));
+    expect(row).toMatchObject({ public: true, usesLeft: 7, revokedAt: null });
+    expect(row!.expiresAt!.toISOString()).toBe("2030-01-31T00:00:00.000Z");
   });
 });

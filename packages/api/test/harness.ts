@@ -104,7 +104,8 @@ export interface Harness {
   t: TestDatabase;
   clock: TestClock;
   api: Instance;
-  seed: SeedResult;
+  /** The seed of a fresh database: its fleet's code (vouched owners, one per car) was made now. */
+  seed: SeedResult & { enrollmentCode: string };
   anonymous: Client;
   operator: Client;
   operatorToken: string;
@@ -168,10 +169,13 @@ export async function setup(t: TestDatabase, overrides: Partial<ApiConfig> = {})
     verification: { ...DEFAULT_VERIFICATION, canaryRate: 0 },
     ...overrides,
   });
-  const seed = await seedDemo(t.db, {
+  const seeded = await seedDemo(t.db, {
     operatorPassword: OPERATOR_PASSWORD,
     operatorPasswordHash: await operatorHash,
   });
+  const { enrollmentCode } = seeded;
+  if (enrollmentCode === null) throw new Error("the seed of an empty database made no fleet code");
+  const seed = { ...seeded, enrollmentCode };
   const api = await startInstance(t.db, clock, config);
   const anonymous = api.client();
   const { token } = await anonymous.operator.auth.signIn.mutate({

@@ -47,7 +47,11 @@ export function registerAgent(program: Command): void {
       (raw: string) => parseUrlFlag("--server", raw),
     )
     .option("--url <url>", "the same as --server", (raw: string) => parseUrlFlag("--url", raw))
-    .option("--code <code>", "the enrollment code", "DEMO-NIGHTSHIFT")
+    .option(
+      "--code <code>",
+      "the enrollment code: an operator's, or a demo server's `demo enrollment-code`; the public DEMO-NIGHTSHIFT makes owners nobody vouched for, whose cars alone validate no replicated work",
+      "DEMO-NIGHTSHIFT",
+    )
     .option(
       "--seed <seed>",
       `seeds the cars' daily patterns, 0 to ${MAX_SEED}`,

@@ -38,6 +38,8 @@ interface DemoFlags {
 const ZDemoCredentials = z.object({
   operator: z.object({ email: z.string(), password: z.string() }),
   tenantKeys: z.record(z.string(), z.string()),
+  /** The demo fleet's code (owners vouched for); absent in the files of earlier releases. */
+  enrollmentCode: z.string().optional(),
 });
 type DemoCredentials = z.infer<typeof ZDemoCredentials>;
 
@@ -162,16 +164,20 @@ async function demo(flags: DemoFlags): Promise<void> {
   const log = server.createLogger(env.LOG_LEVEL, logFile);
 
   say(`Starting Nightshift (data in ${home})…`);
+  const saved = readCredentials(secretsFile);
   const api = await server.startServer({
     port: flags.port,
     dataDir,
-    seed: true,
+    demo: true,
+    // Secrets saved by an earlier release hold no fleet code (its fleet enrolled with
+    // DEMO-NIGHTSHIFT, which now makes strangers): the seed makes one.
+    newFleetCode: saved !== null && !saved.enrollmentCode,
     log,
     trustedProxies,
     // One clock for the demo's world: the server schedules on the cars' compressed days.
     clock: { speedup: flags.speedup, ...(flags.start ? { worldStartAt: flags.start } : {}) },
   });
-  const credentials = rememberCredentials(secretsFile, api.demo);
+  const credentials = rememberCredentials(secretsFile, api.demo, saved);
   const stops: (() => Promise<unknown>)[] = [() => api.stop()];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -187,10 +193,14 @@ async function demo(flags: DemoFlags): Promise<void> {
       serverUrl: api.url,
     });
     stops.push(() => vehicleServer.close());
+    // The fleet's own code, not the public one: its cars' owners are vouched for by the demo's
+    // operator, so that they count as independent replicas of each other's work.
+    const fleetCode = credentials?.enrollmentCode;
     const fleet =
-      flags.cars > 0
+      flags.cars > 0 && fleetCode
         ? fleetModule.runFleet({
             server: api.url,
+            code: fleetCode,
             cars: flags.cars,
             seed: 7,
             speedup: flags.speedup,
@@ -223,7 +233,7 @@ async function demo(flags: DemoFlags): Promise<void> {
     );
     say(`  Vehicle page  ${vehicleServer.url}   (open it in more tabs: each tab is a car)`);
     say(`  Server        ${api.url}   (tRPC under /trpc, /healthz, /metrics)`);
-    say(`  Fleet         ${flags.cars} headless cars; server log in ${logFile}`);
+    say(`  Fleet         ${fleet ? flags.cars : 0} headless cars; server log in ${logFile}`);
     const worldAt = new Date(worldS(api.timeScale, Date.now() / 1000) * 1000);
     say(
       `  Clock         ${flags.speedup}× (a day in ${formatDayLength(flags.speedup)}); the demo's world is at ${worldAt.toISOString().slice(0, 16).replace("T", " ")} UTC`,
@@ -292,32 +302,44 @@ function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** The demo's secrets as an earlier start saved them, if it did. */
+function readCredentials(file: string): DemoCredentials | null {
+  if (!existsSync(file)) return null;
+  const parsed = ZDemoCredentials.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  return parsed.success ? parsed.data : null;
+}
+
 /**
- * The demo's secrets: written when seeding created them (the first start on a fresh folder),
- * read back on later starts. Readable by this user only.
+ * The demo's secrets: written when seeding created them (the first start on a fresh folder), or
+ * a fleet code for secrets saved without one; else as saved. Readable by this user only.
  */
 function rememberCredentials(
   file: string,
   seeded: {
     operator: { email: string; password: string | null };
     tenants: { id: string; apiKey: string | null }[];
+    enrollmentCode: string | null;
   } | null,
+  saved: DemoCredentials | null,
 ): DemoCredentials | null {
+  let credentials = saved;
   if (seeded?.operator.password) {
-    const created: DemoCredentials = {
+    credentials = {
       operator: { email: seeded.operator.email, password: seeded.operator.password },
       tenantKeys: Object.fromEntries(
         seeded.tenants.flatMap((t) => (t.apiKey ? [[t.id, t.apiKey]] : [])),
       ),
     };
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-    return created;
   }
-  if (!existsSync(file)) return null;
-  const parsed = ZDemoCredentials.safeParse(JSON.parse(readFileSync(file, "utf8")));
-  return parsed.success ? parsed.data : null;
+  if (!credentials) return null;
+  if (seeded?.enrollmentCode)
+    credentials = { ...credentials, enrollmentCode: seeded.enrollmentCode };
+  if (credentials !== saved) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return credentials;
 }
 
 interface Workload {

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { EnvError, serverEnv } from "@nightshift/server/env";
 import type { DemoSeed, RunningServer } from "@nightshift/server/start";
 import { parseIntegerFlag } from "../flags";
@@ -10,13 +10,23 @@ interface ServeFlags {
   host?: string;
   data?: string;
   databaseUrl?: string;
+  demo?: boolean;
+  /** False with --no-seed, the flag of earlier releases (see registerServe). */
   seed: boolean;
+  operatorEmail?: string;
   printDatabaseUrl?: boolean;
 }
 
 function parseDatabaseUrl(raw: string): string {
   if (!/^postgres(ql)?:\/\/\S+$/.test(raw)) {
     throw new UsageError(`--database-url must be a postgres:// URL, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+function parseEmail(raw: string): string {
+  if (!/^[^\s@]+@[^\s@]+$/.test(raw)) {
+    throw new UsageError(`--operator-email must be an email address, got ${JSON.stringify(raw)}`);
   }
   return raw;
 }
@@ -42,7 +52,18 @@ export function registerServe(program: Command): void {
       "use this PostgreSQL instead of the embedded one (default DATABASE_URL)",
       parseDatabaseUrl,
     )
-    .option("--no-seed", "do not add the demo regions, tenants, operator and enrollment code")
+    .option(
+      "--demo",
+      "add the demo world: regions, tenants, an operator, the demo fleet's enrollment code and the public DEMO-NIGHTSHIFT (printed on the first start)",
+    )
+    .option(
+      "--operator-email <email>",
+      "without --demo, the first operator's email, made (and its password printed, once) on a start that finds no operator (default admin@nightshift.local)",
+      parseEmail,
+    )
+    // What serve does without --demo: earlier releases seeded by default and took --no-seed to
+    // stop it. Still accepted, so that their scripts keep starting; not shown.
+    .addOption(new Option("--no-seed").hideHelp())
     .option(
       "--print-database-url",
       "print the database URL (password included) so another instance can share it",
@@ -53,6 +74,8 @@ export function registerServe(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
+  if (flags.demo && !flags.seed)
+    throw new UsageError("--demo seeds the demo world: drop --no-seed");
   let env;
   try {
     env = serverEnv();
@@ -71,7 +94,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       host: flags.host,
       dataDir: flags.data === undefined ? undefined : resolve(flags.data),
       databaseUrl: flags.databaseUrl,
-      seed: flags.seed,
+      demo: flags.demo ?? false,
+      ...(flags.operatorEmail ? { operatorEmail: flags.operatorEmail } : {}),
       log,
     });
   } catch (error) {
@@ -84,6 +108,13 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (demo) {
     process.stdout.write(demo);
     log.info("demo credentials printed on stdout, this once: the server keeps only their hashes");
+  }
+  if (server.firstOperator) {
+    const { email, password } = server.firstOperator;
+    process.stdout.write(`operator ${email} ${password}\n`);
+    log.info(
+      "the first operator's password printed on stdout, this once: the server keeps its hash",
+    );
   }
   if (flags.printDatabaseUrl) process.stdout.write(`database-url ${server.databaseUrl}\n`);
   process.stdout.write(`listening on ${server.url}\n`);
@@ -110,7 +141,9 @@ async function serve(flags: ServeFlags): Promise<void> {
 
 /**
  * The demo credentials made by this start, one per line (`demo operator EMAIL PASSWORD`,
- * `demo tenant-key TENANT KEY`): shown once, as the server keeps only their hashes.
+ * `demo tenant-key TENANT KEY`, `demo enrollment-code CODE`): shown once, as the server keeps
+ * only their hashes. The enrollment code is the demo fleet's, whose cars' owners are vouched for
+ * (what a script enrolls its fleet with); `demo public-code` is the one strangers use.
  */
 export function formatDemo(demo: DemoSeed): string {
   const lines: string[] = [];
@@ -119,6 +152,7 @@ export function formatDemo(demo: DemoSeed): string {
   }
   for (const t of demo.tenants)
     if (t.apiKey !== null) lines.push(`demo tenant-key ${t.id} ${t.apiKey}`);
-  if (lines.length > 0) lines.push(`demo enrollment-code ${demo.enrollmentCode}`);
+  if (demo.enrollmentCode !== null) lines.push(`demo enrollment-code ${demo.enrollmentCode}`);
+  if (lines.length > 0) lines.push(`demo public-code ${demo.publicCode}`);
   return lines.map((l) => `${l}\n`).join("");
 }
