@@ -105,6 +105,7 @@ describe.concurrent("API and serve flags", () => {
     ],
     [["serve", "--operator-email", "ops"], /--operator-email must be an email address, got "ops"/],
     [["serve", "--demo", "--no-seed"], /--demo seeds the demo world: drop --no-seed/],
+    [["serve", "--demo", "--operator-email", "a@b.c"], /--operator-email names a first operator/],
   ])("%j is a usage error naming the flag", async (args, message) => {
     const error = await parseError(args);
     expect(error).toBeInstanceOf(UsageError);

@@ -76,6 +76,10 @@ export function registerServe(program: Command): void {
 async function serve(flags: ServeFlags): Promise<void> {
   if (flags.demo && !flags.seed)
     throw new UsageError("--demo seeds the demo world: drop --no-seed");
+  if (flags.demo && flags.operatorEmail)
+    throw new UsageError(
+      "--operator-email names a first operator without --demo: the demo has its own",
+    );
   let env;
   try {
     env = serverEnv();
