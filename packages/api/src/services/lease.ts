@@ -232,6 +232,9 @@ interface Made {
 
 const modelUrl = (modelId: string, sha256: string) => `/models/${modelId}/${sha256}`;
 
+/** When the leases a call makes at `now` run out: all of them at once, canaries included. */
+const leaseExpiry = (now: Date, ttlS: number) => new Date(now.getTime() + ttlS * 1000);
+
 /**
  * The answer a retried call gets: the leases its requestId made that are still this car's
  * (active, not yet run out), with their expiry as it is now. Nothing new is claimed.
@@ -350,15 +353,15 @@ export async function lease(
       !tx.ended &&
       shouldIssueCanary(createRng(randomInt(2 ** 31)), config.verification)
     ) {
-      const canary = await issueCanary(
-        tx,
-        deps,
-        vehicle.ownerId,
+      const canary = await issueCanary(tx, deps, {
+        ownerId: vehicle.ownerId,
         carId,
-        [...runnable.keys()],
+        modelIds: [...runnable.keys()],
         requestId,
-      );
-      if (canary) out.push(canary);
+        expiresAt: leaseExpiry(now, config.leaseTtlS),
+      });
+      // Anywhere in the answer, as a task of another tenant's turn could be.
+      if (canary) out.splice(randomInt(out.length + 1), 0, canary);
     }
     return { made: [] as Made[], claimed: out };
   });
@@ -457,7 +460,7 @@ async function claim(
         ? replicasFor(c.replication ?? "auto", a.vehicle.reputation, deps.config.verification, rng)
         : null,
   }));
-  const expiresAt = new Date(a.now.getTime() + deps.config.leaseTtlS * 1000);
+  const expiresAt = leaseExpiry(a.now, deps.config.leaseTtlS);
   const values = [
     JSON.stringify(units),
     a.vehicle.id,
@@ -535,8 +538,9 @@ const CANARY_POOL = 32;
 
 /**
  * Recent validated tasks of the car's models that its owner never leased, whose answer more
- * than one independent car gave (an answer a trusted car gave alone is not known to be right):
- * canary material.
+ * than one independent car gave (an answer a trusted car gave alone is not known to be right;
+ * strangers count as one: core's quorumOwner), and that were never a canary before: canary
+ * material. One car per canary task: cars that compare notes would see the same task twice.
  */
 const CANARY_POOL_QUERY = prepared(
   "canary_pool",
@@ -546,17 +550,23 @@ const CANARY_POOL_QUERY = prepared(
       AND j.model_id = ANY($2::text[])
       AND EXISTS (SELECT 1 FROM verifications v WHERE v.task_id = t.id AND v.support >= 2)
       AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.owner_id = $3::uuid)
+      AND NOT EXISTS (SELECT 1 FROM work_units w WHERE w.task_id = t.id AND w.canary)
     ORDER BY t.validated_at DESC
     LIMIT $4::int`,
 );
 
-/** One more replica unit of the task, already leased (nothing when another took its index). */
+/**
+ * One more replica unit of the task, a canary, already leased. Nothing when the task has had its
+ * canary: one committed before this statement began is seen here, one still in flight took the
+ * same replica index (the unique index waits for it, then does nothing).
+ */
 const CANARY_UNIT = prepared(
   "canary_unit",
-  `INSERT INTO work_units (task_id, job_id, tenant_id, priority, replica_index, task_order, attempt, status)
+  `INSERT INTO work_units (task_id, job_id, tenant_id, priority, replica_index, task_order, attempt, status, canary)
    SELECT $1::uuid, $2::uuid, $3::text, $4::int, coalesce(max(replica_index), -1) + 1,
-          coalesce(max(task_order), 0), $5::int, 'leased'
+          coalesce(max(task_order), 0), $5::int, 'leased', true
      FROM work_units WHERE task_id = $1::uuid
+   HAVING NOT coalesce(bool_or(canary), false)
    ON CONFLICT (task_id, replica_index) DO NOTHING
    RETURNING id`,
 );
@@ -574,20 +584,25 @@ const CANARY_UNDO = prepared("canary_undo", `DELETE FROM work_units WHERE id = $
 /**
  * A canary: a task validated recently by a quorum (its answer known) of a model the
  * car can run, that this car's owner never leased, issued again as one more replica. To the car
- * it is ordinary work. Its result takes the path of a replica that arrives after the quorum
- * (submit): compared with the answer, paid when it agrees, and counted in the car's reputation
- * either way, so a car that cheats on work nobody else checks is caught. Nothing when no task
- * fits, or when another claim races this one for the task (the owner's unique lease). Issued in
- * the call's claim transaction, stamped with its requestId.
+ * it is ordinary work: it expires with the call's other leases, sits anywhere among them, goes
+ * to no other car, and its verdict reads "pending" (submit). Its result takes the path of a
+ * replica that arrives after the quorum: compared with the answer, paid when it agrees, and
+ * counted in the car's reputation either way, so a car that cheats on work nobody else checks
+ * is caught. Nothing when no task fits, or when another claim races this one for the task (the
+ * owner's unique lease). Issued in the call's claim transaction, stamped with its requestId.
  */
 async function issueCanary(
   tx: PipelinedTx,
   deps: ApiDeps,
-  ownerId: string,
-  carId: string,
-  modelIds: string[],
-  requestId: string | null,
+  to: {
+    ownerId: string;
+    carId: string;
+    modelIds: string[];
+    requestId: string | null;
+    expiresAt: Date;
+  },
 ): Promise<Claimed | null> {
+  const { ownerId, carId, modelIds, requestId, expiresAt } = to;
   const since = new Date(deps.now().getTime() - CANARY_WINDOW_S * 1000);
   const pool = await tx.rows<
     Omit<Candidate, "id" | "task_order" | "replication" | "replicas_required">
@@ -597,7 +612,6 @@ async function issueCanary(
   // Leased now, after the task's validation was committed (the call's start may be earlier:
   // the claim ran first), so that a canary's lease always follows its task's verdict in time.
   const leasedAt = deps.now();
-  const expiresAt = new Date(leasedAt.getTime() + deps.config.leaseTtlS * 1000);
   const [unit] = await tx.rows<{ id: string }>(CANARY_UNIT, [
     pick.task_id,
     pick.job_id,
