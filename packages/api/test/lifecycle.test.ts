@@ -46,6 +46,14 @@ function answer(car: TestCar, leaseId: string, output: number[]) {
   return car.client.node.submit.mutate({ leaseId, output, durationMs: 5, backend: "wasm" });
 }
 
+/** The car has earned trust: ten checked results in a row. */
+async function trust(h: Harness, car: TestCar) {
+  await h.t.db
+    .update(cars)
+    .set({ validResults: 10, consecutiveValid: 10 })
+    .where(eq(cars.id, car.carId));
+}
+
 /** A one-task job the tenant replicated on two cars, which both answer right: its lease. */
 async function validateOnTwo(h: Harness, pair: [TestCar, TestCar], x: number[]) {
   await submitJob(h, [x], 2);
@@ -771,6 +779,7 @@ describe("the work path", () => {
       await h.enrollCar(),
       await h.enrollCar(),
     ];
+    await trust(h, a);
     // An answer one car gave alone is not known to be right: never a canary.
     await submitJob(h, [[5, 5, 5, 5]], 1);
     const alone = (await a.client.node.lease.mutate({})).tasks[0]!;
@@ -843,11 +852,47 @@ describe("the work path", () => {
     expect(paid.filter((e) => e.validated)).toHaveLength(5);
   });
 
+  it("never makes a canary of an answer that no trusted car gave, or that a car caught since gave", async () => {
+    const h = await setup(database.get(), {
+      verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
+    });
+    // The break: colluders validated wrong answers together; those became canaries and
+    // an honest car was judged wrong on them. Three colluders of three owners make the quorum
+    // cars nobody trusts need (auto replication), once.
+    const colluders = [await h.enrollCar(), await h.enrollCar(), await h.enrollCar()];
+    await submitJob(h, [[9, 9, 9, 9]], "auto");
+    for (const car of colluders) {
+      const t = (await car.client.node.lease.mutate({})).tasks[0]!;
+      await answer(
+        car,
+        t.leaseId,
+        runTiny(xOf(t.input)).map((v) => v + 1),
+      );
+    }
+    const [poisoned] = await h.t.db.select().from(tasks).where(eq(tasks.status, "valid"));
+    expect(poisoned).toBeDefined();
+    const honest = await h.enrollCar();
+    expect((await honest.client.node.lease.mutate({})).tasks).toEqual([]);
+
+    // Agreed by a trusted car: material, until one of the group is caught.
+    const [a, b] = [await h.enrollCar(), await h.enrollCar()];
+    await trust(h, a);
+    const known = await validateOnTwo(h, [a, b], [1, 1, 2, 3]);
+    await h.t.db.update(cars).set({ quarantined: true }).where(eq(cars.id, b.carId));
+    expect((await honest.client.node.lease.mutate({})).tasks).toEqual([]);
+    await h.t.db.update(cars).set({ quarantined: false }).where(eq(cars.id, b.carId));
+    expect((await honest.client.node.lease.mutate({})).tasks.map((t) => t.taskId)).toEqual([
+      known.taskId,
+    ]);
+  });
+
   it("gives a validated task to one car only as a canary, however many ask at once", async () => {
     const h = await setup(database.get(), {
       verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
     });
-    const task = await validateOnTwo(h, [await h.enrollCar(), await h.enrollCar()], [3, 1, 4, 1]);
+    const trusted = await h.enrollCar();
+    await trust(h, trusted);
+    const task = await validateOnTwo(h, [trusted, await h.enrollCar()], [3, 1, 4, 1]);
     const cars = await Promise.all(Array.from({ length: 8 }, () => h.enrollCar()));
     // All at once: a car that loses the race gets nothing this time, never an error.
     const got = await Promise.all(cars.map((c) => c.client.node.lease.mutate({})));
@@ -865,6 +910,7 @@ describe("the work path", () => {
       verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
     });
     const [a, b] = [await h.enrollCar(), await h.enrollCar()];
+    await trust(h, a);
     const places = new Set<number>();
     // Each round: a canary to be (validated by a and b) and two real tasks for a fresh car.
     for (let round = 0; round < 40 && !places.has(0); round++) {

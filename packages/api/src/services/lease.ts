@@ -539,8 +539,11 @@ const CANARY_POOL = 32;
 /**
  * Recent validated tasks of the car's models that its owner never leased, whose answer more
  * than one independent car gave (an answer a trusted car gave alone is not known to be right;
- * strangers count as one: core's quorumOwner), and that were never a canary before: canary
- * material. One car per canary task: cars that compare notes would see the same task twice.
+ * strangers count as one: core's quorumOwner), a car trusted now among them and none of them
+ * quarantined since, and that were never a canary before: canary material. A canary judges the
+ * car that gets it, so its answer must not be one that colluders agreed on: colluders never earn
+ * trust (they agree with honest cars on nothing), and a group with a car caught since is
+ * suspect. One car per canary task: cars that compare notes would see the same task twice.
  */
 const CANARY_POOL_QUERY = prepared(
   "canary_pool",
@@ -549,6 +552,15 @@ const CANARY_POOL_QUERY = prepared(
     WHERE t.status = 'valid' AND t.validated_at > $1::timestamptz
       AND j.model_id = ANY($2::text[])
       AND EXISTS (SELECT 1 FROM verifications v WHERE v.task_id = t.id AND v.support >= 2)
+      AND EXISTS (SELECT 1 FROM results r
+                    JOIN ledger_entries le ON le.lease_id = r.lease_id
+                    JOIN cars c ON c.id = r.car_id
+                   WHERE r.task_id = t.id AND le.validated
+                     AND c.consecutive_valid >= $5::int AND NOT c.quarantined)
+      AND NOT EXISTS (SELECT 1 FROM results r
+                        JOIN ledger_entries le ON le.lease_id = r.lease_id
+                        JOIN cars c ON c.id = r.car_id
+                       WHERE r.task_id = t.id AND le.validated AND c.quarantined)
       AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.owner_id = $3::uuid)
       AND NOT EXISTS (SELECT 1 FROM work_units w WHERE w.task_id = t.id AND w.canary)
     ORDER BY t.validated_at DESC
@@ -606,7 +618,13 @@ async function issueCanary(
   const since = new Date(deps.now().getTime() - CANARY_WINDOW_S * 1000);
   const pool = await tx.rows<
     Omit<Candidate, "id" | "task_order" | "replication" | "replicas_required">
-  >(CANARY_POOL_QUERY, [since, modelIds, ownerId, CANARY_POOL]);
+  >(CANARY_POOL_QUERY, [
+    since,
+    modelIds,
+    ownerId,
+    CANARY_POOL,
+    deps.config.verification.trustAfterConsecutiveValid,
+  ]);
   if (pool.length === 0) return null;
   const pick = pool[randomInt(pool.length)]!;
   // Leased now, after the task's validation was committed (the call's start may be earlier:
