@@ -98,6 +98,8 @@ export function imageHeader(b: Uint8Array): ImageHeader | null {
 export interface PreparedImage {
   ref: ImageRef;
   bytes: Buffer;
+  /** Where the call gave it (`inputs[2].image.base64`), for an error about it. */
+  field: string;
 }
 
 const DEMO_FILES = new Set(DEMO_IMAGES.map((d) => d.file));
@@ -136,7 +138,7 @@ export async function prepareImage(input: ImageInput, field: string): Promise<Pr
     }
   }
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  return { ref: { sha256, url: `/inputs/${sha256}`, ...header }, bytes };
+  return { ref: { sha256, url: `/inputs/${sha256}`, ...header }, bytes, field: where };
 }
 
 /** Stores images (each once, whoever else stored it before). */
