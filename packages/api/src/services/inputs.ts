@@ -141,10 +141,15 @@ export async function prepareImage(input: ImageInput, field: string): Promise<Pr
   return { ref: { sha256, url: `/inputs/${sha256}`, ...header }, bytes, field: where };
 }
 
-/** Stores images (each once, whoever else stored it before). */
+/**
+ * Stores images (each once, whoever else stored it before), in sha256 order. An image already
+ * stored is locked to the end of the caller's transaction (and taken off the sweep's queue):
+ * the input sweep, which skips locked images, cannot delete it under a job being written.
+ */
 export async function storeImages(tx: Executor, images: readonly PreparedImage[]): Promise<void> {
   const unique = new Map(images.map((i) => [i.ref.sha256, i]));
-  for (const { ref, bytes } of unique.values()) {
+  const sorted = [...unique.values()].sort((a, b) => (a.ref.sha256 < b.ref.sha256 ? -1 : 1));
+  for (const { ref, bytes } of sorted) {
     await tx
       .insert(inputBlobs)
       .values({
@@ -155,7 +160,7 @@ export async function storeImages(tx: Executor, images: readonly PreparedImage[]
         sizeBytes: bytes.length,
         bytes,
       })
-      .onConflictDoNothing();
+      .onConflictDoUpdate({ target: inputBlobs.sha256, set: { reclaimAt: null } });
   }
 }
 
