@@ -108,6 +108,27 @@ describe("the input storage quota", () => {
     // Held images still go in new jobs.
     await acme.tenant.jobs.submit.mutate(imageJob({ demo: LARGE }));
   });
+
+  it("lets one of several jobs racing for a tenant's last bytes in, and refuses the others", async () => {
+    const small = await demoBytes(SMALL);
+    // Each fits alone (1,741 to 2,332 bytes); no two do.
+    const lines = ["line-night-shift-0.png", "line-low-tariff-0.png", "line-parked-cars-0.png"];
+    for (let round = 0; round < 3; round++) {
+      const h = await setup(database.get(), { inputStorageQuotaBytes: small.length + 3000 });
+      const acme = h.tenant();
+      await acme.tenant.jobs.submit.mutate(imageJob({ demo: SMALL }));
+      const outcomes = await Promise.allSettled(
+        lines.map((demo) => acme.tenant.jobs.submit.mutate(imageJob({ demo }))),
+      );
+      expect(outcomes.map((o) => o.status).filter((s) => s === "fulfilled")).toEqual(["fulfilled"]);
+      for (const o of outcomes)
+        if (o.status === "rejected")
+          expect(String(o.reason)).toMatch(/over the tenant's input storage quota/);
+      const storage = await acme.tenant.storage.get.query();
+      expect(storage.images).toBe(2);
+      expect(storage.usedBytes).toBeLessThanOrEqual(storage.quotaBytes);
+    }
+  });
 });
 
 describe("removing images no job needs", () => {
