@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { ApiConfig } from "../config";
 import type { ApiDeps } from "../context";
 import { badRequest, notFound } from "../errors";
-import { type Executor, inTx, rows, textArray, uuidArray } from "./db";
+import { bigintArray, type Executor, inTx, rows, textArray, uuidArray } from "./db";
 import { type PreparedImage, storeImages } from "./inputs";
 
 /** An operator's figure for one tenant: up to a PiB. */
@@ -65,9 +65,9 @@ export async function inputStorageOf(deps: ApiDeps, tenantId: string): Promise<I
 /**
  * Makes the tenant hold a new job's images and stores them, in the job's transaction; refuses
  * (BAD_REQUEST, naming the first input past the quota) a job whose images new to the tenant
- * would take it over its quota. Locks, in the order the sweep takes them too: the tenant's row
- * (its jobs with images are written one at a time, so two cannot both fit the last bytes), its
- * holds, then the images.
+ * would take it over its quota. Locks the tenant's row (its jobs with images are written one at
+ * a time, so two cannot both fit the last bytes), then its holds, then the images: holds before
+ * images, as the sweep takes them, so that the two cannot deadlock.
  */
 export async function holdImages(
   tx: Executor,
@@ -108,10 +108,13 @@ export async function holdImages(
         ` ${usedBytes} of its ${quotaBytes} bytes are in use`,
     );
   }
-  for (const image of fresh.sort((a, b) => (a.ref.sha256 < b.ref.sha256 ? -1 : 1))) {
+  if (fresh.length > 0) {
     await tx.execute(
       sql`INSERT INTO tenant_input_blobs (tenant_id, sha256, size_bytes)
-          VALUES (${tenantId}, ${image.ref.sha256}, ${image.bytes.length})
+          SELECT ${tenantId}, x.sha256, x.size_bytes
+            FROM unnest(${textArray(fresh.map((i) => i.ref.sha256))},
+                        ${bigintArray(fresh.map((i) => i.bytes.length))}) AS x(sha256, size_bytes)
+           ORDER BY x.sha256
           ON CONFLICT DO NOTHING`,
     );
   }
