@@ -1,6 +1,7 @@
 // Starts one server instance: PostgreSQL (embedded or DATABASE_URL), migrations, optional demo
-// data, HTTP, the lease sweeper; and stops it gracefully. Several instances may share one
-// database: nothing here holds state that another instance needs.
+// data, HTTP, the sweeper (leases, overdue jobs, input images no job needs); and stops it
+// gracefully. Several instances may share one database: nothing here holds state that another
+// instance needs.
 import { type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
 import { type ApiDeps, createContextFactory } from "@nightshift/api/context";
 import { appRouter } from "@nightshift/api/router";
 import { registerModels, seedDemo } from "@nightshift/api/seed";
+import { sweepInputs } from "@nightshift/api/services/input-storage";
 import { readImage } from "@nightshift/api/services/inputs";
 import { pruneFleetSamples, recordFleetSample } from "@nightshift/api/services/history";
 import { stateOf } from "@nightshift/api/state";
@@ -219,7 +221,12 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const url = `http://${urlHost(host)}:${port}`;
 
   const sweeper = startSweeper({
-    sweep: async () => ({ ...(await sweepExpired(deps)), ...(await endOverdueJobs(deps)) }),
+    // Leases, then overdue jobs, then the input images that no job needs any more.
+    sweep: async () => ({
+      ...(await sweepExpired(deps)),
+      ...(await endOverdueJobs(deps)),
+      ...(await sweepInputs(deps)),
+    }),
     intervalMs: opts.sweepIntervalMs ?? env.NIGHTSHIFT_SWEEP_INTERVAL_S * 1000,
     log,
   });

@@ -26,6 +26,18 @@ export interface ApiConfig {
   /** Most tasks (inputs) in one job. */
   maxTasksPerJob: number;
   /**
+   * Bytes of stored input images one tenant may hold, each distinct image once however many of
+   * its jobs use it (1 GiB); an operator may set another figure per tenant
+   * (`operator.tenants.update`). A job whose new images would pass it is refused.
+   */
+  inputStorageQuotaBytes: number;
+  /**
+   * How long a completed or failed job keeps its tenant's hold on its input images, s (7 days):
+   * its results can be read beside their images until then. A cancelled job lets go at the
+   * next sweep. An image no tenant holds is deleted once no task may still need it.
+   */
+  inputRetentionS: number;
+  /**
    * Most tasks one lease call hands out (at most MAX_LEASE_PER_CALL, 256); core's run budget
    * (energy, departure, allowed hours) still bounds what one car takes.
    */
@@ -83,6 +95,8 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   heartbeatTimeoutS: 90,
   maxInlineInputBytes: 1 * MIB,
   maxTasksPerJob: 10_000,
+  inputStorageQuotaBytes: 1024 * MIB,
+  inputRetentionS: 7 * 24 * 3600,
   maxLeasePerCall: 128,
   maxOutputValues: 1024 * 1024,
   maxBodyBytes: 24 * MIB,

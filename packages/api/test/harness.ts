@@ -217,6 +217,7 @@ const TABLES = [
   "cars",
   "models",
   "input_blobs",
+  "tenant_input_blobs",
   "jobs",
   "tasks",
   "work_units",
