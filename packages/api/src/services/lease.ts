@@ -531,8 +531,6 @@ export async function release(deps: ApiDeps, carId: string): Promise<{ released:
   return { released: ended.length };
 }
 
-/** How far back a canary's task may have been validated; newer answers look like current work. */
-const CANARY_WINDOW_S = 24 * 3600;
 /** Canaries are drawn from this many of the latest validated tasks. */
 const CANARY_POOL = 32;
 
@@ -615,7 +613,9 @@ async function issueCanary(
   },
 ): Promise<Claimed | null> {
   const { ownerId, carId, modelIds, requestId, expiresAt } = to;
-  const since = new Date(deps.now().getTime() - CANARY_WINDOW_S * 1000);
+  // As far back as a caught car's answers are run again: the window the input sweep keeps a
+  // validated task's image for, so a canary's image is always there.
+  const since = new Date(deps.now().getTime() - deps.config.verification.recheckWindowS * 1000);
   const pool = await tx.rows<
     Omit<Candidate, "id" | "task_order" | "replication" | "replicas_required">
   >(CANARY_POOL_QUERY, [
