@@ -214,8 +214,10 @@ export async function adversaries(size: AdversariesSize): Promise<Figure[]> {
       );
       return rows[0]!.n;
     };
+    // Whether the last round ended with the honest cars starved does not matter here: a server
+    // that lets a hoarder hold some tasks still gives the honest cars the new ones.
     let catchUpTasks = 0;
-    for (let batch = 1; batch <= size.catchUpBatches && !end.starved; batch++) {
+    for (let batch = 1; batch <= size.catchUpBatches; batch++) {
       if ((await liarsFree()) === 0) break;
       const more = await submit(size.catchUpTasks);
       jobIds.push(...more);
@@ -307,6 +309,7 @@ async function figuresOf(
     cars: [cars.length, "cars"],
     ...Object.fromEntries(ROLES.map((r) => [`${r}Cars`, [carsOf(r).length, "cars"] as const])),
     sybilIdentities: [identitiesOf(["sybil"]).length, "identities (a caught sybil enrolls again)"],
+    reEnrollmentsRefused: [log.reEnrollmentsRefused, "fresh identities the demo code refused"],
     instances: [cluster.urls.length, "server processes"],
     seconds: [run.ms / 1000, "s"],
     tasks: [a.tasks, "tasks"],

@@ -144,8 +144,9 @@ export class AdversaryLog {
   hoarderRenewals = 0;
   /** Figure forgers whose tiny charge efficiency was refused at enrollment. */
   forgedEnrollmentsRefused = 0;
-  /** Caught sybils that came back under a fresh identity. */
+  /** Caught sybils that came back under a fresh identity, and those the demo code refused. */
   reEnrollments = 0;
+  reEnrollmentsRefused = 0;
 }
 
 /** Counts every answer with a 5xx status, whatever the call, before tRPC reads it. */
@@ -177,13 +178,18 @@ async function call<T>(log: AdversaryLog, fn: () => Promise<T>): Promise<T> {
  * One enrollment; past the anonymous rate limit it waits and tries again, as a car would, for
  * as long as the limit refills (HANG_MS without one going through is a hang).
  */
-async function enrollOnce(anonymous: NightshiftClient, input: EnrollInput) {
+async function enrollOnce(
+  anonymous: NightshiftClient,
+  input: EnrollInput,
+  stopped: () => boolean = () => false,
+) {
   const giveUpAt = performance.now() + HANG_MS;
   for (;;) {
     try {
       return await anonymous.node.enroll.mutate(input);
     } catch (error) {
-      if (apiErrorCode(error) !== "TOO_MANY_REQUESTS" || performance.now() > giveUpAt) throw error;
+      const limited = apiErrorCode(error) === "TOO_MANY_REQUESTS";
+      if (!limited || performance.now() > giveUpAt || stopped()) throw error;
       await sleep(200 + 300 * Math.random());
     }
   }
@@ -414,8 +420,18 @@ async function lease(f: FleetControl, car: AdversaryCar, max: number): Promise<L
   car.emptyStreak = worked ? 0 : car.emptyStreak + 1;
   if (tasks.length > 0) return tasks;
   if (reason === "quarantined") {
-    if (car.rebirthsLeft > 0) await f.reEnroll(car);
-    else car.out = true;
+    if (car.rebirthsLeft === 0) car.out = true;
+    else {
+      try {
+        await f.reEnroll(car);
+      } catch (error) {
+        // The code took no more cars (a bounded demo code): no identity left. (Still limited
+        // when the fleet stopped: it tries again next time.)
+        if (!isApiError(error) || apiErrorCode(error) === "TOO_MANY_REQUESTS") throw error;
+        f.log.reEnrollmentsRefused += 1;
+        car.out = true;
+      }
+    }
   }
   return [];
 }
@@ -533,10 +549,11 @@ export async function withAdversaries<T>(
     stopped: () => stop,
     stopping,
     async reEnroll(car) {
-      const enrolled = await enrollOnce(demo.get(car.url)!, {
-        code: DEMO_CODE,
-        name: `${car.role}-${car.index}-${car.identities.length}`,
-      });
+      const enrolled = await enrollOnce(
+        demo.get(car.url)!,
+        { code: DEMO_CODE, name: `${car.role}-${car.index}-${car.identities.length}` },
+        () => stop,
+      );
       car.carId = enrolled.carId;
       car.client = createNightshiftClient({
         url: car.url,
