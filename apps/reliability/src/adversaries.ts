@@ -4,7 +4,7 @@
 // with verification on as in production (replication "auto", canaries at core's default rate).
 //
 // The run ends by events: every task decided, or the honest cars starved (each asked for work
-// some number of times in a row in vain while tasks were left). While a vouched liar that has
+// some number of times in a row and got nothing still to decide, while tasks were left). While a vouched liar that has
 // lied is still free, more work comes a batch at a time, as in the cheaters test: a liar caught
 // has its unchecked answers run again, so every lie it told is judged before the figures.
 //
@@ -28,6 +28,7 @@ import {
   type Role,
   ROLES,
   VOUCHED_LIARS,
+  vouchedCars,
   withAdversaries,
 } from "./adversary-cars";
 import { type Cluster, startCluster } from "./cluster";
@@ -135,11 +136,10 @@ export async function adversaries(size: AdversariesSize): Promise<Figure[]> {
   });
   try {
     const log = new AdversaryLog();
-    const vouched = size.honest + size.figureForgers + size.detectors + size.resultForgers;
     const cars = await enrollAdversaries(
       cluster.urls,
       size,
-      await vouchedCode(cluster, vouched + size.sleepers),
+      await vouchedCode(cluster, vouchedCars(size)),
       log,
     );
     // The honest tenants, each on an instance of its own in turn.
@@ -222,7 +222,8 @@ export async function adversaries(size: AdversariesSize): Promise<Figure[]> {
       const more = await submit(size.catchUpTasks);
       jobIds.push(...more);
       catchUpTasks += size.catchUpTasks;
-      end = await runUntilDecided(more);
+      // All of the work: a liar caught now has earlier answers of its reopened.
+      end = await runUntilDecided(jobIds);
     }
     const ms = performance.now() - startedAt;
     const final = await standing(jobIds);

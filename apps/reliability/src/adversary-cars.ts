@@ -300,6 +300,11 @@ function castOf(c: AdversaryCounts): { role: Role; group: number }[] {
   return cast;
 }
 
+/** How many cars of a fleet of these counts enroll with an operator's code. */
+export function vouchedCars(c: AdversaryCounts): number {
+  return castOf(c).filter(({ role }) => IDENTITY[role] === "vouched").length;
+}
+
 /**
  * Enrolls the fleet, 20 cars at a time, car i at instance i mod n: vouched roles with
  * `vouchedCode` (an operator's, one new owner per car), the others with the demo code.
