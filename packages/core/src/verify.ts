@@ -103,10 +103,13 @@ export const DEFAULT_VERIFICATION: VerificationConfig = {
   // BOINC: a host with fewer than 10 consecutive valid results is not trusted.
   trustAfterConsecutiveValid: 10,
   // BOINC replicates a trusted host's job with probability 1/CV, which is 0.1 at the threshold
-  // and falls towards 0. We hold it at 0.1: a car trusted for a long time is still checked.
-  trustedSpotCheckRate: 0.1,
-  // Half of a newly trusted car's tasks are checked, falling to 0.1 at a run of 50 checked
-  // results (about 240 tasks for an honest car). A sleeper's run stops growing when it starts
+  // and falls towards 0. We hold it at 0.05: a car trusted for a long time is still checked (a
+  // lie it tells is caught within about 20 tasks, then its unchecked answers are run again), and
+  // a trusted fleet's overhead, this plus canaries, stays inside BOINC's 10% target (at 0.1 it
+  // sat on it).
+  trustedSpotCheckRate: 0.05,
+  // Half of a newly trusted car's tasks are checked, falling to 0.05 at a run of 100 checked
+  // results. A sleeper's run stops growing when it starts
   // lying, so it stays near 0.5 and is caught within a few tasks (unchecked lies are then run
   // again: recheckWindowS).
   spotCheckNewTrust: 0.5,
