@@ -6,12 +6,7 @@
 // recheck of a caught car's unchecked answers) and canaries at core's default rate. Figures: wrong
 // results accepted (from the database, against tiny-mlp computed here), how fast each cheater
 // is quarantined, and what verification costs in extra replicas.
-import { runTiny } from "@nightshift/api/seed";
-import {
-  DEFAULT_VERIFICATION,
-  outputsAgree,
-  TOLERANCE_CROSS_BACKEND,
-} from "@nightshift/core/verify";
+import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
 import {
   type Answer,
   colluding,
@@ -28,6 +23,7 @@ import {
 import { startCluster } from "./cluster";
 import { figures, type Figure, quantile, upperBound95 } from "./figures";
 import { accounting, submitTasks, tenantClient } from "./jobs";
+import { acceptedAnswers, canaryLeases, executionsByHalf, extraPct } from "./verdicts";
 
 export interface CheatersSize {
   cars: number;
@@ -148,22 +144,7 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
     const a = await accounting(cluster.pool, jobIds);
 
     // Every validated answer against the truth.
-    const { rows: decided } = await cluster.pool.query<{
-      input: { x: { data: number[] } };
-      output: number[];
-      car_id: string;
-      task_id: string;
-      support: number;
-      agreeing: number;
-      disagreeing: number;
-      replicas_required: number;
-    }>(
-      `SELECT t.input, r.output, r.car_id, t.id AS task_id, v.support, v.agreeing, v.disagreeing,
-              t.replicas_required FROM tasks t
-         JOIN verifications v ON v.task_id = t.id JOIN results r ON r.id = v.canonical_result_id
-        WHERE t.job_id = ANY($1) AND t.status = 'valid'`,
-      [jobIds],
-    );
+    const decided = await acceptedAnswers(cluster.pool, jobIds);
     // A round of untrusted cars needs three agreeing of four, so two bad results on one task
     // fail its round, and three such rounds fail the task: a tenant is told, and nothing wrong
     // is accepted. It is rare, not impossible: a figure, held to a bound by the test.
@@ -172,16 +153,13 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
         WHERE t.job_id = ANY($1) AND t.status = 'failed' AND v.status = 'failed'`,
       [jobIds],
     );
-    const wrongAnswers = decided.filter(
-      // Wrong: outside the tolerance the server judges tiny-mlp by (its manifest's, cross-backend).
-      (d) => !outputsAgree(d.output, runTiny(d.input.x.data), TOLERANCE_CROSS_BACKEND),
-    );
-    const fromSleepers = wrongAnswers.filter((d) => role.get(d.car_id) === "sleeper").length;
+    const wrongAnswers = decided.filter((d) => d.wrong);
+    const fromSleepers = wrongAnswers.filter((d) => role.get(d.carId) === "sleeper").length;
     const wrong = wrongAnswers.length - fromSleepers;
     // How each wrong answer got through: whose it was, and the verdict that accepted it.
     const how = new Map<string, number>();
     for (const d of wrongAnswers) {
-      const k = `${role.get(d.car_id) ?? "unknown"} replicas=${d.replicas_required} support=${d.support} agreeing=${d.agreeing} disagreeing=${d.disagreeing}`;
+      const k = `${role.get(d.carId) ?? "unknown"} replicas=${d.replicasRequired} support=${d.support} agreeing=${d.agreeing} disagreeing=${d.disagreeing}`;
       how.set(k, (how.get(k) ?? 0) + 1);
     }
     if (how.size > 0)
@@ -208,25 +186,8 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
     const caught = cheats.filter((c) => c.quarantined);
     // A quarantined car is sent no more work, so its results are the tasks it took to catch it.
     const untilQuarantine = caught.map((c) => c.results);
-    // A canary is a lease of a task given after the task was validated (its answer known).
-    const { rows: canaries } = await cluster.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM leases l JOIN tasks t ON t.id = l.task_id
-        WHERE t.job_id = ANY($1) AND t.validated_at IS NOT NULL AND l.leased_at > t.validated_at`,
-      [jobIds],
-    );
-    // Verification's cost once the fleet has built trust: results per task among the tasks
-    // validated in the run's second half (the first half pays for every car's first checked
-    // results, when nobody is trusted and every task is replicated).
-    const { rows: halves } = await cluster.pool.query<{ tasks: number; results: number }>(
-      `WITH t AS (
-         SELECT id, ntile(2) OVER (ORDER BY validated_at) AS half
-           FROM tasks WHERE job_id = ANY($1) AND status = 'valid')
-       SELECT count(DISTINCT t.id)::int AS tasks, count(r.id)::int AS results
-         FROM t LEFT JOIN results r ON r.task_id = t.id
-        WHERE t.half = 2`,
-      [jobIds],
-    );
-    const late = halves[0] ?? { tasks: 0, results: 0 };
+    const canaries = (await canaryLeases(cluster.pool, jobIds)).length;
+    const late = (await executionsByHalf(cluster.pool, jobIds)).second;
     return figures({
       cars: [size.cars, "cars"],
       perturbers: [of("perturber").length, `cars, lying on ${size.perturbRate * 100}% of tasks`],
@@ -256,12 +217,9 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
       trustedAtEnd: [perCar.filter((c) => c.trusted).length, "cars (≥ 10 consecutive valid)"],
       results: [a.results, "results (replicas run)"],
       leases: [a.leases, "leases"],
-      overhead: [
-        a.tasks ? (100 * a.results) / a.tasks - 100 : 0,
-        "% extra replicas (results ÷ tasks − 1)",
-      ],
+      overhead: [extraPct(a), "% extra replicas (results ÷ tasks − 1)"],
       overheadSecondHalf: [
-        late.tasks ? (100 * late.results) / late.tasks - 100 : 0,
+        extraPct(late),
         "% extra replicas among the tasks validated in the run's second half",
       ],
       sleepers: [
@@ -270,11 +228,11 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
       ],
       sleeperWrongAccepted: [fromSleepers, "tasks whose accepted answer is a sleeper's lie"],
       wrongAcceptedFromPerturbers: [
-        wrongAnswers.filter((d) => role.get(d.car_id) === "perturber").length,
+        wrongAnswers.filter((d) => role.get(d.carId) === "perturber").length,
         "tasks (lies that agree with nothing: must be 0)",
       ],
       wrongAcceptedFromColluders: [
-        wrongAnswers.filter((d) => role.get(d.car_id) === "colluder").length,
+        wrongAnswers.filter((d) => role.get(d.carId) === "colluder").length,
         "tasks",
       ],
       unreplicatedAccepted: [
@@ -282,7 +240,7 @@ export async function cheaters(size: CheatersSize): Promise<Figure[]> {
         "tasks accepted on one result (a trusted car alone)",
       ],
       sleepersQuarantined: [of("sleeper").filter((c) => c.quarantined).length, "cars"],
-      canaries: [canaries[0]!.n, "canary tasks issued"],
+      canaries: [canaries, "canary tasks issued"],
     });
   } finally {
     await cluster.stop();

@@ -3,29 +3,48 @@
 // `npm test` runs; --long is the full size of the reliability issue.
 import { report, type Figure } from "./figures";
 
-type Runner = (long: boolean) => Promise<Figure[]>;
+/** A test's figures, and the claims of its own they broke (a test that checks its own). */
+interface Outcome {
+  figures: Figure[];
+  broken: string[];
+}
+type Runner = (long: boolean) => Promise<Outcome>;
+
+const unchecked = (figures: Figure[]): Outcome => ({ figures, broken: [] });
 
 const TESTS: Record<string, Runner> = {
   churn: async (long) => {
     const { churn, CHURN_CI, CHURN_LONG } = await import("./churn");
-    return churn(long ? CHURN_LONG : CHURN_CI);
+    return unchecked(await churn(long ? CHURN_LONG : CHURN_CI));
   },
   crashes: async (long) => {
     const { crashes, CRASHES_CI, CRASHES_LONG } = await import("./crashes");
-    return crashes(long ? CRASHES_LONG : CRASHES_CI);
+    return unchecked(await crashes(long ? CRASHES_LONG : CRASHES_CI));
   },
   cheaters: async (long) => {
     const { cheaters, CHEATERS_CI, CHEATERS_LONG } = await import("./cheaters");
-    return cheaters(long ? CHEATERS_LONG : CHEATERS_CI);
+    return unchecked(await cheaters(long ? CHEATERS_LONG : CHEATERS_CI));
   },
   hostile: async (long) => {
     const { hostile, HOSTILE_CI, HOSTILE_LONG } = await import("./hostile");
-    return hostile(long ? HOSTILE_LONG : HOSTILE_CI);
+    return unchecked(await hostile(long ? HOSTILE_LONG : HOSTILE_CI));
   },
   load: async (long) => {
     const { load, LOAD_CI, LOAD_LONG } = await import("./load");
     const size = long ? LOAD_LONG : LOAD_CI;
-    return load(process.argv.includes("--no-fsync") ? { ...size, durable: false } : size);
+    return unchecked(
+      await load(process.argv.includes("--no-fsync") ? { ...size, durable: false } : size),
+    );
+  },
+  adversaries: async (long) => {
+    const { adversaries, brokenClaims, ADVERSARIES_CI, ADVERSARIES_LONG } =
+      await import("./adversaries");
+    const size = long ? ADVERSARIES_LONG : ADVERSARIES_CI;
+    const figures = await adversaries(size);
+    return {
+      figures,
+      broken: brokenClaims(Object.fromEntries(figures.map((f) => [f.name, f.value])), size),
+    };
   },
 };
 
@@ -40,11 +59,15 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  let broken = 0;
   for (const name of wanted) {
-    const list = await TESTS[name]!(long);
-    report(name, long ? "--long" : "CI size", list);
+    const outcome = await TESTS[name]!(long);
+    report(name, long ? "--long" : "CI size", outcome.figures);
+    if (outcome.broken.length > 0)
+      console.error(`${name}: claims broken:\n  ${outcome.broken.join("\n  ")}`);
+    broken += outcome.broken.length;
   }
-  return 0;
+  return broken > 0 ? 1 : 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));

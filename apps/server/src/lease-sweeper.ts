@@ -1,6 +1,7 @@
-// Requeues expired leases every few seconds. Every instance runs one; sweepExpired claims rows
-// in a way that is safe when several sweep at once, and a jittered interval keeps instances that
-// started together from sweeping in lockstep.
+// Requeues expired leases every few seconds (and, in the same pass, ends overdue jobs and
+// deletes input images no job needs). Every instance runs one; each sweep claims rows in a way
+// that is safe when several sweep at once, and a jittered interval keeps instances that started
+// together from sweeping in lockstep.
 import type { Logger } from "pino";
 
 export interface Sweeper {

@@ -1,7 +1,7 @@
 // Starts one server instance: PostgreSQL (embedded or DATABASE_URL), migrations, the demo world
-// (with `demo`) or else the first operator of an empty database, HTTP, the lease sweeper; and
-// stops it gracefully. Several instances may share one
-// database: nothing here holds state that another instance needs.
+// (with `demo`) or else the first operator of an empty database, HTTP, the sweeper (leases,
+// overdue jobs, input images no job needs); and stops it gracefully. Several instances may share
+// one database: nothing here holds state that another instance needs.
 import { type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { type ApiDeps, createContextFactory } from "@nightshift/api/context";
 import { appRouter } from "@nightshift/api/router";
 import { createFirstOperator, DEFAULT_OPERATOR_EMAIL } from "@nightshift/api/first-operator";
 import { registerModels, seedDemo } from "@nightshift/api/seed";
+import { sweepInputs } from "@nightshift/api/services/input-storage";
 import { readImage } from "@nightshift/api/services/inputs";
 import { pruneFleetSamples, recordFleetSample } from "@nightshift/api/services/history";
 import { stateOf } from "@nightshift/api/state";
@@ -239,7 +240,12 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const url = `http://${urlHost(host)}:${port}`;
 
   const sweeper = startSweeper({
-    sweep: async () => ({ ...(await sweepExpired(deps)), ...(await endOverdueJobs(deps)) }),
+    // Leases, then overdue jobs, then the input images that no job needs any more.
+    sweep: async () => ({
+      ...(await sweepExpired(deps)),
+      ...(await endOverdueJobs(deps)),
+      ...(await sweepInputs(deps)),
+    }),
     intervalMs: opts.sweepIntervalMs ?? env.NIGHTSHIFT_SWEEP_INTERVAL_S * 1000,
     log,
   });

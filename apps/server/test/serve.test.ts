@@ -222,7 +222,7 @@ describe("one instance", () => {
     expect((await fetch(`${first.url}/models/..%2f..%2fetc%2fpasswd`)).status).toBe(404);
   });
 
-  it("serves the registry's models and the images of jobs, by sha256", async () => {
+  it("serves the registry's models and the images of jobs, by sha256, until no job needs them", async () => {
     const cls = getManifest("ppocr-cls")!;
     const model = await fetch(`${first.url}/models/ppocr-cls/${cls.sha256}`);
     expect(model.status).toBe(200);
@@ -249,8 +249,13 @@ describe("one instance", () => {
     expect(Buffer.from(await served.arrayBuffer()).equals(image)).toBe(true);
     expect((await fetch(`${first.url}/inputs/${"0".repeat(64)}`)).status).toBe(404);
     expect((await fetch(`${first.url}/inputs/not-a-hash`)).status).toBe(404);
-    // Out of the queue that later tests count.
+    // Out of the queue that later tests count; and, cancelled, its image goes with the
+    // server's next sweep (no other job uses it).
     await tenant.tenant.jobs.cancel.mutate({ jobId });
+    await expect
+      .poll(async () => (await fetch(`${first.url}/inputs/${sha}`)).status, { timeout: STALL_MS })
+      .toBe(404);
+    expect(await tenant.tenant.storage.get.query()).toMatchObject({ usedBytes: 0, images: 0 });
   });
 });
 

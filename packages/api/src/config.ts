@@ -1,6 +1,7 @@
 // What the API enforces and how the server schedules. Every limit a caller can run into is here,
 // with its unit in the name; apps/server may override any of it.
 import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig } from "@nightshift/core/schedule/config";
+import type { HoldingLimits } from "@nightshift/core/schedule/holding";
 import { REAL_TIME, type TimeScale } from "@nightshift/core/time-scale";
 import { DEFAULT_VERIFICATION, type VerificationConfig } from "@nightshift/core/verify";
 
@@ -26,10 +27,34 @@ export interface ApiConfig {
   /** Most tasks (inputs) in one job. */
   maxTasksPerJob: number;
   /**
+   * Bytes of stored input images one tenant may hold, each distinct image once however many of
+   * its jobs use it (1 GiB); an operator may set another figure per tenant
+   * (`operator.tenants.update`). A job whose new images would pass it is refused.
+   */
+  inputStorageQuotaBytes: number;
+  /**
+   * How long a completed or failed job keeps its tenant's hold on its input images, s (7 days):
+   * its results can be read beside their images until then. A cancelled job lets go at the
+   * next sweep. An image no tenant holds is deleted once no task may still need it.
+   */
+  inputRetentionS: number;
+  /**
    * Most tasks one lease call hands out (at most MAX_LEASE_PER_CALL, 256); core's run budget
-   * (energy, departure, allowed hours) still bounds what one car takes.
+   * (energy, departure, allowed hours) and what the car may hold (maxLeasesHeld) still bound
+   * what one car takes.
    */
   maxLeasePerCall: number;
+  /**
+   * Most leases one car holds at once, however short their runs (core's schedule/holding.ts):
+   * beyond that a car holds no more than the server estimates its hardware class runs in one
+   * lease lifetime.
+   */
+  maxLeasesHeld: number;
+  /**
+   * How long a lease may live in all, renewals included: this many lease lifetimes, or as many
+   * of its estimated run where that is longer. Renewals then stop, and its work goes back.
+   */
+  maxLeaseLifetimes: number;
   /** Most numbers in one submitted output (1 Mi values ≈ 4 MiB as float32, ~20 MiB as JSON). */
   maxOutputValues: number;
   /**
@@ -83,7 +108,13 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   heartbeatTimeoutS: 90,
   maxInlineInputBytes: 1 * MIB,
   maxTasksPerJob: 10_000,
+  inputStorageQuotaBytes: 1024 * MIB,
+  inputRetentionS: 7 * 24 * 3600,
   maxLeasePerCall: 128,
+  // One full lease call's worth: an honest car leases again only once it has run what it got.
+  maxLeasesHeld: 128,
+  // Six minutes at 120 s: a car may run at a third of the speed its hardware class promises.
+  maxLeaseLifetimes: 3,
   maxOutputValues: 1024 * 1024,
   maxBodyBytes: 24 * MIB,
   maxAnonymousBodyBytes: 64 * 1024,
@@ -112,6 +143,15 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   schedule: DEFAULT_SCHEDULE_CONFIG,
   verification: DEFAULT_VERIFICATION,
 };
+
+/** What a car may hold under this config (core's schedule/holding.ts). */
+export function holdingLimits(config: ApiConfig): HoldingLimits {
+  return {
+    leaseTtlS: config.leaseTtlS,
+    maxLeases: config.maxLeasesHeld,
+    maxLifetimes: config.maxLeaseLifetimes,
+  };
+}
 
 /** DEFAULT_API_CONFIG with some fields replaced (rate limits merge per kind). */
 export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {

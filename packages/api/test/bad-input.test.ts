@@ -342,6 +342,24 @@ const CASES: { name: string; code: string; field: string; call: (c: Ctx) => Prom
     call: ({ h }) => h.operator.operator.tenants.update.mutate({ id: "mapworks", quotaShare: 1.5 }),
   },
   {
+    name: "tenant input storage quota of a fraction of a byte",
+    code: "BAD_REQUEST",
+    field: "inputStorageQuotaBytes",
+    call: ({ h }) =>
+      h.operator.operator.tenants.update.mutate({ id: "mapworks", inputStorageQuotaBytes: 0.5 }),
+  },
+  {
+    name: "tenant input storage quota past a PiB",
+    code: "BAD_REQUEST",
+    field: "inputStorageQuotaBytes",
+    call: ({ h }) =>
+      h.operator.operator.tenants.create.mutate({
+        id: "newco",
+        name: "New Co",
+        inputStorageQuotaBytes: 2 ** 60,
+      }),
+  },
+  {
     name: "update of an unknown tenant",
     code: "NOT_FOUND",
     field: "id",

@@ -221,6 +221,7 @@ const TABLES = [
   "cars",
   "models",
   "input_blobs",
+  "tenant_input_blobs",
   "jobs",
   "tasks",
   "work_units",

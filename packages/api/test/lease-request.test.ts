@@ -3,7 +3,7 @@
 // ones that would be held by nobody until they run out.
 import { randomUUID } from "node:crypto";
 import { DEFAULT_VERIFICATION } from "@nightshift/core/verify";
-import { leases, workUnits } from "@nightshift/db/schema";
+import { cars, leases, workUnits } from "@nightshift/db/schema";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTiny } from "../src/seed";
@@ -199,10 +199,15 @@ describe("node.lease with a requestId", () => {
     const h = await setup(database.get(), {
       verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
     });
-    // Two cars decide a task (canaries come only from answers a quorum gave).
+    // Two cars decide a task (canaries come only from answers a quorum gave, a trusted car in it).
     await submitJob(h, 1, 2);
     let task: { taskId: string } | undefined;
-    for (const decider of [await h.enrollCar(), await h.enrollCar()]) {
+    const deciders = [await h.enrollCar(), await h.enrollCar()];
+    await h.t.db
+      .update(cars)
+      .set({ validResults: 10, consecutiveValid: 10 })
+      .where(eq(cars.id, deciders[0]!.carId));
+    for (const decider of deciders) {
       const t = (await decider.client.node.lease.mutate({})).tasks[0]!;
       await decider.client.node.submit.mutate({
         leaseId: t.leaseId,

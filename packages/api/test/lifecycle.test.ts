@@ -6,11 +6,12 @@ import {
   jobs,
   leases,
   ledgerEntries,
+  owners,
   results,
   tasks,
   workUnits,
 } from "@nightshift/db/schema";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTiny } from "../src/seed";
 import { endOverdueJobs, sweepExpired } from "../src/sweeper";
@@ -43,6 +44,14 @@ function xOf(input: unknown): number[] {
 /** A car hands back `output` for its lease (5 ms on WASM). */
 function answer(car: TestCar, leaseId: string, output: number[]) {
   return car.client.node.submit.mutate({ leaseId, output, durationMs: 5, backend: "wasm" });
+}
+
+/** The car has earned trust: ten checked results in a row. */
+async function trust(h: Harness, car: TestCar) {
+  await h.t.db
+    .update(cars)
+    .set({ validResults: 10, consecutiveValid: 10 })
+    .where(eq(cars.id, car.carId));
 }
 
 /** A one-task job the tenant replicated on two cars, which both answer right: its lease. */
@@ -337,6 +346,47 @@ describe("the work path", () => {
       .from(ledgerEntries)
       .where(eq(ledgerEntries.taskId, ta.taskId));
     expect(paid.map((e) => e.validated)).toEqual([true, true, true]);
+  });
+
+  it("counts strangers (owners nobody vouched for) as one: their agreeing lie decides nothing", async () => {
+    const h = await setup(database.get());
+    // The issue's break: two cars from the public code agreed on a lie and a replication 2 job
+    // completed with it.
+    const sybils = [await h.enrollCar(), await h.enrollCar()];
+    const honest = [await h.enrollCar(), await h.enrollCar()];
+    await h.t.db
+      .update(owners)
+      .set({ vouched: false })
+      .where(
+        inArray(
+          owners.id,
+          sybils.map((c) => c.ownerId),
+        ),
+      );
+    const { jobId } = await submitJob(h, [[6, 6, 6, 6]], 2);
+    const lie = (input: unknown) => runTiny(xOf(input)).map((v) => v + 1);
+    const leased = [];
+    for (const car of sybils) {
+      const t = (await car.client.node.lease.mutate({})).tasks[0]!;
+      leased.push(t);
+      expect((await answer(car, t.leaseId, lie(t.input))).verdict).toBe("pending");
+    }
+    expect((await h.tenant().tenant.jobs.get.query({ jobId })).status).toBe("running");
+    // Two vouched owners outvote them.
+    for (const car of honest) {
+      const t = (await car.client.node.lease.mutate({})).tasks[0]!;
+      expect(t?.taskId).toBe(leased[0]!.taskId);
+      await answer(car, t.leaseId, runTiny(xOf(t.input)));
+    }
+    const results = await h.tenant().tenant.jobs.results.query({ jobId });
+    expect(results.items[0]).toMatchObject({
+      status: "valid",
+      output: runTiny(xOf(leased[0]!.input)),
+    });
+    for (const car of sybils)
+      expect(await h.operator.operator.cars.get.query({ carId: car.carId })).toMatchObject({
+        invalidResults: 1,
+      });
   });
 
   it("runs a caught car's unchecked answers again on other cars", async () => {
@@ -729,6 +779,7 @@ describe("the work path", () => {
       await h.enrollCar(),
       await h.enrollCar(),
     ];
+    await trust(h, a);
     // An answer one car gave alone is not known to be right: never a canary.
     await submitJob(h, [[5, 5, 5, 5]], 1);
     const alone = (await a.client.node.lease.mutate({})).tasks[0]!;
@@ -740,57 +791,146 @@ describe("the work path", () => {
     });
     expect((await honest.client.node.lease.mutate({ max: 4 })).tasks).toEqual([]);
 
-    const task = await validateOnTwo(h, [a, b], [7, 7, 7, 7]);
-    const answer = runTiny(xOf(task.input));
-    // No other work: the next cars get the validated task again, like any task.
+    const validated = [
+      await validateOnTwo(h, [a, b], [7, 7, 7, 7]),
+      await validateOnTwo(h, [a, b], [2, 7, 1, 8]),
+    ];
+    // No other work: the next cars get a validated task again, like any task, each its own.
     const canary = (await honest.client.node.lease.mutate({ max: 4 })).tasks;
-    expect(canary.map((t) => t.taskId)).toEqual([task.taskId]);
-    expect(canary[0]!.input).toEqual(task.input);
-    expect(
-      await honest.client.node.submit.mutate({
-        leaseId: canary[0]!.leaseId,
-        output: answer,
-        durationMs: 5,
-        backend: "native",
-      }),
-    ).toMatchObject({ accepted: true, verdict: "valid" });
-    const trap = (await cheat.client.node.lease.mutate({})).tasks[0]!;
-    expect(trap.taskId).toBe(task.taskId);
+    expect(canary).toHaveLength(1);
+    const trap = (await cheat.client.node.lease.mutate({})).tasks;
+    expect(trap).toHaveLength(1);
+    expect(new Set([canary[0]!.taskId, trap[0]!.taskId])).toEqual(
+      new Set(validated.map((t) => t.taskId)),
+    );
+    // Its verdict reads as new replicated work's first result does, right or wrong, retried too.
+    const honestAnswer = {
+      leaseId: canary[0]!.leaseId,
+      output: runTiny(xOf(canary[0]!.input)),
+      durationMs: 5,
+      backend: "native" as const,
+    };
+    expect(await honest.client.node.submit.mutate(honestAnswer)).toMatchObject({
+      accepted: true,
+      verdict: "pending",
+    });
+    expect(await honest.client.node.submit.mutate(honestAnswer)).toMatchObject({
+      duplicate: true,
+      verdict: "pending",
+    });
     expect(
       await cheat.client.node.submit.mutate({
-        leaseId: trap.leaseId,
-        output: answer.map((v) => v + 1),
+        leaseId: trap[0]!.leaseId,
+        output: runTiny(xOf(trap[0]!.input)).map((v) => v + 1),
         durationMs: 5,
         backend: "native",
       }),
-    ).toMatchObject({ accepted: true, verdict: "invalid" });
-    const cheater = await h.operator.operator.cars.get.query({ carId: cheat.carId });
-    expect(cheater).toMatchObject({ invalidResults: 1, validResults: 0 });
-    // Each owner gets a task once: the cars that decided it are never sent it back.
-    expect((await a.client.node.lease.mutate({})).tasks).toEqual([]);
-    expect((await b.client.node.lease.mutate({})).tasks).toEqual([]);
-    // The job stays done; of the canaries only the honest one is paid.
+    ).toMatchObject({ accepted: true, verdict: "pending" });
+    // The operator sees what the car does not: one valid result, one invalid.
+    expect(await h.operator.operator.cars.get.query({ carId: honest.carId })).toMatchObject({
+      invalidResults: 0,
+      validResults: 1,
+    });
+    expect(await h.operator.operator.cars.get.query({ carId: cheat.carId })).toMatchObject({
+      invalidResults: 1,
+      validResults: 0,
+    });
+    // Each owner gets a task once: the cars that decided it are never sent it back; and a task
+    // is a canary once.
+    for (const car of [a, b, honest, cheat])
+      expect((await car.client.node.lease.mutate({})).tasks).toEqual([]);
+    // The jobs stay done; of the canaries only the honest one is paid.
     const paid = await h.t.db
       .select()
       .from(ledgerEntries)
-      .where(eq(ledgerEntries.taskId, task.taskId));
-    expect(paid.filter((e) => e.validated)).toHaveLength(3);
+      .where(
+        inArray(
+          ledgerEntries.taskId,
+          validated.map((t) => t.taskId),
+        ),
+      );
+    expect(paid.filter((e) => e.validated)).toHaveLength(5);
   });
 
-  it("gives one validated task to many cars asking at once as canaries, each once", async () => {
+  it("never makes a canary of an answer that no trusted car gave, or that a car caught since gave", async () => {
     const h = await setup(database.get(), {
       verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
     });
-    const task = await validateOnTwo(h, [await h.enrollCar(), await h.enrollCar()], [3, 1, 4, 1]);
+    // The issue's break: colluders validated wrong answers together; those became canaries and
+    // an honest car was judged wrong on them. Three colluders of three owners make the quorum
+    // cars nobody trusts need (auto replication), once.
+    const colluders = [await h.enrollCar(), await h.enrollCar(), await h.enrollCar()];
+    await submitJob(h, [[9, 9, 9, 9]], "auto");
+    for (const car of colluders) {
+      const t = (await car.client.node.lease.mutate({})).tasks[0]!;
+      await answer(
+        car,
+        t.leaseId,
+        runTiny(xOf(t.input)).map((v) => v + 1),
+      );
+    }
+    const [poisoned] = await h.t.db.select().from(tasks).where(eq(tasks.status, "valid"));
+    expect(poisoned).toBeDefined();
+    const honest = await h.enrollCar();
+    expect((await honest.client.node.lease.mutate({})).tasks).toEqual([]);
+
+    // Agreed by a trusted car: material, until one of the group is caught.
+    const [a, b] = [await h.enrollCar(), await h.enrollCar()];
+    await trust(h, a);
+    const known = await validateOnTwo(h, [a, b], [1, 1, 2, 3]);
+    await h.t.db.update(cars).set({ quarantined: true }).where(eq(cars.id, b.carId));
+    expect((await honest.client.node.lease.mutate({})).tasks).toEqual([]);
+    await h.t.db.update(cars).set({ quarantined: false }).where(eq(cars.id, b.carId));
+    expect((await honest.client.node.lease.mutate({})).tasks.map((t) => t.taskId)).toEqual([
+      known.taskId,
+    ]);
+  });
+
+  it("gives a validated task to one car only as a canary, however many ask at once", async () => {
+    const h = await setup(database.get(), {
+      verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
+    });
+    const trusted = await h.enrollCar();
+    await trust(h, trusted);
+    const task = await validateOnTwo(h, [trusted, await h.enrollCar()], [3, 1, 4, 1]);
     const cars = await Promise.all(Array.from({ length: 8 }, () => h.enrollCar()));
-    // All at once: the replica index of each canary is taken once; a car that loses the race
-    // gets nothing this time, never an error.
+    // All at once: a car that loses the race gets nothing this time, never an error.
     const got = await Promise.all(cars.map((c) => c.client.node.lease.mutate({})));
     const canaries = got.flatMap((g) => g.tasks);
-    expect(canaries.length).toBeGreaterThan(0);
-    expect(new Set(canaries.map((t) => t.taskId))).toEqual(new Set([task.taskId]));
+    expect(canaries.map((t) => t.taskId)).toEqual([task.taskId]);
     const units = await h.t.db.select().from(workUnits).where(eq(workUnits.taskId, task.taskId));
+    expect(units.filter((u) => u.canary)).toHaveLength(1);
     expect(new Set(units.map((u) => u.replicaIndex)).size).toBe(units.length);
+    // Asked again, one by one: still nobody else.
+    for (const c of cars) expect((await c.client.node.lease.mutate({})).tasks).toEqual([]);
+  });
+
+  it("hides a canary among real work: the same expiry, any place in the answer", async () => {
+    const h = await setup(database.get(), {
+      verification: { ...DEFAULT_VERIFICATION, canaryRate: 1 },
+    });
+    const [a, b] = [await h.enrollCar(), await h.enrollCar()];
+    await trust(h, a);
+    const places = new Set<number>();
+    // Each round: a canary to be (validated by a and b) and two real tasks for a fresh car.
+    for (let round = 0; round < 40 && !places.has(0); round++) {
+      const known = await validateOnTwo(h, [a, b], [round, 1, 2, 3]);
+      await submitJob(
+        h,
+        [
+          [round, 4, 5, 6],
+          [round, 7, 8, 9],
+        ],
+        1,
+      );
+      const car = await h.enrollCar();
+      const { tasks } = await car.client.node.lease.mutate({ max: 3 });
+      expect(tasks).toHaveLength(3);
+      expect(new Set(tasks.map((t) => t.expiresAt)).size).toBe(1);
+      places.add(tasks.findIndex((t) => t.taskId === known.taskId));
+    }
+    // Uniform over three places: never first in forty rounds with probability (2/3)^40 < 1e-7.
+    expect(places.has(0)).toBe(true);
   });
 
   it("records a model that failed its sha256 on a car for the operators", async () => {

@@ -7,8 +7,10 @@
 // for a random spot check; one invalid result zeroes the run, so trust is slow to earn and quick
 // to lose. Results from the same car or the same owner count once toward a quorum, the rule BOINC
 // calls "one result per user per workunit". Beyond BOINC: replicas from cars nobody trusts yet
-// need one more agreeing car (quorumUntrusted), which colluders cannot supply, and a car caught
-// once has its unchecked answers checked again by other cars.
+// need one more agreeing car (quorumUntrusted), which colluders cannot supply; owners nobody
+// vouched for (made by a public enrollment code) may all be one person, so until a car of theirs
+// has earned trust they count as one owner together; and a car caught once has its unchecked
+// answers checked again by other cars.
 import type { Rng } from "./random";
 import type { Reputation } from "./types";
 
@@ -101,10 +103,13 @@ export const DEFAULT_VERIFICATION: VerificationConfig = {
   // BOINC: a host with fewer than 10 consecutive valid results is not trusted.
   trustAfterConsecutiveValid: 10,
   // BOINC replicates a trusted host's job with probability 1/CV, which is 0.1 at the threshold
-  // and falls towards 0. We hold it at 0.1: a car trusted for a long time is still checked.
-  trustedSpotCheckRate: 0.1,
-  // Half of a newly trusted car's tasks are checked, falling to 0.1 at a run of 50 checked
-  // results (about 240 tasks for an honest car). A sleeper's run stops growing when it starts
+  // and falls towards 0. We hold it at 0.05: a car trusted for a long time is still checked (a
+  // lie it tells is caught within about 20 tasks, then its unchecked answers are run again), and
+  // a trusted fleet's overhead, this plus canaries, stays inside BOINC's 10% target (at 0.1 it
+  // sat on it).
+  trustedSpotCheckRate: 0.05,
+  // Half of a newly trusted car's tasks are checked, falling to 0.05 at a run of 100 checked
+  // results. A sleeper's run stops growing when it starts
   // lying, so it stays near 0.5 and is caught within a few tasks (unchecked lies are then run
   // again: recheckWindowS).
   spotCheckNewTrust: 0.5,
@@ -133,6 +138,23 @@ export interface ReplicaResult {
   output: ArrayLike<number>;
   /** Whether the car is trusted (isTrusted) as its result is judged. */
   trusted: boolean;
+  /**
+   * Whether an operator stands behind the car's owner; false for owners a public enrollment code
+   * made, which anyone can have any number of. Absent: vouched.
+   */
+  vouched?: boolean;
+}
+
+/**
+ * The owner a result counts for in a quorum: its own, except that every untrusted car of an
+ * owner nobody vouched for counts for one shared stranger. Any number of identities from a public
+ * code then add at most one to a group's support, so they never make a quorum alone and never
+ * outvote a vouched or trusted car; a stranger's car that agrees with those earns trust, and
+ * then its answers count as its owner's own.
+ */
+const STRANGERS = "(strangers)";
+function quorumOwner(r: ReplicaResult): string {
+  return r.vouched === false && !r.trusted ? STRANGERS : r.ownerId;
 }
 
 export type QuorumOutcome =
@@ -191,8 +213,9 @@ export function groupQuorum(
 /**
  * Decide a task from the results in so far. Results are grouped by agreement with each group's
  * first result (its representative), in arrival order. A group's support is the largest number
- * of its results on pairwise distinct cars and owners, so an owner's several cars (or one car
- * reporting twice) count once: no owner makes a quorum alone. A group is valid once its support
+ * of its results on pairwise distinct cars and owners (untrusted strangers count as one owner:
+ * quorumOwner), so an owner's several cars (or one car reporting twice) count once: no owner,
+ * and no crowd of strangers, makes a quorum alone. A group is valid once its support
  * reaches groupQuorum(): the task's quorum with a trusted car among it, quorumUntrusted without.
  * Of the valid groups the one with the most support wins, ties to the group formed first.
  *
@@ -444,9 +467,10 @@ function dedupeById(results: readonly ReplicaResult[]): ReplicaResult[] {
 function independentSupport(group: readonly ReplicaResult[]): number {
   const carsByOwner = new Map<string, Set<string>>();
   for (const r of group) {
-    const cars = carsByOwner.get(r.ownerId) ?? new Set<string>();
+    const owner = quorumOwner(r);
+    const cars = carsByOwner.get(owner) ?? new Set<string>();
     cars.add(r.vehicleId);
-    carsByOwner.set(r.ownerId, cars);
+    carsByOwner.set(owner, cars);
   }
   const ownerOfCar = new Map<string, string>();
   const augment = (owner: string, visited: Set<string>): boolean => {

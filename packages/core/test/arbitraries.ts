@@ -4,6 +4,7 @@
 import fc from "fast-check";
 import { HARDWARE } from "../src/hardware";
 import { fixedOffset, type OffsetTable } from "../src/local-time";
+import type { HeldLease, HoldingLimits } from "../src/schedule/holding";
 import type { ModelSpec, Region, Tenant, TariffRate, Vehicle, WorkItem } from "../src/types";
 
 export const DAY_S = 86_400;
@@ -391,3 +392,24 @@ export const arbClaimedFigure = (plausible: fc.Arbitrary<number>): fc.Arbitrary<
     },
     { arbitrary: fc.double(), weight: 2 },
   );
+
+// ---- what a car holds ----
+
+/** Limits on what a car holds: a lease lifetime of 10 s to an hour, 1 to 256 leases, 1 to 5 lives. */
+export const arbHoldingLimits: fc.Arbitrary<HoldingLimits> = fc.record({
+  leaseTtlS: fc.integer({ min: 10, max: 3600 }),
+  maxLeases: fc.integer({ min: 1, max: 256 }),
+  maxLifetimes: fc.integer({ min: 1, max: 5 }),
+});
+
+/** The server's estimate of one task's run, s: from a tiny model's nanoseconds to two hours. */
+export const arbRunS: fc.Arbitrary<number> = fc.oneof(
+  fc.double({ min: 1e-9, max: 1e-3, noNaN: true }),
+  fc.double({ min: 1e-3, max: 7200, noNaN: true }),
+);
+
+/** A car's leases: when each was leased (within an hour before 0) and its estimated run. */
+export const arbHeldLeases = (maxLength = 300): fc.Arbitrary<HeldLease[]> =>
+  fc.array(fc.record({ leasedAtS: fc.integer({ min: -3600, max: 0 }), runS: arbRunS }), {
+    maxLength,
+  });

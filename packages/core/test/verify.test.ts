@@ -160,6 +160,52 @@ describe("decideQuorum", () => {
     });
   });
 
+  it("counts any number of untrusted strangers (owners nobody vouched for) as one owner", () => {
+    const stranger = (id: string, output: number[]): ReplicaResult => ({
+      ...rr(id, output, `v${id}`, `o${id}`, false),
+      vouched: false,
+    });
+    // Four strangers agreeing on a lie: support 1, never a quorum, whatever the replicas asked.
+    const sybils = ["s1", "s2", "s3", "s4"].map((id) => stranger(id, LIE));
+    for (const required of [2, 3, 4]) {
+      expect(decideQuorum(sybils, required, tol, cfg)).toEqual({
+        status: "failed",
+        disagreeing: ["s1", "s2", "s3", "s4"],
+      });
+      for (const n of [2, 3]) {
+        expect(
+          decideQuorum(sybils.slice(0, n), required, tol, judgedBy(required, cfg)).status,
+        ).not.toBe("valid");
+      }
+    }
+    // Nor can they outvote one vouched car: the lie's support is 1, the truth's too, until a
+    // second vouched owner agrees with the truth.
+    const withHonest = [sybils[0]!, rr("h", TRUTH, "vh", "oh", false), sybils[1]!];
+    expect(decideQuorum(withHonest, 2, tol, judgedBy(2, cfg)).status).toBe("pending");
+    const decided = decideQuorum(
+      [...withHonest, rr("k", TRUTH, "vk", "ok", false)],
+      2,
+      tol,
+      judgedBy(2, cfg),
+    );
+    expect(decided).toMatchObject({ status: "valid", agreeing: ["h", "k"], support: 2 });
+    // A stranger who agrees with a vouched car counts once beside it; a trusted stranger counts
+    // as its own owner.
+    expect(
+      decideQuorum(
+        [stranger("s", TRUTH), rr("h", TRUTH, "vh", "oh", false)],
+        2,
+        tol,
+        judgedBy(2, cfg),
+      ),
+    ).toMatchObject({ status: "valid", support: 2 });
+    const trustedStranger = { ...stranger("t", TRUTH), trusted: true };
+    expect(decideQuorum([trustedStranger, stranger("s", TRUTH)], 2, tol, cfg)).toMatchObject({
+      status: "valid",
+      support: 2,
+    });
+  });
+
   it("keeps one honest car and one cheater pending, and fails them when no replica is left", () => {
     const results = [rr("h", TRUTH), rr("c", LIE)];
     expect(decideQuorum(results, 2, tol, cfg)).toEqual({ status: "pending", moreReplicas: 1 });

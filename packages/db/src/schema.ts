@@ -59,6 +59,11 @@ export const tenants = pgTable("tenants", {
   borrowingLimitShare: doublePrecision(),
   lendingLimitShare: doublePrecision(),
   paused: boolean().notNull().default(false),
+  /**
+   * Bytes of stored input images the tenant may hold (each distinct image once: see
+   * tenant_input_blobs); null: the server's default (ApiConfig's inputStorageQuotaBytes).
+   */
+  inputStorageQuotaBytes: bigint({ mode: "number" }),
   createdAt: createdAt(),
   updatedAt: createdAt(),
 });
@@ -193,15 +198,47 @@ export const models = pgTable("models", {
  * Input files of tasks (images), content-addressed: a job's tasks reference them by sha256 and
  * cars fetch them from GET /inputs/:sha256. The same image in many jobs is stored once.
  */
-export const inputBlobs = pgTable("input_blobs", {
-  sha256: text().primaryKey(),
-  mediaType: text().notNull(),
-  width: integer().notNull(),
-  height: integer().notNull(),
-  sizeBytes: integer().notNull(),
-  bytes: bytea().notNull(),
-  createdAt: createdAt(),
-});
+export const inputBlobs = pgTable(
+  "input_blobs",
+  {
+    sha256: text().primaryKey(),
+    mediaType: text().notNull(),
+    width: integer().notNull(),
+    height: integer().notNull(),
+    sizeBytes: integer().notNull(),
+    bytes: bytea().notNull(),
+    createdAt: createdAt(),
+    /**
+     * When the sweep should next look whether anything still needs the image: set when a
+     * tenant's hold on it goes, put off while a task still needs it; null otherwise.
+     */
+    reclaimAt: at(),
+  },
+  (t) => [
+    index("input_blobs_reclaim")
+      .on(t.reclaimAt)
+      .where(sql`${t.reclaimAt} is not null`),
+  ],
+);
+
+/**
+ * The images each tenant holds: those its jobs use, until the jobs no longer need them (a
+ * cancelled job at once, a finished one after ApiConfig's inputRetentionS). A tenant pays for
+ * each distinct image once, against its input storage quota, however many of its jobs use it.
+ */
+export const tenantInputBlobs = pgTable(
+  "tenant_input_blobs",
+  {
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    sha256: text().notNull(),
+    /** The image's size (input_blobs.size_bytes), kept here to sum a tenant's usage. */
+    sizeBytes: integer().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.sha256] }), index().on(t.sha256)],
+);
 
 // ---- work ----
 
@@ -237,12 +274,23 @@ export const jobs = pgTable(
     idempotencyKey: text(),
     submittedAt: createdAt(),
     completedAt: at(),
+    /**
+     * When the sweep let go of the job's input images (its tenant's holds on those no other of
+     * its jobs uses): a cancelled job at once, a finished one after the retention.
+     */
+    inputsReleasedAt: at(),
   },
   (t) => [
     index().on(t.tenantId, t.submittedAt),
     uniqueIndex()
       .on(t.tenantId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
+    // Ended jobs whose inputs are still held: what the input sweep looks for.
+    index("jobs_inputs_held")
+      .on(t.status, t.completedAt)
+      .where(
+        sql`${t.inputsReleasedAt} is null and ${t.status} in ('completed', 'failed', 'cancelled')`,
+      ),
   ],
 );
 
@@ -277,6 +325,10 @@ export const tasks = pgTable(
     index("tasks_validated")
       .on(t.validatedAt)
       .where(sql`${t.status} = 'valid'`),
+    // The tasks of a stored image: what says whether the image may be deleted.
+    index("tasks_input_sha256")
+      .on(sql`(${t.input} -> 'image' ->> 'sha256')`)
+      .where(sql`(${t.input} -> 'image' ->> 'sha256') is not null`),
   ],
 );
 

@@ -271,6 +271,100 @@ describe("migrate", () => {
     }
   });
 
+  it("gives tenants holds on the images their jobs use, and queues images no task uses", async () => {
+    // A database as the release before input storage left it (0000 to 0003).
+    const tmp = await tempDir();
+    const url = await emptyDatabase(server.url);
+    const pool = createPool(url);
+    try {
+      const { entries } = JSON.parse(
+        await readFile(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8"),
+      ) as { entries: { idx: number; tag: string }[] };
+      const before = entries.filter((e) => e.idx < 4);
+      expect(before.at(-1)?.tag).toBe("0003_strangers");
+      await mkdir(path.join(tmp.dir, "meta"));
+      await writeFile(
+        path.join(tmp.dir, "meta", "_journal.json"),
+        JSON.stringify({ version: "7", dialect: "postgresql", entries: before }),
+      );
+      for (const e of before) {
+        await copyFile(
+          path.join(MIGRATIONS_FOLDER, `${e.tag}.sql`),
+          path.join(tmp.dir, `${e.tag}.sql`),
+        );
+      }
+      await drizzleMigrate(drizzle({ client: pool }), { migrationsFolder: tmp.dir });
+      // Two tenants; images a (in both tenants' jobs, twice in one), c (one tenant's), orphan
+      // (in no task); and a tensor task whose feed is named "image". Models and cars do not
+      // matter here: replica mode skips the foreign-key triggers for this one session.
+      const client = await pool.connect();
+      try {
+        await client.query("set session_replication_role = replica");
+        await client.query(`insert into tenants (id, name) values ('t1', 'T1'), ('t2', 'T2')`);
+        for (const [sha, size] of [
+          ["a", 10],
+          ["c", 30],
+          ["orphan", 50],
+        ] as const) {
+          await client.query(
+            `insert into input_blobs (sha256, media_type, width, height, size_bytes, bytes)
+             values ($1, 'image/png', 1, 1, $2, '\\x00')`,
+            [sha, size],
+          );
+        }
+        const jobs = [
+          ["00000000-0000-4000-8000-00000000000a", "t1", "completed"],
+          ["00000000-0000-4000-8000-00000000000b", "t2", "running"],
+          ["00000000-0000-4000-8000-00000000000c", "t1", "cancelled"],
+        ] as const;
+        for (const [id, tenant, status] of jobs) {
+          await client.query(
+            `insert into jobs (id, tenant_id, model_id, status, task_count) values ($1, $2, 'm', $3, 2)`,
+            [id, tenant, status],
+          );
+        }
+        const inputs: [string, unknown][] = [
+          [jobs[0][0], { image: { sha256: "a" } }],
+          [jobs[0][0], { image: { sha256: "a" } }],
+          [jobs[0][0], { image: { sha256: "c" } }],
+          [jobs[1][0], { image: { sha256: "a" } }],
+          [jobs[2][0], { image: { dims: [1], data: [1] } }],
+        ];
+        for (const [seq, [jobId, input]] of inputs.entries()) {
+          await client.query(`insert into tasks (job_id, seq, input) values ($1, $2, $3)`, [
+            jobId,
+            seq,
+            JSON.stringify(input),
+          ]);
+        }
+      } finally {
+        client.release(true);
+      }
+
+      await migrate(pool);
+      const { rows: held } = await pool.query(
+        "select tenant_id, sha256, size_bytes from tenant_input_blobs order by tenant_id, sha256",
+      );
+      expect(held).toEqual([
+        { tenant_id: "t1", sha256: "a", size_bytes: 10 },
+        { tenant_id: "t1", sha256: "c", size_bytes: 30 },
+        { tenant_id: "t2", sha256: "a", size_bytes: 10 },
+      ]);
+      const { rows: queued } = await pool.query(
+        "select sha256 from input_blobs where reclaim_at is not null",
+      );
+      expect(queued).toEqual([{ sha256: "orphan" }]);
+      // Every job's images are held until the sweep looks at it (by the server's retention).
+      const { rows: released } = await pool.query(
+        "select count(*)::int as n from jobs where inputs_released_at is not null",
+      );
+      expect(released).toEqual([{ n: 0 }]);
+    } finally {
+      await pool.end();
+      await tmp.remove();
+    }
+  });
+
   it("lets two processes migrate one database at once", async () => {
     // Each round: a fresh database and two pools (two servers starting together).
     for (let round = 0; round < 3; round++) {

@@ -252,7 +252,9 @@ export const operatorRouter = router({
       }),
   }),
   tenants: router({
-    list: operatorProcedure.output(z.array(ZTenant)).query(({ ctx }) => listTenants(ctx.deps.db)),
+    list: operatorProcedure
+      .output(z.array(ZTenant))
+      .query(({ ctx }) => listTenants(ctx.deps.db, ctx.deps.config)),
     create: operatorProcedure
       .input(ZCreateTenantInput)
       .output(ZCreateTenantOutput)

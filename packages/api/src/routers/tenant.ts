@@ -1,4 +1,4 @@
-// Tenants: their own jobs only, and the models they may run.
+// Tenants: their own jobs only, the models they may run, and what they hold in storage.
 import { z } from "zod";
 import {
   cancelJob,
@@ -17,12 +17,19 @@ import {
   ZSubmitJobOutput,
 } from "../services/jobs";
 import { listModels, ZModelView } from "../services/history";
+import { inputStorageOf, ZInputStorage } from "../services/input-storage";
 import { router, tenantProcedure } from "../trpc";
 
 export const tenantRouter = router({
   /** The models a job may name, and what each takes. */
   models: router({
     list: tenantProcedure.output(z.array(ZModelView)).query(({ ctx }) => listModels(ctx.deps)),
+  }),
+  /** The input images it holds, in bytes, and its quota (an operator sets it). */
+  storage: router({
+    get: tenantProcedure
+      .output(ZInputStorage)
+      .query(({ ctx }) => inputStorageOf(ctx.deps, ctx.caller.tenantId)),
   }),
   jobs: router({
     submit: tenantProcedure

@@ -19,9 +19,17 @@ const MAX_ATTEMPTS = 5;
  * safe. Any other error rolls back and propagates: a rejected call writes nothing.
  */
 export async function inTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return retried(() => db.transaction(fn));
+}
+
+/**
+ * `run` (a whole transaction, or one statement on its own), again when PostgreSQL aborted it as
+ * a deadlock victim or on a serialization failure, up to MAX_ATTEMPTS times.
+ */
+async function retried<T>(run: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction(fn);
+      return await run();
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !RETRYABLE.has(pgCode(error) ?? "")) throw error;
       // A short, jittered pause lets the winner of the conflict commit.
@@ -96,7 +104,9 @@ function poolOf(db: Db): PgPool {
 
 /** Rows of one prepared statement, outside any transaction. */
 export async function preparedRows<T>(db: Db, s: Prepared, values: unknown[]): Promise<T[]> {
-  return (await poolOf(db).query({ ...s, values })).rows as T[];
+  // One statement, its own transaction: a deadlock rolled all of it back, so it runs again
+  // (a heartbeat's renewals and a submit's locks on the same leases met in a cycle).
+  return retried(async () => (await poolOf(db).query({ ...s, values })).rows as T[]);
 }
 
 type Query = { name?: string; text: string; values?: unknown[] };

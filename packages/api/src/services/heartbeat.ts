@@ -1,6 +1,7 @@
 // A car reports its state. Parked or charging, the leases it names are extended (only those: a
-// lease the car has lost track of runs out and goes elsewhere); driving, every active lease is
-// handed back at once so that its work goes elsewhere.
+// lease the car has lost track of runs out and goes elsewhere; and of those, only what it could
+// be running, as node.renew does); driving, every active lease is handed back at once so that
+// its work goes elsewhere.
 import { cars, regions } from "@nightshift/db/schema";
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -10,6 +11,7 @@ import { badRequest, notFound } from "../errors";
 import { ZIsoDate, ZNonNegative, ZOwnerPolicy, ZPct, ZUuid } from "../schemas";
 import { inTx, prepared, preparedRows } from "./db";
 import { endLeases } from "./leases";
+import { renewals } from "./renewal";
 
 export const ZDirective = z.enum(["stop", "drain"]);
 export type Directive = z.infer<typeof ZDirective>;
@@ -79,9 +81,11 @@ const PARKED_HEARTBEAT = prepared(
       WHERE prev.state IS DISTINCT FROM $4::text OR prev.plugged_in IS DISTINCT FROM $6::boolean
      RETURNING 1
    ), renewed AS (
-     UPDATE leases SET expires_at = $2::timestamptz, renewed_at = $3::timestamptz
-      WHERE car_id = $1::uuid AND id = ANY($11::uuid[]) AND status = 'active'
-        AND expires_at > $3::timestamptz
+     -- Each lease named in $11 to its own expiry in $2 (renewals: what the car could be running).
+     UPDATE leases SET expires_at = greatest(leases.expires_at, r.expires_at), renewed_at = $3::timestamptz
+       FROM unnest($11::uuid[], $2::timestamptz[]) AS r(id, expires_at)
+      WHERE leases.id = r.id AND leases.car_id = $1::uuid AND leases.status = 'active'
+        AND leases.expires_at > $3::timestamptz
      RETURNING 1
    ), c AS (
      UPDATE cars SET state = $4::text, soc_pct = $5::float8, plugged_in = $6::boolean, charger_kw = $7::float8,
@@ -109,13 +113,17 @@ export async function heartbeat(
     throw badRequest("predictedDepartureAt", "more than a year ahead");
   }
   if (input.state !== "driving") {
+    // The named leases the car could be running, each to its own expiry (renewals).
+    const named = [...new Set(input.leaseIds ?? [])];
+    const { extend } =
+      named.length === 0 ? { extend: [] } : await renewals(deps, carId, named, now);
     const [row] = await preparedRows<{
       quarantined: boolean;
       drained: boolean | null;
       renewed: number;
     }>(deps.db, PARKED_HEARTBEAT, [
       carId,
-      new Date(now.getTime() + deps.config.leaseTtlS * 1000),
+      extend.map((e) => e.expiresAt),
       now,
       input.state,
       input.socPct,
@@ -124,7 +132,7 @@ export async function heartbeat(
       input.predictedDepartureAt ? new Date(input.predictedDepartureAt) : null,
       input.departureUncertaintyS ?? null,
       input.batteryTempC ?? null,
-      [...new Set(input.leaseIds ?? [])],
+      extend.map((e) => e.leaseId),
     ]);
     if (!row) throw notFound("car", carId);
     return {

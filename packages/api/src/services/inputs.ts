@@ -98,6 +98,8 @@ export function imageHeader(b: Uint8Array): ImageHeader | null {
 export interface PreparedImage {
   ref: ImageRef;
   bytes: Buffer;
+  /** Where the call gave it (`inputs[2].image.base64`), for an error about it. */
+  field: string;
 }
 
 const DEMO_FILES = new Set(DEMO_IMAGES.map((d) => d.file));
@@ -136,13 +138,18 @@ export async function prepareImage(input: ImageInput, field: string): Promise<Pr
     }
   }
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  return { ref: { sha256, url: `/inputs/${sha256}`, ...header }, bytes };
+  return { ref: { sha256, url: `/inputs/${sha256}`, ...header }, bytes, field: where };
 }
 
-/** Stores images (each once, whoever else stored it before). */
+/**
+ * Stores images (each once, whoever else stored it before), in sha256 order. An image already
+ * stored is locked to the end of the caller's transaction (and taken off the sweep's queue):
+ * the input sweep, which skips locked images, cannot delete it under a job being written.
+ */
 export async function storeImages(tx: Executor, images: readonly PreparedImage[]): Promise<void> {
   const unique = new Map(images.map((i) => [i.ref.sha256, i]));
-  for (const { ref, bytes } of unique.values()) {
+  const sorted = [...unique.values()].sort((a, b) => (a.ref.sha256 < b.ref.sha256 ? -1 : 1));
+  for (const { ref, bytes } of sorted) {
     await tx
       .insert(inputBlobs)
       .values({
@@ -153,7 +160,7 @@ export async function storeImages(tx: Executor, images: readonly PreparedImage[]
         sizeBytes: bytes.length,
         bytes,
       })
-      .onConflictDoNothing();
+      .onConflictDoUpdate({ target: inputBlobs.sha256, set: { reclaimAt: null } });
   }
 }
 

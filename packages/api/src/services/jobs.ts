@@ -20,7 +20,8 @@ import {
 import { type ApiState } from "../state";
 import { getManifest } from "@nightshift/models/registry";
 import { type Executor, inTx, rows } from "./db";
-import { type PreparedImage, prepareImage, storeImages, ZImageInput } from "./inputs";
+import { holdImages } from "./input-storage";
+import { type PreparedImage, prepareImage, ZImageInput } from "./inputs";
 import { audit } from "./audit";
 import { endLeases } from "./leases";
 
@@ -231,7 +232,7 @@ export async function submitJob(
       if (!first) throw new Error("idempotency conflict without a job");
       return { jobId: first.id, taskCount: first.taskCount, duplicate: true };
     }
-    await storeImages(tx, [...images.values()]);
+    await holdImages(tx, cfg, tenantId, [...images.values()]);
     for (let i = 0; i < stored.length; i += TASK_INSERT_CHUNK) {
       await tx
         .insert(tasks)

@@ -6,13 +6,21 @@ import { randomInt } from "node:crypto";
 import { createRng } from "@nightshift/core/random";
 import { fitRun, inferenceS, maxRunS, workRejection } from "@nightshift/core/schedule/filters";
 import type { ScheduleContext } from "@nightshift/core/schedule/config";
+import {
+  type Holding,
+  type HoldingLimits,
+  leasesLeft,
+  mayHold,
+  NOTHING_HELD,
+  withLeases,
+} from "@nightshift/core/schedule/holding";
 import { nextTenant } from "@nightshift/core/tenants";
 import type { Vehicle, WorkItem } from "@nightshift/core/types";
 import { replicasFor, shouldIssueCanary } from "@nightshift/core/verify";
-import { cars, leases } from "@nightshift/db/schema";
-import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import { cars } from "@nightshift/db/schema";
+import { sql } from "drizzle-orm";
 import { z } from "zod";
-import { MAX_LEASE_PER_CALL } from "../config";
+import { holdingLimits, MAX_LEASE_PER_CALL } from "../config";
 import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
 import { ZUuid } from "../schemas";
@@ -29,6 +37,7 @@ import {
 } from "./db";
 import { carRefusal, scheduleContext } from "./eligibility";
 import { endLeases } from "./leases";
+import { renewals } from "./renewal";
 
 export { MAX_LEASE_PER_CALL };
 
@@ -66,8 +75,10 @@ export type LeasedTask = z.infer<typeof ZLeasedTask>;
 export const ZLeaseOutput = z.object({
   tasks: z.array(ZLeasedTask),
   /**
-   * Why no (or fewer) tasks came: a core filter's reason, "no-work", or "leases-ended" (a retried
-   * requestId whose leases have all ended since: ask again with a new one).
+   * Why no (or fewer) tasks came: a core filter's reason, "no-work", "holds-enough" (the car
+   * holds what the server estimates it runs in one lease lifetime: finish some first), or
+   * "leases-ended" (a retried requestId whose leases have all ended since: ask again with a new
+   * one).
    */
   reason: z.string().nullable(),
 });
@@ -89,8 +100,26 @@ const MADE_BY_REQUEST = `
    ORDER BY l.leased_at, l.id`;
 
 /**
- * The car, the tenants whose units it holds now, and what its lease call $2 made before (null
- * when $2 is null or made nothing yet: a retry whose answer was lost finds its leases here).
+ * What car $1 holds at `now` (a parameter's name), by model: its active leases not yet run out,
+ * counted for core's holding rule (the server estimates each model's run on the car's class).
+ */
+const heldByModel = (now: string) => `
+  SELECT j.model_id AS "modelId", count(*)::int AS leases
+    FROM leases l
+    JOIN work_units wu ON wu.id = l.work_unit_id
+    JOIN jobs j ON j.id = wu.job_id
+   WHERE l.car_id = $1::uuid AND l.status = 'active' AND l.expires_at > ${now}::timestamptz
+   GROUP BY j.model_id`;
+
+interface HeldByModel {
+  modelId: string;
+  leases: number;
+}
+
+/**
+ * The car, the tenants whose units it holds now, what it holds at $3 (null when nothing), and
+ * what its lease call $2 made before (null when $2 is null or made nothing yet: a retry whose
+ * answer was lost finds its leases here).
  */
 const CAR_AND_HELD = prepared(
   "lease_car",
@@ -98,27 +127,30 @@ const CAR_AND_HELD = prepared(
           coalesce((SELECT array_agg(DISTINCT wu.tenant_id)
                       FROM leases l JOIN work_units wu ON wu.id = l.work_unit_id
                      WHERE l.car_id = c.id AND l.status = 'active'), '{}') AS held,
+          (SELECT json_agg(h) FROM (${heldByModel("$3")}) h) AS holding,
           (SELECT json_agg(made) FROM (${MADE_BY_REQUEST}) made) AS made
      FROM cars c WHERE c.id = $1::uuid`,
 );
 
 /**
- * One claim at a time per (car, requestId), held to the end of the transaction: a retry that
- * races its original on another instance waits here until the original commits, then finds its
- * leases (REQUEST_MADE). An original whose answer can be lost has sent its claim, so it took this
- * lock a round trip earlier: a retry can only come after it. Two calls that both find nothing
- * made claim one after the other, the second only if the first found no work. (The two-key
- * form: its key space is apart from the migrator's one-key lock.)
+ * One claim at a time per car, held to the end of the transaction. What the car holds is
+ * counted again once it is held (HELD_NOW), so that lease calls of one car sent at once, to one
+ * instance or several, cannot each find room for a full hold. And a retry that races its
+ * original on another instance waits here until the original commits, then finds its leases
+ * (REQUEST_MADE). An original whose answer can be lost has sent its claim, so it took this lock
+ * a round trip earlier: a retry can only come after it. Two calls that both find nothing made
+ * claim one after the other, the second only if the first found no work. (The two-key form:
+ * its key space is apart from the migrator's one-key lock.)
  */
-const REQUEST_LOCK = prepared(
-  "lease_request_lock",
-  `SELECT pg_advisory_xact_lock(hashtext($1::text), hashtext($2::text))`,
-);
+const CAR_LOCK = prepared("lease_car_lock", `SELECT pg_advisory_xact_lock(hashtext($1::text), 0)`);
 
 /**
- * MADE_BY_REQUEST inside the claim, after REQUEST_LOCK: a statement of its own, so that its
+ * What the car holds, inside the claim after CAR_LOCK: a statement of its own, so that its
  * snapshot is taken once the lock is held and sees what the call that held it committed.
  */
+const HELD_NOW = prepared("lease_held_now", heldByModel("$2"));
+
+/** MADE_BY_REQUEST inside the claim, after CAR_LOCK, for the same reason. */
 const REQUEST_MADE = prepared("lease_request_made", MADE_BY_REQUEST);
 
 /**
@@ -232,6 +264,9 @@ interface Made {
 
 const modelUrl = (modelId: string, sha256: string) => `/models/${modelId}/${sha256}`;
 
+/** When the leases a call makes at `now` run out: all of them at once, canaries included. */
+const leaseExpiry = (now: Date, ttlS: number) => new Date(now.getTime() + ttlS * 1000);
+
 /**
  * The answer a retried call gets: the leases its requestId made that are still this car's
  * (active, not yet run out), with their expiry as it is now. Nothing new is claimed.
@@ -260,14 +295,13 @@ export async function lease(
 ): Promise<LeaseOutput> {
   const now = deps.now();
   const config = deps.config;
-  // The car, and the tenants it already works for (core counts usage in cars: this car is the
-  // slot being given out, so those tenants do not count it while their turn is decided).
+  // The car, the tenants it already works for (core counts usage in cars: this car is the
+  // slot being given out, so those tenants do not count it while their turn is decided), and
+  // what it holds.
   const requestId = input.requestId ?? null;
-  const [found] = await preparedRows<CarRow & { held: string[]; made: Made[] | null }>(
-    deps.db,
-    CAR_AND_HELD,
-    [carId, requestId],
-  );
+  const [found] = await preparedRows<
+    CarRow & { held: string[]; holding: HeldByModel[] | null; made: Made[] | null }
+  >(deps.db, CAR_AND_HELD, [carId, requestId, now]);
   if (!found) throw notFound("car", carId);
   // A retry of a call that made leases: those, whatever the car's state is now (the filters
   // below may say otherwise since, and the leases would be held by nobody).
@@ -294,73 +328,103 @@ export async function lease(
   }
   if (runnable.size === 0) return { tasks: [], reason: lastReason };
 
+  // What the car may hold (core's holding rule): the server's estimate of each run on the car's
+  // hardware class as enrolled, whatever the car reports. A car that holds its fill is answered
+  // before any row is locked.
+  const limits = holdingLimits(config);
+  const runSOf = (modelId: string) => {
+    const model = modelRows.get(modelId);
+    return model ? inferenceS(vehicle, workItemOf(model), ctx) : 0;
+  };
+  const cheapestRunS = Math.min(...[...runnable.values()].map((r) => r.inferenceS));
+  const full = (held: Holding) => !mayHold(held, cheapestRunS, limits);
+  const holding = holdingOf(found.holding, runSOf);
+  if (full(holding)) return { tasks: [], reason: HOLDS_ENOUGH };
+
   const shares = await state.shares.get(monotonicMs());
-  const want = Math.min(input.max, config.maxLeasePerCall);
+  const want = Math.min(
+    input.max,
+    config.maxLeasePerCall,
+    leasesLeft(holding, cheapestRunS, limits),
+  );
   const held = new Set(found.held);
   const usage = new Map(shares.usage);
   for (const t of held) usage.set(t, Math.max(0, (usage.get(t) ?? 0) - 1));
 
   const outcome = await inPipelinedTx(deps.db, async (tx) => {
-    // With a requestId, the transaction starts with its lock and a look at what the call made
-    // meanwhile (an original still running when this retry came), sent with the first claim's
-    // query: no round trip more than without one.
-    let guard: [Prepared, unknown[]][] =
-      requestId === null
-        ? []
-        : [
-            [REQUEST_LOCK, [carId, requestId]],
-            [REQUEST_MADE, [carId, requestId]],
-          ];
+    // The transaction starts with the car's lock, what the car holds once it has it, and (with a
+    // requestId) a look at what the call made meanwhile (an original still running when this
+    // retry came), sent with the first claim's query: no round trip more.
+    let guard: [Prepared, unknown[]][] = [
+      [CAR_LOCK, [carId]],
+      [HELD_NOW, [carId, now]],
+      ...(requestId === null ? [] : [[REQUEST_MADE, [carId, requestId]] as [Prepared, unknown[]]]),
+    ];
+    // The tasks taken must all fit the car's longest run (energy, departure, allowed hours), and
+    // what it holds with them what it may hold.
+    const budget: ClaimBudget = { runS: maxRunS(vehicle, ctx), held: holding };
     /** `statements` (after the guard, the first time): their rows, and what the guard found. */
     const send = async (...statements: [Prepared, unknown[]][]) => {
+      const sent = guard.length;
       const out = await tx.batch(...guard, ...statements);
-      const made = (guard.length > 0 ? out[1] : []) as Made[];
-      const rows = out.slice(guard.length);
       guard = [];
-      return { made, rows };
+      if (sent === 0) return { made: [] as Made[], rows: out };
+      budget.held = holdingOf(out[1] as HeldByModel[], runSOf);
+      const made = (requestId === null ? [] : out[2]) as Made[];
+      return { made, rows: out.slice(sent) };
     };
-    // The tasks taken must all fit the car's longest run (energy, departure, allowed hours).
-    const budget = { runS: maxRunS(vehicle, ctx) };
     const out: Claimed[] = [];
     const tried = new Set<string>();
     const turns = new Map(usage);
     // A claim that fills the call commits: then it is over, even if some of its rows were lost.
-    while (out.length < want && !tx.ended) {
+    while (out.length < want && !tx.ended && !full(budget.held)) {
       // Every tenant not yet tried counts as having work: the shares behind the choice are
       // seconds old, and a claim that finds nothing costs one index probe.
       const tenantId = nextTenant(shares.tenants, turns, shares.entitlements, (t) => !tried.has(t));
       if (tenantId === null) break;
-      const args = { vehicle, tenantId, count: want - out.length, runnable, budget, now, ctx };
+      const args = {
+        vehicle,
+        tenantId,
+        count: want - out.length,
+        runnable,
+        budget,
+        limits,
+        now,
+        ctx,
+      };
       const { made, rows } = await send(candidatesQuery(args));
-      if (made.length > 0) return { made, claimed: [] };
+      if (made.length > 0) return { made, claimed: [], full: false };
       const got = await claim(tx, deps, args, rows[0] as Candidate[], requestId);
       out.push(...got);
       tried.add(tenantId);
       if (got.length > 0) turns.set(tenantId, (turns.get(tenantId) ?? 0) + 1);
     }
-    if (guard.length > 0) {
+    if (requestId !== null && guard.length > 0) {
       const { made } = await send();
-      if (made.length > 0) return { made, claimed: [] };
+      if (made.length > 0) return { made, claimed: [], full: false };
     }
     // Now and then a canary: a task validated before, issued again to this car as if it were
     // new, in this transaction so that a retry finds it with the rest. None when a claim that
-    // filled the call has committed and lost rows on the way (then this call's draw is skipped).
+    // filled the call has committed and lost rows on the way (then this call's draw is skipped),
+    // and only of models that still fit what the car may hold.
+    const fits = [...runnable].filter(([, r]) => mayHold(budget.held, r.inferenceS, limits));
     if (
       out.length < want &&
       !tx.ended &&
+      fits.length > 0 &&
       shouldIssueCanary(createRng(randomInt(2 ** 31)), config.verification)
     ) {
-      const canary = await issueCanary(
-        tx,
-        deps,
-        vehicle.ownerId,
+      const canary = await issueCanary(tx, deps, {
+        ownerId: vehicle.ownerId,
         carId,
-        [...runnable.keys()],
+        modelIds: fits.map(([id]) => id),
         requestId,
-      );
-      if (canary) out.push(canary);
+        expiresAt: leaseExpiry(now, config.leaseTtlS),
+      });
+      // Anywhere in the answer, as a task of another tenant's turn could be.
+      if (canary) out.splice(randomInt(out.length + 1), 0, canary);
     }
-    return { made: [] as Made[], claimed: out };
+    return { made: [] as Made[], claimed: out, full: full(budget.held) };
   });
   if (outcome.made.length > 0) return replay(outcome.made, now);
   const claimed = outcome.claimed;
@@ -386,8 +450,32 @@ export async function lease(
       input: c.input,
       expiresAt: c.expiresAt.toISOString(),
     })),
-    reason: claimed.length < want ? (claimed.length === 0 ? lastReason : "no-work") : null,
+    reason: answerReason(claimed.length, want, outcome.full, lastReason),
   };
+}
+
+/** The reason a car at its fill is given: it holds what it can run in one lease lifetime. */
+const HOLDS_ENOUGH = "holds-enough";
+
+/**
+ * Why a call got fewer tasks than it asked for (null: it got them, or all the car may hold):
+ * the car's fill, the last filter's reason when it got none, else "no-work".
+ */
+function answerReason(got: number, want: number, full: boolean, lastReason: string): string | null {
+  if (got >= want) return null;
+  if (full) return got === 0 ? HOLDS_ENOUGH : null;
+  return got === 0 ? lastReason : "no-work";
+}
+
+/** What the car holds, from HeldByModel rows and the server's estimate of each model's run. */
+function holdingOf(rows: HeldByModel[] | null, runSOf: (modelId: string) => number): Holding {
+  return (rows ?? []).reduce((h, r) => withLeases(h, runSOf(r.modelId), r.leases), NOTHING_HELD);
+}
+
+/** What a call may still take: run seconds (the car's own limits) and the car's hold. */
+interface ClaimBudget {
+  runS: number;
+  held: Holding;
 }
 
 interface ClaimArgs {
@@ -395,7 +483,8 @@ interface ClaimArgs {
   tenantId: string;
   count: number;
   runnable: Map<string, { model: ModelRow; inferenceS: number }>;
-  budget: { runS: number };
+  budget: ClaimBudget;
+  limits: HoldingLimits;
   now: Date;
   ctx: ScheduleContext;
 }
@@ -412,7 +501,7 @@ function candidatesQuery(a: ClaimArgs): [Prepared, unknown[]] {
  *    then task), of models the car can run, of tasks this car's owner never leased. Rows another
  *    transaction holds are skipped, not waited for; a row claimed and committed since this
  *    statement began is re-checked (status is no longer 'open') and dropped.
- * 2. One unit per task, while the run budget lasts.
+ * 2. One unit per task, while the run budget lasts and the car may hold it (core's mayHold).
  * 3. `INSERT INTO leases … ON CONFLICT (task_id, owner_id) DO NOTHING`: the unique index is the
  *    guarantee that replicas land on distinct owners (and cars) even when two cars of one owner
  *    race for two replicas of one task on two instances; rows go in task order so that two such
@@ -433,9 +522,10 @@ async function claim(
     if (chosen.length >= a.count) break;
     if (tasksSeen.has(c.task_id)) continue;
     const runS = (a.runnable.get(c.model_id) as { inferenceS: number }).inferenceS;
-    if (runS > a.budget.runS) continue;
+    if (runS > a.budget.runS || !mayHold(a.budget.held, runS, a.limits)) continue;
     tasksSeen.add(c.task_id);
     a.budget.runS -= runS;
+    a.budget.held = withLeases(a.budget.held, runS);
     chosen.push(c);
   }
   if (chosen.length === 0) return [];
@@ -457,7 +547,7 @@ async function claim(
         ? replicasFor(c.replication ?? "auto", a.vehicle.reputation, deps.config.verification, rng)
         : null,
   }));
-  const expiresAt = new Date(a.now.getTime() + deps.config.leaseTtlS * 1000);
+  const expiresAt = leaseExpiry(a.now, deps.config.leaseTtlS);
   const values = [
     JSON.stringify(units),
     a.vehicle.id,
@@ -491,29 +581,46 @@ export const ZRenewOutput = z.object({
   renewed: z.array(z.object({ leaseId: ZUuid, expiresAt: z.string() })),
   /** Leases that are not this car's active leases any more (expired, released, submitted). */
   lost: z.array(ZUuid),
+  /**
+   * Leases still this car's that were not extended (core's holding rule): it holds more than it
+   * can run in one lifetime, or the lease has lived its longest. They run out as they stand.
+   */
+  notExtended: z.array(ZUuid),
 });
 export type RenewOutput = z.infer<typeof ZRenewOutput>;
 
+/**
+ * The leases of car $1 named in $3 extended at $2, each to its own expiry in $4 (never earlier
+ * than it was), while they are still the car's.
+ */
+const RENEW = prepared(
+  "renew",
+  `UPDATE leases SET expires_at = greatest(leases.expires_at, r.expires_at), renewed_at = $2::timestamptz
+     FROM unnest($3::uuid[], $4::timestamptz[]) AS r(id, expires_at)
+    WHERE leases.id = r.id AND leases.car_id = $1::uuid AND leases.status = 'active'
+      AND leases.expires_at > $2::timestamptz
+   RETURNING leases.id, leases.expires_at AS "expiresAt"`,
+);
+
+/** The car extends the leases it names, those it could be running (renewals). */
 export async function renew(deps: ApiDeps, carId: string, input: RenewInput): Promise<RenewOutput> {
   const now = deps.now();
-  const expiresAt = new Date(now.getTime() + deps.config.leaseTtlS * 1000);
   const ids = [...new Set(input.leaseIds)];
-  const renewed = await deps.db
-    .update(leases)
-    .set({ expiresAt, renewedAt: now })
-    .where(
-      and(
-        inArray(leases.id, ids),
-        eq(leases.carId, carId),
-        eq(leases.status, "active"),
-        gt(leases.expiresAt, now),
-      ),
-    )
-    .returning({ id: leases.id });
-  const ok = new Set(renewed.map((r) => r.id));
+  const { extend, notExtended } = await renewals(deps, carId, ids, now);
+  const renewed =
+    extend.length === 0
+      ? []
+      : await preparedRows<{ id: string; expiresAt: Date }>(deps.db, RENEW, [
+          carId,
+          now,
+          extend.map((e) => e.leaseId),
+          extend.map((e) => e.expiresAt),
+        ]);
+  const held = new Set([...renewed.map((r) => r.id), ...notExtended]);
   return {
-    renewed: renewed.map((r) => ({ leaseId: r.id, expiresAt: expiresAt.toISOString() })),
-    lost: ids.filter((id) => !ok.has(id)),
+    renewed: renewed.map((r) => ({ leaseId: r.id, expiresAt: r.expiresAt.toISOString() })),
+    lost: ids.filter((id) => !held.has(id)),
+    notExtended,
   };
 }
 
@@ -528,15 +635,17 @@ export async function release(deps: ApiDeps, carId: string): Promise<{ released:
   return { released: ended.length };
 }
 
-/** How far back a canary's task may have been validated; newer answers look like current work. */
-const CANARY_WINDOW_S = 24 * 3600;
 /** Canaries are drawn from this many of the latest validated tasks. */
 const CANARY_POOL = 32;
 
 /**
  * Recent validated tasks of the car's models that its owner never leased, whose answer more
- * than one independent car gave (an answer a trusted car gave alone is not known to be right):
- * canary material.
+ * than one independent car gave (an answer a trusted car gave alone is not known to be right;
+ * strangers count as one: core's quorumOwner), a car trusted now among them and none of them
+ * quarantined since, and that were never a canary before: canary material. A canary judges the
+ * car that gets it, so its answer must not be one that colluders agreed on: colluders never earn
+ * trust (they agree with honest cars on nothing), and a group with a car caught since is
+ * suspect. One car per canary task: cars that compare notes would see the same task twice.
  */
 const CANARY_POOL_QUERY = prepared(
   "canary_pool",
@@ -545,18 +654,33 @@ const CANARY_POOL_QUERY = prepared(
     WHERE t.status = 'valid' AND t.validated_at > $1::timestamptz
       AND j.model_id = ANY($2::text[])
       AND EXISTS (SELECT 1 FROM verifications v WHERE v.task_id = t.id AND v.support >= 2)
+      AND EXISTS (SELECT 1 FROM results r
+                    JOIN ledger_entries le ON le.lease_id = r.lease_id
+                    JOIN cars c ON c.id = r.car_id
+                   WHERE r.task_id = t.id AND le.validated
+                     AND c.consecutive_valid >= $5::int AND NOT c.quarantined)
+      AND NOT EXISTS (SELECT 1 FROM results r
+                        JOIN ledger_entries le ON le.lease_id = r.lease_id
+                        JOIN cars c ON c.id = r.car_id
+                       WHERE r.task_id = t.id AND le.validated AND c.quarantined)
       AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.owner_id = $3::uuid)
+      AND NOT EXISTS (SELECT 1 FROM work_units w WHERE w.task_id = t.id AND w.canary)
     ORDER BY t.validated_at DESC
     LIMIT $4::int`,
 );
 
-/** One more replica unit of the task, already leased (nothing when another took its index). */
+/**
+ * One more replica unit of the task, a canary, already leased. Nothing when the task has had its
+ * canary: one committed before this statement began is seen here, one still in flight took the
+ * same replica index (the unique index waits for it, then does nothing).
+ */
 const CANARY_UNIT = prepared(
   "canary_unit",
-  `INSERT INTO work_units (task_id, job_id, tenant_id, priority, replica_index, task_order, attempt, status)
+  `INSERT INTO work_units (task_id, job_id, tenant_id, priority, replica_index, task_order, attempt, status, canary)
    SELECT $1::uuid, $2::uuid, $3::text, $4::int, coalesce(max(replica_index), -1) + 1,
-          coalesce(max(task_order), 0), $5::int, 'leased'
+          coalesce(max(task_order), 0), $5::int, 'leased', true
      FROM work_units WHERE task_id = $1::uuid
+   HAVING NOT coalesce(bool_or(canary), false)
    ON CONFLICT (task_id, replica_index) DO NOTHING
    RETURNING id`,
 );
@@ -574,30 +698,42 @@ const CANARY_UNDO = prepared("canary_undo", `DELETE FROM work_units WHERE id = $
 /**
  * A canary: a task validated recently by a quorum (its answer known) of a model the
  * car can run, that this car's owner never leased, issued again as one more replica. To the car
- * it is ordinary work. Its result takes the path of a replica that arrives after the quorum
- * (submit): compared with the answer, paid when it agrees, and counted in the car's reputation
- * either way, so a car that cheats on work nobody else checks is caught. Nothing when no task
- * fits, or when another claim races this one for the task (the owner's unique lease). Issued in
- * the call's claim transaction, stamped with its requestId.
+ * it is ordinary work: it expires with the call's other leases, sits anywhere among them, goes
+ * to no other car, and its verdict reads "pending" (submit). Its result takes the path of a
+ * replica that arrives after the quorum: compared with the answer, paid when it agrees, and
+ * counted in the car's reputation either way, so a car that cheats on work nobody else checks
+ * is caught. Nothing when no task fits, or when another claim races this one for the task (the
+ * owner's unique lease). Issued in the call's claim transaction, stamped with its requestId.
  */
 async function issueCanary(
   tx: PipelinedTx,
   deps: ApiDeps,
-  ownerId: string,
-  carId: string,
-  modelIds: string[],
-  requestId: string | null,
+  to: {
+    ownerId: string;
+    carId: string;
+    modelIds: string[];
+    requestId: string | null;
+    expiresAt: Date;
+  },
 ): Promise<Claimed | null> {
-  const since = new Date(deps.now().getTime() - CANARY_WINDOW_S * 1000);
+  const { ownerId, carId, modelIds, requestId, expiresAt } = to;
+  // As far back as a caught car's answers are run again: the window the input sweep keeps a
+  // validated task's image for, so a canary's image is always there.
+  const since = new Date(deps.now().getTime() - deps.config.verification.recheckWindowS * 1000);
   const pool = await tx.rows<
     Omit<Candidate, "id" | "task_order" | "replication" | "replicas_required">
-  >(CANARY_POOL_QUERY, [since, modelIds, ownerId, CANARY_POOL]);
+  >(CANARY_POOL_QUERY, [
+    since,
+    modelIds,
+    ownerId,
+    CANARY_POOL,
+    deps.config.verification.trustAfterConsecutiveValid,
+  ]);
   if (pool.length === 0) return null;
   const pick = pool[randomInt(pool.length)]!;
   // Leased now, after the task's validation was committed (the call's start may be earlier:
   // the claim ran first), so that a canary's lease always follows its task's verdict in time.
   const leasedAt = deps.now();
-  const expiresAt = new Date(leasedAt.getTime() + deps.config.leaseTtlS * 1000);
   const [unit] = await tx.rows<{ id: string }>(CANARY_UNIT, [
     pick.task_id,
     pick.job_id,

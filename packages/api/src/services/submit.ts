@@ -165,6 +165,8 @@ interface Locked {
   expiresAt: Date;
   unitId: number;
   unitAttempt: number;
+  /** The unit is a canary: a validated task issued again to check this car. */
+  canary: boolean;
   task: TaskState;
   jobStatus: string;
   modelId: string;
@@ -184,7 +186,7 @@ const LOCK_LEASES = prepared(
   "submit_lock",
   `SELECT l.id AS "leaseId", l.car_id AS "carId", l.status, l.leased_at AS "leasedAt",
           l.expires_at AS "expiresAt",
-          l.work_unit_id AS "unitId", wu.attempt AS "unitAttempt",
+          l.work_unit_id AS "unitId", wu.attempt AS "unitAttempt", wu.canary,
           json_build_object('id', t.id, 'jobId', t.job_id, 'status', t.status, 'attempt', t.attempt,
                             'replicasRequired', t.replicas_required, 'image', t.input->'image') AS task,
           j.status AS "jobStatus", j.model_id AS "modelId", j.tenant_id AS "tenantId",
@@ -200,9 +202,11 @@ const LOCK_LEASES = prepared(
       FOR UPDATE OF l, t`,
 );
 
+/** The car, and whether an operator vouched for its owner (core's quorumOwner). */
 const CAR = prepared(
   "submit_car",
-  `SELECT ${selectList(cars, "c")} FROM cars c WHERE c.id = $1::uuid`,
+  `SELECT ${selectList(cars, "c")}, o.vouched
+     FROM cars c JOIN owners o ON o.id = c.owner_id WHERE c.id = $1::uuid`,
 );
 
 /**
@@ -221,7 +225,8 @@ const READ_ROUNDS = prepared(
           coalesce((
             SELECT json_agg(json_build_object('resultId', r.id, 'leaseId', r.lease_id, 'carId', r.car_id,
                                               'ownerId', rl.owner_id, 'output', r.output,
-                                              'trusted', rc.consecutive_valid >= $2::int AND NOT rc.quarantined)
+                                              'trusted', rc.consecutive_valid >= $2::int AND NOT rc.quarantined,
+                                              'vouched', (SELECT o.vouched FROM owners o WHERE o.id = rl.owner_id))
                             ORDER BY r.created_at, r.id)
               FROM results r
               JOIN leases rl ON rl.id = r.lease_id
@@ -379,6 +384,7 @@ interface RoundRow {
     ownerId: string;
     output: number[];
     trusted: boolean;
+    vouched: boolean;
   }[];
   /** For a task already valid: the canonical result's output. */
   canonical: number[] | null;
@@ -418,7 +424,9 @@ async function submitResults(
   return inPipelinedTx(deps.db, async (tx) => {
     const leaseIds = inputs.map((i) => i.leaseId);
     // One round trip: the locks, then (seeing what committed before them) the rounds.
-    const [locked, [car], rounds] = await tx.batch<[Locked[], CarRow[], RoundRow[]]>(
+    const [locked, [car], rounds] = await tx.batch<
+      [Locked[], (CarRow & { vouched: boolean })[], RoundRow[]]
+    >(
       [LOCK_LEASES, [leaseIds]],
       [CAR, [carId]],
       [READ_ROUNDS, [leaseIds, deps.config.verification.trustAfterConsecutiveValid]],
@@ -529,7 +537,7 @@ type Outcome =
 async function record(
   tx: PipelinedTx,
   deps: ApiDeps,
-  car: CarRow,
+  car: CarRow & { vouched: boolean },
   accepted: readonly Accepted[],
   roundRows: readonly RoundRow[],
   now: Date,
@@ -562,15 +570,17 @@ async function record(
   for (const a of accepted) {
     const { task, unitAttempt, leaseId } = a.row;
     if (task.status === "valid") {
-      // A replica that was still running when the quorum formed: compared with the answer, paid
-      // when it agrees, and it counts toward its car's reputation either way.
+      // A replica that was still running when the quorum formed, or a canary: compared with the
+      // answer, paid when it agrees, and it counts toward its car's reputation either way. A
+      // canary answers "pending", as the first result of new replicated work does: its verdict
+      // would tell the car it was checked.
       const canonical = rounds.get(task.id)?.canonical ?? null;
       const agrees =
         canonical !== null && outputsAgree(a.input.output, canonical, a.model.tolerance);
       if (agrees) paidNow.add(leaseId);
       judge(car.id, agrees);
       outcomes.push({ kind: "late" });
-      verdicts.push(agrees ? "valid" : "invalid");
+      verdicts.push(a.row.canary ? "pending" : agrees ? "valid" : "invalid");
       continue;
     }
     if (task.status === "failed" || unitAttempt < task.attempt) {
@@ -587,6 +597,7 @@ async function record(
         ownerId: car.ownerId,
         output: a.input.output,
         trusted: isTrusted(reputationOf(car), cfg),
+        vouched: car.vouched,
       },
     ];
     const quorum = decideQuorum(
@@ -596,6 +607,7 @@ async function record(
         ownerId: r.ownerId,
         output: r.output,
         trusted: r.trusted,
+        vouched: r.vouched,
       })),
       task.replicasRequired ?? 1,
       a.model.tolerance,
@@ -880,16 +892,19 @@ async function verdictOf(tx: Executor, leaseId: string): Promise<Verdict> {
     validated: boolean;
     unit_attempt: number;
     task_attempt: number;
+    canary: boolean;
   }>(
     tx,
-    sql`SELECT t.status AS task_status, le.validated, wu.attempt AS unit_attempt, t.attempt AS task_attempt
+    sql`SELECT t.status AS task_status, le.validated, wu.attempt AS unit_attempt, t.attempt AS task_attempt,
+               wu.canary
           FROM leases l
           JOIN tasks t ON t.id = l.task_id
           JOIN work_units wu ON wu.id = l.work_unit_id
           JOIN ledger_entries le ON le.lease_id = l.id
          WHERE l.id = ${leaseId}`,
   );
-  if (!row) return "pending";
+  // A canary's verdict stays "pending" to its car, retries included (see record).
+  if (!row || row.canary) return "pending";
   if (row.validated) return "valid";
   if (row.task_status === "valid") return "invalid";
   if (row.task_status === "failed" || row.unit_attempt < row.task_attempt) return "failed";

@@ -1,8 +1,9 @@
-// Operators manage tenants (quota, weight, borrowing and lending limits, pause) and their API
-// keys; a key is shown once and stored as its sha256.
+// Operators manage tenants (quota, weight, borrowing and lending limits, pause, input storage
+// quota) and their API keys; a key is shown once and stored as its sha256.
 import { tenantKeys, tenants } from "@nightshift/db/schema";
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
+import type { ApiConfig } from "../config";
 import type { ApiDeps } from "../context";
 import { newToken, sha256Hex } from "../crypto";
 import { conflict, notFound } from "../errors";
@@ -10,6 +11,7 @@ import { ZName, ZShare, ZSlug, ZUuid } from "../schemas";
 import type { ApiState } from "../state";
 import { audit } from "./audit";
 import { type Executor, inTx, rows } from "./db";
+import { heldImages, quotaOf, ZInputStorage, ZInputStorageQuotaBytes } from "./input-storage";
 
 const ZWeight = z.number().gt(0).max(1000);
 
@@ -21,6 +23,10 @@ export const ZTenant = z.object({
   borrowingLimitShare: z.number().nullable(),
   lendingLimitShare: z.number().nullable(),
   paused: z.boolean(),
+  /** The operator's figure for this tenant's input storage; null: the server's default. */
+  inputStorageQuotaBytes: z.number().int().nullable(),
+  /** Stored input images it holds, and the quota that applies. */
+  inputStorage: ZInputStorage,
   keys: z.number().int(),
   /** Work units leased now, and waiting. */
   activeLeases: z.number().int(),
@@ -37,6 +43,7 @@ export const ZCreateTenantInput = z
     borrowingLimitShare: ZShare.nullable().default(null),
     lendingLimitShare: ZShare.nullable().default(null),
     paused: z.boolean().default(false),
+    inputStorageQuotaBytes: ZInputStorageQuotaBytes.nullable().default(null),
   })
   .strict();
 export const ZUpdateTenantInput = z
@@ -48,12 +55,14 @@ export const ZUpdateTenantInput = z
     borrowingLimitShare: ZShare.nullable().optional(),
     lendingLimitShare: ZShare.nullable().optional(),
     paused: z.boolean().optional(),
+    /** null: back to the server's default. */
+    inputStorageQuotaBytes: ZInputStorageQuotaBytes.nullable().optional(),
   })
   .strict();
 export const ZNewKey = z.object({ keyId: ZUuid, prefix: z.string(), key: z.string() });
 export const ZCreateTenantOutput = z.object({ tenant: ZTenant, apiKey: ZNewKey });
 
-export async function listTenants(ex: Executor): Promise<TenantView[]> {
+export async function listTenants(ex: Executor, config: ApiConfig): Promise<TenantView[]> {
   const list = await rows<{
     id: string;
     name: string;
@@ -62,6 +71,8 @@ export async function listTenants(ex: Executor): Promise<TenantView[]> {
     borrowing_limit_share: number | null;
     lending_limit_share: number | null;
     paused: boolean;
+    /** bigint: node-postgres reads it as a string. */
+    input_storage_quota_bytes: string | null;
     keys: number;
     active: number;
     queued: number;
@@ -73,22 +84,29 @@ export async function listTenants(ex: Executor): Promise<TenantView[]> {
                (SELECT count(*)::int FROM work_units w WHERE w.tenant_id = t.id AND w.status = 'open') AS queued
           FROM tenants t ORDER BY t.id`,
   );
-  return list.map((t) => ({
-    id: t.id,
-    name: t.name,
-    quotaShare: t.quota_share,
-    weight: t.weight,
-    borrowingLimitShare: t.borrowing_limit_share,
-    lendingLimitShare: t.lending_limit_share,
-    paused: t.paused,
-    keys: t.keys,
-    activeLeases: t.active,
-    queued: t.queued,
-  }));
+  const held = await heldImages(ex);
+  return list.map((t) => {
+    const own = t.input_storage_quota_bytes === null ? null : Number(t.input_storage_quota_bytes);
+    const stored = held.get(t.id) ?? { usedBytes: 0, images: 0 };
+    return {
+      id: t.id,
+      name: t.name,
+      quotaShare: t.quota_share,
+      weight: t.weight,
+      borrowingLimitShare: t.borrowing_limit_share,
+      lendingLimitShare: t.lending_limit_share,
+      paused: t.paused,
+      inputStorageQuotaBytes: own,
+      inputStorage: { ...stored, quotaBytes: quotaOf(config, own) },
+      keys: t.keys,
+      activeLeases: t.active,
+      queued: t.queued,
+    };
+  });
 }
 
-async function tenantView(ex: Executor, id: string): Promise<TenantView> {
-  const found = (await listTenants(ex)).find((t) => t.id === id);
+async function tenantView(ex: Executor, config: ApiConfig, id: string): Promise<TenantView> {
+  const found = (await listTenants(ex, config)).find((t) => t.id === id);
   if (!found) throw notFound("id", id);
   return found;
 }
@@ -131,7 +149,7 @@ export async function createTenant(
       subjectId: input.id,
       detail: { ...input, keyPrefix: apiKey.prefix },
     });
-    return { tenant: await tenantView(tx, input.id), apiKey };
+    return { tenant: await tenantView(tx, deps.config, input.id), apiKey };
   });
   state.invalidate();
   return out;
@@ -166,7 +184,7 @@ export async function updateTenant(
       subjectId: id,
       detail: patch,
     });
-    return tenantView(tx, id);
+    return tenantView(tx, deps.config, id);
   });
   state.invalidate();
   return out;
