@@ -40,6 +40,31 @@ async function applied(url: string): Promise<{ hash: string; created_at: number 
   return queryOnce(url, "select hash, created_at from drizzle.__drizzle_migrations order by id");
 }
 
+/**
+ * Migrates the database of `pool` as a release before migration `idx` would have: the migrations
+ * before it only, copied with their journal into `dir`. Their tags, in order.
+ */
+async function migrateBefore(
+  pool: ReturnType<typeof createPool>,
+  dir: string,
+  idx: number,
+): Promise<string[]> {
+  const { entries } = JSON.parse(
+    await readFile(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8"),
+  ) as { entries: { idx: number; tag: string }[] };
+  const before = entries.filter((e) => e.idx < idx);
+  await mkdir(path.join(dir, "meta"));
+  await writeFile(
+    path.join(dir, "meta", "_journal.json"),
+    JSON.stringify({ version: "7", dialect: "postgresql", entries: before }),
+  );
+  for (const e of before) {
+    await copyFile(path.join(MIGRATIONS_FOLDER, `${e.tag}.sql`), path.join(dir, `${e.tag}.sql`));
+  }
+  await drizzleMigrate(drizzle({ client: pool }), { migrationsFolder: dir });
+  return before.map((e) => e.tag);
+}
+
 describe("the committed migrations", () => {
   it("match src/schema.ts (else regenerate: see README.md)", async () => {
     // drizzle-kit's own diff between the newest snapshot and the schema: tables, columns,
@@ -161,23 +186,8 @@ describe("migrate", () => {
     const url = await emptyDatabase(server.url);
     const pool = createPool(url);
     try {
-      const { entries } = JSON.parse(
-        await readFile(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8"),
-      ) as { entries: { idx: number; tag: string }[] };
-      const before = entries.filter((e) => e.idx < 2);
-      expect(before.map((e) => e.tag)).toEqual(["0000_init", "0001_lease_request_id"]);
-      await mkdir(path.join(tmp.dir, "meta"));
-      await writeFile(
-        path.join(tmp.dir, "meta", "_journal.json"),
-        JSON.stringify({ version: "7", dialect: "postgresql", entries: before }),
-      );
-      for (const e of before) {
-        await copyFile(
-          path.join(MIGRATIONS_FOLDER, `${e.tag}.sql`),
-          path.join(tmp.dir, `${e.tag}.sql`),
-        );
-      }
-      await drizzleMigrate(drizzle({ client: pool }), { migrationsFolder: tmp.dir });
+      const before = await migrateBefore(pool, tmp.dir, 2);
+      expect(before).toEqual(["0000_init", "0001_lease_request_id"]);
       const offsets: [string, number, string][] = [
         ["us-west", -8, "America/Los_Angeles"],
         ["us-central", -6, "America/Chicago"],
@@ -277,23 +287,8 @@ describe("migrate", () => {
     const url = await emptyDatabase(server.url);
     const pool = createPool(url);
     try {
-      const { entries } = JSON.parse(
-        await readFile(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8"),
-      ) as { entries: { idx: number; tag: string }[] };
-      const before = entries.filter((e) => e.idx < 4);
-      expect(before.at(-1)?.tag).toBe("0003_strangers");
-      await mkdir(path.join(tmp.dir, "meta"));
-      await writeFile(
-        path.join(tmp.dir, "meta", "_journal.json"),
-        JSON.stringify({ version: "7", dialect: "postgresql", entries: before }),
-      );
-      for (const e of before) {
-        await copyFile(
-          path.join(MIGRATIONS_FOLDER, `${e.tag}.sql`),
-          path.join(tmp.dir, `${e.tag}.sql`),
-        );
-      }
-      await drizzleMigrate(drizzle({ client: pool }), { migrationsFolder: tmp.dir });
+      const before = await migrateBefore(pool, tmp.dir, 4);
+      expect(before.at(-1)).toBe("0003_strangers");
       // Two tenants; images a (in both tenants' jobs, twice in one), c (one tenant's), orphan
       // (in no task); and a tensor task whose feed is named "image". Models and cars do not
       // matter here: replica mode skips the foreign-key triggers for this one session.
