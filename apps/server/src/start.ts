@@ -16,7 +16,7 @@ import { sweepInputs } from "@nightshift/api/services/input-storage";
 import { readImage } from "@nightshift/api/services/inputs";
 import { pruneFleetSamples, recordFleetSample } from "@nightshift/api/services/history";
 import { stateOf } from "@nightshift/api/state";
-import { endOverdueJobs, sweepExpired } from "@nightshift/api/sweeper";
+import { endOverdueJobs, settleCanaries, sweepExpired } from "@nightshift/api/sweeper";
 import { type Logger, pino } from "pino";
 import { type Readiness, createApp } from "./app";
 import type { TrustedProxies } from "./client-address";
@@ -240,10 +240,11 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const url = `http://${urlHost(host)}:${port}`;
 
   const sweeper = startSweeper({
-    // Leases, then overdue jobs, then the input images that no job needs any more.
+    // Leases, then overdue jobs, then canaries' pay, then the input images that no job needs.
     sweep: async () => ({
       ...(await sweepExpired(deps)),
       ...(await endOverdueJobs(deps)),
+      ...(await settleCanaries(deps)),
       ...(await sweepInputs(deps)),
     }),
     intervalMs: opts.sweepIntervalMs ?? env.NIGHTSHIFT_SWEEP_INTERVAL_S * 1000,

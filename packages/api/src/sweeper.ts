@@ -117,3 +117,29 @@ export async function endOverdueJobs(deps: ApiDeps): Promise<{ jobsEnded: number
   }
   return { jobsEnded };
 }
+
+const SETTLE_BATCH = 500;
+
+/**
+ * Pays the canaries whose results agreed, once the time they were held to has come (their
+ * lease's expiry: ledger_entries.settles_at). Each batch takes its entries with SKIP LOCKED and
+ * pays only those still waiting, so an entry is paid once whichever instance sweeps it.
+ */
+export async function settleCanaries(deps: ApiDeps): Promise<{ canariesSettled: number }> {
+  const now = deps.now();
+  let canariesSettled = 0;
+  for (;;) {
+    const settled = await rows<{ id: string }>(
+      deps.db,
+      sql`UPDATE ledger_entries
+             SET validated = true, payout_usd = payout_owed_usd, validated_at = settles_at,
+                 settles_at = NULL
+           WHERE id IN (SELECT id FROM ledger_entries WHERE settles_at <= ${now}
+                         ORDER BY settles_at LIMIT ${SETTLE_BATCH} FOR UPDATE SKIP LOCKED)
+          RETURNING id`,
+    );
+    canariesSettled += settled.length;
+    if (settled.length < SETTLE_BATCH) break;
+  }
+  return { canariesSettled };
+}

@@ -14,7 +14,7 @@ import {
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTiny } from "../src/seed";
-import { endOverdueJobs, sweepExpired } from "../src/sweeper";
+import { endOverdueJobs, settleCanaries, sweepExpired } from "../src/sweeper";
 import {
   failure,
   type Harness,
@@ -826,6 +826,19 @@ describe("the work path", () => {
         backend: "native",
       }),
     ).toMatchObject({ accepted: true, verdict: "pending" });
+    // Its pay, too, waits: for its lease's expiry, as a first result waits for its quorum.
+    expect((await honest.client.node.me.query()).earnings).toMatchObject({
+      results: 1,
+      validated: 0,
+      payoutUsd: 0,
+    });
+    expect(await settleCanaries(h.api.deps)).toEqual({ canariesSettled: 0 });
+    h.clock.advance(h.api.deps.config.leaseTtlS);
+    expect(await settleCanaries(h.api.deps)).toEqual({ canariesSettled: 1 });
+    expect(await settleCanaries(h.api.deps)).toEqual({ canariesSettled: 0 });
+    const earned = (await honest.client.node.me.query()).earnings;
+    expect(earned).toMatchObject({ results: 1, validated: 1 });
+    expect(earned.payoutUsd).toBeGreaterThan(0);
     // The operator sees what the car does not: one valid result, one invalid.
     expect(await h.operator.operator.cars.get.query({ carId: honest.carId })).toMatchObject({
       invalidResults: 0,

@@ -463,10 +463,19 @@ export const ledgerEntries = pgTable(
     /** Paid: payoutOwedUsd once validated, else 0. */
     payoutUsd: doublePrecision().notNull().default(0),
     validated: boolean().notNull().default(false),
+    /**
+     * A canary's result that agreed is paid when its lease would have run out, not when it was
+     * submitted: paid at once, it would tell a car reading its earnings that it had been checked
+     * (a first result on new replicated work waits for its quorum). The sweep pays it then.
+     */
+    settlesAt: at(),
     createdAt: createdAt(),
     validatedAt: at(),
   },
   (t) => [
+    index("ledger_entries_settle")
+      .on(t.settlesAt)
+      .where(sql`${t.settlesAt} IS NOT NULL`),
     index().on(t.tenantId),
     index().on(t.ownerId),
     index().on(t.regionId),

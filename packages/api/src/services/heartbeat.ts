@@ -201,8 +201,8 @@ export const ZCarSelf = z.object({
   hardwareId: z.string(),
   policy: ZOwnerPolicy,
   quarantined: z.boolean(),
-  validResults: z.number().int(),
-  invalidResults: z.number().int(),
+  // No reputation counts: they would tell a car which of its results were canaries. Operators
+  // read them (operator.cars.get).
   activeLeases: z.number().int(),
   /** This car's ledger: work done, energy, and what its owner is owed and has been paid. */
   earnings: z.object({
@@ -248,8 +248,6 @@ export async function carSelf(deps: ApiDeps, carId: string): Promise<z.infer<typ
     hardwareId: car.hardwareId,
     policy: car.policy,
     quarantined: car.quarantined,
-    validResults: car.validResults,
-    invalidResults: car.invalidResults,
     activeLeases: row.active,
     earnings: {
       results: row.results,

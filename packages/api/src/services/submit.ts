@@ -275,7 +275,8 @@ const WRITE = prepared(
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(
        result_id uuid, lease_id uuid, task_id uuid, job_id uuid, tenant_id text, output text,
        output_sha256 text, duration_ms int, backend text, energy_k_wh float8, grid_energy_k_wh float8,
-       battery_energy_k_wh float8, cost_usd float8, carbon_g float8, payout_owed_usd float8, paid boolean)
+       battery_energy_k_wh float8, cost_usd float8, carbon_g float8, payout_owed_usd float8, paid boolean,
+       settles_at timestamptz)
    ), r AS (
      INSERT INTO results (id, lease_id, task_id, car_id, output, output_sha256, duration_ms, backend, created_at)
      SELECT result_id, lease_id, task_id, $2::uuid, output::jsonb, output_sha256, duration_ms, backend,
@@ -291,10 +292,11 @@ const WRITE = prepared(
    ), e AS (
      INSERT INTO ledger_entries (lease_id, task_id, job_id, tenant_id, car_id, owner_id, region_id,
                                  energy_k_wh, grid_energy_k_wh, battery_energy_k_wh, cost_usd, carbon_g,
-                                 payout_owed_usd, payout_usd, validated, validated_at)
+                                 payout_owed_usd, payout_usd, validated, validated_at, settles_at)
      SELECT lease_id, task_id, job_id, tenant_id, $2::uuid, $3::uuid, $4::text, energy_k_wh, grid_energy_k_wh,
             battery_energy_k_wh, cost_usd, carbon_g, payout_owed_usd,
-            CASE WHEN paid THEN payout_owed_usd ELSE 0 END, paid, CASE WHEN paid THEN $5::timestamptz END
+            CASE WHEN paid THEN payout_owed_usd ELSE 0 END, paid, CASE WHEN paid THEN $5::timestamptz END,
+            settles_at
        FROM w
      RETURNING 1
    ), d AS (
@@ -549,6 +551,8 @@ async function record(
   const verdicts: Verdict[] = [];
   const outcomes: Outcome[] = [];
   const paidNow = new Set<string>();
+  /** Canaries that agreed: paid by the sweep at this time. */
+  const settleLater = new Map<string, Date>();
   const otherPaid: string[] = [];
   const validTasks: {
     task_id: string;
@@ -577,7 +581,9 @@ async function record(
       const canonical = rounds.get(task.id)?.canonical ?? null;
       const agrees =
         canonical !== null && outputsAgree(a.input.output, canonical, a.model.tolerance);
-      if (agrees) paidNow.add(leaseId);
+      // A canary that agrees is paid when its lease would have run out (the sweep settles it).
+      if (agrees && a.row.canary) settleLater.set(leaseId, a.row.expiresAt);
+      else if (agrees) paidNow.add(leaseId);
       judge(car.id, agrees);
       outcomes.push({ kind: "late" });
       verdicts.push(a.row.canary ? "pending" : agrees ? "valid" : "invalid");
@@ -732,6 +738,7 @@ async function record(
     carbon_g: a.cost.carbonG,
     payout_owed_usd: a.cost.ownerPayoutUsd,
     paid: paidNow.has(a.row.leaseId),
+    settles_at: settleLater.get(a.row.leaseId)?.toISOString() ?? null,
   }));
   const jobProgress = [...validatedPerJob].map(([job_id, validated]) => ({
     job_id,
