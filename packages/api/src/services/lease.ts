@@ -654,15 +654,11 @@ const CANARY_POOL_QUERY = prepared(
     WHERE t.status = 'valid' AND t.validated_at > $1::timestamptz
       AND j.model_id = ANY($2::text[])
       AND EXISTS (SELECT 1 FROM verifications v WHERE v.task_id = t.id AND v.support >= 2)
-      AND EXISTS (SELECT 1 FROM results r
-                    JOIN ledger_entries le ON le.lease_id = r.lease_id
-                    JOIN cars c ON c.id = r.car_id
-                   WHERE r.task_id = t.id AND le.validated
-                     AND c.consecutive_valid >= $5::int AND NOT c.quarantined)
-      AND NOT EXISTS (SELECT 1 FROM results r
-                        JOIN ledger_entries le ON le.lease_id = r.lease_id
-                        JOIN cars c ON c.id = r.car_id
-                       WHERE r.task_id = t.id AND le.validated AND c.quarantined)
+      AND (SELECT bool_or(c.consecutive_valid >= $5::int) AND NOT bool_or(c.quarantined)
+             FROM results r
+             JOIN ledger_entries le ON le.lease_id = r.lease_id
+             JOIN cars c ON c.id = r.car_id
+            WHERE r.task_id = t.id AND le.validated)
       AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.task_id = t.id AND l.owner_id = $3::uuid)
       AND NOT EXISTS (SELECT 1 FROM work_units w WHERE w.task_id = t.id AND w.canary)
     ORDER BY t.validated_at DESC
