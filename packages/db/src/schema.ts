@@ -246,7 +246,21 @@ export type JobStatus = "queued" | "running" | "completed" | "cancelled" | "fail
 export type TaskStatus = "open" | "verifying" | "valid" | "failed" | "cancelled";
 export type WorkUnitStatus = "open" | "leased" | "done" | "cancelled";
 /** "failed": the car could not run it (a broken input, a model that failed its sha256, an engine error). */
-export type LeaseStatus = "active" | "submitted" | "expired" | "released" | "cancelled" | "failed";
+/** "preempted": taken back for a tenant below its guarantee (core's reclaim); its work is queued again. */
+export type LeaseStatus =
+  | "active"
+  | "submitted"
+  | "expired"
+  | "released"
+  | "cancelled"
+  | "failed"
+  | "preempted";
+/**
+ * What a job's work is scheduled for: "soonest" runs on any car that can take it now; "cheapest"
+ * and "cleanest" let a car on dear or dirty power wait for a better window, when its departure
+ * and the job's deadline leave time for it (core's deferral filter).
+ */
+export type JobObjective = "soonest" | "cheapest" | "cleanest";
 
 export const jobs = pgTable(
   "jobs",
@@ -263,6 +277,7 @@ export const jobs = pgTable(
     /** Replicas per task; null means "auto" (core's adaptive replication). */
     replication: integer(),
     budgetUsd: doublePrecision(),
+    objective: text().$type<JobObjective>().notNull().default("soonest"),
     /** Why a job ended before all its tasks were decided: "deadline" or "budget". */
     endReason: text(),
     status: text().$type<JobStatus>().notNull().default("queued"),
@@ -458,6 +473,13 @@ export const ledgerEntries = pgTable(
     batteryEnergyKWh: doublePrecision().notNull(),
     costUsd: doublePrecision().notNull(),
     carbonG: doublePrecision().notNull(),
+    /**
+     * What the same energy would have cost and emitted in the car's region at the moment its job
+     * was submitted (the soonest it could have run): the baseline that deferring (a job's
+     * "cheapest" or "cleanest" objective) is measured against. Null for "soonest" jobs.
+     */
+    soonestCostUsd: doublePrecision(),
+    soonestCarbonG: doublePrecision(),
     /** What the owner is owed if the result validates. */
     payoutOwedUsd: doublePrecision().notNull(),
     /** Paid: payoutOwedUsd once validated, else 0. */
