@@ -71,6 +71,8 @@ function makeFleet(n: number, rng: Rng): Vehicle[] {
       predictedDepartureS: state === "driving" ? null : NOW_S + rng.int(600, 12 * 3600),
       departureUncertaintyS: 1200,
       reputation: { validResults: rng.int(0, 50), invalidResults: 0, consecutiveValid: 5, quarantined: rng.chance(0.001) },
+      lastHeardS: null,
+      batteryTempC: null,
     });
   }
   return cars;

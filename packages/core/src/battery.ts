@@ -4,6 +4,17 @@
 import type { Battery } from "./types";
 
 const S_PER_H = 3600;
+
+/**
+ * BOINC's mobile client pauses above 40 °C battery temperature: a car this hot takes no new work
+ * (the server tells it to drain, and its own node stops taking work).
+ */
+export const MAX_BATTERY_TEMP_C = 40;
+
+/** Whether a reported battery temperature is too hot for work; an unknown one is not. */
+export function batteryTooHot(batteryTempC: number | null | undefined): boolean {
+  return (batteryTempC ?? -Infinity) > MAX_BATTERY_TEMP_C;
+}
 const J_PER_KWH = 3.6e6;
 
 /** Power and flow into/out of a parked car over a period. */

@@ -118,7 +118,8 @@ export function workCost(
 ): WorkCost {
   assertNonNegative("durationS", work.durationS);
   assertNonNegative("teraOps", work.teraOps);
-  if (!Number.isFinite(work.startS)) throw new RangeError(`startS must be finite, got ${work.startS}`);
+  if (!Number.isFinite(work.startS))
+    throw new RangeError(`startS must be finite, got ${work.startS}`);
   const efficiency = vehicle.battery.chargeEfficiency;
   if (!(efficiency > 0 && efficiency <= 1)) {
     throw new RangeError(`chargeEfficiency must be in (0, 1], got ${efficiency} (${vehicle.id})`);

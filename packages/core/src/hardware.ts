@@ -93,9 +93,7 @@ export const REFERENCE_GPU: HardwareProfile = HARDWARE["h100-sxm"] as HardwarePr
 export function hardwareById(id: string): HardwareProfile {
   const profile = Object.hasOwn(HARDWARE, id) ? HARDWARE[id] : undefined;
   if (profile === undefined) {
-    throw new Error(
-      `unknown hardware id "${id}"; known ids: ${Object.keys(HARDWARE).join(", ")}`,
-    );
+    throw new Error(`unknown hardware id "${id}"; known ids: ${Object.keys(HARDWARE).join(", ")}`);
   }
   return profile;
 }

@@ -104,7 +104,13 @@ export function validateTariff(rates: readonly TariffRate[]): void {
   // A gap that runs through midnight is reported as one gap.
   const first = gaps[0];
   const last = gaps[gaps.length - 1];
-  if (gaps.length > 1 && first !== undefined && last !== undefined && first[0] === 0 && last[1] === 24) {
+  if (
+    gaps.length > 1 &&
+    first !== undefined &&
+    last !== undefined &&
+    first[0] === 0 &&
+    last[1] === 24
+  ) {
     gaps.shift();
     last[1] = first[1];
   }
@@ -260,9 +266,7 @@ function integral(p: DayProfile, u1: number, u2: number): number {
   const r1 = secondOfDay(u1, d1);
   const r2 = secondOfDay(u2, d2);
   if (d1 === d2) return integralInDay(p, r1, r2);
-  return (
-    integralInDay(p, r1, DAY_S) + (d2 - d1 - 1) * p.dayIntegral + integralInDay(p, 0, r2)
-  );
+  return integralInDay(p, r1, DAY_S) + (d2 - d1 - 1) * p.dayIntegral + integralInDay(p, 0, r2);
 }
 
 function valueAt(p: DayProfile, u: number): number {
@@ -378,7 +382,13 @@ export function bestWindow(region: Region, q: WindowQuery): TimeWindow | null {
   const candidates =
     lastChangeS === -Infinity
       ? candidatesSteady(p, a, Math.min(lastStart, a + DAY_S), q.durationS, offsetAt(c.offsets, a))
-      : candidatesAcross(c, p, a, Math.min(lastStart, Math.max(a, lastChangeS) + DAY_S), q.durationS);
+      : candidatesAcross(
+          c,
+          p,
+          a,
+          Math.min(lastStart, Math.max(a, lastChangeS) + DAY_S),
+          q.durationS,
+        );
 
   let bestS = a;
   let bestMean = meanCompiled(c, p, a, a + q.durationS);

@@ -156,7 +156,11 @@ export function entitlements(
  * tenant gets min(headroom, weight × λ) for the one level λ that spends the pool (or everyone
  * gets its headroom when the pool covers it all).
  */
-function waterFill(tenants: readonly Tenant[], headroom: readonly number[], pool: number): number[] {
+function waterFill(
+  tenants: readonly Tenant[],
+  headroom: readonly number[],
+  pool: number,
+): number[] {
   const n = tenants.length;
   const extra = new Array<number>(n).fill(0);
   const order: number[] = [];
@@ -174,8 +178,11 @@ function waterFill(tenants: readonly Tenant[], headroom: readonly number[], pool
   }
   // Fill the tenants that saturate first (smallest headroom per weight); ties by id keep the
   // result independent of the order the tenants came in.
-  const level = (i: number): number => (headroom[i] as number) / effectiveWeight(tenants[i] as Tenant);
-  order.sort((a, b) => level(a) - level(b) || compareIds(tenants[a] as Tenant, tenants[b] as Tenant));
+  const level = (i: number): number =>
+    (headroom[i] as number) / effectiveWeight(tenants[i] as Tenant);
+  order.sort(
+    (a, b) => level(a) - level(b) || compareIds(tenants[a] as Tenant, tenants[b] as Tenant),
+  );
   let left = pool;
   let weightLeft = 0;
   for (const i of order) weightLeft += effectiveWeight(tenants[i] as Tenant);
@@ -189,7 +196,8 @@ function waterFill(tenants: readonly Tenant[], headroom: readonly number[], pool
   }
   // Recompute the remaining weight rather than trust the running difference.
   let w = 0;
-  for (let j = k; j < order.length; j++) w += effectiveWeight(tenants[order[j] as number] as Tenant);
+  for (let j = k; j < order.length; j++)
+    w += effectiveWeight(tenants[order[j] as number] as Tenant);
   const lambda = w > 0 ? Math.max(0, left) / w : 0;
   for (let j = k; j < order.length; j++) {
     const i = order[j] as number;
@@ -292,7 +300,8 @@ export function reclaim(
   ent: Map<string, Entitlement>,
 ): RunningGroup[] {
   const usage = new Map<string, number>();
-  for (const r of running) usage.set(r.tenantId, (usage.get(r.tenantId) ?? 0) + nonNegative(r.count));
+  for (const r of running)
+    usage.set(r.tenantId, (usage.get(r.tenantId) ?? 0) + nonNegative(r.count));
 
   let need = 0;
   for (const t of tenants) {

@@ -20,12 +20,18 @@ export const REAL_TIME: TimeScale = { speedup: 1, wallOriginS: 0, worldOriginS: 
 export const MAX_SPEEDUP = 3600;
 
 /** A time scale that makes `worldOriginS` the world's time at the wall instant `wallOriginS`. */
-export function timeScale(speedup: number, wallOriginS: number, worldOriginS = wallOriginS): TimeScale {
+export function timeScale(
+  speedup: number,
+  wallOriginS: number,
+  worldOriginS = wallOriginS,
+): TimeScale {
   if (!(speedup >= 1 && speedup <= MAX_SPEEDUP)) {
     throw new RangeError(`speedup must be a number from 1 to ${MAX_SPEEDUP}, got ${speedup}`);
   }
   if (!Number.isFinite(wallOriginS) || !Number.isFinite(worldOriginS)) {
-    throw new RangeError(`time-scale origins must be finite, got ${wallOriginS} and ${worldOriginS}`);
+    throw new RangeError(
+      `time-scale origins must be finite, got ${wallOriginS} and ${worldOriginS}`,
+    );
   }
   return { speedup, wallOriginS, worldOriginS };
 }

@@ -40,6 +40,8 @@ export interface Region {
   tariff: readonly TariffRate[];
   /** Grid carbon intensity for each local hour 0..23, gCO2 per kWh. */
   carbonGPerKWh: readonly number[];
+  /** An operator drained the region: its cars take no new work. Absent: open. */
+  drained?: boolean;
 }
 
 export type DriveState = "driving" | "parked" | "charging";
@@ -91,7 +93,24 @@ export interface Vehicle {
   /** Spread of the departure prediction (one standard deviation), seconds. */
   departureUncertaintyS: number;
   reputation: Reputation;
+  /**
+   * When the server last heard from the car, on the scheduling clock; null where there is no
+   * link to lose (the simulator's cars). A car not heard from within the config's timeout is
+   * offline.
+   */
+  lastHeardS: number | null;
+  /** The battery's temperature as last reported, °C; null when unknown. */
+  batteryTempC: number | null;
 }
+
+/**
+ * What a job's work is scheduled for: "soonest" runs on any car that can take it now; "cheapest"
+ * and "cleanest" let a car on dear or dirty grid power wait for a better window, when its
+ * departure and the work's deadline leave room for it (defer.ts).
+ */
+export type Objective = "soonest" | "cheapest" | "cleanest";
+
+export const OBJECTIVES: readonly Objective[] = ["soonest", "cheapest", "cleanest"];
 
 export interface ModelSpec {
   id: string;
@@ -116,6 +135,8 @@ export interface WorkItem {
   /** Higher runs first within a tenant, and is preempted last. */
   priority: number;
   deadlineS: number;
+  /** What the work is scheduled for; "soonest" when absent. */
+  objective?: Objective;
   /** Region where the input data lives, for the locality score; null when anywhere. */
   dataRegionId: string | null;
   /** Cars and owners that already hold a replica of the same work: the next replica avoids them. */

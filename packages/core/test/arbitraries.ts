@@ -99,6 +99,8 @@ export const arbVehicle = (overrides: Partial<Vehicle> = {}): fc.Arbitrary<Vehic
         consecutiveValid: fc.nat(100),
         quarantined: fc.boolean(),
       }),
+      lastHeardS: fc.constant(null),
+      batteryTempC: fc.constant(null),
     })
     .map((v) => ({
       ...v,
@@ -328,6 +330,7 @@ export const arbWorkItem = (overrides: Partial<WorkItem> = {}): fc.Arbitrary<Wor
       maxRunInferences: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
       priority: fc.integer({ min: 0, max: 3 }),
       deadlineS: fc.integer({ min: 0, max: 3 * DAY_S }),
+      objective: fc.constantFrom(undefined, "soonest" as const, "cheapest" as const, "cleanest" as const),
       dataRegionId: fc.constantFrom(null, ...REGION_IDS),
       excludeVehicleIds: fc.array(fc.uuid(), { maxLength: 2 }),
       excludeOwnerIds: fc.subarray([...OWNER_IDS], { maxLength: 3 }),

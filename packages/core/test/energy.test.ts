@@ -42,6 +42,8 @@ const car = (overrides: Partial<Vehicle> = {}): Vehicle => ({
   predictedDepartureS: 31 * H, // 07:00 the next morning
   departureUncertaintyS: 600,
   reputation: { validResults: 0, invalidResults: 0, consecutiveValid: 0, quarantined: false },
+  lastHeardS: null,
+  batteryTempC: null,
   ...overrides,
 });
 

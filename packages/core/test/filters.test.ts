@@ -60,7 +60,9 @@ describe("car filters", () => {
   });
 
   it("notQuarantined", () => {
-    const q = car({ reputation: { validResults: 9, invalidResults: 3, consecutiveValid: 0, quarantined: true } });
+    const q = car({
+      reputation: { validResults: 9, invalidResults: 3, consecutiveValid: 0, quarantined: true },
+    });
     expect(notQuarantined(q, ctx)).toBe("quarantined");
     expect(notQuarantined(car(), ctx)).toBeNull();
   });
@@ -88,12 +90,17 @@ describe("car filters", () => {
     for (let q = 0; q < 96; q++) {
       const c = ctxEast(q * 900);
       expect(optedInNow(car({}, { allowedHours: { startHour: 0, endHour: 24 } }), c)).toBeNull();
-      expect(optedInNow(car({ regionId: "r-east" }, { allowedHours: { startHour: 9, endHour: 9 } }), c)).toBeNull();
+      expect(
+        optedInNow(car({ regionId: "r-east" }, { allowedHours: { startHour: 9, endHour: 9 } }), c),
+      ).toBeNull();
     }
   });
 
   it("hasEnergy: a battery exactly at its reserve and not plugged in has nothing to give", () => {
-    const atReserve = car({ battery: { ...car().battery, socPct: 20 } }, { minDepartureChargePct: 10 });
+    const atReserve = car(
+      { battery: { ...car().battery, socPct: 20 } },
+      { minDepartureChargePct: 10 },
+    );
     expect(energyLimitedRunS(atReserve, ctx)).toBe(0);
     expect(hasEnergy(atReserve, ctx)).toBe("low-energy");
   });
@@ -101,7 +108,12 @@ describe("car filters", () => {
   it("hasEnergy: at its reserve, a charger larger than the draw carries the work", () => {
     // 3.7 kW × 0.9 = 3.33 kW reaches the battery, above HW4's 160 W.
     const v = car(
-      { pluggedIn: true, chargerKW: 3.7, state: "charging", battery: { ...car().battery, socPct: 20 } },
+      {
+        pluggedIn: true,
+        chargerKW: 3.7,
+        state: "charging",
+        battery: { ...car().battery, socPct: 20 },
+      },
       { minDepartureChargePct: 10 },
     );
     expect(energyLimitedRunS(v, ctx)).toBe(Infinity);
@@ -126,7 +138,10 @@ describe("car filters", () => {
     // 160 W for 60 s is 160 × 60 / 3.6e6 kWh.
     const justKWh = (160 * cfg.minRunS) / 3.6e6;
     const v = (extraKWh: number) =>
-      car({ battery: { ...car().battery, socPct: pct(15 + extraKWh) } }, { minDepartureChargePct: 10 });
+      car(
+        { battery: { ...car().battery, socPct: pct(15 + extraKWh) } },
+        { minDepartureChargePct: 10 },
+      );
     expect(hasEnergy(v(justKWh * 1.001), ctx)).toBeNull();
     expect(hasEnergy(v(justKWh * 0.999), ctx)).toBe("low-energy");
   });
@@ -138,7 +153,8 @@ describe("car filters", () => {
     expect(staysLongEnough(car({ predictedDepartureS: null }), ctx)).toBeNull();
     expect(departureLimitedRunS(car({ predictedDepartureS: null }), ctx)).toBe(Infinity);
     const margin = cfg.safetyMarginS + cfg.departureZ * 100;
-    const leaving = (inS: number) => car({ predictedDepartureS: T0 + inS, departureUncertaintyS: 100 });
+    const leaving = (inS: number) =>
+      car({ predictedDepartureS: T0 + inS, departureUncertaintyS: 100 });
     expect(departureLimitedRunS(leaving(margin + 500), ctx)).toBeCloseTo(500, 9);
     expect(staysLongEnough(leaving(margin + cfg.minRunS), ctx)).toBeNull();
     expect(staysLongEnough(leaving(margin + cfg.minRunS - 1), ctx)).toBe("departs-too-soon");
@@ -152,22 +168,37 @@ describe("car filters", () => {
 
   it("REASONS lists the car filters' reasons first, in the order carRejection asks them", () => {
     // A car failing every car filter at once gets each reason in turn as the earlier ones clear.
+    const drained = { ...ctx, regions: new Map([[REGION.id, { ...REGION, drained: true }]]) };
     const all = {
+      lastHeardS: T0 - ctx.config.offlineAfterS,
+      batteryTempC: 41,
       state: "driving" as const,
       reputation: { ...car().reputation, quarantined: true },
       policy: { ...car().policy, optedIn: false },
       predictedDepartureS: T0,
     };
     const seen = [
-      carRejection(car(all), ctx),
-      carRejection(car({ ...all, state: "parked" }), ctx),
-      carRejection(car({ ...all, state: "parked", reputation: car().reputation }), ctx),
+      carRejection(car(all), drained),
+      carRejection(car({ ...all, lastHeardS: T0 }), drained),
+      carRejection(car({ ...all, lastHeardS: T0, batteryTempC: 40 }), drained),
+      carRejection(car({ ...all, lastHeardS: T0, batteryTempC: 40 }), ctx),
+      carRejection(car({ ...all, lastHeardS: null, batteryTempC: null, state: "parked" }), ctx),
+      carRejection(
+        car({
+          ...all,
+          lastHeardS: null,
+          batteryTempC: null,
+          state: "parked",
+          reputation: car().reputation,
+        }),
+        ctx,
+      ),
     ];
-    expect(seen).toEqual(REASONS.slice(0, 3));
+    expect(seen).toEqual(REASONS.slice(0, 6));
     fc.assert(
       fc.property(arbRegionSet, arbSchedVehicle, arbNowS, (regions, v, nowS) => {
         const reason = carRejection(v, ctxAt(nowS, regions));
-        expect(reason === null || REASONS.slice(0, 6).includes(reason)).toBe(true);
+        expect(reason === null || REASONS.slice(0, 9).includes(reason)).toBe(true);
       }),
     );
   });
@@ -175,34 +206,60 @@ describe("car filters", () => {
 
 describe("work filters", () => {
   it("hardwareFits: a model exactly the car's memory fits, a larger one does not", () => {
-    expect(hardwareFits(car(), work({ model: { id: "m", memoryGB: 16, teraOpsPerInference: 1 } }), ctx)).toBeNull();
-    expect(hardwareFits(car(), work({ model: { id: "m", memoryGB: 16.01, teraOpsPerInference: 1 } }), ctx)).toBe(
-      "hardware-too-small",
-    );
+    expect(
+      hardwareFits(car(), work({ model: { id: "m", memoryGB: 16, teraOpsPerInference: 1 } }), ctx),
+    ).toBeNull();
+    expect(
+      hardwareFits(
+        car(),
+        work({ model: { id: "m", memoryGB: 16.01, teraOpsPerInference: 1 } }),
+        ctx,
+      ),
+    ).toBe("hardware-too-small");
   });
 
   it("distinctReplica: an excluded car or owner is rejected", () => {
-    expect(distinctReplica(car(), work({ excludeVehicleIds: ["car-1"] }), ctx)).toBe("replica-conflict");
-    expect(distinctReplica(car(), work({ excludeOwnerIds: ["owner-1"] }), ctx)).toBe("replica-conflict");
-    expect(distinctReplica(car(), work({ excludeVehicleIds: ["car-2"], excludeOwnerIds: ["owner-2"] }), ctx)).toBeNull();
+    expect(distinctReplica(car(), work({ excludeVehicleIds: ["car-1"] }), ctx)).toBe(
+      "replica-conflict",
+    );
+    expect(distinctReplica(car(), work({ excludeOwnerIds: ["owner-1"] }), ctx)).toBe(
+      "replica-conflict",
+    );
+    expect(
+      distinctReplica(
+        car(),
+        work({ excludeVehicleIds: ["car-2"], excludeOwnerIds: ["owner-2"] }),
+        ctx,
+      ),
+    ).toBeNull();
   });
 
   it("fitsBeforeDeparture: a whole item must fit, a divisible one needs one inference", () => {
     // 100 s before the margin; inferences of 1 s.
     const v = car({ predictedDepartureS: T0 + cfg.safetyMarginS + 100 });
     expect(fitsBeforeDeparture(v, work({ divisible: false, inferences: 100 }), ctx)).toBeNull();
-    expect(fitsBeforeDeparture(v, work({ divisible: false, inferences: 101 }), ctx)).toBe("departs-too-soon");
+    expect(fitsBeforeDeparture(v, work({ divisible: false, inferences: 101 }), ctx)).toBe(
+      "departs-too-soon",
+    );
     expect(fitsBeforeDeparture(v, work({ divisible: true, inferences: 100_000 }), ctx)).toBeNull();
-    const slow = work({ divisible: true, model: { id: "m", memoryGB: 8, teraOpsPerInference: 150 * 101 } });
+    const slow = work({
+      divisible: true,
+      model: { id: "m", memoryGB: 8, teraOpsPerInference: 150 * 101 },
+    });
     expect(fitsBeforeDeparture(v, slow, ctx)).toBe("departs-too-soon");
   });
 
   it("fitsBeforeDeparture: names low energy when energy is the tighter limit", () => {
     // 0.16 kWh above the reserve at 160 W: one hour.
-    const v = car({ battery: { ...car().battery, socPct: pct(15.16) } }, { minDepartureChargePct: 10 });
+    const v = car(
+      { battery: { ...car().battery, socPct: pct(15.16) } },
+      { minDepartureChargePct: 10 },
+    );
     expect(energyLimitedRunS(v, ctx)).toBeCloseTo(HOUR_S, 6);
     expect(fitsBeforeDeparture(v, work({ divisible: false, inferences: 3500 }), ctx)).toBeNull();
-    expect(fitsBeforeDeparture(v, work({ divisible: false, inferences: 3601 }), ctx)).toBe("low-energy");
+    expect(fitsBeforeDeparture(v, work({ divisible: false, inferences: 3601 }), ctx)).toBe(
+      "low-energy",
+    );
     expect(workRejection(v, work({ divisible: false, inferences: 3601 }), ctx)).toBe("low-energy");
   });
 });
@@ -211,7 +268,10 @@ describe("run limits", () => {
   it("energyLimitedRunS: unplugged, the tighter of reserve and departure minimum", () => {
     // 60 kWh; the minimum at departure (37.5 kWh) binds before the reserve (15 kWh): 22.5 / 0.16 h.
     expect(energyLimitedRunS(car(), ctx)).toBeCloseTo((22.5 / 0.16) * HOUR_S, 6);
-    expect(energyLimitedRunS(car({}, { minDepartureChargePct: 10 }), ctx)).toBeCloseTo((45 / 0.16) * HOUR_S, 6);
+    expect(energyLimitedRunS(car({}, { minDepartureChargePct: 10 }), ctx)).toBeCloseTo(
+      (45 / 0.16) * HOUR_S,
+      6,
+    );
     expect(energyLimitedRunS(car({ predictedDepartureS: T0 + 5 * HOUR_S }), ctx)).toBeCloseTo(
       (22.5 / 0.16) * HOUR_S,
       6,
@@ -237,16 +297,26 @@ describe("run limits", () => {
     expect(hoursLimitedRunS(nightOwl(), ctxEast(10.5 * HOUR_S))).toBeCloseTo(0.5 * HOUR_S, 6); // local 05:30
     expect(hoursLimitedRunS(nightOwl(), ctxEast(12 * HOUR_S))).toBe(0); // local 07:00
     expect(hoursLimitedRunS(car(), ctx)).toBe(Infinity);
-    expect(hoursLimitedRunS(car({}, { allowedHours: { startHour: 9, endHour: 9 } }), ctx)).toBe(Infinity);
+    expect(hoursLimitedRunS(car({}, { allowedHours: { startHour: 9, endHour: 9 } }), ctx)).toBe(
+      Infinity,
+    );
     // 20:00–24:00 at 23:00 local: one hour left.
-    expect(hoursLimitedRunS(car({}, { allowedHours: { startHour: 20, endHour: 24 } }), ctxAt(23 * HOUR_S))).toBe(HOUR_S);
+    expect(
+      hoursLimitedRunS(
+        car({}, { allowedHours: { startHour: 20, endHour: 24 } }),
+        ctxAt(23 * HOUR_S),
+      ),
+    ).toBe(HOUR_S);
   });
 
   it("maxRunS: every limit at once, capped by the config", () => {
     expect(maxRunS(car(), ctx)).toBe(cfg.maxRunS);
     expect(maxRunS(nightOwl(), ctxEast(10.5 * HOUR_S))).toBeCloseTo(0.5 * HOUR_S, 6);
     expect(maxRunS(car({ predictedDepartureS: T0 + cfg.safetyMarginS + 300 }), ctx)).toBe(300);
-    const low = car({ battery: { ...car().battery, socPct: pct(15.16) } }, { minDepartureChargePct: 10 });
+    const low = car(
+      { battery: { ...car().battery, socPct: pct(15.16) } },
+      { minDepartureChargePct: 10 },
+    );
     expect(maxRunS(low, ctx)).toBeCloseTo(HOUR_S, 6);
   });
 });
@@ -254,12 +324,48 @@ describe("run limits", () => {
 describe("owner hours across the 2025 daylight saving changes", () => {
   // Each change: its table, its instant, the local hour just before it, and whether clocks go forward.
   const changes = [
-    { name: "Los Angeles spring", offsets: LOS_ANGELES_2025, atS: LA_SPRING_2025_S, before: 2, spring: true },
-    { name: "Los Angeles fall", offsets: LOS_ANGELES_2025, atS: LA_FALL_2025_S, before: 2, spring: false },
-    { name: "Chicago spring", offsets: CHICAGO_2025, atS: CHICAGO_SPRING_2025_S, before: 2, spring: true },
-    { name: "Chicago fall", offsets: CHICAGO_2025, atS: CHICAGO_FALL_2025_S, before: 2, spring: false },
-    { name: "Stockholm spring", offsets: STOCKHOLM_2025, atS: STOCKHOLM_SPRING_2025_S, before: 2, spring: true },
-    { name: "Stockholm fall", offsets: STOCKHOLM_2025, atS: STOCKHOLM_FALL_2025_S, before: 3, spring: false },
+    {
+      name: "Los Angeles spring",
+      offsets: LOS_ANGELES_2025,
+      atS: LA_SPRING_2025_S,
+      before: 2,
+      spring: true,
+    },
+    {
+      name: "Los Angeles fall",
+      offsets: LOS_ANGELES_2025,
+      atS: LA_FALL_2025_S,
+      before: 2,
+      spring: false,
+    },
+    {
+      name: "Chicago spring",
+      offsets: CHICAGO_2025,
+      atS: CHICAGO_SPRING_2025_S,
+      before: 2,
+      spring: true,
+    },
+    {
+      name: "Chicago fall",
+      offsets: CHICAGO_2025,
+      atS: CHICAGO_FALL_2025_S,
+      before: 2,
+      spring: false,
+    },
+    {
+      name: "Stockholm spring",
+      offsets: STOCKHOLM_2025,
+      atS: STOCKHOLM_SPRING_2025_S,
+      before: 2,
+      spring: true,
+    },
+    {
+      name: "Stockholm fall",
+      offsets: STOCKHOLM_2025,
+      atS: STOCKHOLM_FALL_2025_S,
+      before: 3,
+      spring: false,
+    },
   ];
 
   describe.each(changes)("$name", ({ offsets, atS, before, spring }) => {
@@ -312,7 +418,9 @@ describe("planRun", () => {
   });
 
   it("takes an indivisible item whole or not at all", () => {
-    expect(planRun(car(), work({ divisible: false, inferences: cfg.maxRunS }), ctx)).toBe(cfg.maxRunS);
+    expect(planRun(car(), work({ divisible: false, inferences: cfg.maxRunS }), ctx)).toBe(
+      cfg.maxRunS,
+    );
     expect(planRun(car(), work({ divisible: false, inferences: cfg.maxRunS + 1 }), ctx)).toBe(0);
   });
 
@@ -328,7 +436,9 @@ describe("planRun", () => {
     expect(planRun(nightOwl(), w, ctxEast(12 * HOUR_S))).toBe(0);
     expect(planRun(car({ predictedDepartureS: T0 }), w, ctx)).toBe(0);
     expect(planRun(car({ battery: { ...car().battery, socPct: 20 } }), w, ctx)).toBe(0);
-    expect(planRun(car(), work({ model: { id: "m", memoryGB: 64, teraOpsPerInference: 150 } }), ctx)).toBe(0);
+    expect(
+      planRun(car(), work({ model: { id: "m", memoryGB: 64, teraOpsPerInference: 150 } }), ctx),
+    ).toBe(0);
     expect(planRun(car(), work({ excludeOwnerIds: ["owner-1"] }), ctx)).toBe(0);
     const q = car({ reputation: { ...car().reputation, quarantined: true } });
     expect(planRun(q, w, ctx)).toBe(0);
@@ -377,11 +487,17 @@ function simulate(v: Vehicle, runS: number, nowS: number) {
   const chargeKW = v.pluggedIn ? v.chargerKW * v.battery.chargeEfficiency : 0;
   const netKW = chargeKW - v.hardware.inferencePowerW / 1000;
   const startKWh = (v.battery.socPct / 100) * cap;
-  const endKWh = netKW > 0 ? Math.min(Math.max(cap, startKWh), startKWh + (netKW * runS) / 3600) : startKWh + (netKW * runS) / 3600;
+  const endKWh =
+    netKW > 0
+      ? Math.min(Math.max(cap, startKWh), startKWh + (netKW * runS) / 3600)
+      : startKWh + (netKW * runS) / 3600;
   const departureKWh =
     v.predictedDepartureS === null
       ? null
-      : Math.min(Math.max(cap, endKWh), endKWh + (chargeKW * Math.max(0, v.predictedDepartureS - nowS - runS)) / 3600);
+      : Math.min(
+          Math.max(cap, endKWh),
+          endKWh + (chargeKW * Math.max(0, v.predictedDepartureS - nowS - runS)) / 3600,
+        );
   // The trajectory is monotone over the run, so its low point is at one end.
   return { startKWh, lowKWh: Math.min(startKWh, endKWh), endKWh, departureKWh };
 }
@@ -430,7 +546,8 @@ describe("planRun: properties", () => {
         const minDepartureKWh = (v.policy.minDepartureChargePct / 100) * cap;
         const tol = eps * cap;
         expect(s.lowKWh >= reserveKWh - tol || s.endKWh >= s.startKWh).toBe(true);
-        if (s.departureKWh !== null) expect(s.departureKWh).toBeGreaterThanOrEqual(minDepartureKWh - tol);
+        if (s.departureKWh !== null)
+          expect(s.departureKWh).toBeGreaterThanOrEqual(minDepartureKWh - tol);
         // With no predicted departure the car may leave at any moment: it keeps the minimum throughout.
         else expect(s.endKWh >= minDepartureKWh - tol || s.endKWh >= s.startKWh).toBe(true);
         // (c) done, with the margin, before the predicted departure
@@ -443,7 +560,8 @@ describe("planRun: properties", () => {
         expect(w.excludeOwnerIds).not.toContain(v.ownerId);
         // The run's own bounds: whole or part, the cap, the longest run, the owner's window.
         if (!w.divisible) expect(n).toBe(w.inferences);
-        if (w.divisible && w.maxRunInferences !== undefined) expect(n).toBeLessThanOrEqual(w.maxRunInferences);
+        if (w.divisible && w.maxRunInferences !== undefined)
+          expect(n).toBeLessThanOrEqual(w.maxRunInferences);
         expect(runS).toBeLessThanOrEqual(cfg.maxRunS + eps);
         expect(nowS + runS).toBeLessThanOrEqual(nowS + untilWindowEndsS(v, region, nowS) + eps);
       }),

@@ -98,6 +98,8 @@ export function car(over: Partial<Vehicle> = {}, policy: Partial<Vehicle["policy
     predictedDepartureS: null,
     departureUncertaintyS: 0,
     reputation: { validResults: 0, invalidResults: 0, consecutiveValid: 0, quarantined: false },
+    lastHeardS: null,
+    batteryTempC: null,
     ...over,
     policy: {
       optedIn: true,

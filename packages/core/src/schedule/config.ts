@@ -25,10 +25,24 @@ export interface ScheduleConfig {
   /** Batch placement: cars sampled per item (Sparrow's batch sampling). */
   probesPerItem: number;
   weights: ScoreWeights;
+  /**
+   * A car not heard from for this long is offline, on the scheduling clock (a server on a
+   * compressed clock scales its wall-clock timeout).
+   */
+  offlineAfterS: number;
+  deferral: DeferralConfig;
   /** Prices and intensities at which the cost and carbon scores reach 0. */
   costCeilingUsdPerKWh: number;
   carbonCeilingGPerKWh: number;
   cost: CostConfig;
+}
+
+/** When work whose objective is "cheapest" or "cleanest" waits for a better window (defer.ts). */
+export interface DeferralConfig {
+  /** The window must be at least this much cheaper (or cleaner) than now, as a share (0..1). */
+  minSavingShare: number;
+  /** How far ahead a window is looked for, s: work waits no longer than this. */
+  horizonS: number;
 }
 
 export const DEFAULT_SCHEDULE_CONFIG: ScheduleConfig = {
@@ -43,6 +57,10 @@ export const DEFAULT_SCHEDULE_CONFIG: ScheduleConfig = {
   // Sparrow probes d = 2 workers per task; a few more buy better scores for little.
   probesPerItem: 4,
   weights: { cost: 0.3, carbon: 0.15, finish: 0.3, reputation: 0.15, locality: 0.1 },
+  // Three missed heartbeats at the agents' 30 s.
+  offlineAfterS: 90,
+  // A tenth saved is worth a wait; evcc plans charging over the next day's tariff in the same way.
+  deferral: { minSavingShare: 0.1, horizonS: 12 * 3600 },
   costCeilingUsdPerKWh: 0.6,
   carbonCeilingGPerKWh: 800,
   cost: DEFAULT_COST_CONFIG,

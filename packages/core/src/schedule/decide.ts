@@ -1,11 +1,12 @@
-// Late binding: a car asks for work and gets the best it can run now, taken from the queue. The same filters and scores
-// as batch placement; the tenant is chosen by fair share first, then the item within the tenant.
+// Late binding: a car asks for work and gets the best it can run now, taken from the queue. The
+// tenant is chosen by fair share first, then the work within the tenant by choose.ts, the same
+// function the server's lease call runs over its candidate rows.
 import { type Entitlement, nextTenant } from "../tenants";
 import type { Tenant, Vehicle, WorkItem } from "../types";
+import { choose } from "./choose";
 import type { ScheduleContext } from "./config";
-import { carRejection, fitRun, type Reason, workRejection } from "./filters";
+import { carRejection, type Reason } from "./filters";
 import type { WorkQueue } from "./queue";
-import { totalScore } from "./scores";
 
 /** Who shares the fleet, what each runs now, and what each is entitled to. */
 export interface TenantState {
@@ -18,9 +19,6 @@ export interface TenantState {
 export type Decision =
   | { item: WorkItem; inferences: number; score: number }
   | { item: null; reason: Reason | "no-work" };
-
-/** Passing items of one tenant compared by score before binding the best. */
-const CANDIDATES_PER_DECISION = 4;
 
 export function decide(
   v: Vehicle,
@@ -39,30 +37,14 @@ export function decide(
     const tenantId = nextTenant(tenants.tenants, tenants.usage, tenants.entitlements, open);
     if (tenantId === null) return { item: null, reason: lastReason };
     tried.push(tenantId);
-
-    // Filter and score the tenant's first items; bind the best.
-    let best: WorkItem | null = null;
-    let bestScore = -Infinity;
-    let passed = 0;
-    let scanned = 0;
-    for (const item of queue.items(tenantId)) {
-      if (++scanned > ctx.config.maxScan) break;
-      const reason = workRejection(v, item, ctx);
-      if (reason !== null) {
-        lastReason = reason;
-        continue;
-      }
-      const score = totalScore(v, item, ctx);
-      if (score > bestScore) [best, bestScore] = [item, score];
-      if (++passed >= CANDIDATES_PER_DECISION) break;
+    const { picks, reason } = choose(v, queue.items(tenantId), ctx);
+    const pick = picks[0];
+    if (pick === undefined) {
+      lastReason = reason;
+      continue;
     }
-    if (best) {
-      // Bind: take the run out of the queue.
-      const inferences = fitRun(v, best, ctx);
-      if (inferences > 0) {
-        queue.consume(best, inferences);
-        return { item: best, inferences, score: bestScore };
-      }
-    }
+    // Bind: take the run out of the queue.
+    queue.consume(pick.item, pick.inferences);
+    return pick;
   }
 }

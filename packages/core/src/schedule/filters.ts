@@ -1,17 +1,22 @@
 // Filters: who may run this work. Each filter is a small named function that answers null when the
 // car passes, or the reason it does not. Car filters need only the car; work filters need the
 // work too. `planRun` turns the same limits into the longest run a car can take.
+import { batteryTooHot } from "../battery";
 import { estimatedRunS } from "../hardware";
 import { localHourAt, offsetIndex } from "../local-time";
-import { localHour } from "../tariff";
+import { localHour, type TimeWindow } from "../tariff";
 import type { AllowedHours, Vehicle, WorkItem } from "../types";
 import { regionOf, type ScheduleContext } from "./config";
+import { betterWindow } from "./defer";
 
 /**
  * Every reason a filter gives, as a list (an API's output schema enumerates them): the car
  * filters' first, in the order carRejection asks them, then the work filters'.
  */
 export const REASONS = [
+  "no-heartbeat",
+  "battery-hot",
+  "region-drained",
   "driving",
   "quarantined",
   "opted-out",
@@ -20,11 +25,26 @@ export const REASONS = [
   "low-energy",
   "hardware-too-small",
   "replica-conflict",
+  "deferred",
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
 export type CarFilter = (v: Vehicle, ctx: ScheduleContext) => Reason | null;
 export type WorkFilter = (v: Vehicle, w: WorkItem, ctx: ScheduleContext) => Reason | null;
+
+/** The server heard from the car within the timeout (the simulator's cars are always heard). */
+export const heard: CarFilter = (v, ctx) =>
+  v.lastHeardS === null || ctx.nowS - v.lastHeardS < ctx.config.offlineAfterS
+    ? null
+    : "no-heartbeat";
+
+export const batteryCool: CarFilter = (v) => (batteryTooHot(v.batteryTempC) ? "battery-hot" : null);
+
+/** The car's region is known and open: an operator's drain stops new work there. */
+export const regionOpen: CarFilter = (v, ctx) => {
+  const region = ctx.regions.get(v.regionId);
+  return region !== undefined && region.drained !== true ? null : "region-drained";
+};
 
 export const parked: CarFilter = (v) => (v.state === "driving" ? "driving" : null);
 
@@ -64,7 +84,17 @@ export const fitsBeforeDeparture: WorkFilter = (v, w, ctx) => {
   return null;
 };
 
+/**
+ * Work whose objective is cheapest or cleanest waits while a better window lies ahead that the
+ * car's departure and the work's deadline leave room for (defer.ts).
+ */
+export const noBetterWindowAhead: WorkFilter = (v, w, ctx) =>
+  deferral(v, w, ctx) === null ? null : "deferred";
+
 export const CAR_FILTERS: readonly CarFilter[] = [
+  heard,
+  batteryCool,
+  regionOpen,
   parked,
   notQuarantined,
   optedInNow,
@@ -75,6 +105,7 @@ export const WORK_FILTERS: readonly WorkFilter[] = [
   hardwareFits,
   distinctReplica,
   fitsBeforeDeparture,
+  noBetterWindowAhead,
 ];
 
 /**
@@ -83,6 +114,9 @@ export const WORK_FILTERS: readonly WorkFilter[] = [
  */
 export function carRejection(v: Vehicle, ctx: ScheduleContext): Reason | null {
   return (
+    heard(v, ctx) ??
+    batteryCool(v, ctx) ??
+    regionOpen(v, ctx) ??
     parked(v, ctx) ??
     notQuarantined(v, ctx) ??
     optedInNow(v, ctx) ??
@@ -93,10 +127,35 @@ export function carRejection(v: Vehicle, ctx: ScheduleContext): Reason | null {
 
 /** The first reason the car cannot take this work, or null; WORK_FILTERS, called directly. */
 export function workRejection(v: Vehicle, w: WorkItem, ctx: ScheduleContext): Reason | null {
-  return hardwareFits(v, w, ctx) ?? distinctReplica(v, w, ctx) ?? fitsBeforeDeparture(v, w, ctx);
+  return (
+    hardwareFits(v, w, ctx) ??
+    distinctReplica(v, w, ctx) ??
+    fitsBeforeDeparture(v, w, ctx) ??
+    noBetterWindowAhead(v, w, ctx)
+  );
 }
 
 // ---- the limits behind the filters ----
+
+/**
+ * The window a car should wait for before it runs this work, or null when it should run now:
+ * only for a car on grid power (a car on its battery pays the recharge window's price whenever
+ * it runs), with the run it would take now ending before its departure, its owner's hours and
+ * the work's deadline.
+ */
+export function deferral(v: Vehicle, w: WorkItem, ctx: ScheduleContext): TimeWindow | null {
+  const objective = w.objective ?? "soonest";
+  if (objective === "soonest" || !v.pluggedIn) return null;
+  const runS = fitRun(v, w, ctx) * inferenceS(v, w, ctx);
+  const latestEndS =
+    ctx.nowS +
+    Math.min(departureLimitedRunS(v, ctx), hoursLimitedRunS(v, ctx), w.deadlineS - ctx.nowS);
+  return betterWindow(
+    regionOf(ctx, v.regionId),
+    { nowS: ctx.nowS, runS, latestEndS, objective },
+    ctx.config.deferral,
+  );
+}
 
 /** Seconds one inference of this work takes on this car (the same estimate caps its pay). */
 export function inferenceS(v: Vehicle, w: WorkItem, ctx: ScheduleContext): number {

@@ -80,7 +80,12 @@ function firstOpenItem(
  * car that fails its own filters leaves `free` for the rest of the round, so the pool stays clean
  * as it drains.
  */
-function bestCar<V extends Vehicle>(item: WorkItem, free: V[], ctx: ScheduleContext, rng: Rng): number {
+function bestCar<V extends Vehicle>(
+  item: WorkItem,
+  free: V[],
+  ctx: ScheduleContext,
+  rng: Rng,
+): number {
   for (const growth of PROBE_GROWTH) {
     let best = -1;
     let bestScore = -Infinity;

@@ -73,7 +73,10 @@ const RECHARGE_HORIZON_S = 24 * 3600;
  * time, so the cache follows ctx.nowS rather than the context alone.
  */
 const RECHARGE_CACHE_S = 300;
-const regionCache = new WeakMap<ScheduleContext, Map<string, RegionNow & { nowS: number; bucket: number }>>();
+const regionCache = new WeakMap<
+  ScheduleContext,
+  Map<string, RegionNow & { nowS: number; bucket: number }>
+>();
 
 function regionNow(ctx: ScheduleContext, regionId: string): RegionNow {
   let byRegion = regionCache.get(ctx);
@@ -115,7 +118,8 @@ export function normalCdf(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
   const poly =
-    t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   const erf = 1 - poly * Math.exp(-x * x);
   return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }

@@ -31,7 +31,13 @@ export interface Trip {
  * A time the clocks read twice is the first reading; when that one is already past (planning
  * inside a repeated hour), the commute is the next day's, as a daily routine is once a day.
  */
-function nextAt(nowS: number, offsets: OffsetTable, hour: number, spreadS: number, rng: Rng): number {
+function nextAt(
+  nowS: number,
+  offsets: OffsetTable,
+  hour: number,
+  spreadS: number,
+  rng: Rng,
+): number {
   const local = nowS + offsetAt(offsets, nowS);
   const day = Math.floor(local / DAY_S);
   let at = day * DAY_S + hour * HOUR_S + rng.normal(0, spreadS);
@@ -64,7 +70,13 @@ export function initialStay(pattern: Pattern, nowS: number, offsets: OffsetTable
 }
 
 /** A stay that starts now at `place`: when the owner plans to leave. */
-export function stayAt(pattern: Pattern, place: Place, nowS: number, offsets: OffsetTable, rng: Rng): Stay {
+export function stayAt(
+  pattern: Pattern,
+  place: Place,
+  nowS: number,
+  offsets: OffsetTable,
+  rng: Rng,
+): Stay {
   let depart: number;
   switch (pattern) {
     case "commuter":
@@ -96,7 +108,13 @@ export function stayAt(pattern: Pattern, place: Place, nowS: number, offsets: Of
 }
 
 /** Where the car drives when it leaves `from`, and how long and far. */
-export function nextTrip(pattern: Pattern, from: Place, nowS: number, offsets: OffsetTable, rng: Rng): Trip {
+export function nextTrip(
+  pattern: Pattern,
+  from: Place,
+  nowS: number,
+  offsets: OffsetTable,
+  rng: Rng,
+): Trip {
   const h = localHourAt(offsets, nowS);
   const trip = (to: Place, minutes: number, km: number): Trip => ({
     to,

@@ -71,9 +71,7 @@ export const ZHardwareShare = z
   })
   .strict();
 
-export const ZAllowedHoursShare = z
-  .object({ startHour: hour, endHour: hour, share })
-  .strict();
+export const ZAllowedHoursShare = z.object({ startHour: hour, endHour: hour, share }).strict();
 
 export const ZParticipation = z
   .object({
@@ -109,9 +107,7 @@ export const ZMobility = z
   })
   .strict();
 
-export const ZModel = z
-  .object({ id, memoryGB: positive, teraOpsPerInference: positive })
-  .strict();
+export const ZModel = z.object({ id, memoryGB: positive, teraOpsPerInference: positive }).strict();
 
 export const ZTenant = z
   .object({
@@ -182,20 +178,38 @@ export const ZScenario = z
     const unique = (values: string[], path: string) => {
       const seen = new Set<string>();
       values.forEach((v, i) => {
-        if (seen.has(v)) ctx.addIssue({ code: "custom", path: [path, i, "id"], message: `duplicate id "${v}"` });
+        if (seen.has(v))
+          ctx.addIssue({ code: "custom", path: [path, i, "id"], message: `duplicate id "${v}"` });
         seen.add(v);
       });
     };
-    unique(s.regions.map((r) => r.id), "regions");
-    unique(s.models.map((m) => m.id), "models");
-    unique(s.tenants.map((t) => t.id), "tenants");
+    unique(
+      s.regions.map((r) => r.id),
+      "regions",
+    );
+    unique(
+      s.models.map((m) => m.id),
+      "models",
+    );
+    unique(
+      s.tenants.map((t) => t.id),
+      "tenants",
+    );
     const tenants = new Set(s.tenants.map((t) => t.id));
     const models = new Set(s.models.map((m) => m.id));
     s.workload.streams.forEach((w, i) => {
       if (!tenants.has(w.tenantId))
-        ctx.addIssue({ code: "custom", path: ["workload", "streams", i, "tenantId"], message: `unknown tenant "${w.tenantId}"` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["workload", "streams", i, "tenantId"],
+          message: `unknown tenant "${w.tenantId}"`,
+        });
       if (!models.has(w.modelId))
-        ctx.addIssue({ code: "custom", path: ["workload", "streams", i, "modelId"], message: `unknown model "${w.modelId}"` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["workload", "streams", i, "modelId"],
+          message: `unknown model "${w.modelId}"`,
+        });
     });
     for (const [path, values] of [
       ["regions", s.regions.map((r) => r.fleetShare)],
@@ -204,11 +218,19 @@ export const ZScenario = z
       ["workload.streams", s.workload.streams.map((w) => w.demandShare)],
     ] as const) {
       if (values.reduce((a, b) => a + b, 0) <= 0)
-        ctx.addIssue({ code: "custom", path: path.split("."), message: "shares must not all be 0" });
+        ctx.addIssue({
+          code: "custom",
+          path: path.split("."),
+          message: "shares must not all be 0",
+        });
     }
     const m = s.mobility;
     if (m.commuter + m.homebody + m.nightShift + m.rideshare <= 0)
-      ctx.addIssue({ code: "custom", path: ["mobility"], message: "pattern shares must not all be 0" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["mobility"],
+        message: "pattern shares must not all be 0",
+      });
   });
 
 export type Scenario = z.infer<typeof ZScenario>;
@@ -216,7 +238,9 @@ export type ScenarioInput = z.input<typeof ZScenario>;
 
 export class ScenarioError extends Error {
   constructor(readonly issues: { path: string; message: string }[]) {
-    super(`invalid scenario:\n${issues.map((i) => `  ${i.path || "(root)"}: ${i.message}`).join("\n")}`);
+    super(
+      `invalid scenario:\n${issues.map((i) => `  ${i.path || "(root)"}: ${i.message}`).join("\n")}`,
+    );
     this.name = "ScenarioError";
   }
 }
@@ -280,8 +304,12 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function mergeDeep(base: unknown, override: unknown): unknown {
   if (
-    typeof base === "object" && base !== null && !Array.isArray(base) &&
-    typeof override === "object" && override !== null && !Array.isArray(override)
+    typeof base === "object" &&
+    base !== null &&
+    !Array.isArray(base) &&
+    typeof override === "object" &&
+    override !== null &&
+    !Array.isArray(override)
   ) {
     const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
     for (const [k, v] of Object.entries(override)) out[k] = mergeDeep(out[k], v);
@@ -394,9 +422,30 @@ export const DEFAULT_SCENARIO: Scenario = ZScenario.parse({
     { id: "llm-7b-256tok", memoryGB: 10, teraOpsPerInference: 430 },
   ],
   tenants: [
-    { id: "acme-vision", name: "Acme Vision", quotaShare: 0.5, weight: 2, borrowingLimitShare: null, lendingLimitShare: null },
-    { id: "mapworks", name: "Mapworks", quotaShare: 0.3, weight: 1, borrowingLimitShare: 0.4, lendingLimitShare: null },
-    { id: "lab-batch", name: "Lab Batch", quotaShare: 0.1, weight: 1, borrowingLimitShare: null, lendingLimitShare: 0.05 },
+    {
+      id: "acme-vision",
+      name: "Acme Vision",
+      quotaShare: 0.5,
+      weight: 2,
+      borrowingLimitShare: null,
+      lendingLimitShare: null,
+    },
+    {
+      id: "mapworks",
+      name: "Mapworks",
+      quotaShare: 0.3,
+      weight: 1,
+      borrowingLimitShare: 0.4,
+      lendingLimitShare: null,
+    },
+    {
+      id: "lab-batch",
+      name: "Lab Batch",
+      quotaShare: 0.1,
+      weight: 1,
+      borrowingLimitShare: null,
+      lendingLimitShare: 0.05,
+    },
   ],
   workload: {
     intensity: 0.12,

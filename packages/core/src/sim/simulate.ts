@@ -11,7 +11,11 @@ import { workCost, type CostConfig, type WorkCost } from "../energy";
 import { hardwareById, REFERENCE_GPU } from "../hardware";
 import { type OffsetTable, validateOffsets } from "../local-time";
 import { createRng, type Rng } from "../random";
-import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig, type ScheduleContext } from "../schedule/config";
+import {
+  DEFAULT_SCHEDULE_CONFIG,
+  type ScheduleConfig,
+  type ScheduleContext,
+} from "../schedule/config";
 import { decide, type TenantState } from "../schedule/decide";
 import { carRejection, inferenceS } from "../schedule/filters";
 import { place } from "../schedule/place";
@@ -71,7 +75,12 @@ export interface SimOptions {
   /** Called after each tick with the share of simulated time done (0..1). */
   onProgress?: (doneShare: number) => void;
   /** Called as each run is bound, before it starts: for tests and tracing. */
-  onBind?: (bind: { car: Vehicle; item: WorkItem; inferences: number; ctx: ScheduleContext }) => void;
+  onBind?: (bind: {
+    car: Vehicle;
+    item: WorkItem;
+    inferences: number;
+    ctx: ScheduleContext;
+  }) => void;
 }
 
 export interface TenantSummary {
@@ -328,8 +337,10 @@ class Simulation {
 
   constructor(private readonly options: SimOptions) {
     const { vehicles, hours, seed } = options;
-    if (!Number.isInteger(vehicles) || vehicles < 0) throw new RangeError(`vehicles must be an integer ≥ 0, got ${vehicles}`);
-    if (!(hours > 0) || !Number.isFinite(hours)) throw new RangeError(`hours must be a number > 0, got ${hours}`);
+    if (!Number.isInteger(vehicles) || vehicles < 0)
+      throw new RangeError(`vehicles must be an integer ≥ 0, got ${vehicles}`);
+    if (!(hours > 0) || !Number.isFinite(hours))
+      throw new RangeError(`hours must be a number > 0, got ${hours}`);
     if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
     this.scenario = options.scenario ?? DEFAULT_SCENARIO;
     // Cars live on generators of their own (car-life.ts), seeded by `seed` and their index.
@@ -381,7 +392,8 @@ class Simulation {
         const id = this.events.pop() as number;
         const car = this.cars[id >> 1] as SimCar;
         if ((id & 1) === 0) this.move(car, t);
-        else if (car.run !== null && car.run.endS === t) this.endRun(car, t, car.run.inferences, "done");
+        else if (car.run !== null && car.run.endS === t)
+          this.endRun(car, t, car.run.inferences, "done");
       }
     }
     return this.result();
@@ -435,6 +447,9 @@ class Simulation {
         predictedDepartureS: stay.plannedDepartureS,
         departureUncertaintyS: s.mobility.departureSpreadS,
         reputation: { validResults: 0, invalidResults: 0, consecutiveValid: 0, quarantined: false },
+        // Simulated cars never lose their link, and their batteries stay in range.
+        lastHeardS: null,
+        batteryTempC: null,
         index: i,
         regionIndex: profile.regionIndex,
         profile,
@@ -458,8 +473,12 @@ class Simulation {
     }
     sustained.sort((a, b) => a - b);
     const fallback = 500 * this.ctx.config.sustainedTopsShare;
-    this.meanSustainedTops = sustained.length ? sustained.reduce((a, b) => a + b, 0) / sustained.length : fallback;
-    this.medianSustainedTops = sustained.length ? (sustained[sustained.length >> 1] as number) : fallback;
+    this.meanSustainedTops = sustained.length
+      ? sustained.reduce((a, b) => a + b, 0) / sustained.length
+      : fallback;
+    this.medianSustainedTops = sustained.length
+      ? (sustained[sustained.length >> 1] as number)
+      : fallback;
   }
 
   /** A stay begins: plugged in or not, its departure predicted and scheduled. */
@@ -511,8 +530,12 @@ class Simulation {
   private recordDeparture(car: SimCar): void {
     const soc = car.battery.socPct;
     this.totals.departures++;
-    this.totals.minReserveMarginPct = Math.min(this.totals.minReserveMarginPct, soc - car.policy.reservePct);
-    if (car.computedThisStay && soc < car.policy.minDepartureChargePct - 1e-6) this.totals.belowMinimum++;
+    this.totals.minReserveMarginPct = Math.min(
+      this.totals.minReserveMarginPct,
+      soc - car.policy.reservePct,
+    );
+    if (car.computedThisStay && soc < car.policy.minDepartureChargePct - 1e-6)
+      this.totals.belowMinimum++;
   }
 
   /** Brings the battery up to time t under the flows of the moment. */
@@ -552,14 +575,26 @@ class Simulation {
       const shape = (stream.hourlyProfile[hourUtc] as number) / profileMean;
       // Car-hours of work this stream asks for per hour, spread over its jobs. Small fleets get
       // smaller jobs so that every stream still sends work each hour.
-      const carHoursPerHour = (s.workload.intensity * this.cars.length * stream.demandShare) / totalShare;
+      const carHoursPerHour =
+        (s.workload.intensity * this.cars.length * stream.demandShare) / totalShare;
       const jobCarHours = Math.min(stream.jobCarHours, Math.max(0.25, carHoursPerHour / 2));
       const jobs = this.rng.poisson(((carHoursPerHour * shape) / jobCarHours) * (s.tickS / HOUR_S));
       const model = this.models.get(stream.modelId) as ModelSpec;
       for (let j = 0; j < jobs; j++) {
         const size = jobCarHours * (0.5 + this.rng.next());
-        const total = Math.max(1, Math.round((size * HOUR_S * this.meanSustainedTops) / model.teraOpsPerInference));
-        this.addJob(t, stream.tenantId, model, stream.priority, t + stream.deadlineH * HOUR_S, stream.replication, total);
+        const total = Math.max(
+          1,
+          Math.round((size * HOUR_S * this.meanSustainedTops) / model.teraOpsPerInference),
+        );
+        this.addJob(
+          t,
+          stream.tenantId,
+          model,
+          stream.priority,
+          t + stream.deadlineH * HOUR_S,
+          stream.replication,
+          total,
+        );
       }
     }
   }
@@ -588,12 +623,18 @@ class Simulation {
       completedS: null,
       maxRunInferences: Math.max(
         1,
-        Math.floor((this.ctx.config.maxRunS * REPLICA_FRIENDLY_RUN_SHARE * this.medianSustainedTops) / model.teraOpsPerInference),
+        Math.floor(
+          (this.ctx.config.maxRunS * REPLICA_FRIENDLY_RUN_SHARE * this.medianSustainedTops) /
+            model.teraOpsPerInference,
+        ),
       ),
     };
     this.jobs.push(job);
     this.jobById.set(job.id, job);
-    this.demandTeraOps.set(tenantId, (this.demandTeraOps.get(tenantId) ?? 0) + total * model.teraOpsPerInference);
+    this.demandTeraOps.set(
+      tenantId,
+      (this.demandTeraOps.get(tenantId) ?? 0) + total * model.teraOpsPerInference,
+    );
     this.giveBack(job, total);
   }
 
@@ -630,7 +671,8 @@ class Simulation {
 
   private refreshEntitlements(): void {
     const demand = new Map<string, number>();
-    for (const t of this.tenants) demand.set(t.id, (this.usage.get(t.id) ?? 0) + this.queue.demand(t.id));
+    for (const t of this.tenants)
+      demand.set(t.id, (this.usage.get(t.id) ?? 0) + this.queue.demand(t.id));
     this.state = {
       tenants: this.tenants,
       usage: this.usage,
@@ -659,7 +701,15 @@ class Simulation {
       group.vehicles.push(car.id);
       group.owners.push(car.ownerId);
     }
-    car.run = { job, group, item, inferences, startS: t, endS: t + inferences * perInferenceS, perInferenceS };
+    car.run = {
+      job,
+      group,
+      item,
+      inferences,
+      startS: t,
+      endS: t + inferences * perInferenceS,
+      perInferenceS,
+    };
     car.computedThisStay = true;
     this.removeIdle(car);
     this.usage.set(job.tenantId, (this.usage.get(job.tenantId) ?? 0) + 1);
@@ -687,7 +737,12 @@ class Simulation {
     this.endRun(car, t, done, why);
   }
 
-  private endRun(car: SimCar, t: number, done: number, why: "done" | "departure" | "preempted"): void {
+  private endRun(
+    car: SimCar,
+    t: number,
+    done: number,
+    why: "done" | "departure" | "preempted",
+  ): void {
     this.advance(car, t);
     const run = car.run as Run;
     car.run = null;
@@ -698,7 +753,11 @@ class Simulation {
     const cost = workCost(
       car,
       this.ctx.regions.get(car.regionId) as Region,
-      { startS: run.startS, durationS: t - run.startS, teraOps: done * run.job.model.teraOpsPerInference },
+      {
+        startS: run.startS,
+        durationS: t - run.startS,
+        teraOps: done * run.job.model.teraOpsPerInference,
+      },
       this.cost,
     );
     this.account(cost);
@@ -707,7 +766,12 @@ class Simulation {
       // A primary run: what it finished goes to verification, the rest back to the job.
       this.giveBack(run.job, run.inferences - done);
       if (done > 0) {
-        const required = replicasFor(run.job.replication, car.reputation, this.vcfg, this.verifyRng);
+        const required = replicasFor(
+          run.job.replication,
+          car.reputation,
+          this.vcfg,
+          this.verifyRng,
+        );
         const group: Group = {
           id: `${run.item.id}/g${this.seq++}`,
           job: run.job,
@@ -808,10 +872,12 @@ class Simulation {
       if (valid) this.totals.payoutUsd += group.payoutsUsd[i] as number;
       // Updated in place: the car record is long-lived, so replacing its reputation would leave
       // old-generation garbage behind on every verdict.
-      if (outcome.support > 1) Object.assign(car.reputation, this.judge(car.reputation, valid, group.inferences));
+      if (outcome.support > 1)
+        Object.assign(car.reputation, this.judge(car.reputation, valid, group.inferences));
     }
     const canonical = group.results.find((r) => r.replicaId === outcome.canonicalReplicaId);
-    if (canonical && Math.abs((canonical.output[0] as number) - TRUE_OUTPUT) > 1e-3) this.totals.wrongAccepted++;
+    if (canonical && Math.abs((canonical.output[0] as number) - TRUE_OUTPUT) > 1e-3)
+      this.totals.wrongAccepted++;
     this.totals.validatedGroups++;
     this.totals.replicaTasks += executed - group.inferences;
     this.totals.tasksCompleted += group.inferences;
@@ -819,7 +885,8 @@ class Simulation {
     job.validated += group.inferences;
     this.deliveredTeraOps.set(
       job.tenantId,
-      (this.deliveredTeraOps.get(job.tenantId) ?? 0) + group.inferences * job.model.teraOpsPerInference,
+      (this.deliveredTeraOps.get(job.tenantId) ?? 0) +
+        group.inferences * job.model.teraOpsPerInference,
     );
     if (job.validated >= job.total && job.completedS === null) job.completedS = this.ctx.nowS;
   }
@@ -856,7 +923,12 @@ class Simulation {
     let needy = false;
     for (const tenant of this.tenants) {
       const e = ent.get(tenant.id);
-      if (e && this.queue.hasWork(tenant.id) && (this.usage.get(tenant.id) ?? 0) + 1 <= e.guaranteed) needy = true;
+      if (
+        e &&
+        this.queue.hasWork(tenant.id) &&
+        (this.usage.get(tenant.id) ?? 0) + 1 <= e.guaranteed
+      )
+        needy = true;
     }
     if (!needy) return;
     const running: RunningGroup[] = [];
@@ -996,7 +1068,8 @@ class Simulation {
       carbonKg: round(s.carbonG / 1000, 3),
       ownerPayoutUsd: round(s.payoutUsd, 2),
       costUsdPerKWh: s.energyKWh > 0 ? round(s.costUsd / s.energyKWh, 4) : null,
-      costUsdPerMillionTasks: s.tasksCompleted > 0 ? round((s.costUsd / s.tasksCompleted) * 1e6, 4) : null,
+      costUsdPerMillionTasks:
+        s.tasksCompleted > 0 ? round((s.costUsd / s.tasksCompleted) * 1e6, 4) : null,
       availableKW: {
         peak: round(kwPeak, 3),
         mean: round(mean(this.availKW), 3),
@@ -1009,7 +1082,10 @@ class Simulation {
       },
       referenceDatacenterMW: dc.powerMW,
       referenceDatacenter: dc.name,
-      datacenterEquivalents: { peak: round(topsPeak / dcTops, 6), mean: round(mean(this.availTops) / dcTops, 6) },
+      datacenterEquivalents: {
+        peak: round(topsPeak / dcTops, 6),
+        mean: round(mean(this.availTops) / dcTops, 6),
+      },
       datacenterPowerEquivalents: {
         peak: round(kwPeak / (dc.powerMW * 1000), 6),
         mean: round(mean(this.availKW) / (dc.powerMW * 1000), 6),
@@ -1018,7 +1094,9 @@ class Simulation {
         peak: round(topsPeak / REFERENCE_GPU.peakTops, 2),
         mean: round(mean(this.availTops) / REFERENCE_GPU.peakTops, 2),
       },
-      minReserveMarginPct: Number.isFinite(s.minReserveMarginPct) ? round(s.minReserveMarginPct, 3) : 0,
+      minReserveMarginPct: Number.isFinite(s.minReserveMarginPct)
+        ? round(s.minReserveMarginPct, 3)
+        : 0,
       departuresBelowOwnerMinimum: s.belowMinimum,
       departures: s.departures,
       verification: {
@@ -1028,9 +1106,13 @@ class Simulation {
         wrongResultsAccepted: s.wrongAccepted,
         failedGroups: s.failedGroups,
         cheaters: cheaters.length,
-        cheatersActive: cheaters.filter((c) => c.reputation.validResults + c.reputation.invalidResults > 0).length,
+        cheatersActive: cheaters.filter(
+          (c) => c.reputation.validResults + c.reputation.invalidResults > 0,
+        ).length,
         cheatersQuarantined: cheaters.filter((c) => c.reputation.quarantined).length,
-        honestQuarantined: this.cars.filter((c) => c.honesty === Honesty.Honest && c.reputation.quarantined).length,
+        honestQuarantined: this.cars.filter(
+          (c) => c.honesty === Honesty.Honest && c.reputation.quarantined,
+        ).length,
       },
       tenants: this.tenants.map((t) => {
         const jobs = this.jobs.filter((j) => j.tenantId === t.id);
@@ -1040,10 +1122,17 @@ class Simulation {
         return {
           id: t.id,
           quotaShare: t.quotaShare,
-          demandShare: totalDemand > 0 ? round((this.demandTeraOps.get(t.id) ?? 0) / totalDemand, 4) : 0,
-          deliveredShare: totalDelivered > 0 ? round((this.deliveredTeraOps.get(t.id) ?? 0) / totalDelivered, 4) : 0,
+          demandShare:
+            totalDemand > 0 ? round((this.demandTeraOps.get(t.id) ?? 0) / totalDemand, 4) : 0,
+          deliveredShare:
+            totalDelivered > 0
+              ? round((this.deliveredTeraOps.get(t.id) ?? 0) / totalDelivered, 4)
+              : 0,
           deadlineAttainment: judged.length ? round(met.length / judged.length, 4) : null,
-          jobs: { arrived: jobs.length, completed: jobs.filter((j) => j.completedS !== null).length },
+          jobs: {
+            arrived: jobs.length,
+            completed: jobs.filter((j) => j.completedS !== null).length,
+          },
           usageShare: totalUsage > 0 ? round((this.usageSum.get(t.id) ?? 0) / totalUsage, 4) : 0,
           quotaAttainment: q && q.n > 0 ? round(q.sum / q.n, 4) : null,
         };
@@ -1057,7 +1146,6 @@ function splitClass(key: string): [string, number] {
   const at = key.lastIndexOf("\u0000");
   return [key.slice(0, at), Number(key.slice(at + 1))];
 }
-
 
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
