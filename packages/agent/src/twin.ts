@@ -5,7 +5,7 @@
 // so that any step replays exactly and the planner predicts the fleet.
 // Browser-safe: no Node modules, no clock (time is the twin's own `nowMs`); local time comes from
 // the region's IANA zone through Intl (`@nightshift/time-zones`).
-import { chargeAddedKWh, energyKWh } from "@nightshift/core/battery";
+import { chargeAddedKWh, energyKWh, MAX_BATTERY_TEMP_C } from "@nightshift/core/battery";
 import { HARDWARE } from "@nightshift/core/hardware";
 import { localHourAt } from "@nightshift/core/local-time";
 import { insideHours } from "@nightshift/core/schedule/filters";
@@ -27,11 +27,8 @@ import { offsetsAround } from "@nightshift/time-zones/offsets";
 
 export type { DriveState, OwnerPolicy };
 
-/**
- * BOINC's mobile client pauses above 40 °C battery temperature; the server sends "drain" above it
- * too. The twin takes no new work there.
- */
-export const MAX_BATTERY_TEMP_C = 40;
+/** Core's limit (the server's filter too): the twin takes no new work above it. */
+export { MAX_BATTERY_TEMP_C };
 
 /** A simulated car's life: who it is, where it is and which step of its life comes next. */
 export interface TwinPattern {

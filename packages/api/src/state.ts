@@ -73,7 +73,7 @@ function createState(deps: ApiDeps): ApiState {
       onlineCars(deps.db, now, deps.config),
     ]);
     const ctx = scheduleContext(now, regionRows, deps.config);
-    const eligible = online.filter((c) => isEligible(c, now, regionRows, ctx, deps.config)).length;
+    const eligible = online.filter((c) => isEligible(c, ctx, deps.config)).length;
     const capacity = Math.max(1, eligible);
     // Demand: every waiting or running unit could occupy a car of its own. Entitlements read
     // demand only up to the capacity (min(demand, quota) and water-filling a pool ≤ capacity),

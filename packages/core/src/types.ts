@@ -108,9 +108,8 @@ export interface Vehicle {
  * and "cleanest" let a car on dear or dirty grid power wait for a better window, when its
  * departure and the work's deadline leave room for it (defer.ts).
  */
-export type Objective = "soonest" | "cheapest" | "cleanest";
-
-export const OBJECTIVES: readonly Objective[] = ["soonest", "cheapest", "cleanest"];
+export const OBJECTIVES = ["soonest", "cheapest", "cleanest"] as const;
+export type Objective = (typeof OBJECTIVES)[number];
 
 export interface ModelSpec {
   id: string;

@@ -181,10 +181,16 @@ async function binariesReachableBy(who: RunAs, log: (line: string) => void): Pro
   const bin = await binaries();
   const native = path.dirname(path.dirname(bin.initdb));
   if (await reachable(bin.initdb, who)) return bin;
-  const shared = path.join(os.tmpdir(), "nightshift-postgres", bin.build.replace(/[^\w.@-]+/g, "_"));
+  const shared = path.join(
+    os.tmpdir(),
+    "nightshift-postgres",
+    bin.build.replace(/[^\w.@-]+/g, "_"),
+  );
   const copy = path.join(shared, "native");
   if (!(await exists(path.join(copy, ".complete")))) {
-    log(`running as root: copying the PostgreSQL build to ${shared} so that user 'postgres' can run it`);
+    log(
+      `running as root: copying the PostgreSQL build to ${shared} so that user 'postgres' can run it`,
+    );
     await mkdir(shared, { recursive: true, mode: 0o755 });
     await chmod(path.dirname(shared), 0o755);
     await chmod(shared, 0o755);

@@ -5,7 +5,7 @@
 // that cars claim (SELECT … FOR UPDATE SKIP LOCKED). Every claim is a `leases` row (every attempt
 // kept); a submitted lease has one `results` row; a task's verdict is one `verifications` row;
 // each submitted lease has one `ledger_entries` row, paid only when its result validates.
-import type { DriveState, OwnerPolicy, TariffRate } from "@nightshift/core/types";
+import type { DriveState, Objective, OwnerPolicy, TariffRate } from "@nightshift/core/types";
 import type { Tolerance } from "@nightshift/core/verify";
 import { sql } from "drizzle-orm";
 import {
@@ -248,19 +248,7 @@ export type WorkUnitStatus = "open" | "leased" | "done" | "cancelled";
 /** "failed": the car could not run it (a broken input, a model that failed its sha256, an engine error). */
 /** "preempted": taken back for a tenant below its guarantee (core's reclaim); its work is queued again. */
 export type LeaseStatus =
-  | "active"
-  | "submitted"
-  | "expired"
-  | "released"
-  | "cancelled"
-  | "failed"
-  | "preempted";
-/**
- * What a job's work is scheduled for: "soonest" runs on any car that can take it now; "cheapest"
- * and "cleanest" let a car on dear or dirty power wait for a better window, when its departure
- * and the job's deadline leave time for it (core's deferral filter).
- */
-export type JobObjective = "soonest" | "cheapest" | "cleanest";
+  "active" | "submitted" | "expired" | "released" | "cancelled" | "failed" | "preempted";
 
 export const jobs = pgTable(
   "jobs",
@@ -277,7 +265,8 @@ export const jobs = pgTable(
     /** Replicas per task; null means "auto" (core's adaptive replication). */
     replication: integer(),
     budgetUsd: doublePrecision(),
-    objective: text().$type<JobObjective>().notNull().default("soonest"),
+    /** What the job's work is scheduled for (core's Objective: soonest, cheapest, cleanest). */
+    objective: text().$type<Objective>().notNull().default("soonest"),
     /** Why a job ended before all its tasks were decided: "deadline" or "budget". */
     endReason: text(),
     status: text().$type<JobStatus>().notNull().default("queued"),

@@ -36,6 +36,10 @@ export const REFUSAL_WORDS: Record<Refusal, { counted: string; sentence: string 
     counted: "already runs a replica",
     sentence: "it already runs a replica of the work",
   },
+  deferred: {
+    counted: "waiting for cheaper or cleaner power",
+    sentence: "its work waits for a cheaper or cleaner window before the car leaves",
+  },
 };
 
 /**

@@ -27,8 +27,8 @@ export function reputationOf(
 }
 
 /**
- * A car as core sees it, on the scheduling clock: the departure it reported (a wall instant)
- * and its uncertainty become world time (the identity in real time).
+ * A car as core sees it, on the scheduling clock: the departure it reported (a wall instant),
+ * its uncertainty and when it was last heard from become world time (the identity in real time).
  */
 export function toVehicle(car: CarRow, scale: TimeScale): Vehicle {
   const hardware = HARDWARE[car.hardwareId];
@@ -52,6 +52,9 @@ export function toVehicle(car: CarRow, scale: TimeScale): Vehicle {
       : null,
     departureUncertaintyS: worldSpanS(scale, car.departureUncertaintyS),
     reputation: reputationOf(car),
+    // Never heard from: long ago, so offline (null is the simulator's "no link to lose").
+    lastHeardS: car.lastHeartbeatAt ? worldS(scale, toS(car.lastHeartbeatAt)) : -Infinity,
+    batteryTempC: car.batteryTempC,
   };
 }
 
@@ -72,6 +75,7 @@ export function toRegion(row: RegionRow, nowS: number): Region {
     offsets,
     tariff: row.tariff,
     carbonGPerKWh: row.carbonGPerKWh,
+    drained: row.drained,
   };
   regionsOfRows.set(row, region);
   return region;

@@ -1,24 +1,42 @@
-// Which cars could take work now, and why the others cannot: what the server decides (a car that
-// has stopped reporting, a battery too hot, a drained region), then core's car filters. One
-// function, carRefusal, answers for the lease call, the fleet's eligible count and its reasons,
-// the tenant shares' capacity and a car's page, so that none of them can disagree.
-import type { ScheduleContext } from "@nightshift/core/schedule/config";
-import { carRejection, REASONS } from "@nightshift/core/schedule/filters";
-import { worldS } from "@nightshift/core/time-scale";
+// Which cars could take work now, and why the others cannot: core's car filters, every rule of
+// them (heard from within the timeout, battery cool, region open, parked, …), over the car as
+// core sees it. One function, carRefusal, answers for the lease call, the fleet's eligible count
+// and its reasons, the tenant shares' capacity and a car's page, so that none of them can
+// disagree.
+import { type ScheduleConfig, type ScheduleContext } from "@nightshift/core/schedule/config";
+import { carRejection, REASONS, type Reason } from "@nightshift/core/schedule/filters";
+import { worldS, worldSpanS } from "@nightshift/core/time-scale";
 import type { Region } from "@nightshift/core/types";
 import { cars } from "@nightshift/db/schema";
 import { and, gt, isNull } from "drizzle-orm";
 import type { ApiConfig } from "../config";
 import { type CarRow, type RegionRow, toRegion, toS, toVehicle } from "./convert";
 import type { Executor } from "./db";
-import { batteryTooHot } from "./heartbeat";
 
 /**
- * Every reason a car may take no work, in the order they are asked: the server's own, then
- * core's (its work filters' reasons never come from carRefusal, but a lease call gives them).
+ * Every reason a car may take no work, in the order they are asked: core's (its work filters'
+ * reasons never come from carRefusal, but a lease call gives them).
  */
-export const REFUSALS = ["no-heartbeat", "battery-hot", "region-drained", ...REASONS] as const;
-export type Refusal = (typeof REFUSALS)[number];
+export const REFUSALS = REASONS;
+export type Refusal = Reason;
+
+/**
+ * The schedule config on the scheduling clock: a car is offline after the heartbeat timeout
+ * (a wall-clock span) as world time sees it.
+ */
+function scheduleConfigOf(config: ApiConfig): ScheduleConfig {
+  let scheduled = scheduleConfigs.get(config);
+  if (!scheduled) {
+    scheduled = {
+      ...config.schedule,
+      offlineAfterS: worldSpanS(config.timeScale, config.heartbeatTimeoutS),
+    };
+    scheduleConfigs.set(config, scheduled);
+  }
+  return scheduled;
+}
+
+const scheduleConfigs = new WeakMap<ApiConfig, ScheduleConfig>();
 
 export function scheduleContext(
   now: Date,
@@ -29,7 +47,7 @@ export function scheduleContext(
   // Owner hours, tariffs and offsets are read on the scheduling clock (world time when compressed).
   const nowS = worldS(config.timeScale, toS(now));
   for (const [id, row] of regions) byId.set(id, toRegion(row, nowS));
-  return { nowS, regions: byId, config: config.schedule };
+  return { nowS, regions: byId, config: scheduleConfigOf(config) };
 }
 
 /** The oldest heartbeat that still counts: a car heard from after it is online. */
@@ -65,30 +83,12 @@ export async function onlineCars(ex: Executor, now: Date, config: ApiConfig): Pr
     );
 }
 
-/**
- * The first reason the car may take no work now, or null when it may: no heartbeat within the
- * timeout, its battery too hot, its region drained (or unknown), then core's car filters.
- */
-export function carRefusal(
-  car: CarRow,
-  now: Date,
-  regions: ReadonlyMap<string, RegionRow>,
-  ctx: ScheduleContext,
-  config: ApiConfig,
-): Refusal | null {
-  if (!heartbeatFresh(car.lastHeartbeatAt, now, config.heartbeatTimeoutS)) return "no-heartbeat";
-  if (batteryTooHot(car.batteryTempC)) return "battery-hot";
-  if (regions.get(car.regionId)?.drained !== false) return "region-drained";
+/** The first reason the car may take no work now (core's carRejection), or null when it may. */
+export function carRefusal(car: CarRow, ctx: ScheduleContext, config: ApiConfig): Refusal | null {
   return carRejection(toVehicle(car, config.timeScale), ctx);
 }
 
 /** Whether a car may take work now: not revoked, and carRefusal finds no reason against it. */
-export function isEligible(
-  car: CarRow,
-  now: Date,
-  regions: ReadonlyMap<string, RegionRow>,
-  ctx: ScheduleContext,
-  config: ApiConfig,
-): boolean {
-  return !car.revokedAt && carRefusal(car, now, regions, ctx, config) === null;
+export function isEligible(car: CarRow, ctx: ScheduleContext, config: ApiConfig): boolean {
+  return !car.revokedAt && carRefusal(car, ctx, config) === null;
 }

@@ -138,7 +138,7 @@ export async function fleetSummary(deps: ApiDeps, state: ApiState): Promise<Flee
   for (const car of online) {
     states[car.state]++;
     onlineByRegion.set(car.regionId, (onlineByRegion.get(car.regionId) ?? 0) + 1);
-    const refusal = carRefusal(car, now, regionRows, ctx, deps.config);
+    const refusal = carRefusal(car, ctx, deps.config);
     if (refusal === null) eligible.push(car);
     else refused.set(refusal, (refused.get(refusal) ?? 0) + 1);
   }
@@ -400,7 +400,7 @@ export async function getCar(
   const ctx = scheduleContext(now, regionRows, deps.config);
   return {
     ...toCar(car, active.length, now, deps.config.heartbeatTimeoutS),
-    rejection: carRefusal(car, now, regionRows, ctx, deps.config),
+    rejection: carRefusal(car, ctx, deps.config),
     leases: active.map((l) => ({ ...l, expiresAt: l.expiresAt.toISOString() })),
     ledger: ledger ?? { entries: 0, energyKWh: 0, costUsd: 0, payoutUsd: 0, payoutOwedUsd: 0 },
   };

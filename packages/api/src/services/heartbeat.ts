@@ -2,6 +2,7 @@
 // lease the car has lost track of runs out and goes elsewhere; and of those, only what it could
 // be running, as node.renew does); driving, every active lease is handed back at once so that
 // its work goes elsewhere.
+import { batteryTooHot } from "@nightshift/core/battery";
 import { cars, regions } from "@nightshift/db/schema";
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -15,17 +16,6 @@ import { renewals } from "./renewal";
 
 export const ZDirective = z.enum(["stop", "drain"]);
 export type Directive = z.infer<typeof ZDirective>;
-
-/**
- * BOINC's mobile client pauses above 40 °C battery temperature: a car that hot is told to drain
- * (finish what it runs, take nothing new) and gets no new leases.
- */
-export const MAX_BATTERY_TEMP_C = 40;
-
-/** Whether a battery this warm must rest (null: the car does not report its temperature). */
-export function batteryTooHot(batteryTempC: number | null | undefined): boolean {
-  return (batteryTempC ?? -Infinity) > MAX_BATTERY_TEMP_C;
-}
 
 /** A departure predicted further ahead than this is not a prediction: a year, in seconds. */
 export const MAX_DEPARTURE_AHEAD_S = 366 * 24 * 3600;

@@ -1,5 +1,6 @@
 // Tenants' jobs: submit (inline inputs, one task per input), status, results, cancel. A tenant
 // reaches only its own jobs: another tenant's job is NOT_FOUND, like one that does not exist.
+import { OBJECTIVES } from "@nightshift/core/types";
 import { jobs, models, tasks } from "@nightshift/db/schema";
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -69,6 +70,12 @@ export const ZSubmitJobInput = z
     /** Replicas per task; "auto" lets each task's first car decide (core's adaptive replication). */
     replication: ZReplication.default("auto"),
     budgetUsd: ZNonNegative.optional(),
+    /**
+     * What the job's work is scheduled for: "soonest" (any car that can take it now), "cheapest"
+     * or "cleanest" (a car on dear or dirty power waits for a better window when its departure
+     * and the deadline leave room: core's deferral).
+     */
+    objective: z.enum(OBJECTIVES).default("soonest"),
     /** A retried submission with the same key returns the first job and creates nothing. */
     idempotencyKey: ZText.min(1).max(128).optional(),
   })
@@ -99,6 +106,7 @@ export const ZJob = z.object({
   completedAt: z.string().nullable(),
   deadlineAt: z.string().nullable(),
   budgetUsd: z.number().nullable(),
+  objective: z.enum(OBJECTIVES),
   /** Why the job stopped before all its tasks were decided: its deadline passed, or its budget. */
   endReason: z.enum(["deadline", "budget"]).nullable(),
 });
@@ -122,6 +130,7 @@ function toJob(j: JobRow): Job {
     completedAt: j.completedAt?.toISOString() ?? null,
     deadlineAt: j.deadlineAt?.toISOString() ?? null,
     budgetUsd: j.budgetUsd,
+    objective: j.objective,
     endReason: (j.endReason as Job["endReason"]) ?? null,
   };
 }
@@ -215,6 +224,7 @@ export async function submitJob(
         deadlineAt: raw.deadlineAt ? new Date(raw.deadlineAt) : null,
         replication: raw.replication === "auto" ? null : raw.replication,
         budgetUsd: raw.budgetUsd ?? null,
+        objective: raw.objective,
         taskCount: raw.inputs.length,
         idempotencyKey: raw.idempotencyKey ?? null,
         submittedAt: deps.now(),

@@ -1,9 +1,12 @@
 // Late binding: a car asks for work and gets what it can run now. Core decides everything: the
-// car filters, which tenant's turn it is (fair share with quotas), which work fits the car's
-// energy, departure and memory, and how many replicas a task needs. The database decides only
-// who gets which row, with `SELECT … FOR UPDATE SKIP LOCKED`.
-import { randomInt } from "node:crypto";
-import { createRng } from "@nightshift/core/random";
+// car filters, which tenant's turn it is (fair share with quotas), which of the tenant's waiting
+// work the car runs (choose: the work filters, energy, departure, memory and deferral, the scores,
+// the runs that fit; the simulator's decide calls the same function), and how many replicas a
+// task needs. The database decides only who gets which row, with `SELECT … FOR UPDATE SKIP
+// LOCKED`. Every draw comes from a generator seeded by the car and the call's request id (or its
+// instant), so that a decision can be made again from the same rows and checked.
+import { createRng, type Rng, seedOf } from "@nightshift/core/random";
+import { choose } from "@nightshift/core/schedule/choose";
 import { fitRun, inferenceS, maxRunS, workRejection } from "@nightshift/core/schedule/filters";
 import type { ScheduleContext } from "@nightshift/core/schedule/config";
 import {
@@ -15,7 +18,8 @@ import {
   withLeases,
 } from "@nightshift/core/schedule/holding";
 import { nextTenant } from "@nightshift/core/tenants";
-import type { Vehicle, WorkItem } from "@nightshift/core/types";
+import { type TimeScale, worldS } from "@nightshift/core/time-scale";
+import type { Objective, Vehicle, WorkItem } from "@nightshift/core/types";
 import { replicasFor, shouldIssueCanary } from "@nightshift/core/verify";
 import { cars } from "@nightshift/db/schema";
 import { sql } from "drizzle-orm";
@@ -25,7 +29,7 @@ import type { ApiDeps } from "../context";
 import { notFound } from "../errors";
 import { ZUuid } from "../schemas";
 import { type ApiState, monotonicMs } from "../state";
-import { type CarRow, type ModelRow, toModelSpec, toVehicle } from "./convert";
+import { type CarRow, type ModelRow, toModelSpec, toS, toVehicle } from "./convert";
 import {
   inPipelinedTx,
   inTx,
@@ -161,7 +165,7 @@ const REQUEST_MADE = prepared("lease_request_made", MADE_BY_REQUEST);
 const CLAIM_CANDIDATES = prepared(
   "lease_candidates",
   `SELECT wu.id, wu.task_id, wu.job_id, wu.tenant_id, wu.priority, wu.task_order, wu.attempt,
-          j.model_id, j.replication, t.replicas_required, t.input
+          j.model_id, j.replication, j.deadline_at, j.objective, t.replicas_required, t.input
      FROM work_units wu
      JOIN jobs j ON j.id = wu.job_id
      JOIN tasks t ON t.id = wu.task_id
@@ -213,7 +217,10 @@ const CLAIM_WRITE = prepared(
    SELECT id, work_unit_id FROM l`,
 );
 
-/** A model as core's schedulable unit: one inference, the smallest run. */
+/**
+ * A model as core's schedulable unit: one inference, the smallest run, of work that may run now
+ * (the filter of the models a car can run at all, before any row is read).
+ */
 function workItemOf(model: ModelRow): WorkItem {
   return {
     id: model.id,
@@ -241,8 +248,29 @@ interface Candidate {
   attempt: number;
   model_id: string;
   replication: number | null;
+  deadline_at: Date | null;
+  objective: Objective;
   replicas_required: number | null;
   input: unknown;
+}
+
+/** A candidate unit as core's work item: one task's one inference, on the scheduling clock. */
+function candidateItem(c: Candidate, model: ModelRow, scale: TimeScale): WorkItem {
+  return {
+    id: c.id,
+    jobId: c.job_id,
+    tenantId: c.tenant_id,
+    model: toModelSpec(model),
+    inferences: 1,
+    divisible: false,
+    priority: c.priority,
+    deadlineS: c.deadline_at === null ? Infinity : worldS(scale, toS(c.deadline_at)),
+    objective: c.objective,
+    dataRegionId: null,
+    // Replica conflicts are excluded in SQL, per task.
+    excludeVehicleIds: [],
+    excludeOwnerIds: [],
+  };
 }
 
 interface Claimed extends Candidate {
@@ -309,7 +337,7 @@ export async function lease(
   const car = found;
   const regionRows = await state.regions.get(monotonicMs());
   const ctx = scheduleContext(now, regionRows, config);
-  const refusal = carRefusal(car, now, regionRows, ctx, config);
+  const refusal = carRefusal(car, ctx, config);
   if (refusal !== null) return { tasks: [], reason: refusal };
   const vehicle = toVehicle(car, config.timeScale);
 
@@ -349,6 +377,9 @@ export async function lease(
   );
   const held = new Set(found.held);
   const usage = new Map(shares.usage);
+  // The call's draws (a canary or not, where it sits): from the car and the call, so that the
+  // same call decides the same way again.
+  const rng = createRng(seedOf(carId, requestId ?? now.toISOString()));
   for (const t of held) usage.set(t, Math.max(0, (usage.get(t) ?? 0) - 1));
 
   const outcome = await inPipelinedTx(deps.db, async (tx) => {
@@ -394,7 +425,14 @@ export async function lease(
       };
       const { made, rows } = await send(candidatesQuery(args));
       if (made.length > 0) return { made, claimed: [], full: false };
-      const got = await claim(tx, deps, args, rows[0] as Candidate[], requestId);
+      const { claimed: got, reason } = await claim(
+        tx,
+        deps,
+        args,
+        rows[0] as Candidate[],
+        requestId,
+      );
+      if (got.length === 0 && reason !== "no-work") lastReason = reason;
       out.push(...got);
       tried.add(tenantId);
       if (got.length > 0) turns.set(tenantId, (turns.get(tenantId) ?? 0) + 1);
@@ -412,7 +450,7 @@ export async function lease(
       out.length < want &&
       !tx.ended &&
       fits.length > 0 &&
-      shouldIssueCanary(createRng(randomInt(2 ** 31)), config.verification)
+      shouldIssueCanary(rng, config.verification)
     ) {
       const canary = await issueCanary(tx, deps, {
         ownerId: vehicle.ownerId,
@@ -420,9 +458,10 @@ export async function lease(
         modelIds: fits.map(([id]) => id),
         requestId,
         expiresAt: leaseExpiry(now, config.leaseTtlS),
+        rng,
       });
       // Anywhere in the answer, as a task of another tenant's turn could be.
-      if (canary) out.splice(randomInt(out.length + 1), 0, canary);
+      if (canary) out.splice(rng.int(0, out.length), 0, canary);
     }
     return { made: [] as Made[], claimed: out, full: full(budget.held) };
   });
@@ -495,13 +534,15 @@ function candidatesQuery(a: ClaimArgs): [Prepared, unknown[]] {
 }
 
 /**
- * Claims up to `count` open units of one tenant for the car, in one transaction:
+ * Claims up to `count` open units of one tenant for the car, in one transaction, and says why
+ * none (more) were taken (core's reason, or "no-work"):
  *
  * 1. `SELECT … FOR UPDATE OF wu SKIP LOCKED`: the tenant's open units in queue order (priority,
  *    then task), of models the car can run, of tasks this car's owner never leased. Rows another
  *    transaction holds are skipped, not waited for; a row claimed and committed since this
  *    statement began is re-checked (status is no longer 'open') and dropped.
- * 2. One unit per task, while the run budget lasts and the car may hold it (core's mayHold).
+ * 2. Core's choose, over one unit per task: the work filters (deferral among them), the scores,
+ *    and the runs that fit the call's run budget and what the car may hold.
  * 3. `INSERT INTO leases … ON CONFLICT (task_id, owner_id) DO NOTHING`: the unique index is the
  *    guarantee that replicas land on distinct owners (and cars) even when two cars of one owner
  *    race for two replicas of one task on two instances; rows go in task order so that two such
@@ -515,25 +556,32 @@ async function claim(
   a: ClaimArgs,
   candidates: Candidate[],
   requestId: string | null,
-): Promise<Claimed[]> {
-  const chosen: Candidate[] = [];
+): Promise<{ claimed: Claimed[]; reason: string }> {
+  // Core chooses among the candidates, one unit per task (a car runs one replica of a task).
+  const byItem = new Map<WorkItem, Candidate>();
   const tasksSeen = new Set<string>();
   for (const c of candidates) {
-    if (chosen.length >= a.count) break;
     if (tasksSeen.has(c.task_id)) continue;
-    const runS = (a.runnable.get(c.model_id) as { inferenceS: number }).inferenceS;
-    if (runS > a.budget.runS || !mayHold(a.budget.held, runS, a.limits)) continue;
     tasksSeen.add(c.task_id);
+    const { model } = a.runnable.get(c.model_id) as { model: ModelRow };
+    byItem.set(candidateItem(c, model, deps.config.timeScale), c);
+  }
+  const { picks, reason } = choose(a.vehicle, byItem.keys(), a.ctx, {
+    count: a.count,
+    runS: a.budget.runS,
+    holding: { held: a.budget.held, limits: a.limits },
+  });
+  const chosen = picks.map((p) => byItem.get(p.item) as Candidate);
+  for (const c of chosen) {
+    const runS = (a.runnable.get(c.model_id) as { inferenceS: number }).inferenceS;
     a.budget.runS -= runS;
     a.budget.held = withLeases(a.budget.held, runS);
-    chosen.push(c);
   }
-  if (chosen.length === 0) return [];
+  if (chosen.length === 0) return { claimed: [], reason };
   chosen.sort((x, y) => (x.task_id < y.task_id ? -1 : x.task_id > y.task_id ? 1 : 0));
 
   // First claims: the replica count is decided now, by the car that claims first. Only replica 0
   // exists before, and this transaction holds it.
-  const rng = createRng(randomInt(2 ** 31));
   const units = chosen.map((c) => ({
     unit_id: Number(c.id),
     task_id: c.task_id,
@@ -544,7 +592,13 @@ async function claim(
     attempt: c.attempt,
     replicas:
       c.replicas_required === null
-        ? replicasFor(c.replication ?? "auto", a.vehicle.reputation, deps.config.verification, rng)
+        ? replicasFor(
+            c.replication ?? "auto",
+            a.vehicle.reputation,
+            deps.config.verification,
+            // Drawn from the task and its round: the same claim decides the same count again.
+            createRng(seedOf(c.task_id, String(c.attempt))),
+          )
         : null,
   }));
   const expiresAt = leaseExpiry(a.now, deps.config.leaseTtlS);
@@ -564,10 +618,13 @@ async function claim(
     chosen.length === a.count
       ? await tx.commitWith<{ id: string; work_unit_id: number }>(CLAIM_WRITE, values)
       : await tx.rows<{ id: string; work_unit_id: number }>(CLAIM_WRITE, values);
-  if (inserted.length === 0) return [];
+  if (inserted.length === 0) return { claimed: [], reason };
   const leaseOf = new Map(inserted.map((l) => [Number(l.work_unit_id), l.id]));
   const won = chosen.filter((c) => leaseOf.has(Number(c.id)));
-  return won.map((c) => ({ ...c, leaseId: leaseOf.get(Number(c.id)) as string, expiresAt }));
+  return {
+    claimed: won.map((c) => ({ ...c, leaseId: leaseOf.get(Number(c.id)) as string, expiresAt })),
+    reason,
+  };
 }
 
 // ---- renew and release ----
@@ -710,9 +767,10 @@ async function issueCanary(
     modelIds: string[];
     requestId: string | null;
     expiresAt: Date;
+    rng: Rng;
   },
 ): Promise<Claimed | null> {
-  const { ownerId, carId, modelIds, requestId, expiresAt } = to;
+  const { ownerId, carId, modelIds, requestId, expiresAt, rng } = to;
   // As far back as a caught car's answers are run again: the window the input sweep keeps a
   // validated task's image for, so a canary's image is always there.
   const since = new Date(deps.now().getTime() - deps.config.verification.recheckWindowS * 1000);
@@ -726,7 +784,7 @@ async function issueCanary(
     deps.config.verification.trustAfterConsecutiveValid,
   ]);
   if (pool.length === 0) return null;
-  const pick = pool[randomInt(pool.length)]!;
+  const pick = pool[rng.int(0, pool.length - 1)]!;
   // Leased now, after the task's validation was committed (the call's start may be earlier:
   // the claim ran first), so that a canary's lease always follows its task's verdict in time.
   const leasedAt = deps.now();
