@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { tinyInput } from "@nightshift/api/seed";
-import { type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import { type ServeProcess, spawnServe, tempDir } from "@nightshift/server-testkit/serve";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./run-cli";
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { launchChromium } from "@nightshift/browser/chromium";
 import { createNightshiftClient } from "@nightshift/client/client";
-import { tempDir } from "@nightshift/server/testing";
+import { tempDir } from "@nightshift/server-testkit/serve";
 import { HANG_MS, until } from "@nightshift/testkit/waits";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI_DIR, REPO_ROOT, runCli } from "./run-cli";

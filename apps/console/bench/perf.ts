@@ -30,7 +30,7 @@ import { launchChromium } from "@nightshift/browser/chromium";
 import { HARDWARE } from "@nightshift/core/hardware";
 import { createDb, createPool } from "@nightshift/db/client";
 import { cars as carsTable, fleetSamples, owners } from "@nightshift/db/schema";
-import { parseDemo, spawnServe, tempDir } from "@nightshift/server/testing";
+import { parseDemo, spawnServe, tempDir } from "@nightshift/server-testkit/serve";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { CONSOLE_DIR, isBuilt, startConsole } from "../src/serve";
 

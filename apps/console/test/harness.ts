@@ -14,7 +14,7 @@ import {
   type ServeProcess,
   spawnServe,
   tempDir,
-} from "@nightshift/server/testing";
+} from "@nightshift/server-testkit/serve";
 import { HANG_MS } from "@nightshift/testkit/waits";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CONSOLE_DIR, type RunningConsole, startConsole } from "../src/serve";

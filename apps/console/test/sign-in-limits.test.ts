@@ -5,7 +5,12 @@
 // passwords until the server refuses it; another operator still signs in.
 import { rmSync } from "node:fs";
 import { request } from "node:http";
-import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import {
+  parseDemo,
+  type ServeProcess,
+  spawnServe,
+  tempDir,
+} from "@nightshift/server-testkit/serve";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConsole, startConsole } from "../src/serve";
 

@@ -32,8 +32,8 @@ import {
   type Rng,
   sleeping,
   xOf,
-} from "@nightshift/server/test-cars";
-import { PUBLIC_DEMO_CODE, PARKED } from "@nightshift/server/testing";
+} from "@nightshift/server-testkit/cars";
+import { PUBLIC_DEMO_CODE, PARKED } from "@nightshift/server-testkit/serve";
 import { HANG_MS } from "@nightshift/testkit/waits";
 
 type EnrollInput = Parameters<NightshiftClient["node"]["enroll"]["mutate"]>[0];

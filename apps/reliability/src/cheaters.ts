@@ -19,7 +19,7 @@ import {
   STEADY,
   waitForJobs,
   withFleet,
-} from "@nightshift/server/test-cars";
+} from "@nightshift/server-testkit/cars";
 import { startCluster } from "./cluster";
 import { figures, type Figure, quantile, upperBound95 } from "./figures";
 import { accounting, submitTasks, tenantClient } from "./jobs";

@@ -1,7 +1,13 @@
 // Churn: cars across two server instances on one PostgreSQL drive off and come back at random,
 // many of them while holding leases. Nothing may be lost or counted twice, and the work of a car
 // that left should go to another car quickly.
-import { enrollCars, FleetLog, STEADY, waitForJobs, withFleet } from "@nightshift/server/test-cars";
+import {
+  enrollCars,
+  FleetLog,
+  STEADY,
+  waitForJobs,
+  withFleet,
+} from "@nightshift/server-testkit/cars";
 import { startCluster } from "./cluster";
 import { figures, type Figure, quantile } from "./figures";
 import { accounting, submitTasks, tenantClient } from "./jobs";

@@ -5,7 +5,12 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createPool } from "@nightshift/db/client";
 import { type EmbeddedPostgres, pgDataDir, startEmbedded } from "@nightshift/db/embedded";
-import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import {
+  parseDemo,
+  type ServeProcess,
+  spawnServe,
+  tempDir,
+} from "@nightshift/server-testkit/serve";
 
 type Pool = ReturnType<typeof createPool>;
 

@@ -3,7 +3,13 @@
 // started again). Every submit a car saw acknowledged must have its result and ledger entry,
 // and every job must finish.
 import { setTimeout as sleep } from "node:timers/promises";
-import { enrollCars, FleetLog, STEADY, waitForJobs, withFleet } from "@nightshift/server/test-cars";
+import {
+  enrollCars,
+  FleetLog,
+  STEADY,
+  waitForJobs,
+  withFleet,
+} from "@nightshift/server-testkit/cars";
 import { startCluster } from "./cluster";
 import { figures, type Figure } from "./figures";
 import { accounting, acknowledgedLost, submitTasks, tenantClient } from "./jobs";

@@ -11,7 +11,7 @@ import { DEFAULT_API_CONFIG } from "@nightshift/api/config";
 import { tinyInput } from "@nightshift/api/seed";
 import { appRouter } from "@nightshift/api/router";
 import { createNightshiftClient } from "@nightshift/client/client";
-import { PUBLIC_DEMO_CODE, PARKED, STALL_MS } from "@nightshift/server/testing";
+import { PUBLIC_DEMO_CODE, PARKED, STALL_MS } from "@nightshift/server-testkit/serve";
 import fc from "fast-check";
 import { z } from "zod";
 import { type Cluster, startCluster } from "./cluster";

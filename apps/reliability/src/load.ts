@@ -3,7 +3,7 @@
 // by step until the p99 of a step's heartbeats, as the cars saw them, passes the limit.
 import { Agent, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { PARKED } from "@nightshift/server/testing";
+import { PARKED } from "@nightshift/server-testkit/serve";
 import { startCluster } from "./cluster";
 import { figures, type Figure, quantile } from "./figures";
 

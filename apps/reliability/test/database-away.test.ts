@@ -3,7 +3,7 @@
 // server process serves again without a restart.
 import { createNightshiftClient } from "@nightshift/client/client";
 import { apiErrorCode } from "@nightshift/client/errors";
-import { PUBLIC_DEMO_CODE, PARKED } from "@nightshift/server/testing";
+import { PUBLIC_DEMO_CODE, PARKED } from "@nightshift/server-testkit/serve";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Cluster, startCluster } from "../src/cluster";
 

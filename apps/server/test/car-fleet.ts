@@ -1,9 +1,9 @@
-// The checks on the database after a fleet of test cars (`@nightshift/server/test-cars`) has
+// The checks on the database after a fleet of test cars (`@nightshift/server-testkit/cars`) has
 // run: every task was done, decided once and paid once, everything the servers acknowledged is
 // recorded, every lease reached a car, and no work unit was held by two cars at once as the
 // cars saw it.
 import type { createPool } from "@nightshift/db/client";
-import type { FleetLog } from "@nightshift/server/test-cars";
+import type { FleetLog } from "@nightshift/server-testkit/cars";
 import { expect } from "vitest";
 
 type Pool = ReturnType<typeof createPool>;

@@ -14,7 +14,7 @@ import {
   spawnServe,
   STALL_MS,
   tempDir,
-} from "@nightshift/server/testing";
+} from "@nightshift/server-testkit/serve";
 import { afterAll, expect, it } from "vitest";
 
 const tmp = tempDir();

@@ -5,14 +5,14 @@
 // every job completes.
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { startTestDatabase, type TestDatabase } from "@nightshift/db/testing";
-import { parseDemo, type ServeProcess, spawnServe } from "@nightshift/server/testing";
+import { parseDemo, type ServeProcess, spawnServe } from "@nightshift/server-testkit/serve";
 import {
   enrollCars,
   FleetLog,
   tinyInputs,
   waitForJobs,
   withFleet,
-} from "@nightshift/server/test-cars";
+} from "@nightshift/server-testkit/cars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   expectAcknowledgedRecorded,

@@ -5,7 +5,12 @@
 import { rmSync } from "node:fs";
 import { createNightshiftClient } from "@nightshift/client/client";
 import { createPool } from "@nightshift/db/client";
-import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import {
+  parseDemo,
+  type ServeProcess,
+  spawnServe,
+  tempDir,
+} from "@nightshift/server-testkit/serve";
 import {
   enrollCars,
   type FleetCar,
@@ -16,7 +21,7 @@ import {
   tinyInputs,
   waitForJobs,
   withFleet,
-} from "@nightshift/server/test-cars";
+} from "@nightshift/server-testkit/cars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   expectAcknowledgedRecorded,

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { type IncomingHttpHeaders, request } from "node:http";
 import { join } from "node:path";
 import { tinyInput } from "@nightshift/api/seed";
-import { metricsAccess } from "@nightshift/server/metrics";
+import { metricsAccess } from "../src/metrics";
 import { DEFAULT_API_CONFIG } from "@nightshift/api/config";
 import {
   PUBLIC_DEMO_CODE,
@@ -14,7 +14,7 @@ import {
   spawnServe,
   STALL_MS,
   tempDir,
-} from "@nightshift/server/testing";
+} from "@nightshift/server-testkit/serve";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const tmp = tempDir();

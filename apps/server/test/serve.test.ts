@@ -9,7 +9,7 @@ import { apiErrorCode } from "@nightshift/client/errors";
 import { DEFAULT_API_CONFIG } from "@nightshift/api/config";
 import { tinyInput } from "@nightshift/api/seed";
 import { demoImagePath } from "@nightshift/models/demo-images";
-import { GAUGE_READ_SHARED_MS } from "@nightshift/server/metrics";
+import { GAUGE_READ_SHARED_MS } from "../src/metrics";
 import { getManifest } from "@nightshift/models/registry";
 import {
   parseDemo,
@@ -17,7 +17,7 @@ import {
   spawnServe,
   STALL_MS,
   tempDir,
-} from "@nightshift/server/testing";
+} from "@nightshift/server-testkit/serve";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const tmp = tempDir();

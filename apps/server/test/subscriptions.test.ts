@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { AppRouter } from "@nightshift/api/router";
 import { runTiny } from "@nightshift/api/seed";
 import { createNightshiftClient, trpcUrl } from "@nightshift/client/client";
-import { tinyInputs, xOf } from "@nightshift/server/test-cars";
+import { tinyInputs, xOf } from "@nightshift/server-testkit/cars";
 import {
   PARKED,
   parseDemo,
@@ -15,7 +15,7 @@ import {
   spawnServe,
   STALL_MS,
   tempDir,
-} from "@nightshift/server/testing";
+} from "@nightshift/server-testkit/serve";
 import {
   createTRPCClient,
   httpBatchLink,

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { MODELS } from "@nightshift/models/registry";
 import { modelFilePath } from "@nightshift/models/files";
-import { parseDemo, spawnServe, tempDir } from "@nightshift/server/testing";
+import { parseDemo, spawnServe, tempDir } from "@nightshift/server-testkit/serve";
 import type { TestProject } from "vitest/node";
 import { buildVehicle } from "../src/build";
 import { startVehicleServer } from "../src/serve";

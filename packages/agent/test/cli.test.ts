@@ -2,7 +2,7 @@
 // a live line and a final summary, and stop cleanly on SIGINT.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { CLI_BIN } from "@nightshift/server/testing";
+import { CLI_BIN } from "@nightshift/server-testkit/serve";
 import { until } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accounting, startTestServer, type TestServer, tinyInputs, waitForJobs } from "./server";

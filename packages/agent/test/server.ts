@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { createPool } from "@nightshift/db/client";
-import { parseDemo, type ServeProcess, spawnServe, tempDir } from "@nightshift/server/testing";
+import {
+  parseDemo,
+  type ServeProcess,
+  spawnServe,
+  tempDir,
+} from "@nightshift/server-testkit/serve";
 import { untilDone } from "@nightshift/testkit/waits";
 import type { Pool } from "pg";
 import { createTwin, type Twin } from "../src/twin";

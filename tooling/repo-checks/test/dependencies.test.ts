@@ -8,24 +8,15 @@
 // - every package with an install script is reviewed in the root's `allowScripts`;
 // - no workspace declares a dependency it does not use, or uses one it does not declare (knip).
 import { execFile } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import semver from "semver";
 import { describe, expect, it } from "vitest";
+import { readJson, ROOT, rootManifest as root, workspaceFolders } from "./workspaces";
 
 const run = promisify(execFile);
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 interface LockedPackage {
   version?: string;
@@ -36,16 +27,7 @@ interface LockedPackage {
   optionalDependencies?: Record<string, string>;
 }
 
-interface Manifest {
-  name?: string;
-  workspaces?: string[];
-  engines?: { node?: string };
-  allowScripts?: Record<string, boolean>;
-}
-
-const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, "utf8")) as T;
 const lock = readJson<{ packages: Record<string, LockedPackage> }>(join(ROOT, "package-lock.json"));
-const root = readJson<Manifest>(join(ROOT, "package.json"));
 
 /** The lock's key for `name` as seen from the package at `from` (Node's lookup, upwards). */
 function lockedFrom(from: string, name: string): string | null {
@@ -62,16 +44,6 @@ function lockedFrom(from: string, name: string): string | null {
 /** The package name in a lock key: the part after its last node_modules/. */
 function nameOf(key: string): string {
   return key.slice(key.lastIndexOf("node_modules/") + "node_modules/".length);
-}
-
-/** The folders of the root's workspaces, from its globs (each one "folder/*"). */
-function workspaceFolders(): string[] {
-  return (root.workspaces ?? []).flatMap((glob) => {
-    const parent = glob.replace(/\/\*$/, "");
-    return readdirSync(join(ROOT, parent))
-      .map((name) => `${parent}/${name}`)
-      .filter((dir) => existsSync(join(ROOT, dir, "package.json")));
-  });
 }
 
 describe("the lockfile", () => {

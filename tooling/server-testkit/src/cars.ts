@@ -13,7 +13,7 @@ import { runTiny, tinyInput } from "@nightshift/api/seed";
 import { createNightshiftClient, type NightshiftClient } from "@nightshift/client/client";
 import { apiErrorCode, isApiError } from "@nightshift/client/errors";
 import type { createPool } from "@nightshift/db/client";
-import { DRIVING, PARKED, STALL_MS } from "./testing";
+import { DRIVING, PARKED, STALL_MS } from "./serve";
 
 type Pool = ReturnType<typeof createPool>;
 

@@ -7,8 +7,14 @@ import { chmodSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { REPO_ROOT } from "./env";
+import { fileURLToPath } from "node:url";
 import { HANG_MS } from "@nightshift/testkit/waits";
+
+/**
+ * The repository's root. The kit runs the CLI from the repository (apps/cli/bin) rather than
+ * importing it: the CLI's own tests use this kit, and a package cannot depend on what depends on it.
+ */
+const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 /**
  * How long a test waits for something that makes no progress (a fleet whose calls get no answer,

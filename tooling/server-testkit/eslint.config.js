@@ -1,0 +1,3 @@
+import base from "@nightshift/eslint-config/base";
+
+export default base;
