@@ -2,6 +2,7 @@
 // with its unit in the name; apps/server may override any of it.
 import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig } from "@nightshift/core/schedule/config";
 import type { HoldingLimits } from "@nightshift/core/schedule/holding";
+import { worldSpanS } from "@nightshift/core/time-scale";
 import { REAL_TIME, type TimeScale } from "@nightshift/core/time-scale";
 import { DEFAULT_VERIFICATION, type VerificationConfig } from "@nightshift/core/verify";
 
@@ -144,10 +145,14 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   verification: DEFAULT_VERIFICATION,
 };
 
-/** What a car may hold under this config (core's schedule/holding.ts). */
+/**
+ * What a car may hold under this config (core's schedule/holding.ts), on the scheduling clock:
+ * the runs it holds are the server's estimates in world seconds, so a lease lifetime is too (on a
+ * compressed clock a wall lifetime holds `speedup` times the world's work).
+ */
 export function holdingLimits(config: ApiConfig): HoldingLimits {
   return {
-    leaseTtlS: config.leaseTtlS,
+    leaseTtlS: worldSpanS(config.timeScale, config.leaseTtlS),
     maxLeases: config.maxLeasesHeld,
     maxLifetimes: config.maxLeaseLifetimes,
   };

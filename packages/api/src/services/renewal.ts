@@ -3,6 +3,7 @@
 // longest life. A lease left out runs out at its expiry and the sweeper puts its work back.
 import { estimatedRunS, hardwareById } from "@nightshift/core/hardware";
 import { renewUntilS } from "@nightshift/core/schedule/holding";
+import { wallS, worldS } from "@nightshift/core/time-scale";
 import { holdingLimits } from "../config";
 import type { ApiDeps } from "../context";
 import { toS } from "./convert";
@@ -48,12 +49,14 @@ export async function renewals(
 ): Promise<Renewals> {
   const held = await preparedRows<HeldRow>(deps.db, HELD_LEASES, [carId, now]);
   const share = deps.config.schedule.sustainedTopsShare;
+  // On the scheduling clock, where the runs are estimated (the identity in real time).
+  const scale = deps.config.timeScale;
   const until = renewUntilS(
     held.map((l) => ({
-      leasedAtS: toS(l.leasedAt),
+      leasedAtS: worldS(scale, toS(l.leasedAt)),
       runS: estimatedRunS(hardwareById(l.hardwareId), l.teraOps, share),
     })),
-    toS(now),
+    worldS(scale, toS(now)),
     holdingLimits(deps.config),
   );
   const named = new Set(leaseIds);
@@ -62,7 +65,12 @@ export async function renewals(
     if (!named.has(lease.id)) return;
     const untilS = until[i];
     if (untilS === null || untilS === undefined) out.notExtended.push(lease.id);
-    else out.extend.push({ leaseId: lease.id, expiresAt: new Date(Math.round(untilS * 1000)) });
+    else {
+      out.extend.push({
+        leaseId: lease.id,
+        expiresAt: new Date(Math.round(wallS(scale, untilS) * 1000)),
+      });
+    }
   });
   return out;
 }
