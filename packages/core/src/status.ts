@@ -51,8 +51,15 @@ export interface Transition<K extends StatusKind> {
   to: Statuses[K];
 }
 
-const LIVE_JOB = ["queued", "running"] as const;
-const UNDECIDED_TASK = ["open", "verifying"] as const;
+/** Jobs not yet ended: they take work, and their tasks' verdicts decide them. */
+export const LIVE_JOB_STATUSES = ["queued", "running"] as const satisfies readonly JobStatus[];
+/** Tasks not yet decided: they still need results. */
+export const UNDECIDED_TASK_STATUSES = [
+  "open",
+  "verifying",
+] as const satisfies readonly TaskStatus[];
+const LIVE_JOB = LIVE_JOB_STATUSES;
+const UNDECIDED_TASK = UNDECIDED_TASK_STATUSES;
 
 export const JOB_TRANSITIONS = [
   // A car claimed its first work unit.
@@ -88,8 +95,11 @@ export const WORK_UNIT_TRANSITIONS = [
   { event: "submitted", from: ["leased"], to: "done" },
   // Its lease ended without a result and its task still needs one.
   { event: "returned", from: ["leased"], to: "open" },
-  // Nobody needs it any more: its task was decided, or its job ended.
-  { event: "cancelled", from: ["open", "leased"], to: "cancelled" },
+  // Its lease ended without a result and nobody needs it any more (its task was decided, or its
+  // job ended).
+  { event: "ended", from: ["leased"], to: "cancelled" },
+  // Nobody claimed it and nobody needs it any more: its task was decided, or its job ended.
+  { event: "dropped", from: ["open"], to: "cancelled" },
 ] as const satisfies readonly Transition<"unit">[];
 
 export const LEASE_TRANSITIONS = [

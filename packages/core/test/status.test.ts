@@ -74,6 +74,7 @@ describe("status transitions", () => {
       from: ["leased"],
       to: "open",
     });
+    expect(transitionEvents("unit", "open", "cancelled")).toEqual(["dropped"]);
     expect(() => transitionOf("unit", "nope" as never)).toThrow(RangeError);
   });
 });
