@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import type { ApiDeps } from "./context";
 import { inTx, rows } from "./services/db";
 import { endLeases } from "./services/leases";
+import { failJob, failJobTasks } from "./services/transitions";
 
 const BATCH = 500;
 
@@ -92,26 +93,8 @@ export async function endOverdueJobs(deps: ApiDeps): Promise<{ jobsEnded: number
         now,
         true,
       );
-      const failed = await rows<{ n: number }>(
-        tx,
-        sql`WITH f AS (
-              UPDATE tasks SET status = 'failed', error = ${error}
-               WHERE job_id = ${job.id} AND status IN ('open', 'verifying')
-              RETURNING 1
-            ), u AS (
-              UPDATE work_units SET status = 'cancelled' WHERE job_id = ${job.id} AND status = 'open'
-              RETURNING 1
-            )
-            SELECT (SELECT count(*) FROM f)::int AS n, (SELECT count(*) FROM u) AS units`,
-      );
-      const changed = await rows<{ id: string }>(
-        tx,
-        sql`UPDATE jobs SET status = 'failed', end_reason = ${job.reason}, completed_at = ${now},
-                            tasks_failed = tasks_failed + ${failed[0]?.n ?? 0}
-             WHERE id = ${job.id} AND status IN ('queued', 'running')
-            RETURNING id`,
-      );
-      return changed.length;
+      const failed = await failJobTasks(tx, job.id, error);
+      return (await failJob(tx, job.id, job.reason, failed, now)) ? 1 : 0;
     });
     jobsEnded += ended;
   }

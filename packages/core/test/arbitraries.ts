@@ -5,6 +5,8 @@ import fc from "fast-check";
 import { HARDWARE } from "../src/hardware";
 import { fixedOffset, type OffsetTable } from "../src/local-time";
 import type { HeldLease, HoldingLimits } from "../src/schedule/holding";
+import type { NewResult, StoredRound } from "../src/settle";
+import type { TaskStatus } from "../src/status";
 import type { ModelSpec, Region, Tenant, TariffRate, Vehicle, WorkItem } from "../src/types";
 
 export const DAY_S = 86_400;
@@ -46,7 +48,8 @@ export const arbOffsets = (standardH: fc.Arbitrary<number>): fc.Arbitrary<Offset
           { fromS: changeS - DAY_S, offsetS: h * 3600 },
           { fromS: changeS, offsetS: (h + stepH) * 3600 },
         ];
-        if (backAfterMin !== null) table.push({ fromS: changeS + backAfterMin * 60, offsetS: h * 3600 });
+        if (backAfterMin !== null)
+          table.push({ fromS: changeS + backAfterMin * 60, offsetS: h * 3600 });
         return table;
       }),
   );
@@ -133,7 +136,10 @@ export const arbBattery: fc.Arbitrary<Vehicle["battery"]> = fc.record({
 
 /** Charger wall power (none, home AC, DC fast) and a compute draw from idle to ~2 kW. */
 export const arbFlows: fc.Arbitrary<{ chargerKW: number; drawW: number }> = fc.record({
-  chargerKW: fc.oneof(fc.constantFrom(0, 3.7, 7.4, 11, 50), fc.double({ min: 0, max: 150, noNaN: true })),
+  chargerKW: fc.oneof(
+    fc.constantFrom(0, 3.7, 7.4, 11, 50),
+    fc.double({ min: 0, max: 150, noNaN: true }),
+  ),
   drawW: fc.oneof(fc.constantFrom(0, 72, 1000), fc.double({ min: 0, max: 2000, noNaN: true })),
 });
 
@@ -221,7 +227,10 @@ export const arbTenants = (maxLength = 6): fc.Arbitrary<Tenant[]> =>
         fc.record({
           base: arbTenant,
           quotaShare: arbShare,
-          weight: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.double({ min: 0.1, max: 10, noNaN: true })),
+          weight: fc.oneof(
+            fc.integer({ min: 1, max: 8 }),
+            fc.double({ min: 0.1, max: 10, noNaN: true }),
+          ),
           borrowingLimitShare: fc.option(arbShare, { nil: null }),
           lendingLimitShare: fc.option(arbShare, { nil: null }),
           paused: fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
@@ -248,19 +257,25 @@ export const arbCapacity: fc.Arbitrary<number> = fc.oneof(
 export const arbTenantScenario = (
   maxTenants = 6,
 ): fc.Arbitrary<{ tenants: Tenant[]; capacity: number; demand: Map<string, number> }> =>
-  fc.tuple(arbTenants(maxTenants), arbCapacity).chain(([tenants, capacity]) =>
-    fc
-      .array(
-        fc.oneof(
-          { arbitrary: fc.constant(0), weight: 1 },
-          { arbitrary: arbShare.map((x) => x * capacity), weight: 3 },
-          { arbitrary: fc.integer({ min: 0, max: Math.ceil(capacity) + 1 }), weight: 1 },
-          { arbitrary: fc.constant(capacity * 10 + 1), weight: 2 },
-        ),
-        { minLength: tenants.length, maxLength: tenants.length },
-      )
-      .map((ds) => ({ tenants, capacity, demand: new Map(tenants.map((t, i) => [t.id, ds[i] ?? 0])) })),
-  );
+  fc
+    .tuple(arbTenants(maxTenants), arbCapacity)
+    .chain(([tenants, capacity]) =>
+      fc
+        .array(
+          fc.oneof(
+            { arbitrary: fc.constant(0), weight: 1 },
+            { arbitrary: arbShare.map((x) => x * capacity), weight: 3 },
+            { arbitrary: fc.integer({ min: 0, max: Math.ceil(capacity) + 1 }), weight: 1 },
+            { arbitrary: fc.constant(capacity * 10 + 1), weight: 2 },
+          ),
+          { minLength: tenants.length, maxLength: tenants.length },
+        )
+        .map((ds) => ({
+          tenants,
+          capacity,
+          demand: new Map(tenants.map((t, i) => [t.id, ds[i] ?? 0])),
+        })),
+    );
 
 /**
  * Running work as groups at a few priorities, each sized as a `fraction` (0..1.5) of a figure
@@ -348,9 +363,12 @@ export const arbSchedVehicle: fc.Arbitrary<Vehicle> = fc.oneof(
     .record({
       v: arbVehicle(),
       state: fc.constantFrom("parked", "charging") as fc.Arbitrary<Vehicle["state"]>,
-      hours: fc.option(fc.constantFrom({ startHour: 0, endHour: 24 }, { startHour: 9, endHour: 9 }), {
-        nil: null,
-      }),
+      hours: fc.option(
+        fc.constantFrom({ startHour: 0, endHour: 24 }, { startHour: 9, endHour: 9 }),
+        {
+          nil: null,
+        },
+      ),
       soc: fc.oneof(
         fc.constant(null),
         fc.record({
@@ -415,4 +433,98 @@ export const arbRunS: fc.Arbitrary<number> = fc.oneof(
 export const arbHeldLeases = (maxLength = 300): fc.Arbitrary<HeldLease[]> =>
   fc.array(fc.record({ leasedAtS: fc.integer({ min: -3600, max: 0 }), runS: arbRunS }), {
     maxLength,
+  });
+
+/**
+ * A batch of new results from one car for settle: each for its own task (one lease per task and
+ * owner), the task open, verifying, valid or failed, in a round of earlier results from other
+ * cars. Outputs come from a palette of three answers, so that replicas agree and disagree.
+ */
+export const arbSettleBatch: fc.Arbitrary<{
+  results: NewResult[];
+  rounds: Map<string, StoredRound>;
+}> = fc
+  .tuple(
+    arbReputation,
+    fc.boolean(),
+    fc.array(
+      fc.record({
+        status: fc.constantFrom<TaskStatus>("open", "verifying", "valid", "failed"),
+        attempt: fc.nat(2),
+        stale: fc.boolean(),
+        replicasRequired: fc.option(fc.integer({ min: 1, max: 4 }), { nil: null }),
+        replication: fc.oneof(fc.constant<"auto">("auto"), fc.integer({ min: 1, max: 4 })),
+        canary: fc.boolean(),
+        answer: fc.nat(2),
+        owedUsd: fc.double({ min: 0, max: 5, noNaN: true }),
+        expiresAtMs: fc.nat(2 ** 40),
+        replicated: fc.boolean(),
+        outstanding: fc.integer({ min: 1, max: 4 }),
+        openUnits: fc.uniqueArray(fc.nat(1000), { maxLength: 3 }),
+        earlier: fc.array(
+          fc.record({
+            answer: fc.nat(2),
+            owner: fc.nat(3),
+            trusted: fc.boolean(),
+            vouched: fc.boolean(),
+          }),
+          { maxLength: 3 },
+        ),
+      }),
+      { minLength: 1, maxLength: 6 },
+    ),
+  )
+  .map(([reputation, vouched, tasks]) => {
+    const answers = [
+      [0, 1],
+      [0.5, 1],
+      [9, 9],
+    ];
+    const rounds = new Map<string, StoredRound>();
+    const results = tasks.map((t, i): NewResult => {
+      const taskId = `t${i}`;
+      const earlier = t.earlier.map((e, k) => ({
+        resultId: `r${i}.${k}`,
+        leaseId: `l${i}.${k}`,
+        carId: `c${i}.${k}`,
+        ownerId: `o${e.owner}`,
+        output: answers[e.answer] as number[],
+        trusted: e.trusted,
+        vouched: e.vouched,
+      }));
+      if (t.replicated || t.status === "valid") {
+        rounds.set(taskId, {
+          results: t.status === "valid" ? [] : earlier,
+          outstanding: t.outstanding,
+          openUnitIds: t.openUnits,
+          canonicalOutput:
+            t.status === "valid" ? (answers[t.earlier[0]?.answer ?? 0] as number[]) : null,
+        });
+      }
+      return {
+        resultId: `r${i}`,
+        leaseId: `l${i}`,
+        carId: "car",
+        ownerId: "owner",
+        output: answers[t.answer] as number[],
+        reputation,
+        vouched,
+        canary: t.status === "valid" && t.canary,
+        unitAttempt: t.stale && t.attempt > 0 ? t.attempt - 1 : t.attempt,
+        leaseExpiresAtMs: t.expiresAtMs,
+        payoutOwedUsd: t.owedUsd,
+        tolerance: { abs: 1e-3, rel: 1e-3 },
+        task: {
+          id: taskId,
+          jobId: `j${i % 2}`,
+          status: t.status,
+          attempt: t.attempt,
+          replicasRequired: t.replicated
+            ? Math.max(2, t.replicasRequired ?? 2)
+            : t.replicasRequired && 1,
+          replication: t.replication,
+        },
+      };
+    });
+    return { results, rounds };
   });

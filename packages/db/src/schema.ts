@@ -7,6 +7,7 @@
 // each submitted lease has one `ledger_entries` row, paid only when its result validates.
 import type { DriveState, Objective, OwnerPolicy, TariffRate } from "@nightshift/core/types";
 import type { Tolerance } from "@nightshift/core/verify";
+import type { JobStatus, LeaseStatus, TaskStatus, WorkUnitStatus } from "@nightshift/core/status";
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -242,13 +243,9 @@ export const tenantInputBlobs = pgTable(
 
 // ---- work ----
 
-export type JobStatus = "queued" | "running" | "completed" | "cancelled" | "failed";
-export type TaskStatus = "open" | "verifying" | "valid" | "failed" | "cancelled";
-export type WorkUnitStatus = "open" | "leased" | "done" | "cancelled";
-/** "failed": the car could not run it (a broken input, a model that failed its sha256, an engine error). */
-/** "preempted": taken back for a tenant below its guarantee (core's reclaim); its work is queued again. */
-export type LeaseStatus =
-  "active" | "submitted" | "expired" | "released" | "cancelled" | "failed" | "preempted";
+// Statuses and their allowed transitions live in core (status.ts): one state machine, the server's
+// UPDATEs guarded by it.
+export type { JobStatus, LeaseStatus, TaskStatus, WorkUnitStatus } from "@nightshift/core/status";
 
 export const jobs = pgTable(
   "jobs",

@@ -25,6 +25,7 @@ import { holdImages } from "./input-storage";
 import { type PreparedImage, prepareImage, ZImageInput } from "./inputs";
 import { audit } from "./audit";
 import { endLeases } from "./leases";
+import { cancelJobRow, cancelJobTasks, dropOpenUnits } from "./transitions";
 
 /** A tensor as onnxruntime takes it: its shape and its values, flat, row-major. */
 export const ZTensor = z
@@ -384,9 +385,7 @@ export async function cancelJob(
       .for("update");
     if (!job) throw notFound("jobId", jobId);
     if (job.status !== "queued" && job.status !== "running") return { status: job.status };
-    await tx.execute(
-      sql`UPDATE work_units SET status = 'cancelled' WHERE job_id = ${jobId} AND status = 'open'`,
-    );
+    await dropOpenUnits(tx, { jobId });
     await endLeases(
       tx,
       sql`leases.task_id IN (SELECT id FROM tasks WHERE job_id = ${jobId})`,
@@ -395,10 +394,8 @@ export async function cancelJob(
       now,
       true,
     );
-    await tx.execute(
-      sql`UPDATE tasks SET status = 'cancelled' WHERE job_id = ${jobId} AND status IN ('open', 'verifying')`,
-    );
-    await tx.update(jobs).set({ status: "cancelled", completedAt: now }).where(eq(jobs.id, jobId));
+    await cancelJobTasks(tx, jobId);
+    await cancelJobRow(tx, jobId, now);
     await audit(tx, now, {
       actorKind: by.kind,
       actorId: by.kind === "tenant" ? by.tenantId : by.operatorId,

@@ -42,6 +42,7 @@ import {
 import { carRefusal, scheduleContext } from "./eligibility";
 import { endLeases } from "./leases";
 import { renewals } from "./renewal";
+import { CLAIM_UNIT, START_JOB } from "./transitions";
 
 export { MAX_LEASE_PER_CALL };
 
@@ -196,8 +197,9 @@ const CLAIM_WRITE = prepared(
      ON CONFLICT (task_id, owner_id) DO NOTHING
      RETURNING id, work_unit_id, task_id
    ), u AS (
-     UPDATE work_units SET status = 'leased'
+     UPDATE work_units SET ${CLAIM_UNIT.set}
       WHERE work_units.id = ANY($6::bigint[]) AND work_units.id IN (SELECT work_unit_id FROM l)
+        AND ${CLAIM_UNIT.guard}
    ), f AS (
      UPDATE tasks SET replicas_required = c.replicas FROM c
       WHERE tasks.id = ANY($7::uuid[]) AND tasks.id = c.task_id AND tasks.replicas_required IS NULL
@@ -208,9 +210,9 @@ const CLAIM_WRITE = prepared(
      SELECT c.task_id, c.job_id, c.tenant_id, c.priority, r, c.task_order, c.attempt
        FROM f JOIN c ON c.task_id = f.id CROSS JOIN generate_series(1, c.replicas - 1) AS r
    ), j AS (
-     UPDATE jobs SET status = 'running'
+     UPDATE jobs SET ${START_JOB.set}
       WHERE id IN (SELECT jobs.id FROM jobs
-                    WHERE jobs.id = ANY($8::uuid[]) AND jobs.status = 'queued'
+                    WHERE jobs.id = ANY($8::uuid[]) AND ${START_JOB.guard}
                       AND jobs.id IN (SELECT c.job_id FROM c JOIN l ON l.task_id = c.task_id)
                       FOR UPDATE SKIP LOCKED)
    )

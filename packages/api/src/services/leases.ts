@@ -2,8 +2,9 @@
 // sweeper expires it, an operator quarantines the car, a tenant cancels the job) goes through
 // `endLeases`, which hands the work unit back in the same statement.
 import type { LeaseStatus } from "@nightshift/db/schema";
-import { type SQL, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import { type Executor, rows } from "./db";
+import { endLeasesSql } from "./transitions";
 
 export interface EndedLease {
   id: string;
@@ -28,20 +29,7 @@ export async function endLeases(
 ): Promise<EndedLease[]> {
   const ended = await rows<{ id: string; car_id: string; work_unit_id: string }>(
     ex,
-    sql`WITH ended AS (
-          UPDATE leases SET status = ${status}, ended_at = ${now}, end_reason = ${reason}
-           WHERE leases.status = 'active' AND (${where})
-       RETURNING leases.id, leases.car_id, leases.work_unit_id, leases.task_id
-        ), units AS (
-          -- A data-modifying CTE runs to completion whether or not it is read.
-          UPDATE work_units wu
-             SET status = CASE WHEN ${cancelUnits}::boolean OR t.status NOT IN ('open', 'verifying')
-                               THEN 'cancelled' ELSE 'open' END
-            FROM ended, tasks t
-           WHERE wu.id = ended.work_unit_id AND t.id = ended.task_id AND wu.status = 'leased'
-       RETURNING wu.id
-        )
-        SELECT id, car_id, work_unit_id FROM ended`,
+    endLeasesSql(where, status, reason, now, cancelUnits),
   );
   return ended.map((r) => ({ id: r.id, carId: r.car_id, workUnitId: Number(r.work_unit_id) }));
 }

@@ -9,6 +9,7 @@ import { sql } from "drizzle-orm";
 import type { ApiDeps } from "../context";
 import { audit } from "./audit";
 import { type Executor, rows } from "./db";
+import { reopenTasksSql, rerunJobsSql } from "./transitions";
 
 interface Suspect {
   task_id: string;
@@ -63,10 +64,7 @@ export async function recheckUnchecked(
       DELETE FROM verifications WHERE task_id IN (SELECT task_id FROM s)
       RETURNING 1
     ), t AS (
-      UPDATE tasks SET status = 'open', attempt = tasks.attempt + 1, replicas_required = ${replicas},
-                       validated_at = NULL, interpretation = NULL
-       WHERE tasks.id IN (SELECT task_id FROM s)
-      RETURNING tasks.id, tasks.attempt
+      ${reopenTasksSql(replicas)}
     ), u AS (
       INSERT INTO work_units (task_id, job_id, tenant_id, priority, replica_index, task_order, attempt)
       SELECT t.id, f.job_id, f.tenant_id, f.priority, f.top + r, f.task_order, t.attempt
@@ -84,11 +82,7 @@ export async function recheckUnchecked(
     ), g AS (
       SELECT job_id, count(*)::int AS n FROM s GROUP BY job_id
     )
-    UPDATE jobs SET
-      tasks_validated = jobs.tasks_validated - g.n,
-      status = CASE WHEN jobs.status IN ('completed', 'failed') THEN 'running' ELSE jobs.status END,
-      completed_at = CASE WHEN jobs.status IN ('completed', 'failed') THEN NULL ELSE jobs.completed_at END
-      FROM g WHERE jobs.id = g.job_id`);
+    ${rerunJobsSql()}`);
   const byCar = new Map<string, Suspect[]>();
   for (const s of suspects) byCar.set(s.car_id, [...(byCar.get(s.car_id) ?? []), s]);
   for (const [carId, withdrawn] of byCar) {

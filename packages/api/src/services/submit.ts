@@ -6,20 +6,20 @@ import { workCost } from "@nightshift/core/energy";
 import { estimatedRunS } from "@nightshift/core/hardware";
 import { paidDurationS, payableVehicle } from "@nightshift/core/pay";
 import { worldS, worldSpanS } from "@nightshift/core/time-scale";
-import type { Interpretation } from "@nightshift/models/postprocess";
 import { outputDims, teraOpsFor } from "@nightshift/models/preprocess";
 import { getManifest } from "@nightshift/models/registry";
 import {
-  afterResult,
-  afterValidResults,
-  decideQuorum,
-  isTrusted,
-  judgedBy,
-  outputsAgree,
-  type QuorumOutcome,
-} from "@nightshift/core/verify";
-import { cars, tasks, verifications, workUnits } from "@nightshift/db/schema";
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+  type LedgerSettlement,
+  type NewResult,
+  questionedCars,
+  reputationChanges,
+  type RoundChange,
+  settle,
+  type StoredRound,
+} from "@nightshift/core/settle";
+import type { TaskStatus } from "@nightshift/core/status";
+import { cars, verifications, workUnits } from "@nightshift/db/schema";
+import { asc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { ApiDeps } from "../context";
 import { sha256Hex } from "../crypto";
@@ -32,6 +32,17 @@ import { MAX_LEASE_PER_CALL } from "../config";
 import { interpret } from "./interpret";
 import { endLeases } from "./leases";
 import { recheckUnchecked } from "./recheck";
+import {
+  dropOpenUnits,
+  dropUnitsText,
+  failTaskRow,
+  jobProgressText,
+  pendingTasksText,
+  retryTask,
+  submitLeasesText,
+  submitUnitsText,
+  validateTasksText,
+} from "./transitions";
 
 /** Most numbers in one output; ApiConfig.maxOutputValues may lower it. */
 export const MAX_OUTPUT_VALUES = 1024 * 1024;
@@ -149,7 +160,7 @@ export async function submitMany(
 interface TaskState {
   id: string;
   jobId: string;
-  status: string;
+  status: TaskStatus;
   attempt: number;
   replicasRequired: number | null;
   /** The input image's size, for putting boxes back into its pixels; null for tensor inputs. */
@@ -275,28 +286,26 @@ const WRITE = prepared(
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(
        result_id uuid, lease_id uuid, task_id uuid, job_id uuid, tenant_id text, output text,
        output_sha256 text, duration_ms int, backend text, energy_k_wh float8, grid_energy_k_wh float8,
-       battery_energy_k_wh float8, cost_usd float8, carbon_g float8, payout_owed_usd float8, paid boolean,
-       settles_at timestamptz)
+       battery_energy_k_wh float8, cost_usd float8, carbon_g float8, payout_owed_usd float8,
+       payout_usd float8, validated boolean, settles_at timestamptz)
    ), r AS (
      INSERT INTO results (id, lease_id, task_id, car_id, output, output_sha256, duration_ms, backend, created_at)
      SELECT result_id, lease_id, task_id, $2::uuid, output::jsonb, output_sha256, duration_ms, backend,
             clock_timestamp() FROM w
      RETURNING 1
    ), l AS (
-     UPDATE leases SET status = 'submitted', ended_at = $5::timestamptz, end_reason = 'submitted'
-      WHERE id = ANY($6::uuid[])
+     ${submitLeasesText("$6::uuid[]", "$5::timestamptz")}
      RETURNING 1
    ), u AS (
-     UPDATE work_units SET status = 'done' WHERE id = ANY($7::bigint[])
+     ${submitUnitsText("$7::bigint[]")}
      RETURNING 1
    ), e AS (
      INSERT INTO ledger_entries (lease_id, task_id, job_id, tenant_id, car_id, owner_id, region_id,
                                  energy_k_wh, grid_energy_k_wh, battery_energy_k_wh, cost_usd, carbon_g,
                                  payout_owed_usd, payout_usd, validated, validated_at, settles_at)
      SELECT lease_id, task_id, job_id, tenant_id, $2::uuid, $3::uuid, $4::text, energy_k_wh, grid_energy_k_wh,
-            battery_energy_k_wh, cost_usd, carbon_g, payout_owed_usd,
-            CASE WHEN paid THEN payout_owed_usd ELSE 0 END, paid, CASE WHEN paid THEN $5::timestamptz END,
-            settles_at
+            battery_energy_k_wh, cost_usd, carbon_g, payout_owed_usd, payout_usd, validated,
+            CASE WHEN validated THEN $5::timestamptz END, settles_at
        FROM w
      RETURNING 1
    ), d AS (
@@ -308,16 +317,15 @@ const WRITE = prepared(
      SELECT task_id, 'valid', canonical_result_id, support, agreeing, disagreeing, $5::timestamptz FROM d
      RETURNING 1
    ), tv AS (
-     UPDATE tasks SET status = 'valid', validated_at = $5::timestamptz, interpretation = d.interpretation
-       FROM d WHERE tasks.id = ANY($9::uuid[]) AND tasks.id = d.task_id
+     ${validateTasksText("$9::uuid[]", "$5::timestamptz")}
      RETURNING 1
    ), c AS (
      -- The replicas nobody took yet are no longer needed; running ones finish and are compared.
-     UPDATE work_units SET status = 'cancelled' WHERE id = ANY($16::bigint[]) AND status = 'open'
+     ${dropUnitsText("$16::bigint[]")}
      RETURNING 1
    ), tp AS (
      -- Tasks this call holds locked, known to be 'open'.
-     UPDATE tasks SET status = 'verifying' WHERE id = ANY($10::uuid[])
+     ${pendingTasksText("$10::uuid[]")}
      RETURNING 1
    ), p AS (
      UPDATE ledger_entries SET validated = true, payout_usd = payout_owed_usd, validated_at = $5::timestamptz
@@ -345,7 +353,7 @@ const WRITE = prepared(
      SELECT x.* FROM settled, jsonb_to_recordset($14::jsonb) AS x(job_id uuid, validated int, failed int)
       WHERE settled.n >= 0
    )
-   ${progressText("$5::timestamptz")}
+   ${jobProgressText("$5::timestamptz")}
      AND jobs.id = ANY($15::uuid[])`,
 );
 
@@ -359,9 +367,6 @@ interface Accepted {
   output: string;
   cost: ReturnType<typeof workCost>;
 }
-
-/** A car with no results: what afterValidResults adds to it is what it adds to any car. */
-const NO_RESULTS = { validResults: 0, invalidResults: 0, consecutiveValid: 0, quarantined: false };
 
 /** A car's reputation as stored, locked. */
 interface ReputationRow {
@@ -532,10 +537,47 @@ async function submitResults(
   });
 }
 
-type Outcome =
-  { kind: "decided"; quorum: QuorumOutcome; row: Locked } | { kind: "late" } | { kind: "stale" };
+/** A new result as core's settle takes it. */
+function newResult(a: Accepted, car: CarRow & { vouched: boolean }): NewResult {
+  const { row } = a;
+  return {
+    resultId: a.resultId,
+    leaseId: row.leaseId,
+    carId: car.id,
+    ownerId: car.ownerId,
+    output: a.input.output,
+    reputation: reputationOf(car),
+    vouched: car.vouched,
+    canary: row.canary,
+    unitAttempt: row.unitAttempt,
+    leaseExpiresAtMs: row.expiresAt.getTime(),
+    payoutOwedUsd: a.cost.ownerPayoutUsd,
+    tolerance: a.model.tolerance,
+    task: {
+      id: row.task.id,
+      jobId: row.task.jobId,
+      status: row.task.status,
+      attempt: row.task.attempt,
+      replicasRequired: row.task.replicasRequired,
+      replication: row.replication ?? "auto",
+    },
+  };
+}
 
-/** Steps 3 and 4 of submitResults: verifies the accepted results and writes them; their verdicts. */
+/** A stored round as core's settle takes it. */
+function storedRound(r: RoundRow): StoredRound {
+  return {
+    results: r.round,
+    outstanding: r.outstanding,
+    openUnitIds: r.open_units,
+    canonicalOutput: r.canonical,
+  };
+}
+
+/**
+ * Steps 3 and 4 of submitResults: core settles the accepted results (verdicts, pay, reputations,
+ * rounds), and this writes what it decided; their verdicts.
+ */
 async function record(
   tx: PipelinedTx,
   deps: ApiDeps,
@@ -545,204 +587,91 @@ async function record(
   now: Date,
 ): Promise<Verdict[]> {
   const cfg = deps.config.verification;
-  const rounds = new Map(roundRows.map((r) => [r.task_id, r]));
+  const settlement = settle(
+    accepted.map((a) => newResult(a, car)),
+    new Map(roundRows.map((r) => [r.task_id, storedRound(r)])),
+    { verification: cfg, maxTaskAttempts: deps.config.maxTaskAttempts },
+  );
 
-  // Core decides each task; what follows from the verdicts is gathered for one statement.
-  const verdicts: Verdict[] = [];
-  const outcomes: Outcome[] = [];
-  const paidNow = new Set<string>();
-  /** Canaries that agreed: paid by the sweep at this time. */
-  const settleLater = new Map<string, Date>();
-  const otherPaid: string[] = [];
-  const validTasks: {
-    task_id: string;
-    canonical_result_id: string | null;
-    support: number;
-    agreeing: number;
-    disagreeing: number;
-    interpretation: Interpretation | null;
-  }[] = [];
-  const pendingTasks: string[] = [];
-  /** Units of tasks decided now that nobody claimed: replicas no longer needed. */
-  const cancelUnits: number[] = [];
-  const validatedPerJob = new Map<string, number>();
-  /** Reputation verdicts in the order they were reached, per car. */
-  const reputation = new Map<string, boolean[]>();
-  const judge = (carId: string, good: boolean) =>
-    reputation.set(carId, [...(reputation.get(carId) ?? []), good]);
-
-  for (const a of accepted) {
-    const { task, unitAttempt, leaseId } = a.row;
-    if (task.status === "valid") {
-      // A replica that was still running when the quorum formed, or a canary: compared with the
-      // answer, paid when it agrees, and it counts toward its car's reputation either way. A
-      // canary answers "pending", as the first result of new replicated work does: its verdict
-      // would tell the car it was checked.
-      const canonical = rounds.get(task.id)?.canonical ?? null;
-      const agrees =
-        canonical !== null && outputsAgree(a.input.output, canonical, a.model.tolerance);
-      // A canary that agrees is paid when its lease would have run out (the sweep settles it).
-      if (agrees && a.row.canary) settleLater.set(leaseId, a.row.expiresAt);
-      else if (agrees) paidNow.add(leaseId);
-      judge(car.id, agrees);
-      outcomes.push({ kind: "late" });
-      verdicts.push(a.row.canary ? "pending" : agrees ? "valid" : "invalid");
-      continue;
-    }
-    if (task.status === "failed" || unitAttempt < task.attempt) {
-      outcomes.push({ kind: "stale" });
-      verdicts.push("failed");
-      continue;
-    }
-    const round = [
-      ...(rounds.get(task.id)?.round ?? []),
-      {
-        resultId: a.resultId,
-        leaseId,
-        carId: car.id,
-        ownerId: car.ownerId,
-        output: a.input.output,
-        trusted: isTrusted(reputationOf(car), cfg),
-        vouched: car.vouched,
-      },
-    ];
-    const quorum = decideQuorum(
-      round.map((r) => ({
-        replicaId: r.leaseId,
-        vehicleId: r.carId,
-        ownerId: r.ownerId,
-        output: r.output,
-        trusted: r.trusted,
-        vouched: r.vouched,
-      })),
-      task.replicasRequired ?? 1,
-      a.model.tolerance,
-      judgedBy(a.row.replication ?? "auto", cfg),
-    );
-    outcomes.push({ kind: "decided", quorum, row: a.row });
-    if (quorum.status === "pending") {
-      if (task.status === "open") pendingTasks.push(task.id);
-      verdicts.push("pending");
-    } else if (quorum.status === "valid") {
-      const canonical = round.find((r) => r.leaseId === quorum.canonicalReplicaId);
-      cancelUnits.push(...(rounds.get(task.id)?.open_units ?? []));
-      validTasks.push({
-        task_id: task.id,
-        canonical_result_id: canonical?.resultId ?? null,
-        support: quorum.support,
-        agreeing: quorum.agreeing.length,
-        disagreeing: quorum.disagreeing.length,
-        interpretation: canonical
-          ? interpret(a.model.id, canonical.output, task.image ?? null)
-          : null,
-      });
-      for (const id of quorum.agreeing) {
-        if (id === leaseId) paidNow.add(id);
-        else otherPaid.push(id);
-      }
-      validatedPerJob.set(task.jobId, (validatedPerJob.get(task.jobId) ?? 0) + 1);
-      // An unreplicated result (support 1) was checked by nobody: paid, not counted (core's rule).
-      if (quorum.support > 1) {
-        const carOf = new Map(round.map((r) => [r.leaseId, r.carId]));
-        for (const id of quorum.agreeing) judge(carOf.get(id) as string, true);
-        for (const id of quorum.disagreeing) judge(carOf.get(id) as string, false);
-      }
-      verdicts.push(quorum.agreeing.includes(leaseId) ? "valid" : "invalid");
-    } else {
-      verdicts.push("failed");
-    }
-  }
-
-  // Reputations. Valid results only add (core's afterValidResults): such cars get increments,
-  // applied by WRITE to the row as it stands then, with no read before. A car with an invalid
-  // verdict is read locked and core's rules run verdict by verdict: it may be quarantined.
-  const carUpdates: {
-    id: string;
-    /** true: the counts below are added to the stored ones; false: they replace them. */
-    relative: boolean;
-    valid_results: number;
-    invalid_results: number;
-    consecutive_valid: number;
-    quarantined: boolean;
-    newly_quarantined: boolean;
-  }[] = [];
-  const judged = [...reputation];
-  const questioned = judged.filter(([, goods]) => goods.includes(false)).map(([id]) => id);
-  const current =
-    questioned.length === 0
-      ? []
-      : await tx.rows<ReputationRow>(LOCK_REPUTATIONS, [questioned.sort()]);
-  for (const [id, goods] of judged) {
-    if (!goods.includes(false)) {
-      const gained = afterValidResults(NO_RESULTS, goods.length);
-      carUpdates.push({
-        id,
-        relative: true,
-        valid_results: gained.validResults,
-        invalid_results: gained.invalidResults,
-        consecutive_valid: gained.consecutiveValid,
-        quarantined: false,
-        newly_quarantined: false,
-      });
-      continue;
-    }
-    const c = current.find((r) => r.id === id);
-    if (!c) continue;
-    const before = reputationOf({
-      validResults: c.valid_results,
-      invalidResults: c.invalid_results,
-      consecutiveValid: c.consecutive_valid,
-      quarantined: c.quarantined,
-    });
-    let rep = before;
-    for (const good of goods) rep = good ? afterValidResults(rep, 1) : afterResult(rep, false, cfg);
-    carUpdates.push({
-      id,
-      relative: false,
-      valid_results: rep.validResults,
-      invalid_results: rep.invalidResults,
-      consecutive_valid: rep.consecutiveValid,
-      quarantined: rep.quarantined,
-      newly_quarantined: rep.quarantined && !before.quarantined,
-    });
-  }
+  // Reputations. Valid results only add: such cars get increments, applied by WRITE to the row
+  // as it stands then, with no read before. A car with an invalid verdict is read locked and
+  // core replays its record verdict by verdict: it may be quarantined.
+  const questioned = questionedCars(settlement.judged);
+  const stored =
+    questioned.length === 0 ? [] : await tx.rows<ReputationRow>(LOCK_REPUTATIONS, [questioned]);
+  const changes = reputationChanges(
+    settlement.judged,
+    new Map(
+      stored.map((c) => [
+        c.id,
+        reputationOf({
+          validResults: c.valid_results,
+          invalidResults: c.invalid_results,
+          consecutiveValid: c.consecutive_valid,
+          quarantined: c.quarantined,
+        }),
+      ]),
+    ),
+    cfg,
+  );
+  const carUpdates = changes.map((c) => {
+    const counts = c.relative ? { ...c.added, quarantined: false } : c.reputation;
+    return {
+      id: c.carId,
+      /** true: the counts are added to the stored ones; false: they replace them. */
+      relative: c.relative,
+      valid_results: counts.validResults,
+      invalid_results: counts.invalidResults,
+      consecutive_valid: counts.consecutiveValid,
+      quarantined: counts.quarantined,
+    };
+  });
 
   // The rare outcomes, one task at a time, before the write that ends the transaction.
-  for (const o of outcomes) {
-    if (o.kind !== "decided") continue;
-    const { quorum, row } = o;
-    if (quorum.status === "pending") {
-      // Disagreeing replicas may need more: top the round up to what the quorum still lacks.
-      // This call's own unit is done once written.
-      const outstanding = (rounds.get(row.task.id)?.outstanding ?? 1) - 1;
-      if (outstanding < quorum.moreReplicas)
-        await addUnits(tx.orm, row.task, quorum.moreReplicas - outstanding);
-    } else if (quorum.status === "failed") {
-      await failRound(tx.orm, deps, row.task, quorum.disagreeing.length, now);
-    }
-  }
-  const written = accepted.map((a) => ({
-    result_id: a.resultId,
-    lease_id: a.row.leaseId,
-    task_id: a.row.task.id,
-    job_id: a.row.task.jobId,
-    tenant_id: a.row.tenantId,
-    output: a.output,
-    output_sha256: sha256Hex(a.output),
-    duration_ms: a.input.durationMs,
-    backend: a.input.backend,
-    energy_k_wh: a.cost.energyKWh,
-    grid_energy_k_wh: a.cost.gridEnergyKWh,
-    battery_energy_k_wh: a.cost.batteryEnergyKWh,
-    cost_usd: a.cost.costUsd,
-    carbon_g: a.cost.carbonG,
-    payout_owed_usd: a.cost.ownerPayoutUsd,
-    paid: paidNow.has(a.row.leaseId),
-    settles_at: settleLater.get(a.row.leaseId)?.toISOString() ?? null,
-  }));
-  const jobProgress = [...validatedPerJob].map(([job_id, validated]) => ({
-    job_id,
-    validated,
+  for (const change of settlement.roundChanges) await changeRound(tx.orm, change, now);
+
+  const byTask = new Map(accepted.map((a) => [a.row.task.id, a]));
+  const validTasks = settlement.validated.map((v) => {
+    const a = byTask.get(v.taskId) as Accepted;
+    return {
+      task_id: v.taskId,
+      canonical_result_id: v.canonical.resultId,
+      support: v.support,
+      agreeing: v.agreeing,
+      disagreeing: v.disagreeing,
+      interpretation: interpret(
+        a.model.id,
+        v.canonical.output as number[],
+        a.row.task.image ?? null,
+      ),
+    };
+  });
+  const written = accepted.map((a, k) => {
+    const pay = settlement.ledger[k] as LedgerSettlement;
+    return {
+      result_id: a.resultId,
+      lease_id: a.row.leaseId,
+      task_id: a.row.task.id,
+      job_id: a.row.task.jobId,
+      tenant_id: a.row.tenantId,
+      output: a.output,
+      output_sha256: sha256Hex(a.output),
+      duration_ms: a.input.durationMs,
+      backend: a.input.backend,
+      energy_k_wh: a.cost.energyKWh,
+      grid_energy_k_wh: a.cost.gridEnergyKWh,
+      battery_energy_k_wh: a.cost.batteryEnergyKWh,
+      cost_usd: a.cost.costUsd,
+      carbon_g: a.cost.carbonG,
+      payout_owed_usd: a.cost.ownerPayoutUsd,
+      payout_usd: pay.payoutUsd,
+      validated: pay.validated,
+      settles_at: pay.settlesAtMs === null ? null : new Date(pay.settlesAtMs).toISOString(),
+    };
+  });
+  const jobProgress = settlement.jobsValidated.map((j) => ({
+    job_id: j.jobId,
+    validated: j.validated,
     failed: 0,
   }));
   const values = [
@@ -755,54 +684,52 @@ async function record(
     accepted.map((a) => a.row.unitId),
     JSON.stringify(validTasks),
     validTasks.map((t) => t.task_id),
-    pendingTasks,
-    otherPaid,
+    settlement.pending,
+    settlement.alsoPaid,
     JSON.stringify(carUpdates),
     carUpdates.map((c) => c.id),
     JSON.stringify(jobProgress),
     jobProgress.map((j) => j.job_id),
-    cancelUnits,
+    settlement.cancelUnits,
   ];
   // Cars with an invalid verdict (their counts replaced, not added to).
-  const caught = carUpdates.filter((c) => !c.relative).map((c) => c.id);
+  const caught = changes.filter((c) => !c.relative);
   if (caught.length === 0) {
     await tx.commitWith(WRITE, values);
-    return verdicts;
+    return settlement.verdicts;
   }
   // After the write, which has closed the leases of this call's results and recorded its
   // verdicts: a car quarantined now loses its other leases at once, and a caught car's answers
   // that nobody checked (this call's included) run again on other cars.
   await tx.rows(WRITE, values);
-  for (const c of carUpdates) {
-    if (c.newly_quarantined)
-      await endLeases(tx.orm, sql`leases.car_id = ${c.id}`, "cancelled", "quarantined", now);
+  for (const c of caught) {
+    if (c.newlyQuarantined)
+      await endLeases(tx.orm, sql`leases.car_id = ${c.carId}`, "cancelled", "quarantined", now);
   }
-  await recheckUnchecked(tx.orm, deps, caught, now);
-  return verdicts;
+  await recheckUnchecked(
+    tx.orm,
+    deps,
+    caught.map((c) => c.carId),
+    now,
+  );
+  return settlement.verdicts;
 }
 
-/** No group of the task's round can reach a quorum: another round on other cars, or the end. */
-async function failRound(
-  tx: Executor,
-  deps: ApiDeps,
-  task: TaskState,
-  disagreeing: number,
-  now: Date,
-): Promise<void> {
-  await tx
-    .update(workUnits)
-    .set({ status: "cancelled" })
-    .where(and(eq(workUnits.taskId, task.id), eq(workUnits.status, "open")));
-  if (task.attempt + 1 < deps.config.maxTaskAttempts) {
-    const next = { ...task, attempt: task.attempt + 1 };
-    await tx
-      .update(tasks)
-      .set({ attempt: next.attempt, status: "open" })
-      .where(eq(tasks.id, task.id));
-    await addUnits(tx, next, task.replicasRequired ?? 1);
+/** What core decided for a round besides its verdict: more replicas, another round, or the end. */
+async function changeRound(tx: Executor, change: RoundChange, now: Date): Promise<void> {
+  if (change.kind === "top-up") {
+    // Disagreeing replicas need more: the round topped up to what the quorum still lacks.
+    await addUnits(tx, { id: change.taskId, attempt: change.attempt }, change.count);
     return;
   }
-  await failTask(tx, task, now, { disagreeing, error: "no quorum: the replicas did not agree" });
+  // No group of the round can reach a quorum: its unclaimed replicas go.
+  await dropOpenUnits(tx, { taskId: change.taskId });
+  if (change.kind === "retry") {
+    await retryTask(tx, change.taskId, change.attempt);
+    await addUnits(tx, { id: change.taskId, attempt: change.attempt }, change.units);
+    return;
+  }
+  await failTask(tx, { id: change.taskId, jobId: change.jobId }, now, change);
 }
 
 /**
@@ -816,16 +743,8 @@ export async function failTask(
   now: Date,
   why: { disagreeing: number; error: string },
 ): Promise<boolean> {
-  const changed = await tx
-    .update(tasks)
-    .set({ status: "failed", error: why.error })
-    .where(and(eq(tasks.id, task.id), inArray(tasks.status, ["open", "verifying"])))
-    .returning({ id: tasks.id });
-  if (changed.length === 0) return false;
-  await tx
-    .update(workUnits)
-    .set({ status: "cancelled" })
-    .where(and(eq(workUnits.taskId, task.id), eq(workUnits.status, "open")));
+  if (!(await failTaskRow(tx, task.id, why.error))) return false;
+  await dropOpenUnits(tx, { taskId: task.id });
   await tx.insert(verifications).values({
     taskId: task.id,
     status: "failed",
@@ -837,7 +756,7 @@ export async function failTask(
   });
   await tx.execute(
     sql`WITH g AS (SELECT ${task.jobId}::uuid AS job_id, 0 AS validated, 1 AS failed, ${now}::timestamptz AS at)
-        ${sql.raw(progressText("g.at"))}`,
+        ${sql.raw(jobProgressText("g.at"))}`,
   );
   return true;
 }
@@ -870,26 +789,6 @@ async function addUnits(
       attempt: task.attempt,
     })),
   );
-}
-
-/**
- * Counts decided tasks toward their jobs, from a relation `g(job_id, validated, failed)` that the
- * statement defines, at `at` (an SQL expression); a job completes (or fails) with its last task,
- * once.
- */
-function progressText(at: string): string {
-  const decided = `jobs.tasks_validated + jobs.tasks_failed + g.validated + g.failed >= jobs.task_count`;
-  return `UPDATE jobs SET
-          tasks_validated = jobs.tasks_validated + g.validated,
-          tasks_failed = jobs.tasks_failed + g.failed,
-          status = CASE
-            WHEN jobs.status IN ('cancelled', 'completed', 'failed') THEN jobs.status
-            WHEN ${decided} THEN CASE WHEN jobs.tasks_failed + g.failed > 0 THEN 'failed' ELSE 'completed' END
-            ELSE 'running' END,
-          completed_at = CASE
-            WHEN jobs.status NOT IN ('cancelled', 'completed', 'failed') AND ${decided}
-              THEN ${at} ELSE jobs.completed_at END
-        FROM g WHERE jobs.id = g.job_id`;
 }
 
 /** The standing of a lease's recorded result, for a retried submit. */
