@@ -99,7 +99,12 @@ export async function readShares(
   const usage = new Map(holding.map((h) => [h.tenant_id, h.cars]));
   const list = tenantRows.map(toTenant);
   return {
-    snapshot: { tenants: list, capacity, entitlements: entitlements(capacity, list, demand), usage },
+    snapshot: {
+      tenants: list,
+      capacity,
+      entitlements: entitlements(capacity, list, demand),
+      usage,
+    },
     waiting,
     eligibleCarIds: eligible.map((c) => c.id),
   };

@@ -87,7 +87,10 @@ describe("reclaiming borrowed capacity", () => {
     const h = await setup(database.get());
     const { cars, held } = await borrowedFleet(h);
     // The lender has no work: nothing is owed, nothing preempted.
-    expect(await reclaimForGuarantees(h.api.deps)).toEqual({ preemptedLeases: 0, preemptedCars: 0 });
+    expect(await reclaimForGuarantees(h.api.deps)).toEqual({
+      preemptedLeases: 0,
+      preemptedCars: 0,
+    });
 
     const lenderJob = await submit(h, "acme-vision", 1, 0, 3);
     // Two instances sweep at once: one lease is preempted, once. Core's order: the lowest
@@ -198,7 +201,10 @@ describe("reclaiming borrowed capacity", () => {
     await submit(h, "mapworks", 10, 0, 2);
     for (const car of cars.slice(1)) await leaseOne(car);
 
-    expect(await reclaimForGuarantees(h.api.deps)).toEqual({ preemptedLeases: 0, preemptedCars: 0 });
+    expect(await reclaimForGuarantees(h.api.deps)).toEqual({
+      preemptedLeases: 0,
+      preemptedCars: 0,
+    });
     const active = await h.t.db.select().from(leases).where(eq(leases.status, "active"));
     expect(active).toHaveLength(6);
   });
@@ -208,7 +214,10 @@ describe("reclaiming borrowed capacity", () => {
     await borrowedFleet(h);
     await submit(h, "acme-vision", 1, 0, 3);
     const free = await h.enrollCar();
-    expect(await reclaimForGuarantees(h.api.deps)).toEqual({ preemptedLeases: 0, preemptedCars: 0 });
+    expect(await reclaimForGuarantees(h.api.deps)).toEqual({
+      preemptedLeases: 0,
+      preemptedCars: 0,
+    });
 
     // The free car takes the lender's work; still nothing to preempt.
     expect((await leaseOne(free)).taskId).toBeDefined();

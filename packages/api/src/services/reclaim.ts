@@ -88,7 +88,10 @@ export async function reclaimForGuarantees(deps: ApiDeps): Promise<ReclaimResult
       PREEMPTED,
       now,
     );
-    return { preemptedLeases: ended.length, preemptedCars: new Set(ended.map((l) => l.carId)).size };
+    return {
+      preemptedLeases: ended.length,
+      preemptedCars: new Set(ended.map((l) => l.carId)).size,
+    };
   });
   // This instance's lease decisions see the freed cars and the needy's turn at once; other
   // instances within their cache's few seconds.
