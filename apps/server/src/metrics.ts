@@ -17,6 +17,8 @@ export interface ServerMetrics {
   registry: Registry;
   /** One tRPC call ended: `code` is "OK" or the tRPC error code. */
   observeCall(path: string, code: string, durationS: number | null): void;
+  /** This instance's sweep preempted `leases` leases to reclaim capacity for guarantees. */
+  countPreemptions(leases: number): void;
 }
 
 const DRIVE_STATES: DriveState[] = ["driving", "parked", "charging"];
@@ -45,6 +47,14 @@ export function createMetrics(opts: {
     name: "nightshift_trpc_calls_total",
     help: "tRPC calls by procedure and result code (OK or the tRPC error code).",
     labelNames: ["path", "code"] as const,
+    registers: [registry],
+  });
+
+  // Counted by the instance whose sweep preempted (one lease is preempted by one instance):
+  // the fleet's total is the sum over instances.
+  const preemptions = new Counter({
+    name: "nightshift_preemptions_total",
+    help: "Leases preempted to give tenants below their guarantee their capacity back (core's reclaim).",
     registers: [registry],
   });
 
@@ -109,6 +119,9 @@ export function createMetrics(opts: {
       if (durationS !== null) {
         duration.observe({ path, outcome: code === "OK" ? "ok" : "error" }, durationS);
       }
+    },
+    countPreemptions(leases) {
+      if (leases > 0) preemptions.inc(leases);
     },
   };
 }

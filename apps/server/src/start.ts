@@ -16,6 +16,7 @@ import { sweepInputs } from "@nightshift/api/services/input-storage";
 import { readImage } from "@nightshift/api/services/inputs";
 import { pruneFleetSamples, recordFleetSample } from "@nightshift/api/services/history";
 import { stateOf } from "@nightshift/api/state";
+import { type ReclaimResult, reclaimForGuarantees } from "@nightshift/api/services/reclaim";
 import { endOverdueJobs, settleCanaries, sweepExpired } from "@nightshift/api/sweeper";
 import { type Logger, pino } from "pino";
 import { type Readiness, createApp } from "./app";
@@ -239,10 +240,16 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const port = (server.address() as AddressInfo).port;
   const url = `http://${urlHost(host)}:${port}`;
 
+  const countedPreemptions = (reclaimed: ReclaimResult): ReclaimResult => {
+    metrics.countPreemptions(reclaimed.preemptedLeases);
+    return reclaimed;
+  };
   const sweeper = startSweeper({
-    // Leases, then overdue jobs, then canaries' pay, then the input images that no job needs.
+    // Leases, then borrowed capacity reclaimed (cars freed by expiry count as free first), then
+    // overdue jobs, then canaries' pay, then the input images that no job needs.
     sweep: async () => ({
       ...(await sweepExpired(deps)),
+      ...countedPreemptions(await reclaimForGuarantees(deps)),
       ...(await endOverdueJobs(deps)),
       ...(await settleCanaries(deps)),
       ...(await sweepInputs(deps)),

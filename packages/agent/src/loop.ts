@@ -565,6 +565,9 @@ export class WorkLoop {
     const ready: { task: LeasedTask; feeds: Feeds; rows: number }[] = [];
     for (const task of group) {
       if (generation !== this.generation) return;
+      // A lease lost meanwhile (renew said so: run out, or preempted for another tenant) is
+      // another car's work now: not started.
+      if (!this.held.has(task.leaseId)) continue;
       this.emit({
         type: "task-started",
         leaseId: task.leaseId,
@@ -581,11 +584,14 @@ export class WorkLoop {
       }
     }
 
-    for (const chunk of batches(manifest, ready)) {
+    for (const batch of batches(manifest, ready)) {
       if (generation !== this.generation || this.stopping) {
         // Stopping: what is not run is handed back by stop(); driving: already handed back.
         return;
       }
+      // Leases lost while earlier runs went on are not run (a part of a batch stacks as well).
+      const chunk = batch.filter((c) => this.held.has(c.task.leaseId));
+      if (chunk.length === 0) continue;
       let feeds: Feeds;
       try {
         feeds =

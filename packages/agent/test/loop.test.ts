@@ -11,7 +11,7 @@ import { startAnswerLosingProxy, startTamperingProxy } from "@nightshift/testkit
 import { until } from "@nightshift/testkit/waits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFleet } from "../src/fleet";
-import { type Credential, type LoopEvent, WorkLoop } from "../src/loop";
+import { type Clock, type Credential, type LoopEvent, systemClock, WorkLoop } from "../src/loop";
 import { NodeModelStore } from "../src/model-store-node";
 import type { InferenceRuntime } from "../src/runtime";
 import { NodeRuntime } from "../src/runtime-node";
@@ -50,6 +50,7 @@ function car(
     twin?: Twin;
     credential?: Credential;
     onCredential?: (c: Credential) => void;
+    clock?: Clock;
   } = {},
 ) {
   const events: LoopEvent[] = [];
@@ -76,6 +77,7 @@ function car(
     enrollment: { code: server.code, name },
     ...(opts.credential ? { credential: opts.credential } : {}),
     ...(opts.onCredential ? { onCredential: opts.onCredential } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     heartbeatMs: 1000,
     maxLease: 4,
   });
@@ -241,6 +243,60 @@ describe("the work loop on a real server", () => {
       { car_id: other.loop.carId, status: "submitted", results: 1 },
     ]);
     expect(await accounting(server.pool, [jobId])).toMatchObject({ tasks: 1, valid: 1, ledger: 1 });
+  });
+
+  it("drops the work of a lease that renew reports lost (preempted), unstarted, and carries on", async () => {
+    // One lease call brings two tasks of two models: they run one model after the other.
+    const line = DEMO_IMAGES.find((d) => d.kind === "line")!;
+    const jobs = [
+      await server.tenant.tenant.jobs.submit.mutate({
+        modelId: "tiny-mlp",
+        inputs: tinyInputs(1, 13),
+        replication: 1,
+      }),
+      await server.tenant.tenant.jobs.submit.mutate({
+        modelId: "ppocr-cls",
+        inputs: [{ image: { demo: line.file } }],
+        replication: 1,
+      }),
+    ].map((j) => j.jobId);
+    const gated = new GatedRuntime(runtime);
+    // The car's clock, moved on to where its leases are due for renewal.
+    let skewMs = 0;
+    const clock: Clock = { now: () => Date.now() + skewMs, sleep: systemClock.sleep };
+    const c = car("preempted", { runtime: gated, clock });
+    void c.loop.start();
+    await gated.started.promise;
+    const first = c.events.find((e) => e.type === "task-started") as { leaseId: string };
+    // While the first model runs, the server takes the other lease back (as reclaim does:
+    // 'preempted', its unit open again).
+    const { rows } = await server.pool.query<{ id: string; work_unit_id: string }>(
+      `UPDATE leases SET status = 'preempted', ended_at = now(), end_reason = 'preempted'
+        WHERE car_id = $1 AND status = 'active' AND id <> $2 RETURNING id, work_unit_id`,
+      [c.loop.carId, first.leaseId],
+    );
+    expect(rows).toHaveLength(1);
+    const lost = rows[0]!.id;
+    await server.pool.query(`UPDATE work_units SET status = 'open' WHERE id = $1`, [
+      rows[0]!.work_unit_id,
+    ]);
+    skewMs = 100_000;
+    await until("renew to report the lease lost", () =>
+      c.events.some((e) => e.type === "lost" && e.leaseIds.includes(lost)),
+    );
+    gated.open();
+    await until("the first task submitted", () =>
+      c.events.some((e) => e.type === "submitted" && e.leaseId === first.leaseId),
+    );
+    skewMs = 0;
+    // The lost lease's work was never started, run or sent; the car went on to other work.
+    const about = c.events.filter((e) => "leaseId" in e && e.leaseId === lost);
+    expect(about).toEqual([]);
+    const other = car("other");
+    void other.loop.start();
+    expect(await waitForJobs(server.tenant, jobs)).toBe(true);
+    await Promise.all([c.loop.stop(), other.loop.stop()]);
+    expect(await accounting(server.pool, jobs)).toMatchObject({ tasks: 2, valid: 2, ledger: 2 });
   });
 
   it("gets back the leases of a lease call whose answer was lost, by retrying it with its requestId", async () => {

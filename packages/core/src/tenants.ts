@@ -284,6 +284,98 @@ export interface RunningGroup {
   count: number;
 }
 
+export interface ReclaimOptions {
+  /**
+   * Slots each tenant's waiting work could fill now (0: nothing waits; Infinity, the default:
+   * any number, e.g. divisible work).
+   */
+  waiting?: (tenantId: string) => number;
+  /** Slots idle now that waiting work can take without preempting anyone (default 0). */
+  freeSlots?: number;
+}
+
+/** Whole slots in `x` (≥ 0; Infinity stays Infinity). */
+const wholeSlots = (x: number): number =>
+  x === Infinity ? Infinity : Math.floor(nonNegative(x) + SLOT_EPSILON);
+
+/** A (tenant, priority) group's key. */
+const groupKey = (tenantId: string, priority: number): string => `${priority}\u0000${tenantId}`;
+
+function usageOf(running: readonly { tenantId: string; count: number }[]): Map<string, number> {
+  const usage = new Map<string, number>();
+  for (const r of running)
+    usage.set(r.tenantId, (usage.get(r.tenantId) ?? 0) + nonNegative(r.count));
+  return usage;
+}
+
+/**
+ * Whether reclaiming is due: some unpaused tenant with work waiting holds at least one whole
+ * slot less than its guarantee (a fraction of a slot is not worth a preemption: `nextTenant`
+ * owes a tenant only the whole slots of its guarantee). `usage` is slots held now (missing = 0).
+ */
+export function reclaimDue(
+  tenants: readonly Tenant[],
+  usage: ReadonlyMap<string, number>,
+  ent: Map<string, Entitlement>,
+  waiting: (tenantId: string) => number,
+): boolean {
+  for (const t of tenants) {
+    const e = ent.get(t.id);
+    if (t.paused || e === undefined || !(waiting(t.id) > 0)) continue;
+    if ((usage.get(t.id) ?? 0) + 1 <= e.guaranteed + SLOT_EPSILON) return true;
+  }
+  return false;
+}
+
+/** One slot of running work that reclaiming may take back: a car's run, with what it is. */
+export interface RunningSlot<T> {
+  tenantId: string;
+  priority: number;
+  /** When its work started, s: the most recent loses the least work when preempted. */
+  startedS: number;
+  /** What the caller preempts (a car, a lease): returned as given. */
+  ref: T;
+}
+
+/**
+ * The running slots to preempt now so that tenants below their guarantee get it back: nothing
+ * unless reclaiming is due (`reclaimDue`), else `reclaim`'s victim groups (lowest priority
+ * first, the tenant furthest above its entitlement first), each filled with its most recently
+ * started slots (ties: the order given). Usage is counted from `slots`, one slot each. The one
+ * decision of what to preempt, for the simulator and the server alike.
+ */
+export function preemptions<T>(
+  tenants: readonly Tenant[],
+  slots: readonly RunningSlot<T>[],
+  ent: Map<string, Entitlement>,
+  opts: ReclaimOptions = {},
+): RunningSlot<T>[] {
+  const waiting = opts.waiting ?? (() => Infinity);
+  const byGroup = new Map<string, RunningSlot<T>[]>();
+  const usage = new Map<string, number>();
+  for (const s of slots) {
+    usage.set(s.tenantId, (usage.get(s.tenantId) ?? 0) + 1);
+    const key = groupKey(s.tenantId, s.priority);
+    const group = byGroup.get(key);
+    if (group) group.push(s);
+    else byGroup.set(key, [s]);
+  }
+  if (!reclaimDue(tenants, usage, ent, waiting)) return [];
+  const running: RunningGroup[] = [];
+  for (const group of byGroup.values()) {
+    const { tenantId, priority } = group[0] as RunningSlot<T>;
+    running.push({ tenantId, priority, count: group.length });
+  }
+  const out: RunningSlot<T>[] = [];
+  for (const victim of reclaim(tenants, running, ent, opts)) {
+    const group = byGroup.get(groupKey(victim.tenantId, victim.priority)) ?? [];
+    // Array.prototype.sort is stable: equal start times keep the order given.
+    const recentFirst = [...group].sort((a, b) => b.startedS - a.startedS);
+    out.push(...recentFirst.slice(0, victim.count));
+  }
+  return out;
+}
+
 /**
  * Running work to preempt so that tenants below their guaranteed share get it back, when no
  * slot is free. Works in whole slots: a needy tenant lacks ⌈guaranteed − usage⌉ slots; a
@@ -293,23 +385,29 @@ export interface RunningGroup {
  * entitlement first, then by id. Paused tenants and tenants absent from `ent` are entitled to 0,
  * so all their work is preemptable. Returns one entry per (tenant, priority) with a count > 0;
  * the total is min(what the needy lack, what victims can give).
+ *
+ * With `opts.waiting`, a needy tenant lacks no more slots than its waiting work could fill (a
+ * tenant with nothing waiting is owed nothing now, however far below its guarantee); with
+ * `opts.freeSlots`, that many of the slots lacking are served by idle ones, not by preemption.
  */
 export function reclaim(
   tenants: readonly Tenant[],
   running: readonly RunningGroup[],
   ent: Map<string, Entitlement>,
+  opts: ReclaimOptions = {},
 ): RunningGroup[] {
-  const usage = new Map<string, number>();
-  for (const r of running)
-    usage.set(r.tenantId, (usage.get(r.tenantId) ?? 0) + nonNegative(r.count));
+  const usage = usageOf(running);
+  const waiting = opts.waiting ?? (() => Infinity);
 
   let need = 0;
   for (const t of tenants) {
     const e = ent.get(t.id);
     if (t.paused || e === undefined) continue;
     const lack = e.guaranteed - (usage.get(t.id) ?? 0);
-    if (lack > SLOT_EPSILON) need += Math.ceil(lack - SLOT_EPSILON);
+    if (lack > SLOT_EPSILON)
+      need += Math.min(Math.ceil(lack - SLOT_EPSILON), wholeSlots(waiting(t.id)));
   }
+  need = Math.max(0, need - wholeSlots(opts.freeSlots ?? 0));
   if (need === 0) return [];
 
   const paused = new Set<string>();
@@ -341,7 +439,7 @@ export function reclaim(
     if (take <= 0) continue;
     givable.set(r.tenantId, can - take);
     need -= take;
-    const key = `${r.priority}\u0000${r.tenantId}`;
+    const key = groupKey(r.tenantId, r.priority);
     const prev = taken.get(key);
     if (prev) prev.count += take;
     else taken.set(key, { tenantId: r.tenantId, priority: r.priority, count: take });

@@ -4,8 +4,11 @@ import {
   type Entitlement,
   entitlements,
   nextTenant,
+  preemptions,
   quotaScale,
   reclaim,
+  reclaimDue,
+  type RunningSlot,
 } from "../src/tenants";
 import type { Tenant } from "../src/types";
 import { arbRunning, arbTenantScenario } from "./arbitraries";
@@ -489,5 +492,125 @@ describe("reclaim", () => {
       { tenantId: "big", priority: 0, count: 10 },
     ];
     expect(reclaim(tenants, running, ent)).toEqual([{ tenantId: "big", priority: 0, count: 2 }]);
+  });
+});
+
+describe("preemptions: which running slots reclaiming takes back", () => {
+  const tenants = [tenant("lender", { quotaShare: 0.5 }), tenant("borrower", { quotaShare: 0.5 })];
+  /** The borrower holds all 10 slots; the lender's demand of 2 has come back. */
+  const ent = entitlements(
+    10,
+    tenants,
+    new Map([
+      ["lender", 2],
+      ["borrower", 10],
+    ]),
+  );
+  const slot = (ref: string, priority: number, startedS: number): RunningSlot<string> => ({
+    tenantId: "borrower",
+    priority,
+    startedS,
+    ref,
+  });
+  /** Six high-priority slots started first, four low-priority ones after, two of them at once. */
+  const slots = [
+    ...[0, 1, 2, 3, 4, 5].map((i) => slot(`high-${i}`, 5, 100 + i)),
+    slot("low-old", 1, 200),
+    slot("low-tie-a", 1, 300),
+    slot("low-tie-b", 1, 300),
+    slot("low-mid", 1, 250),
+  ];
+  const refs = (out: RunningSlot<string>[]) => out.map((s) => s.ref);
+
+  it("takes the lowest priority first and, within it, the most recently started (ties: the order given)", () => {
+    expect(get(ent, "borrower").entitled).toBe(8);
+    expect(refs(preemptions(tenants, slots, ent))).toEqual(["low-tie-a", "low-tie-b"]);
+  });
+
+  it("agrees with reclaim's groups", () => {
+    const running = [
+      { tenantId: "borrower", priority: 5, count: 6 },
+      { tenantId: "borrower", priority: 1, count: 4 },
+    ];
+    const groups = reclaim(tenants, running, ent);
+    const out = preemptions(tenants, slots, ent);
+    expect(out).toHaveLength(groups.reduce((n, g) => n + g.count, 0));
+    for (const g of groups) {
+      expect(
+        out.filter((s) => s.priority === g.priority && s.tenantId === g.tenantId),
+      ).toHaveLength(g.count);
+    }
+  });
+
+  it("preempts nothing for a tenant with no work waiting, and no more than its waiting work fills", () => {
+    expect(preemptions(tenants, slots, ent, { waiting: () => 0 })).toEqual([]);
+    expect(reclaimDue(tenants, new Map([["borrower", 10]]), ent, () => 0)).toBe(false);
+    const one = (id: string) => (id === "lender" ? 1 : 0);
+    expect(refs(preemptions(tenants, slots, ent, { waiting: one }))).toEqual(["low-tie-a"]);
+  });
+
+  it("lets free slots serve the needy first", () => {
+    expect(refs(preemptions(tenants, slots, ent, { freeSlots: 1 }))).toEqual(["low-tie-a"]);
+    expect(preemptions(tenants, slots, ent, { freeSlots: 2 })).toEqual([]);
+  });
+
+  it("preempts nothing for less than a whole slot of a guarantee", () => {
+    const half = entitlements(
+      10,
+      tenants,
+      new Map([
+        ["lender", 0.5],
+        ["borrower", 10],
+      ]),
+    );
+    expect(get(half, "lender").guaranteed).toBe(0.5);
+    expect(preemptions(tenants, slots, half)).toEqual([]);
+  });
+
+  const withSlots = arbTenantScenario().chain((s) =>
+    (s.tenants.length === 0
+      ? fc.constant([])
+      : fc.array(
+          fc.record({
+            tenantId: fc.constantFrom(...s.tenants.map((t) => t.id)),
+            priority: fc.integer({ min: 0, max: 3 }),
+            startedS: fc.integer({ min: 0, max: 20 }),
+          }),
+          { maxLength: 40 },
+        )
+    ).map((drawn) => ({ ...s, slots: drawn.map((d, i) => ({ ...d, ref: i })) })),
+  );
+
+  it("takes reclaim's counts per group, each slot once, never one older than a slot it spares", () => {
+    fc.assert(
+      fc.property(withSlots, ({ tenants: ts, capacity, demand, slots: all }) => {
+        const e = entitlements(capacity, ts, demand);
+        const out = preemptions(ts, all, e);
+        expect(new Set(out.map((s) => s.ref)).size).toBe(out.length);
+        const usage = new Map<string, number>();
+        for (const s of all) usage.set(s.tenantId, (usage.get(s.tenantId) ?? 0) + 1);
+        if (!reclaimDue(ts, usage, e, () => Infinity)) {
+          expect(out).toEqual([]);
+          return;
+        }
+        const groups = new Map<string, { tenantId: string; priority: number; count: number }>();
+        for (const s of all) {
+          const key = `${s.priority}/${s.tenantId}`;
+          const g = groups.get(key) ?? { tenantId: s.tenantId, priority: s.priority, count: 0 };
+          g.count++;
+          groups.set(key, g);
+        }
+        const victims = reclaim(ts, [...groups.values()], e);
+        expect(out).toHaveLength(victims.reduce((n, v) => n + v.count, 0));
+        const taken = new Set(out.map((s) => s.ref));
+        for (const s of out) {
+          const spared = all.filter(
+            (x) => x.tenantId === s.tenantId && x.priority === s.priority && !taken.has(x.ref),
+          );
+          for (const x of spared) expect(x.startedS).toBeLessThanOrEqual(s.startedS);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

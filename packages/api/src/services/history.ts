@@ -150,7 +150,15 @@ export async function carHistory(
   };
 }
 
-const ZLeaseOutcome = z.enum(["active", "submitted", "expired", "released", "cancelled", "failed"]);
+const ZLeaseOutcome = z.enum([
+  "active",
+  "submitted",
+  "expired",
+  "released",
+  "cancelled",
+  "failed",
+  "preempted",
+]);
 /** Where a result stands: agreed with the quorum, disagreed, awaiting replicas, or none. */
 const ZResultVerdict = z.enum(["valid", "invalid", "pending", "none"]);
 

@@ -21,7 +21,7 @@ import { carRejection, inferenceS } from "../schedule/filters";
 import { place } from "../schedule/place";
 import { WorkQueue } from "../schedule/queue";
 import { carbonAt, priceAt } from "../tariff";
-import { entitlements, reclaim, type RunningGroup } from "../tenants";
+import { entitlements, preemptions, reclaimDue, type RunningSlot } from "../tenants";
 import type {
   ModelSpec,
   OwnerPolicy,
@@ -295,8 +295,6 @@ class Simulation {
   private readonly queue: WorkQueue;
   private readonly usage = new Map<string, number>();
   private readonly runningByTenant = new Map<string, Set<SimCar>>();
-  /** Running runs by "tenant priority", for reclaim. */
-  private readonly runningByClass = new Map<string, number>();
   private readonly idle: SimCar[] = [];
   private readonly endS: number;
   private state: TenantState;
@@ -714,7 +712,6 @@ class Simulation {
     this.removeIdle(car);
     this.usage.set(job.tenantId, (this.usage.get(job.tenantId) ?? 0) + 1);
     this.runningByTenant.get(job.tenantId)?.add(car);
-    this.countClass(job.tenantId, item.priority, +1);
     this.events.push((car.index << 1) | 1, car.run.endS);
     this.totals.runs++;
   }
@@ -748,7 +745,6 @@ class Simulation {
     car.run = null;
     this.usage.set(run.job.tenantId, (this.usage.get(run.job.tenantId) ?? 1) - 1);
     this.runningByTenant.get(run.job.tenantId)?.delete(car);
-    this.countClass(run.job.tenantId, run.item.priority, -1);
 
     const cost = workCost(
       car,
@@ -920,41 +916,29 @@ class Simulation {
   /** Takes borrowed work back for tenants below their guarantee when no car is free for them. */
   private reclaimForGuarantees(t: number): void {
     const ent = this.state.entitlements;
-    let needy = false;
-    for (const tenant of this.tenants) {
-      const e = ent.get(tenant.id);
-      if (
-        e &&
-        this.queue.hasWork(tenant.id) &&
-        (this.usage.get(tenant.id) ?? 0) + 1 <= e.guaranteed
-      )
-        needy = true;
-    }
-    if (!needy) return;
-    const running: RunningGroup[] = [];
-    for (const [key, count] of this.runningByClass) {
-      if (count <= 0) continue;
-      const [tenantId, priority] = splitClass(key);
-      running.push({ tenantId, priority, count });
-    }
-    const freed: SimCar[] = [];
-    for (const victim of reclaim(this.tenants, running, ent)) {
-      // The most recently started runs lose the least work.
-      const cars = [...(this.runningByTenant.get(victim.tenantId) ?? [])]
-        .filter((c) => (c.run as Run).item.priority === victim.priority)
-        .sort((a, b) => (b.run as Run).startS - (a.run as Run).startS || a.index - b.index)
-        .slice(0, victim.count);
-      for (const car of cars) {
-        this.interrupt(car, t, "preempted");
-        freed.push(car);
+    // Work in the queue is divisible: a tenant with any waits could fill any number of slots.
+    const waiting = (tenantId: string) => (this.queue.hasWork(tenantId) ? Infinity : 0);
+    if (!reclaimDue(this.tenants, this.usage, ent, waiting)) return;
+    const slots: RunningSlot<SimCar>[] = [];
+    for (const running of this.runningByTenant.values()) {
+      for (const car of running) {
+        const run = car.run as Run;
+        slots.push({
+          tenantId: run.job.tenantId,
+          priority: run.item.priority,
+          startedS: run.startS,
+          ref: car,
+        });
       }
     }
+    // Runs that started together are preempted in fleet order.
+    slots.sort((a, b) => a.ref.index - b.ref.index);
+    const freed: SimCar[] = [];
+    for (const { ref: car } of preemptions(this.tenants, slots, ent, { waiting })) {
+      this.interrupt(car, t, "preempted");
+      freed.push(car);
+    }
     for (const car of freed) if (car.run === null) this.offerWork(car, t);
-  }
-
-  private countClass(tenantId: string, priority: number, delta: number): void {
-    const key = `${tenantId}\u0000${priority}`;
-    this.runningByClass.set(key, (this.runningByClass.get(key) ?? 0) + delta);
   }
 
   // ---- idle pool ----
@@ -1140,11 +1124,6 @@ class Simulation {
     };
     return { summary, series: this.series };
   }
-}
-
-function splitClass(key: string): [string, number] {
-  const at = key.lastIndexOf("\u0000");
-  return [key.slice(0, at), Number(key.slice(at + 1))];
 }
 
 function round(x: number, digits: number): number {
