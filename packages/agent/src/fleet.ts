@@ -3,6 +3,7 @@
 // credential, all sharing one onnxruntime-node runtime and one model store, so that hundreds of
 // cars cost one copy of each model and runs never oversubscribe the cores.
 import { createNightshiftClient } from "@nightshift/client/client";
+import type { ModelManifest } from "@nightshift/models/manifest";
 import { createRng } from "@nightshift/core/random";
 import { carSeed, drawCar, lifeRng } from "@nightshift/core/sim/car-life";
 import { DEFAULT_SCENARIO, type Scenario } from "@nightshift/core/sim/scenario";
@@ -55,6 +56,17 @@ export interface FleetOptions {
   /** Most tasks a car asks for at once. */
   maxLease?: number;
   heartbeatMs?: number;
+  /** How often each car's twin is advanced (a departure noticed), wall ms. */
+  tickMs?: number;
+  /** Waits after a lease call that found nothing, wall ms (the loop's default otherwise). */
+  idleMs?: { min: number; max: number };
+  /**
+   * Car i's runtime, given the fleet's shared one: a replay wraps it so that a run lasts what the
+   * car's hardware class would take (the fleet's real runs take milliseconds on this machine).
+   */
+  runtimeOf?: (index: number, shared: InferenceRuntime) => InferenceRuntime;
+  /** The models the cars know, by id (the registry's otherwise). */
+  manifest?: (modelId: string) => ModelManifest | undefined;
   /** Model cache folder (the store's default otherwise). */
   modelDir?: string;
   /** Share an existing runtime or store (tests, a process running several fleets). */
@@ -151,7 +163,7 @@ export function runFleet(o: FleetOptions): Fleet {
     const loop = new WorkLoop({
       server: o.server,
       createClient,
-      runtime,
+      runtime: o.runtimeOf ? o.runtimeOf(i, runtime) : runtime,
       store,
       twin,
       clock,
@@ -164,6 +176,9 @@ export function runFleet(o: FleetOptions): Fleet {
       speedup: o.speedup ?? 1,
       ...(o.maxLease ? { maxLease: o.maxLease } : {}),
       ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
+      ...(o.tickMs ? { tickMs: o.tickMs } : {}),
+      ...(o.idleMs ? { idleMs: o.idleMs } : {}),
+      ...(o.manifest ? { manifest: o.manifest } : {}),
     });
     if (o.onEvent) loop.on((e) => o.onEvent?.(i, e));
     loops.push(loop);

@@ -81,6 +81,24 @@ export interface SimOptions {
     inferences: number;
     ctx: ScheduleContext;
   }) => void;
+  /**
+   * Called as each job arrives: the workload the run drew, so that a replay can submit the same
+   * jobs to a real server (the draws interleave with placement's, so they cannot be drawn apart).
+   */
+  onJob?: (job: SimJob) => void;
+}
+
+/** A job of the simulated workload as it arrived. */
+export interface SimJob {
+  id: string;
+  tenantId: string;
+  modelId: string;
+  priority: number;
+  /** Seconds since the run's start (its UTC midnight). */
+  arrivalS: number;
+  deadlineS: number;
+  replication: number | "auto";
+  inferences: number;
 }
 
 export interface TenantSummary {
@@ -629,6 +647,16 @@ class Simulation {
     };
     this.jobs.push(job);
     this.jobById.set(job.id, job);
+    this.options.onJob?.({
+      id: job.id,
+      tenantId,
+      modelId: model.id,
+      priority,
+      arrivalS: t,
+      deadlineS,
+      replication,
+      inferences: total,
+    });
     this.demandTeraOps.set(
       tenantId,
       (this.demandTeraOps.get(tenantId) ?? 0) + total * model.teraOpsPerInference,
