@@ -46,6 +46,11 @@ export function wallS(scale: TimeScale, worldAtS: number): number {
   return scale.wallOriginS + (worldAtS - scale.worldOriginS) / scale.speedup;
 }
 
+/** A span of world seconds in wall seconds. */
+export function wallSpanS(scale: TimeScale, worldSpanS: number): number {
+  return worldSpanS / scale.speedup;
+}
+
 /** A span of wall seconds in world seconds. */
 export function worldSpanS(scale: TimeScale, wallSpanS: number): number {
   return wallSpanS * scale.speedup;

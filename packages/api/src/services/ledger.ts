@@ -1,5 +1,6 @@
 // The ledger summed by owner, tenant or region: energy, cost, carbon, what is owed and what is
-// paid (only validated work is paid).
+// paid (only validated work is paid), and what deferring saved: the runs of jobs that asked for
+// the cheapest or cleanest power, against the same runs when their jobs came.
 import { ledgerEntries as le } from "@nightshift/db/schema";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
@@ -25,6 +26,11 @@ const ZLedgerFigures = z.object({
   carbonG: z.number(),
   payoutOwedUsd: z.number(),
   payoutUsd: z.number(),
+  /** Entries of jobs that asked for the cheapest or cleanest power (core's deferral). */
+  deferredEntries: z.number().int(),
+  /** Their cost and carbon had they run when their jobs came, less what they cost and emitted. */
+  deferralSavedUsd: z.number(),
+  deferralSavedCarbonG: z.number(),
 });
 export const ZLedgerSummaryOutput = z.object({
   rows: z.array(ZLedgerFigures.extend({ key: z.string() })),
@@ -54,7 +60,10 @@ export async function ledgerSummary(
                sum(${le.costUsd})::float8 AS "costUsd",
                sum(${le.carbonG})::float8 AS "carbonG",
                sum(${le.payoutOwedUsd})::float8 AS "payoutOwedUsd",
-               sum(${le.payoutUsd})::float8 AS "payoutUsd"
+               sum(${le.payoutUsd})::float8 AS "payoutUsd",
+               count(${le.soonestCostUsd})::int AS "deferredEntries",
+               coalesce(sum(${le.soonestCostUsd} - ${le.costUsd}), 0)::float8 AS "deferralSavedUsd",
+               coalesce(sum(${le.soonestCarbonG} - ${le.carbonG}), 0)::float8 AS "deferralSavedCarbonG"
           FROM ${le}
          WHERE ${le.createdAt} >= ${from} AND ${le.createdAt} < ${to}
          GROUP BY 1 ORDER BY 1`,
@@ -69,6 +78,9 @@ export async function ledgerSummary(
     carbonG: 0,
     payoutOwedUsd: 0,
     payoutUsd: 0,
+    deferredEntries: 0,
+    deferralSavedUsd: 0,
+    deferralSavedCarbonG: 0,
   };
   for (const r of grouped)
     for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r[k];

@@ -5,7 +5,8 @@ import { randomUUID } from "node:crypto";
 import { workCost } from "@nightshift/core/energy";
 import { estimatedRunS } from "@nightshift/core/hardware";
 import { paidDurationS, payableVehicle } from "@nightshift/core/pay";
-import { worldS, worldSpanS } from "@nightshift/core/time-scale";
+import { wallSpanS, worldS, worldSpanS } from "@nightshift/core/time-scale";
+import type { Objective } from "@nightshift/core/types";
 import { outputDims, teraOpsFor } from "@nightshift/models/preprocess";
 import { getManifest } from "@nightshift/models/registry";
 import {
@@ -184,6 +185,9 @@ interface Locked {
   tenantId: string;
   /** The job's replicas per task; null: "auto". */
   replication: number | null;
+  /** What the job is scheduled for, and when it came: the baseline of what deferring saved. */
+  objective: Objective;
+  jobSubmittedAt: Date;
   /** The result already recorded for this lease, if any. */
   previous: string | null;
 }
@@ -201,7 +205,7 @@ const LOCK_LEASES = prepared(
           json_build_object('id', t.id, 'jobId', t.job_id, 'status', t.status, 'attempt', t.attempt,
                             'replicasRequired', t.replicas_required, 'image', t.input->'image') AS task,
           j.status AS "jobStatus", j.model_id AS "modelId", j.tenant_id AS "tenantId",
-          j.replication,
+          j.replication, j.objective, j.submitted_at AS "jobSubmittedAt",
           r.id AS previous
      FROM leases l
      JOIN tasks t ON t.id = l.task_id
@@ -286,8 +290,9 @@ const WRITE = prepared(
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(
        result_id uuid, lease_id uuid, task_id uuid, job_id uuid, tenant_id text, output text,
        output_sha256 text, duration_ms int, backend text, energy_k_wh float8, grid_energy_k_wh float8,
-       battery_energy_k_wh float8, cost_usd float8, carbon_g float8, payout_owed_usd float8,
-       payout_usd float8, validated boolean, settles_at timestamptz)
+       battery_energy_k_wh float8, cost_usd float8, carbon_g float8, soonest_cost_usd float8,
+       soonest_carbon_g float8, payout_owed_usd float8, payout_usd float8, validated boolean,
+       settles_at timestamptz)
    ), r AS (
      INSERT INTO results (id, lease_id, task_id, car_id, output, output_sha256, duration_ms, backend, created_at)
      SELECT result_id, lease_id, task_id, $2::uuid, output::jsonb, output_sha256, duration_ms, backend,
@@ -302,9 +307,11 @@ const WRITE = prepared(
    ), e AS (
      INSERT INTO ledger_entries (lease_id, task_id, job_id, tenant_id, car_id, owner_id, region_id,
                                  energy_k_wh, grid_energy_k_wh, battery_energy_k_wh, cost_usd, carbon_g,
+                                 soonest_cost_usd, soonest_carbon_g,
                                  payout_owed_usd, payout_usd, validated, validated_at, settles_at)
      SELECT lease_id, task_id, job_id, tenant_id, $2::uuid, $3::uuid, $4::text, energy_k_wh, grid_energy_k_wh,
-            battery_energy_k_wh, cost_usd, carbon_g, payout_owed_usd, payout_usd, validated,
+            battery_energy_k_wh, cost_usd, carbon_g, soonest_cost_usd, soonest_carbon_g,
+            payout_owed_usd, payout_usd, validated,
             CASE WHEN validated THEN $5::timestamptz END, settles_at
        FROM w
      RETURNING 1
@@ -366,6 +373,8 @@ interface Accepted {
   resultId: string;
   output: string;
   cost: ReturnType<typeof workCost>;
+  /** The run's cost had it run when its job came; null for a job that asked for "soonest". */
+  soonest: ReturnType<typeof workCost> | null;
 }
 
 /** A car's reputation as stored, locked. */
@@ -505,19 +514,25 @@ async function submitResults(
         paidDurationS({
           claimedS: input.durationMs / 1000,
           leaseSpanS: Math.max(0, (now.getTime() - row.leasedAt.getTime()) / 1000),
-          estimateS: estimatedRunS(
-            vehicle.hardware,
-            teraOps,
-            deps.config.schedule.sustainedTopsShare,
+          // The estimate is of world seconds: as the car's own seconds, it is `speedup` shorter.
+          estimateS: wallSpanS(
+            scale,
+            estimatedRunS(vehicle.hardware, teraOps, deps.config.schedule.sustainedTopsShare),
           ),
         }),
       );
-      const cost = workCost(
-        payableVehicle(vehicle),
-        region,
-        { startS: worldS(scale, toS(now)) - durationS, durationS, teraOps },
-        deps.config.schedule.cost,
-      );
+      const runAt = (startS: number) =>
+        workCost(
+          payableVehicle(vehicle),
+          region,
+          { startS, durationS, teraOps },
+          deps.config.schedule.cost,
+        );
+      const cost = runAt(worldS(scale, toS(now)) - durationS);
+      // Work that waited for better power (core's deferral) is measured against the same run
+      // when its job came, the soonest it could have started.
+      const soonest =
+        row.objective === "soonest" ? null : runAt(worldS(scale, toS(row.jobSubmittedAt)));
       out.push({ accepted: true, verdict: null, reason: null, duplicate: false });
       accepted.push({
         index,
@@ -527,6 +542,7 @@ async function submitResults(
         resultId: randomUUID(),
         output: JSON.stringify(input.output),
         cost,
+        soonest,
       });
     }
     if (accepted.length > 0) {
@@ -663,6 +679,8 @@ async function record(
       battery_energy_k_wh: a.cost.batteryEnergyKWh,
       cost_usd: a.cost.costUsd,
       carbon_g: a.cost.carbonG,
+      soonest_cost_usd: a.soonest?.costUsd ?? null,
+      soonest_carbon_g: a.soonest?.carbonG ?? null,
       payout_owed_usd: a.cost.ownerPayoutUsd,
       payout_usd: pay.payoutUsd,
       validated: pay.validated,
