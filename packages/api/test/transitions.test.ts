@@ -13,7 +13,6 @@ import { type Harness, setup, testDatabase, tinyInput } from "./harness";
 const SRC = join(import.meta.dirname, "../src");
 const OWNER = "services/transitions.ts";
 
-
 /** An UPDATE whose SET list assigns a status (SQL), or a drizzle `.set({ … status … })`. */
 const WRITES_STATUS = [
   /UPDATE\s+\w+(?:\s+\w+)?\s+SET\b(?:(?!\bWHERE\b|\bFROM\b|;)[\s\S])*?\bstatus\s*=/gi,
