@@ -22,10 +22,11 @@ import { entitlements } from "@nightshift/core/tenants";
 import { createDb, createPool } from "@nightshift/db/client";
 import { models } from "@nightshift/db/schema";
 import { modelRow } from "@nightshift/api/seed";
-import { parseDemo, spawnServe, tempDir } from "@nightshift/server/testing";
+import { parseDemo, spawnServe, tempDir } from "@nightshift/server-testkit/serve";
 import { parseStartDate, simulationOffsets } from "@nightshift/time-zones/sim-offsets";
-import type { Pool } from "pg";
 import { coarserTasks, PacedRuntime, replayManifest, writeModelFiles } from "./replay-world";
+
+type Pool = ReturnType<typeof createPool>;
 
 export interface ReplaySize {
   cars: number;

@@ -94,13 +94,17 @@ const ALLOWED: Record<string, Record<string, Use>> = {
   },
   // Fault tests of the whole system: its src is test code, over real server processes.
   "@nightshift/reliability": {
+    // The replay benchmark runs a fleet of headless cars, with their models and time zones.
+    "@nightshift/agent": "code",
     "@nightshift/api": "code",
     "@nightshift/client": "code",
     "@nightshift/core": "code",
     "@nightshift/db": "code",
+    "@nightshift/models": "code",
     "@nightshift/server": "code",
     "@nightshift/server-testkit": "code",
     "@nightshift/testkit": "code",
+    "@nightshift/time-zones": "code",
   },
 
   // Test kits and configuration. The server's kit runs the CLI by path and imports no app.

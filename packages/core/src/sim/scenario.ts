@@ -1,6 +1,7 @@
 // A scenario: everything about the world the simulator needs besides fleet size, duration and
 // seed. Validated with zod so that a bad file gets an error naming the field; the default is
 // `DEFAULT_SCENARIO` and a scenario file may override any part of it.
+import { OBJECTIVES } from "../types";
 import { z } from "zod";
 import { HARDWARE } from "../hardware";
 import { TariffError, validateCarbon, validateTariff } from "../tariff";
@@ -131,6 +132,8 @@ export const ZWorkloadStream = z
     priority: z.number().int().min(0).max(9),
     deadlineH: positive,
     replication: z.union([z.literal("auto"), z.number().int().min(1).max(5)]),
+    /** What the stream's jobs are scheduled for (core's deferral); "soonest" when absent. */
+    objective: z.enum(OBJECTIVES).optional(),
     /** Demand by UTC hour, relative (normalised); 24 values. */
     hourlyProfile: z.array(finite.min(0)).length(24, "needs 24 hourly values"),
   })

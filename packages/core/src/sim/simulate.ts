@@ -24,6 +24,7 @@ import { carbonAt, priceAt } from "../tariff";
 import { entitlements, preemptions, reclaimDue, type RunningSlot } from "../tenants";
 import type {
   ModelSpec,
+  Objective,
   OwnerPolicy,
   Region,
   Reputation,
@@ -98,6 +99,7 @@ export interface SimJob {
   arrivalS: number;
   deadlineS: number;
   replication: number | "auto";
+  objective: Objective;
   inferences: number;
 }
 
@@ -209,6 +211,7 @@ interface Job {
   arrivalS: number;
   deadlineS: number;
   replication: number | "auto";
+  objective: Objective;
   total: number;
   validated: number;
   /** The job's waiting inferences; null while none wait. */
@@ -609,6 +612,7 @@ class Simulation {
           stream.priority,
           t + stream.deadlineH * HOUR_S,
           stream.replication,
+          stream.objective ?? "soonest",
           total,
         );
       }
@@ -622,6 +626,7 @@ class Simulation {
     priority: number,
     deadlineS: number,
     replication: number | "auto",
+    objective: Objective,
     total: number,
   ): void {
     const job: Job = {
@@ -632,6 +637,7 @@ class Simulation {
       arrivalS: t,
       deadlineS,
       replication,
+      objective,
       total,
       validated: 0,
       primary: null,
@@ -655,6 +661,7 @@ class Simulation {
       arrivalS: t,
       deadlineS,
       replication,
+      objective,
       inferences: total,
     });
     this.demandTeraOps.set(
@@ -680,6 +687,7 @@ class Simulation {
       divisible: true,
       priority: job.priority,
       deadlineS: job.deadlineS,
+      objective: job.objective,
       dataRegionId: null,
       excludeVehicleIds: [],
       excludeOwnerIds: [],
@@ -931,6 +939,7 @@ class Simulation {
       // Verification finishes what is already half paid for before new work starts.
       priority: group.job.priority + 1,
       deadlineS: group.job.deadlineS,
+      objective: group.job.objective,
       dataRegionId: null,
       excludeVehicleIds: group.vehicles,
       excludeOwnerIds: group.owners,
