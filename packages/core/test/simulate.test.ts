@@ -231,4 +231,20 @@ describe("simulate", () => {
     expect(summary.availableKW.peak).toBe(0);
     expect(series.every((x) => x.parked === 0)).toBe(true);
   });
+
+  it("defers as the server does: cheapest work costs less per kWh, cleanest emits less", () => {
+    // The same fleet and workload over two days, every stream asking for one objective.
+    const run = (objective: "soonest" | "cheapest" | "cleanest") => {
+      const streams = DEFAULT_SCENARIO.workload.streams.map((s) => ({ ...s, objective }));
+      const scenario = parseScenario({ workload: { ...DEFAULT_SCENARIO.workload, streams } });
+      const { summary } = simulate(small({ hours: 48, seed: 3, scenario }));
+      return {
+        usdPerKWh: summary.costUsdPerKWh!,
+        gPerKWh: (summary.carbonKg * 1000) / summary.energyKWh,
+      };
+    };
+    const [soonest, cheapest, cleanest] = [run("soonest"), run("cheapest"), run("cleanest")];
+    expect(cheapest.usdPerKWh).toBeLessThan(soonest.usdPerKWh * 0.97);
+    expect(cleanest.gPerKWh).toBeLessThan(soonest.gPerKWh);
+  });
 });
