@@ -101,7 +101,18 @@ describe("operator and tenant commands", () => {
     const env = { ...clean, NIGHTSHIFT_URL: server.url, NIGHTSHIFT_KEY: tenantKey };
     const inputs = inputsFile("inputs.json", [tinyInput([1, 2, 3, 4]), tinyInput([4, 3, 2, 1])]);
     const submitted = await runCli(
-      ["jobs", "submit", "--model", "tiny-mlp", "--inputs", inputs, "--replication", "1"],
+      [
+        "jobs",
+        "submit",
+        "--model",
+        "tiny-mlp",
+        "--inputs",
+        inputs,
+        "--replication",
+        "1",
+        "--objective",
+        "cleanest",
+      ],
       { env },
     );
     expect(submitted.code).toBe(0);
@@ -116,6 +127,7 @@ describe("operator and tenant commands", () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/^status\s+queued$/m);
     expect(status.stdout).toMatch(/^progress\s+0\.0% \(0 valid, 0 failed, 2 tasks\)$/m);
+    expect(status.stdout).toMatch(/^objective\s+cleanest$/m);
     expect(results.code).toBe(0);
     // Two pages of one, followed to the end: one JSON line per task.
     expect(
@@ -132,7 +144,11 @@ describe("operator and tenant commands", () => {
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toBe("cancelled\n");
     const after = await runCli(["jobs", "status", jobId, "--json"], { env });
-    expect(JSON.parse(after.stdout)).toMatchObject({ id: jobId, status: "cancelled" });
+    expect(JSON.parse(after.stdout)).toMatchObject({
+      id: jobId,
+      status: "cancelled",
+      objective: "cleanest",
+    });
   });
 });
 

@@ -54,6 +54,10 @@ describe.concurrent("API and serve flags", () => {
       /--deadline must be an ISO date and time/,
     ],
     [
+      ["jobs", "submit", "--model", "m", "--inputs", "x", "--objective", "greenest"],
+      /--objective must be one of soonest, cheapest, cleanest, got "greenest"/,
+    ],
+    [
       ["jobs", "submit", "--model", "m", "--inputs", "x", "--budget", "-1"],
       /--budget must be a number between 0 and/,
     ],

@@ -507,6 +507,50 @@ describe("console", () => {
     }
   });
 
+  it("submits a job that asks for the cheapest power and shows what deferring saved", async () => {
+    const { page } = h;
+    await page.goto(`${h.console.url}/jobs/new`);
+    await page.getByRole("combobox", { name: /^Tenant/ }).selectOption("acme-vision");
+    await page.getByRole("combobox", { name: /^Model/ }).selectOption(TEST_MODEL_ID);
+    await page.getByRole("combobox", { name: /^Replication/ }).selectOption("1");
+    await page.getByRole("combobox", { name: /^Objective/ }).selectOption("cheapest");
+    await expect.poll(() => page.getByLabel(/Inputs: a JSON list/).inputValue()).toContain('"x"');
+    await page.getByLabel(/Inputs: a JSON list/).fill(JSON.stringify([tinyInput([9, 8, 7, 6])]));
+    await page.getByRole("button", { name: "Submit job" }).click();
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
+    const jobId = page.url().split("/").pop()!;
+    await expect.poll(() => page.getByTestId("job-objective").innerText()).toBe("cheapest");
+
+    // A car on its battery never waits for better grid power (core's deferral), so it runs the
+    // work now, whatever the hour: the ledger keeps what the same run cost when the job came.
+    const [car] = await parkCars(h, 1);
+    await car!.client.node.heartbeat.mutate({ ...PARKED, pluggedIn: false, chargerKW: 0 });
+    const { tasks } = await car!.client.node.lease.mutate({ max: 1 });
+    expect(tasks.map((t) => t.jobId)).toEqual([jobId]);
+    await car!.client.node.submit.mutate({
+      leaseId: tasks[0]!.leaseId,
+      output: runTiny((tasks[0]!.input as { x: { data: number[] } }).x.data),
+      durationMs: 5,
+      backend: "native",
+    });
+    await expect
+      .poll(() => page.getByTestId("job-status").innerText(), { timeout: HANG_MS })
+      .toBe("completed");
+
+    // The Energy page counts that run, in total and for its tenant, with what it saved.
+    await page.goto(`${h.console.url}/energy`);
+    await expect.poll(() => page.getByTestId("deferral-runs").innerText()).toBe("1");
+    expect(await page.getByTestId("deferral-saved-usd").innerText()).toMatch(/(¢|\$[\d.,]+)$/);
+    expect(await page.getByTestId("deferral-saved-carbon").innerText()).toMatch(/ CO₂$/);
+    const byTenant = page.getByTestId("deferral-by-tenant").locator("tbody tr");
+    await expect.poll(() => byTenant.count()).toBe(1);
+    expect(await byTenant.first().innerText()).toMatch(/^acme-vision\s+1\s/);
+    await expect
+      .poll(() => page.getByText(/^Runs of jobs that asked for the cheapest or cleanest/).count())
+      .toBe(1);
+    await screenshot(page, "energy-deferral");
+  });
+
   it("names what is wrong with a bad tariff", async () => {
     const { page } = h;
     await page.getByRole("link", { name: "Energy & money" }).click();

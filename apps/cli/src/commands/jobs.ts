@@ -1,6 +1,7 @@
 // `nightshift jobs`: a tenant submits jobs and reads their status and results (needs a tenant
 // key in NIGHTSHIFT_KEY or --key).
 import { readFileSync } from "node:fs";
+import { type Objective, OBJECTIVES } from "@nightshift/core/types";
 import type { Command } from "commander";
 import { type ApiFlags, connect, withApiOptions } from "../api";
 import { parseIntegerFlag, parseNumberFlag } from "../flags";
@@ -16,6 +17,7 @@ interface SubmitFlags extends ApiFlags {
   replication?: "auto" | number;
   deadline?: string;
   budget?: number;
+  objective?: Objective;
   idempotencyKey?: string;
   json?: boolean;
 }
@@ -32,6 +34,16 @@ function parseDeadline(raw: string): string {
     );
   }
   return new Date(at).toISOString();
+}
+
+function parseObjective(raw: string): Objective {
+  const objective = OBJECTIVES.find((o) => o === raw);
+  if (!objective) {
+    throw new UsageError(
+      `--objective must be one of ${OBJECTIVES.join(", ")}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return objective;
 }
 
 /** The inputs file: a JSON array with one task input per element ("-" reads stdin). */
@@ -89,6 +101,11 @@ export function registerJobs(program: Command): void {
       parseNumberFlag("--budget", raw, { min: 0, max: 1e9 }),
     )
     .option(
+      `--objective <${OBJECTIVES.join("|")}>`,
+      "soonest (default) runs on any car now; cheapest or cleanest lets a car on dear or dirty power wait for a better window before its departure and the deadline",
+      parseObjective,
+    )
+    .option(
       "--idempotency-key <key>",
       "a retried submission with the same key returns the first job",
     )
@@ -105,6 +122,7 @@ export function registerJobs(program: Command): void {
         replication: flags.replication,
         deadlineAt: flags.deadline,
         budgetUsd: flags.budget,
+        objective: flags.objective,
         idempotencyKey: flags.idempotencyKey,
       }),
     );
@@ -141,6 +159,7 @@ export function registerJobs(program: Command): void {
         ],
         ["priority", String(job.priority)],
         ["replication", String(job.replication)],
+        ["objective", job.objective],
         ["submitted", job.submittedAt],
         ["deadline", job.deadlineAt ?? "none"],
         ["completed", job.completedAt ?? "not yet"],

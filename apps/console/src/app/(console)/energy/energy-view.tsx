@@ -1,6 +1,6 @@
 "use client";
 // Energy, cost, carbon and owner payouts from the ledger: over time (one ledger summary per hour
-// or day, all sent in one batched request), by region and by tenant.
+// or day, all sent in one batched request), by region and by tenant, and what deferring saved.
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import {
@@ -27,6 +27,7 @@ import { Empty, ErrorState, Loading, PageHeader, Stat, TableScroll } from "~/com
 import { maxOf, valueAxis } from "~/lib/chart-axis";
 import { int } from "~/lib/format";
 import { useTRPC } from "~/lib/trpc";
+import { DeferralSavings } from "./deferral-savings";
 
 const RANGES = {
   day: { label: "Last 24 hours", buckets: 24, stepMs: 3600_000 },
@@ -269,6 +270,7 @@ export function EnergyView() {
             </section>
           </div>
         )}
+        <DeferralSavings query={byTenant} />
         <div className="grid grid-2">
           <SummaryTable
             title="By region"

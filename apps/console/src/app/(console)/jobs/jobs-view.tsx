@@ -80,6 +80,7 @@ export function JobsView() {
                   <th>Job</th>
                   <th>Tenant</th>
                   <th>Model</th>
+                  <th>Objective</th>
                   <th>Status</th>
                   <th style={{ width: "22%" }}>Progress</th>
                   <th className="num">Tasks</th>
@@ -96,6 +97,7 @@ export function JobsView() {
                     </td>
                     <td>{j.tenantId}</td>
                     <td>{j.modelId}</td>
+                    <td>{j.objective}</td>
                     <td>
                       <StatusBadge status={j.status} />
                     </td>

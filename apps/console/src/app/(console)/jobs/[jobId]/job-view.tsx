@@ -18,6 +18,7 @@ import {
 import { dateTime, int, pct } from "~/lib/format";
 import { usePages } from "~/lib/pages";
 import { useTRPC, useTRPCClient } from "~/lib/trpc";
+import { OBJECTIVE_NOTES } from "../objective";
 import { StatusBadge } from "../status";
 import { TaskResult } from "./task-result";
 
@@ -111,6 +112,12 @@ export function JobView({ jobId }: { jobId: string }) {
                 ? "trusted cars run alone, with spot checks"
                 : "replicas per task"
             }
+          />
+          <Stat
+            label="Objective"
+            value={j.objective}
+            testId="job-objective"
+            note={OBJECTIVE_NOTES[j.objective]}
           />
           <Stat
             label="Budget"

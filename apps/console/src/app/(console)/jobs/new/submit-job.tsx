@@ -7,6 +7,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { ErrorState, PageHeader } from "~/components/ui";
 import { type RouterInputs, type RouterOutputs, useTRPC } from "~/lib/trpc";
+import { type Objective, OBJECTIVE_NOTES } from "../objective";
 
 type SubmitInput = RouterInputs["operator"]["jobs"]["submit"];
 type Model = RouterOutputs["operator"]["models"]["list"][number];
@@ -47,6 +48,7 @@ export function SubmitJob() {
   const [json, setJson] = useState("");
   const [replication, setReplication] = useState("auto");
   const [priority, setPriority] = useState(0);
+  const [objective, setObjective] = useState<Objective>("soonest");
   const [error, setError] = useState<string | null>(null);
   const submitJob = useMutation(trpc.operator.jobs.submit.mutationOptions());
   const model = models.data?.find((m) => m.id === modelId);
@@ -92,6 +94,7 @@ export function SubmitJob() {
         modelId: model.id,
         inputs,
         priority,
+        objective,
         replication: replication === "auto" ? "auto" : Number(replication),
       });
       router.push(`/jobs/${jobId}`);
@@ -148,6 +151,16 @@ export function SubmitJob() {
               {[1, 2, 3].map((n) => (
                 <option key={n} value={n}>
                   {n}× per task
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Objective</span>
+            <select value={objective} onChange={(e) => setObjective(e.target.value as Objective)}>
+              {Object.entries(OBJECTIVE_NOTES).map(([o, note]) => (
+                <option key={o} value={o} title={note}>
+                  {o}
                 </option>
               ))}
             </select>
