@@ -1,6 +1,7 @@
 // What the operator looks back on: the fleet minute by minute (sampled by every instance, one
 // row per minute and region), a car's changes of state and its work, a job's tasks with their
 // replicas and verdicts, and the models the fleet runs.
+import { LEASE_STATUSES } from "@nightshift/core/status";
 import { getManifest } from "@nightshift/models/registry";
 import { carEvents, fleetSamples, models } from "@nightshift/db/schema";
 import { and, asc, desc, eq, gt, gte, lt, sql } from "drizzle-orm";
@@ -150,15 +151,7 @@ export async function carHistory(
   };
 }
 
-const ZLeaseOutcome = z.enum([
-  "active",
-  "submitted",
-  "expired",
-  "released",
-  "cancelled",
-  "failed",
-  "preempted",
-]);
+const ZLeaseOutcome = z.enum(LEASE_STATUSES);
 /** Where a result stands: agreed with the quorum, disagreed, awaiting replicas, or none. */
 const ZResultVerdict = z.enum(["valid", "invalid", "pending", "none"]);
 
