@@ -5,7 +5,7 @@
 // so that any step replays exactly and the planner predicts the fleet.
 // Browser-safe: no Node modules, no clock (time is the twin's own `nowMs`); local time comes from
 // the region's IANA zone through Intl (`@nightshift/time-zones`).
-import { chargeAddedKWh, energyKWh, MAX_BATTERY_TEMP_C } from "@nightshift/core/battery";
+import { batteryTooHot, chargeAddedKWh, energyKWh } from "@nightshift/core/battery";
 import { HARDWARE } from "@nightshift/core/hardware";
 import { localHourAt } from "@nightshift/core/local-time";
 import { insideHours } from "@nightshift/core/schedule/filters";
@@ -26,9 +26,6 @@ import type { DriveState, OwnerPolicy } from "@nightshift/core/types";
 import { offsetsAround } from "@nightshift/time-zones/offsets";
 
 export type { DriveState, OwnerPolicy };
-
-/** Core's limit (the server's filter too): the twin takes no new work above it. */
-export { MAX_BATTERY_TEMP_C };
 
 /** A simulated car's life: who it is, where it is and which step of its life comes next. */
 export interface TwinPattern {
@@ -356,7 +353,8 @@ export function workBlocker(t: Twin, marginS = 60): TwinReason | null {
   // Charging covers the draw: no reserve question while the charger delivers more than compute takes.
   const covered = t.pluggedIn && t.chargerKW * t.chargeEfficiency * 1000 >= t.computeW;
   if (!covered && t.socPct <= t.limits.reservePct) return "reserve";
-  if (t.batteryTempC > MAX_BATTERY_TEMP_C) return "battery-hot";
+  // Core's limit, the server's filter too.
+  if (batteryTooHot(t.batteryTempC)) return "battery-hot";
   if (t.predictedDepartureMs !== null && t.predictedDepartureMs - t.nowMs < marginS * 1000)
     return "departs-soon";
   return null;
