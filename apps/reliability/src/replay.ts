@@ -18,15 +18,18 @@ import { DEFAULT_SCHEDULE_CONFIG } from "@nightshift/core/schedule/config";
 import { carSeed, drawCar, lifeRng } from "@nightshift/core/sim/car-life";
 import { DEFAULT_SCENARIO, type Scenario } from "@nightshift/core/sim/scenario";
 import { type SimJob, type SimResult, simulate } from "@nightshift/core/sim/simulate";
-import { entitlements } from "@nightshift/core/tenants";
+import { timeScale, type TimeScale } from "@nightshift/core/time-scale";
 import { createDb, createPool } from "@nightshift/db/client";
-import { models } from "@nightshift/db/schema";
+import { models, regions } from "@nightshift/db/schema";
+import { apiConfig } from "@nightshift/api/config";
 import { modelRow } from "@nightshift/api/seed";
+import { readShares } from "@nightshift/api/state";
 import { parseDemo, spawnServe, tempDir } from "@nightshift/server-testkit/serve";
 import { parseStartDate, simulationOffsets } from "@nightshift/time-zones/sim-offsets";
 import { coarserTasks, PacedRuntime, replayManifest, writeModelFiles } from "./replay-world";
 
 type Pool = ReturnType<typeof createPool>;
+type Db = ReturnType<typeof createDb>;
 
 export interface ReplaySize {
   cars: number;
@@ -203,20 +206,15 @@ export async function replay(
       const readyS = world.nowS();
       log(`every car decided once ${Math.round(startS - readyS)} world s before the day began`);
       const endS = startS + size.hours * 3600;
-      const submitted = submitJobs(jobs, startS, endS, world, tenantApi, log);
-      const samples = await sampleServer(
-        sim,
-        startS,
-        world,
-        operator,
-        pool,
-        scenario,
-        size.cars,
-        log,
-      );
+      const submitted = submitJobs(jobs, startS, endS, world, tenantApi);
+      const { samples, lateS } = await sampleServer(sim, startS, world, operator, db, log);
+      log(`samples taken at most ${Math.round(lateS)} world s late`);
       await world.at(endS);
       const cutoff = new Date();
-      await submitted;
+      const lag = await submitted;
+      log(
+        `jobs: ${lag.jobs} submitted, at most ${Math.round(lag.sentS)} world s late sent and ${Math.round(lag.acceptedS)} world s late accepted`,
+      );
       const server = await serverTotals(pool, cutoff);
       const cars = fleet.summary();
       log(
@@ -226,7 +224,16 @@ export async function replay(
         size: { ...size, scenario: scenario.name },
         wallS: (performance.now() - began) / 1000,
         figures: compare(sim, samples, server, scenario),
-        counts: { simulator: simCounts(sim), server: { ...server, samples: samples.length } },
+        counts: {
+          simulator: simCounts(sim),
+          server: {
+            ...server,
+            samples: samples.length,
+            sampleLateS: Math.round(lateS),
+            submitLateSentS: Math.round(lag.sentS),
+            submitLateAcceptedS: Math.round(lag.acceptedS),
+          },
+        },
       };
     } finally {
       await fleet.stop();
@@ -246,6 +253,8 @@ function bornAt(scenario: Scenario, seed: number, i: number, startS: number) {
 }
 
 interface WorldClock {
+  /** The server's time scale, as read from it. */
+  scale: TimeScale;
   nowS(): number;
   /** Resolves once the world's clock reads `worldS`. */
   at(worldS: number): Promise<void>;
@@ -259,6 +268,7 @@ async function worldClock(anonymous: NightshiftClient, speedup: number): Promise
   const world0S = Date.parse(worldAt) / 1000;
   const nowS = () => world0S + ((Date.now() - wall0Ms) / 1000) * speedup;
   return {
+    scale: timeScale(speedup, wall0Ms / 1000, world0S),
     nowS,
     async at(worldS) {
       for (let left = worldS - nowS(); left > 0; left = worldS - nowS())
@@ -271,30 +281,49 @@ async function waitUntil(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 100));
 }
 
-/** Each simulated job, submitted by its tenant at its world arrival; tiny-mlp inputs, one a task. */
+/** How far behind the world the submitter fell, in world seconds (at most, over all jobs). */
+interface SubmitLag {
+  /** Arrival to the request's sending. */
+  sentS: number;
+  /** Arrival to the server's acknowledgement (the job's tasks are then open). */
+  acceptedS: number;
+  jobs: number;
+}
+
+/**
+ * Each simulated job, submitted by its tenant at its world arrival; tiny-mlp inputs, one a task.
+ * Every job's inputs are built ahead and its request is timed for its arrival's wall instant, not
+ * after the previous job's acknowledgement: a submission of a few hundred tasks takes wall seconds
+ * on a loaded machine, i.e. world hours at 100×, and one after another they fell hours behind.
+ */
 async function submitJobs(
   jobs: readonly SimJob[],
   startS: number,
   endS: number,
   world: WorldClock,
   tenants: ReadonlyMap<string, NightshiftClient>,
-  log: (line: string) => void,
-): Promise<void> {
-  let late = 0;
-  for (const job of jobs) {
-    if (startS + job.arrivalS >= endS) break;
-    await world.at(startS + job.arrivalS);
-    late = Math.max(late, world.nowS() - (startS + job.arrivalS));
-    // No deadline: the server ends a job at its deadline, the simulator only scores it.
-    await tenants.get(job.tenantId)!.tenant.jobs.submit.mutate({
-      modelId: job.modelId,
-      inputs: inputsOf(job),
-      priority: job.priority,
-      replication: job.replication,
-      idempotencyKey: job.id,
-    });
-  }
-  log(`jobs submitted, at most ${Math.round(late)} world s late`);
+): Promise<SubmitLag> {
+  const lag: SubmitLag = { sentS: 0, acceptedS: 0, jobs: 0 };
+  const due = jobs
+    .filter((job) => startS + job.arrivalS < endS)
+    .map((job) => ({ job, arrivalS: startS + job.arrivalS, inputs: inputsOf(job) }));
+  await Promise.all(
+    due.map(async ({ job, arrivalS, inputs }) => {
+      await world.at(arrivalS);
+      lag.sentS = Math.max(lag.sentS, world.nowS() - arrivalS);
+      // No deadline: the server ends a job at its deadline, the simulator only scores it.
+      await tenants.get(job.tenantId)!.tenant.jobs.submit.mutate({
+        modelId: job.modelId,
+        inputs,
+        priority: job.priority,
+        replication: job.replication,
+        idempotencyKey: job.id,
+      });
+      lag.acceptedS = Math.max(lag.acceptedS, world.nowS() - arrivalS);
+      lag.jobs++;
+    }),
+  );
+  return lag;
 }
 
 function inputsOf(job: SimJob) {
@@ -309,44 +338,32 @@ function inputsOf(job: SimJob) {
 
 /**
  * At each of the simulator's sample instants: the server's fleet summary (parked, eligible,
- * busy), and each tenant's cars at work against its guarantee as core's `entitlements` gives it
- * from the server's own capacity and demand (what its lease path reads: state.ts).
+ * busy), and each tenant's cars at work against its guarantee in the server's own shares (api's
+ * readShares on the server's clock: what its lease path and reclaiming decide on).
  */
 async function sampleServer(
   sim: SimResult,
   startS: number,
   world: WorldClock,
   operator: NightshiftClient,
-  pool: Pool,
-  scenario: Scenario,
-  cars: number,
+  db: Db,
   log: (line: string) => void,
-): Promise<Sample[]> {
-  const tenants = scenario.tenants.map((t) => ({ ...t, paused: false }));
+): Promise<{ samples: Sample[]; lateS: number }> {
+  const config = apiConfig({ timeScale: world.scale });
+  const regionRows = new Map((await db.select().from(regions)).map((r) => [r.id, r]));
   const out: Sample[] = [];
+  let lateS = 0;
   for (const s of sim.series) {
     await world.at(startS + s.t);
-    const [summary, work] = await Promise.all([
+    lateS = Math.max(lateS, world.nowS() - (startS + s.t));
+    const [summary, shares] = await Promise.all([
       operator.operator.fleet.summary.query(),
-      pool.query<{ tenant_id: string; cars: number; units: number }>(
-        `SELECT t.id AS tenant_id,
-                (SELECT count(DISTINCT l.car_id) FROM leases l JOIN work_units wu ON wu.id = l.work_unit_id
-                  WHERE wu.tenant_id = t.id AND l.status = 'active')::int AS cars,
-                (SELECT count(*) FROM (SELECT 1 FROM work_units w WHERE w.tenant_id = t.id AND w.status = 'open'
-                                        LIMIT $1) o)::int
-              + (SELECT count(*) FROM work_units w WHERE w.tenant_id = t.id AND w.status = 'leased')::int AS units
-           FROM tenants t`,
-        [cars],
-      ),
+      readShares(db, new Date(), regionRows, config),
     ]);
-    const usage = new Map(work.rows.map((r) => [r.tenant_id, r.cars]));
-    const demand = new Map(work.rows.map((r) => [r.tenant_id, r.units]));
-    const ent = entitlements(Math.max(1, summary.eligible), tenants, demand);
+    const { usage, entitlements } = shares.snapshot;
     const quota = new Map<string, number>();
-    for (const t of tenants) {
-      const g = ent.get(t.id)?.guaranteed ?? 0;
-      if (g >= 1) quota.set(t.id, Math.min(1, (usage.get(t.id) ?? 0) / g));
-    }
+    for (const [id, e] of entitlements)
+      if (e.guaranteed >= 1) quota.set(id, Math.min(1, (usage.get(id) ?? 0) / e.guaranteed));
     out.push({
       t: s.t,
       parked: summary.cars.byState.parked + summary.cars.byState.charging,
@@ -356,10 +373,10 @@ async function sampleServer(
     });
     if (process.env.REPLAY_TRACE || s.t % (3 * 3600) === 0)
       log(
-        `world +${s.t / 3600} h: parked ${out.at(-1)!.parked}/${s.parked}, busy ${summary.busyCars}/${s.runningTasks}, eligible ${out.at(-1)!.eligible}/${s.eligible}, units waiting ${work.rows.map((r) => r.units).join("+")}/${s.queued} queued items (server/simulator)`,
+        `world +${s.t / 3600} h: parked ${out.at(-1)!.parked}/${s.parked}, busy ${summary.busyCars}/${s.runningTasks}, eligible ${out.at(-1)!.eligible}/${s.eligible}, cars' worth waiting ${[...shares.waiting.values()].join("+") || 0}/${s.queued} queued items (server/simulator)`,
       );
   }
-  return out;
+  return { samples: out, lateS };
 }
 
 interface ServerTotals {
@@ -373,6 +390,7 @@ interface ServerTotals {
   runsCutByDepartures: number;
   leasesExpired: number;
   leasesPreempted: number;
+  runsPreempted: number;
   jobs: number;
 }
 
@@ -391,6 +409,10 @@ async function serverTotals(pool: Pool, cutoff: Date): Promise<ServerTotals> {
                                     WHERE status = 'released' AND ended_at <= $1) r)::int AS "runsCutByDepartures",
             (SELECT count(*) FROM leases WHERE status = 'expired' AND ended_at <= $1)::int AS "leasesExpired",
             (SELECT count(*) FROM leases WHERE status = 'preempted' AND ended_at <= $1)::int AS "leasesPreempted",
+            -- Reclaiming ends all a car holds for one tenant at once: one run preempted.
+            (SELECT count(*) FROM (SELECT DISTINCT l.car_id, wu.tenant_id, l.ended_at FROM leases l
+                                     JOIN work_units wu ON wu.id = l.work_unit_id
+                                    WHERE l.status = 'preempted' AND l.ended_at <= $1) p)::int AS "runsPreempted",
             (SELECT count(*) FROM jobs WHERE submitted_at <= $1)::int AS jobs`,
     [cutoff],
   );
@@ -473,6 +495,14 @@ function compare(
     ),
   );
   add("tasks validated", "tasks", s.tasksCompleted, server.tasksValidated);
+  // Verification's overhead: every result computed (replicas, and on the simulator's side the
+  // part of a run cut short), per task validated.
+  add(
+    "executions per task",
+    "results ÷ tasks validated",
+    ratio(s.tasksCompleted + s.verification.replicaTasks, s.tasksCompleted),
+    ratio(server.results, server.tasksValidated),
+  );
   add("energy", "kWh", s.energyKWh, server.energyKWh);
   add("cost per kWh", "USD/kWh", s.costUsdPerKWh, ratio(server.costUsd, server.energyKWh));
   add(
@@ -503,6 +533,7 @@ function compare(
     );
   }
   add("runs cut short by departures", "runs", s.tasksLostToDepartures, server.runsCutByDepartures);
+  add("runs preempted", "runs", s.tasksPreempted, server.runsPreempted);
   return out;
 }
 

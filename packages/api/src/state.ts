@@ -1,7 +1,13 @@
 // What one server instance keeps in memory: short-lived caches of rarely changing rows and of
 // the fleet's capacity and tenant shares behind lease decisions, and the rate limiter. Every
 // instance keeps its own; the database stays the only source of truth.
-import { entitlements, type Entitlement } from "@nightshift/core/tenants";
+import { hardwareById } from "@nightshift/core/hardware";
+import {
+  demandSlots,
+  entitlements,
+  type Entitlement,
+  meanSustainedTops,
+} from "@nightshift/core/tenants";
 import type { Tenant } from "@nightshift/core/types";
 import { models, regions, tenants } from "@nightshift/db/schema";
 import { sql } from "drizzle-orm";
@@ -51,10 +57,13 @@ export const RUNNING_SLOTS = sql`
    WHERE l.status = 'active'
    GROUP BY wu.tenant_id, l.car_id`;
 
+/** Open units walked per slot of capacity, per tenant, when reading demand (see readShares). */
+const OPEN_UNITS_PER_SLOT = 64;
+
 /** A ShareSnapshot as read, with what reclaiming reads beside it. */
 export interface SharesRead {
   snapshot: ShareSnapshot;
-  /** Open units per tenant, counted up to the capacity (only the tenants with some). */
+  /** Cars each tenant's open units could keep busy (core's demandSlots; only tenants with some). */
   waiting: Map<string, number>;
   /** The cars eligible now (the capacity, less the stand-in of 1 for an empty fleet). */
   eligibleCarIds: string[];
@@ -81,22 +90,39 @@ export async function readShares(
   const ctx = scheduleContext(now, regionRows, config);
   const eligible = online.filter((c) => isEligible(c, ctx, config));
   const capacity = Math.max(1, eligible.length);
-  // Demand: every waiting or running unit could occupy a car of its own. Entitlements read
-  // demand only up to the capacity (min(demand, quota) and water-filling a pool ≤ capacity),
-  // so open units are counted up to it: one bounded walk of the claim index per tenant, not
-  // a scan of every unit ever made. Leased units are at most the active leases.
-  const work = await rows<{ tenant_id: string; open: number; leased: number }>(
-    ex,
-    sql`SELECT t.id AS tenant_id,
-               (SELECT count(*) FROM (SELECT 1 FROM work_units w
-                                       WHERE w.tenant_id = t.id AND w.status = 'open'
-                                       LIMIT ${Math.ceil(capacity)}) o)::int AS open,
-               (SELECT count(*) FROM work_units w WHERE w.tenant_id = t.id AND w.status = 'leased')::int AS leased
-          FROM tenants t`,
+  // Demand as core counts it (demandSlots): the cars holding a tenant's leases, plus each job's
+  // open units as the cars they could keep busy, in runs of maxRunS on a mean car of the fleet
+  // online. Entitlements read demand only up to the capacity, so each tenant's claim index is
+  // walked for a bounded number of open units, not every unit ever made: a walk that stops
+  // short counts at least the capacity unless each unit is under maxRunS ÷ OPEN_UNITS_PER_SLOT
+  // of a mean car's time (then it counts what it saw).
+  const sched = config.schedule;
+  const meanTops = meanSustainedTops(
+    online.map((c) => hardwareById(c.hardwareId).peakTops),
+    sched.sustainedTopsShare,
   );
-  const demand = new Map(work.map((w) => [w.tenant_id, w.open + w.leased]));
-  const waiting = new Map(work.filter((w) => w.open > 0).map((w) => [w.tenant_id, w.open]));
+  const open = await rows<{ tenant_id: string; units: number; tera_ops: number }>(
+    ex,
+    sql`SELECT t.id AS tenant_id, o.units, m.tera_ops_per_inference AS tera_ops
+          FROM tenants t
+          CROSS JOIN LATERAL (
+            SELECT w.job_id, count(*)::int AS units
+              FROM (SELECT wu.job_id FROM work_units wu
+                     WHERE wu.tenant_id = t.id AND wu.status = 'open'
+                     LIMIT ${Math.ceil(capacity) * OPEN_UNITS_PER_SLOT}) w
+             GROUP BY w.job_id) o
+          JOIN jobs j ON j.id = o.job_id
+          JOIN models m ON m.id = j.model_id`,
+  );
+  const waiting = new Map<string, number>();
+  for (const o of open) {
+    const slots = demandSlots((o.units * o.tera_ops) / meanTops, sched.maxRunS);
+    waiting.set(o.tenant_id, (waiting.get(o.tenant_id) ?? 0) + slots);
+  }
   const usage = new Map(holding.map((h) => [h.tenant_id, h.cars]));
+  const demand = new Map(
+    tenantRows.map((t) => [t.id, (usage.get(t.id) ?? 0) + (waiting.get(t.id) ?? 0)]),
+  );
   const list = tenantRows.map(toTenant);
   return {
     snapshot: {

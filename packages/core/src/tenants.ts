@@ -78,6 +78,32 @@ function clampShare(share: number): number {
 }
 
 /**
+ * Cars one job's waiting work could keep busy at once, for its tenant's demand: its car-seconds
+ * (tasks × tera-ops ÷ a mean car's sustained TOPS) in runs of at most `maxRunS` each, since a
+ * car runs one run at a time; at least one car for any work at all, none for none. A tenant's
+ * demand is the cars holding its work plus this over its jobs' waiting work (the simulator's
+ * queue and the server's open units both count it so).
+ */
+export function demandSlots(carS: number, maxRunS: number): number {
+  if (!(carS > 0)) return 0;
+  return Math.max(1, Math.ceil(carS / Math.max(1, maxRunS)));
+}
+
+/**
+ * A mean car's sustained TOPS (peak × share) over a fleet, `fallbackPeakTops` × share for none;
+ * summed in ascending order, so the same cars in any order give the same figure to the last bit.
+ */
+export function meanSustainedTops(
+  peakTops: readonly number[],
+  sustainedTopsShare: number,
+  fallbackPeakTops = 500,
+): number {
+  if (peakTops.length === 0) return fallbackPeakTops * sustainedTopsShare;
+  const sustained = peakTops.map((p) => p * sustainedTopsShare).sort((a, b) => a - b);
+  return sustained.reduce((a, b) => a + b, 0) / sustained.length;
+}
+
+/**
  * How much of `capacity` each tenant should hold now, given what it asks for (`demand`, slots;
  * a missing entry is 0). Tenant ids must be unique (throws otherwise).
  *

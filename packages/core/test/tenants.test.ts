@@ -1,8 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  demandSlots,
   type Entitlement,
   entitlements,
+  meanSustainedTops,
   nextTenant,
   preemptions,
   quotaScale,
@@ -612,5 +614,38 @@ describe("preemptions: which running slots reclaiming takes back", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("demandSlots: the cars a job's waiting work could keep busy", () => {
+  it("is its car-seconds in runs of at most maxRunS, at least one car, none for no work", () => {
+    expect(demandSlots(0, 7200)).toBe(0);
+    expect(demandSlots(1, 7200)).toBe(1);
+    expect(demandSlots(7200, 7200)).toBe(1);
+    expect(demandSlots(7201, 7200)).toBe(2);
+    expect(demandSlots(10 * 7200, 7200)).toBe(10);
+    expect(demandSlots(Number.NaN, 7200)).toBe(0);
+  });
+
+  it("never asks for fewer cars for more work", () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1e7, noNaN: true }),
+        fc.double({ min: 0, max: 1e7, noNaN: true }),
+        fc.integer({ min: 1, max: 86_400 }),
+        (a, b, maxRunS) =>
+          demandSlots(Math.min(a, b), maxRunS) <= demandSlots(Math.max(a, b), maxRunS),
+      ),
+    );
+  });
+});
+
+describe("meanSustainedTops", () => {
+  it("is the fleet's mean peak × share, the same in any order, the fallback for no cars", () => {
+    expect(meanSustainedTops([100, 300], 0.5)).toBe(100);
+    expect(meanSustainedTops([], 0.5)).toBe(250);
+    expect(meanSustainedTops([], 0.5, 100)).toBe(50);
+    const peaks = [254, 1000, 72, 144, 254.3];
+    expect(meanSustainedTops([...peaks].reverse(), 0.35)).toBe(meanSustainedTops(peaks, 0.35));
   });
 });

@@ -69,7 +69,7 @@ export async function reclaimForGuarantees(deps: ApiDeps): Promise<ReclaimResult
     }));
     const { tenants, entitlements } = shares.snapshot;
     const victims = preemptions(tenants, slots, entitlements, {
-      // A car may take several units in one call: a tenant's open units bound the cars it needs.
+      // The cars a tenant's open units could keep busy (core's demandSlots) bound what it needs.
       waiting: (tenantId) => shares.waiting.get(tenantId) ?? 0,
       freeSlots: freeCars,
     }).map((v) => v.ref);

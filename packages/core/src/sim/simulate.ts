@@ -21,7 +21,14 @@ import { carRejection, inferenceS } from "../schedule/filters";
 import { place } from "../schedule/place";
 import { WorkQueue } from "../schedule/queue";
 import { carbonAt, priceAt } from "../tariff";
-import { entitlements, preemptions, reclaimDue, type RunningSlot } from "../tenants";
+import {
+  demandSlots,
+  entitlements,
+  meanSustainedTops,
+  preemptions,
+  reclaimDue,
+  type RunningSlot,
+} from "../tenants";
 import type {
   ModelSpec,
   Objective,
@@ -492,9 +499,10 @@ class Simulation {
     }
     sustained.sort((a, b) => a - b);
     const fallback = 500 * this.ctx.config.sustainedTopsShare;
-    this.meanSustainedTops = sustained.length
-      ? sustained.reduce((a, b) => a + b, 0) / sustained.length
-      : fallback;
+    this.meanSustainedTops = meanSustainedTops(
+      this.cars.map((c) => c.hardware.peakTops),
+      this.ctx.config.sustainedTopsShare,
+    );
     this.medianSustainedTops = sustained.length
       ? (sustained[sustained.length >> 1] as number)
       : fallback;
@@ -700,7 +708,7 @@ class Simulation {
   private slotsOf(item: WorkItem): number {
     if (!item.divisible) return 1;
     const carS = (item.inferences * item.model.teraOpsPerInference) / this.meanSustainedTops;
-    return Math.max(1, Math.ceil(carS / this.ctx.config.maxRunS));
+    return Math.max(1, demandSlots(carS, this.ctx.config.maxRunS));
   }
 
   private refreshEntitlements(): void {
