@@ -64,6 +64,12 @@ export const ZServerEnv = z.object({
    */
   NIGHTSHIFT_CANARY_RATE: optional(z.coerce.number().min(0).max(1)),
   /**
+   * The key of the server's draws (which call brings a canary, which task is spot-checked):
+   * give every instance the same one, kept secret, to replay a decision from its ids. Unset: a
+   * random key per process, so draws are unforeseeable but replay only within the process.
+   */
+  NIGHTSHIFT_DRAW_SECRET: optional(z.string().min(16)),
+  /**
    * Proxies in front of the server (load balancers, the console) that append the address they
    * received from to X-Forwarded-For: how many (`1`), or which (`127.0.0.1,10.0.0.0/8,::1`,
    * `loopback`). Per-IP limits then key on the client's address as clientAddress finds it. Unset

@@ -140,6 +140,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       speedup === 1 && !worldStartAt
         ? REAL_TIME
         : timeScale(speedup, startedS, worldStartAt ? worldStartAt.getTime() / 1000 : startedS),
+    ...(env.NIGHTSHIFT_DRAW_SECRET === undefined ? {} : { drawSecret: env.NIGHTSHIFT_DRAW_SECRET }),
     ...(env.NIGHTSHIFT_CANARY_RATE === undefined
       ? {}
       : {

@@ -1,5 +1,6 @@
 // What the API enforces and how the server schedules. Every limit a caller can run into is here,
 // with its unit in the name; apps/server may override any of it.
+import { randomBytes } from "node:crypto";
 import { DEFAULT_SCHEDULE_CONFIG, type ScheduleConfig } from "@nightshift/core/schedule/config";
 import type { HoldingLimits } from "@nightshift/core/schedule/holding";
 import { worldSpanS } from "@nightshift/core/time-scale";
@@ -99,12 +100,20 @@ export interface ApiConfig {
    * world time while leases, heartbeats and limits stay on the wall clock.
    */
   timeScale: TimeScale;
+  /**
+   * The key of the server's draws (drawSeed): a decision is drawn from what it decides (the car
+   * and its call, a task and its round) under this key, so that it replays for whoever holds the
+   * key and cannot be foreseen by a car, which knows every id (NIGHTSHIFT_DRAW_SECRET; random per
+   * process when unset).
+   */
+  drawSecret: string;
 }
 
 const MIB = 1024 * 1024;
 
 export const DEFAULT_API_CONFIG: ApiConfig = {
   timeScale: REAL_TIME,
+  drawSecret: randomBytes(32).toString("hex"),
   leaseTtlS: 120,
   heartbeatTimeoutS: 90,
   maxInlineInputBytes: 1 * MIB,

@@ -1,7 +1,14 @@
 // Credentials. Tokens are 32 random bytes behind a prefix that says what they are, so a request
 // is resolved with one lookup; only their sha256 is stored (random 256-bit secrets need no slow
 // hash). Operators' passwords are people's choices, so they get scrypt.
-import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import {
+  createHash,
+  createHmac,
+  randomBytes,
+  scrypt,
+  timingSafeEqual,
+  type ScryptOptions,
+} from "node:crypto";
 
 export type TokenKind = "car" | "tenant" | "operator";
 
@@ -71,4 +78,16 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A password for a generated operator: 18 random bytes, base64url. */
 export function newPassword(): string {
   return randomBytes(18).toString("base64url");
+}
+
+/**
+ * The seed of one of the server's draws (core's createRng), from what is being decided, keyed:
+ * HMAC-SHA256 over the parts under the config's drawSecret. The same parts under the same key
+ * give the same draws (a decision replays); without the key a car cannot tell what a draw over
+ * its own ids will give (whether a task is spot-checked, whether a call brings a canary).
+ */
+export function drawSeed(secret: string, ...parts: readonly string[]): number {
+  const mac = createHmac("sha256", secret);
+  for (const part of parts) mac.update(part).update("\u0000");
+  return mac.digest().readInt32LE(0);
 }

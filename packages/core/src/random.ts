@@ -100,17 +100,3 @@ export function mixSeed(seed: number, n: number): number {
   h ^= h >>> 15;
   return h | 0;
 }
-
-/**
- * One 32-bit seed from what is being decided (ids, a request's id): the same ids give the same
- * draws, so that a decision the server made can be made again and checked. FNV-1a over the
- * parts' UTF-16 units, each part ended by a separator, then mixed.
- */
-export function seedOf(...parts: readonly string[]): number {
-  let h = 0x811c9dc5;
-  for (const part of parts) {
-    for (let i = 0; i < part.length; i++) h = Math.imul(h ^ part.charCodeAt(i), 0x01000193);
-    h = Math.imul(h ^ 0x1f, 0x01000193);
-  }
-  return mixSeed(h, parts.length);
-}

@@ -1,6 +1,6 @@
 // The seeded generator: independent streams for neighbouring seeds, and exact replay.
 import { describe, expect, it } from "vitest";
-import { createRng, seedOf } from "../src/random";
+import { createRng } from "../src/random";
 
 /** Counts of `values` in `bins` equal bins of [0, 1). */
 function histogram(values: readonly number[], bins: number): number[] {
@@ -60,23 +60,5 @@ describe("createRng", () => {
     items.forEach((item, i) => {
       expect(Math.abs((counts.get(item) ?? 0) / n - weights[i]!)).toBeLessThan(0.015);
     });
-  });
-});
-
-describe("seedOf", () => {
-  it("gives the same seed for the same parts, and unrelated seeds for near ones", () => {
-    expect(seedOf("car-1", "req-1")).toBe(seedOf("car-1", "req-1"));
-    const seeds = new Set<number>();
-    for (let i = 0; i < 1000; i++) seeds.add(seedOf("car", String(i)));
-    expect(seeds.size).toBe(1000);
-    // Where the parts split matters.
-    expect(seedOf("ab", "c")).not.toBe(seedOf("a", "bc"));
-    // Draws from neighbouring ids are spread: the first draws of 1000 cars cover every tenth.
-    const tenths = new Set(
-      [...Array(1000).keys()].map((i) =>
-        Math.floor(createRng(seedOf("car", String(i))).next() * 10),
-      ),
-    );
-    expect(tenths.size).toBe(10);
   });
 });

@@ -3,9 +3,10 @@
 // work the car runs (choose: the work filters, energy, departure, memory and deferral, the scores,
 // the runs that fit; the simulator's decide calls the same function), and how many replicas a
 // task needs. The database decides only who gets which row, with `SELECT … FOR UPDATE SKIP
-// LOCKED`. Every draw comes from a generator seeded by the car and the call's request id (or its
-// instant), so that a decision can be made again from the same rows and checked.
-import { createRng, type Rng, seedOf } from "@nightshift/core/random";
+// LOCKED`. Every draw comes from a generator seeded by what it decides (the car and the call's
+// request id or instant, a task and its round) under the server's key (drawSeed), so that a
+// decision can be made again from the same rows and checked, and no car can foresee one.
+import { createRng, type Rng } from "@nightshift/core/random";
 import { choose } from "@nightshift/core/schedule/choose";
 import { fitRun, inferenceS, maxRunS, workRejection } from "@nightshift/core/schedule/filters";
 import type { ScheduleContext } from "@nightshift/core/schedule/config";
@@ -26,6 +27,7 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { holdingLimits, MAX_LEASE_PER_CALL } from "../config";
 import type { ApiDeps } from "../context";
+import { drawSeed } from "../crypto";
 import { notFound } from "../errors";
 import { ZUuid } from "../schemas";
 import { type ApiState, monotonicMs } from "../state";
@@ -381,7 +383,9 @@ export async function lease(
   const usage = new Map(shares.usage);
   // The call's draws (a canary or not, where it sits): from the car and the call, so that the
   // same call decides the same way again.
-  const rng = createRng(seedOf(carId, requestId ?? now.toISOString()));
+  const rng = createRng(
+    drawSeed(config.drawSecret, "lease", carId, requestId ?? now.toISOString()),
+  );
   for (const t of held) usage.set(t, Math.max(0, (usage.get(t) ?? 0) - 1));
 
   const outcome = await inPipelinedTx(deps.db, async (tx) => {
@@ -599,7 +603,7 @@ async function claim(
             a.vehicle.reputation,
             deps.config.verification,
             // Drawn from the task and its round: the same claim decides the same count again.
-            createRng(seedOf(c.task_id, String(c.attempt))),
+            createRng(drawSeed(deps.config.drawSecret, "replicas", c.task_id, String(c.attempt))),
           )
         : null,
   }));
