@@ -190,5 +190,8 @@ describe("choose", () => {
     }
     choose(car(), rejected(), ctx);
     expect(pulled).toBe(DEFAULT_SCHEDULE_CONFIG.maxScan + 1);
+    // A call for many reads as many: the server asks for up to 128 tasks at once.
+    const many = choose(car(), items(1000), ctx, { count: 100, runS: Infinity });
+    expect(many.picks).toHaveLength(100);
   });
 });

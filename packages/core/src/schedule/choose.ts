@@ -38,8 +38,9 @@ export interface Want {
 export const CANDIDATES_PER_DECISION = 4;
 
 /**
- * The items the car should run now, best first. Looks at the first `ctx.config.maxScan` items
- * (queue order: the caller's priority and arrival order), keeps those every work filter passes
+ * The items the car should run now, best first. Looks at the first `ctx.config.maxScan` items,
+ * or twice the count asked where that is more (queue order: the caller's priority and arrival
+ * order; a call for many tasks reads as many candidates), keeps those every work filter passes
  * until it has max(count, CANDIDATES_PER_DECISION) of them, ranks them by score (ties keep queue
  * order) and binds runs while the run budget and the car's hold allow. The car filters are the
  * caller's to ask first (carRejection), once per call rather than per item.
@@ -51,11 +52,12 @@ export function choose(
   want: Want = { count: 1 },
 ): Choice {
   const enough = Math.max(want.count, CANDIDATES_PER_DECISION);
+  const scanLimit = Math.max(ctx.config.maxScan, 2 * want.count);
   const passed: { item: WorkItem; score: number; order: number }[] = [];
   let reason: Reason | "no-work" = "no-work";
   let scanned = 0;
   for (const item of items) {
-    if (++scanned > ctx.config.maxScan) break;
+    if (++scanned > scanLimit) break;
     const rejection = workRejection(v, item, ctx);
     if (rejection !== null) {
       reason = rejection;
